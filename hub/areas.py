@@ -1,0 +1,44 @@
+"""The areas of the books: each brings its tables (a Schema) and its projection handlers.
+
+The ledger is generic; an area is a slice of the domain (pieces/clients/sales, staff and
+carts, stock counts, HQ messages). To add one, write its module with `SCHEMA` and
+`PROJECTIONS` and list it in `AREAS` below. Order matters only for migrations' first run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hub.core import clients, items, sales
+from hub.core.projector import Handler, Projector
+from hub.ledger.schema import CORE, Schema
+
+
+@dataclass(frozen=True)
+class Area:
+    name: str
+    schema: Schema
+    projections: dict[str, Handler]
+
+
+def _core_projections() -> dict[str, Handler]:
+    out: dict[str, Handler] = {}
+    for module in (items, clients, sales):
+        out.update(module.PROJECTIONS)
+    return out
+
+
+AREAS: tuple[Area, ...] = (
+    Area("core", CORE, _core_projections()),
+)
+
+
+def schemas(areas: tuple[Area, ...] = AREAS) -> tuple[Schema, ...]:
+    return tuple(a.schema for a in areas)
+
+
+def projector(areas: tuple[Area, ...] = AREAS) -> Projector:
+    proj = Projector()
+    for area in areas:
+        proj.register_all(area.projections)
+    return proj

@@ -1,0 +1,132 @@
+"""The hub's in-process event bus.
+
+Everything that happens (a journal entry committed, a scan, a weight, a cart change) is
+published here once; the web socket, device bindings, counts and sync each subscribe to the
+topics they care about. Publishing never blocks and never raises into the publisher: a slow
+subscriber loses its oldest events (and is told how many) rather than stalling the shop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing that happened. `topic` is dotted: `journal.sale.completed`, `device.scan`."""
+
+    topic: str
+    data: dict[str, Any]
+    at: float = field(default_factory=time.time)
+
+
+def topic_matches(pattern: str, topic: str) -> bool:
+    """`*` matches all; `device.*` matches `device.scan` and `device.rfid.read`."""
+    if pattern == "*" or pattern == topic:
+        return True
+    if pattern.endswith(".*"):
+        return topic.startswith(pattern[:-1])
+    return False
+
+
+class Subscription:
+    """A bounded queue of events for one consumer; iterate it with `async for`."""
+
+    def __init__(self, bus: EventBus, patterns: tuple[str, ...], maxsize: int) -> None:
+        self._bus = bus
+        self.patterns = patterns
+        self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize)
+        self.dropped = 0
+
+    def wants(self, topic: str) -> bool:
+        return any(topic_matches(p, topic) for p in self.patterns)
+
+    def offer(self, event: Event) -> None:
+        if self._queue.full():
+            # Drop the oldest: a live view wants the newest state, not a backlog.
+            self._queue.get_nowait()
+            self.dropped += 1
+        self._queue.put_nowait(event)
+
+    async def get(self) -> Event:
+        return await self._queue.get()
+
+    def get_nowait(self) -> Event | None:
+        try:
+            return self._queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+
+    def close(self) -> None:
+        self._bus._unsubscribe(self)
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Event:
+        return await self._queue.get()
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class EventBus:
+    """Fan-out of events to subscriptions (queues) and listeners (plain callbacks).
+
+    Must be used from the event loop thread; other threads use `publish_threadsafe`.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._subs: list[Subscription] = []
+        self._listeners: list[tuple[str, Callable[[Event], None]]] = []
+        self._loop = loop
+
+    def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def publish(self, topic: str, **data: Any) -> Event:
+        event = Event(topic, data)
+        self.publish_event(event)
+        return event
+
+    def publish_event(self, event: Event) -> None:
+        for sub in list(self._subs):
+            if sub.wants(event.topic):
+                sub.offer(event)
+        for pattern, listener in list(self._listeners):
+            if topic_matches(pattern, event.topic):
+                try:
+                    listener(event)
+                except Exception:  # one bad listener must not stop the others
+                    log.exception("event listener failed", extra={"topic": event.topic})
+
+    def publish_threadsafe(self, topic: str, **data: Any) -> None:
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("event bus is not bound to a loop")
+        loop.call_soon_threadsafe(self.publish_event, Event(topic, data))
+
+    def subscribe(self, *patterns: str, maxsize: int = 1000) -> Subscription:
+        sub = Subscription(self, patterns or ("*",), maxsize)
+        self._subs.append(sub)
+        return sub
+
+    def listen(self, pattern: str, listener: Callable[[Event], None]) -> Callable[[], None]:
+        """Call `listener(event)` synchronously on every matching event; returns an unlisten."""
+        entry = (pattern, listener)
+        self._listeners.append(entry)
+        return lambda: self._listeners.remove(entry) if entry in self._listeners else None
+
+    def _unsubscribe(self, sub: Subscription) -> None:
+        if sub in self._subs:
+            self._subs.remove(sub)

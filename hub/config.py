@@ -1,0 +1,266 @@
+"""The store's configuration: one TOML file, `loupe.toml`, in the data dir.
+
+Validated at start; every problem names the key and what is wrong with it, so a technician
+editing the file over SSH knows exactly what to fix.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hub.money import MoneyError, check_currency
+
+CONFIG_NAME = "loupe.toml"
+DATA_DIR_ENV = "LOUPE_DATA_DIR"
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+
+# Sections other layers own; the core checks only that they are tables.
+_OWNED_ELSEWHERE = {"web", "devices", "sync", "counts", "receipts"}
+_KNOWN = {"store", "keys", "registers", "tax_rates", "sales", "epc", "staff"} | _OWNED_ELSEWHERE
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Register:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TaxRate:
+    code: str
+    name: str
+    rate_bp: int  # basis points: 2000 = 20 %
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    id: str
+    name: str
+    role: str  # associate | manager | admin
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    store_id: str
+    store_name: str
+    currency: str
+    timezone: str
+    master_key_file: Path
+    registers: tuple[Register, ...]
+    tax_rates: tuple[TaxRate, ...]
+    prices_include_tax: bool
+    default_tax: str
+    epc_company_prefix: int
+    staff: tuple[StaffMember, ...]
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "loupe.db"
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A layer's own section (`web`, `devices`, `sync`), empty when absent."""
+        return dict(self.raw.get(name, {}))
+
+    def tax_rate(self, code: str) -> TaxRate:
+        for rate in self.tax_rates:
+            if rate.code == code:
+                return rate
+        raise ConfigError(f"tax_rates: no rate with code {code!r}")
+
+    def register(self, register_id: str) -> Register:
+        for reg in self.registers:
+            if reg.id == register_id:
+                return reg
+        raise ConfigError(f"registers: no register {register_id!r}")
+
+
+def resolve_data_dir(value: str | os.PathLike[str] | None) -> Path:
+    """`--data-dir`, else `$LOUPE_DATA_DIR`; one of them must be given."""
+    chosen = value or os.environ.get(DATA_DIR_ENV)
+    if not chosen:
+        raise ConfigError(f"no data dir: pass --data-dir or set {DATA_DIR_ENV}")
+    return Path(chosen).expanduser().resolve()
+
+
+def _get(table: dict[str, Any], key: str, where: str, kind: type, default: Any = ...) -> Any:
+    if key not in table:
+        if default is ...:
+            raise ConfigError(f"{where}.{key}: missing")
+        return default
+    value = table[key]
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"{where}.{key}: must be an integer, got {value!r}")
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where}.{key}: must be a {kind.__name__}, got {value!r}")
+    return value
+
+
+def _check_keys(table: dict[str, Any], where: str, allowed: set[str]) -> None:
+    extra = sorted(set(table) - allowed)
+    if extra:
+        raise ConfigError(f"{where}: unknown key {extra[0]!r} (allowed: {', '.join(sorted(allowed))})")
+
+
+def _check_id(value: str, where: str) -> str:
+    if not _ID.match(value):
+        raise ConfigError(f"{where}: {value!r} must be 1-40 letters, digits, '-' or '_'")
+    return value
+
+
+def parse_config(doc: dict[str, Any], data_dir: Path) -> Config:
+    _check_keys(doc, "loupe.toml", _KNOWN)
+    for name in _OWNED_ELSEWHERE:
+        if name in doc and not isinstance(doc[name], dict):
+            raise ConfigError(f"{name}: must be a table")
+
+    store = _get(doc, "store", "loupe.toml", dict)
+    _check_keys(store, "store", {"id", "name", "currency", "timezone"})
+    store_id = _check_id(_get(store, "id", "store", str), "store.id")
+    store_name = _get(store, "name", "store", str).strip()
+    if not store_name:
+        raise ConfigError("store.name: must not be empty")
+    currency = _get(store, "currency", "store", str)
+    try:
+        check_currency(currency)
+    except MoneyError as exc:
+        raise ConfigError(f"store.currency: {exc}") from None
+    timezone = _get(store, "timezone", "store", str, "UTC")
+
+    keys = _get(doc, "keys", "loupe.toml", dict, {})
+    _check_keys(keys, "keys", {"master_key_file"})
+    key_file = Path(_get(keys, "master_key_file", "keys", str, "master.key"))
+    if not key_file.is_absolute():
+        key_file = data_dir / key_file
+
+    registers_raw = _get(doc, "registers", "loupe.toml", list, [])
+    if not registers_raw:
+        raise ConfigError("registers: at least one register is needed")
+    registers = []
+    for i, reg in enumerate(registers_raw):
+        where = f"registers[{i}]"
+        if not isinstance(reg, dict):
+            raise ConfigError(f"{where}: must be a table")
+        _check_keys(reg, where, {"id", "name"})
+        registers.append(Register(_check_id(_get(reg, "id", where, str), f"{where}.id"),
+                                  _get(reg, "name", where, str, "")))
+    if len({r.id for r in registers}) != len(registers):
+        raise ConfigError("registers: register ids must be unique")
+
+    rates_raw = _get(doc, "tax_rates", "loupe.toml", list, [])
+    rates = []
+    for i, rate in enumerate(rates_raw):
+        where = f"tax_rates[{i}]"
+        if not isinstance(rate, dict):
+            raise ConfigError(f"{where}: must be a table")
+        _check_keys(rate, where, {"code", "name", "rate_bp"})
+        bp = _get(rate, "rate_bp", where, int)
+        if not 0 <= bp <= 10_000:
+            raise ConfigError(f"{where}.rate_bp: must be between 0 and 10000 (basis points), got {bp}")
+        rates.append(TaxRate(_check_id(_get(rate, "code", where, str), f"{where}.code"),
+                             _get(rate, "name", where, str, ""), bp))
+    if not rates:
+        rates.append(TaxRate("exempt", "No tax", 0))
+
+    sales = _get(doc, "sales", "loupe.toml", dict, {})
+    _check_keys(sales, "sales", {"prices_include_tax", "default_tax"})
+    include = _get(sales, "prices_include_tax", "sales", bool, True)
+    default_tax = _get(sales, "default_tax", "sales", str, rates[0].code)
+    if default_tax not in {r.code for r in rates}:
+        raise ConfigError(f"sales.default_tax: {default_tax!r} is not a code in tax_rates")
+
+    epc = _get(doc, "epc", "loupe.toml", dict, {})
+    _check_keys(epc, "epc", {"company_prefix"})
+    prefix = _get(epc, "company_prefix", "epc", int, 0)
+    if not 0 <= prefix < 2**28:
+        raise ConfigError("epc.company_prefix: must fit GID-96's 28-bit manager number")
+
+    staff_raw = _get(doc, "staff", "loupe.toml", list, [])
+    staff = []
+    for i, member in enumerate(staff_raw):
+        where = f"staff[{i}]"
+        if not isinstance(member, dict):
+            raise ConfigError(f"{where}: must be a table")
+        _check_keys(member, where, {"id", "name", "role"})
+        role = _get(member, "role", where, str, "associate")
+        if role not in ("associate", "manager", "admin"):
+            raise ConfigError(f"{where}.role: must be associate, manager or admin, got {role!r}")
+        staff.append(StaffMember(_check_id(_get(member, "id", where, str), f"{where}.id"),
+                                 _get(member, "name", where, str, ""), role))
+
+    return Config(
+        data_dir=data_dir, store_id=store_id, store_name=store_name, currency=currency,
+        timezone=timezone, master_key_file=key_file, registers=tuple(registers),
+        tax_rates=tuple(rates), prices_include_tax=include, default_tax=default_tax,
+        epc_company_prefix=prefix, staff=tuple(staff), raw=doc,
+    )
+
+
+def load_config(data_dir: Path) -> Config:
+    path = data_dir / CONFIG_NAME
+    if not path.exists():
+        raise ConfigError(f"{path}: no store here (run `loupe init` first)")
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    return parse_config(doc, data_dir)
+
+
+def render_config(store_id: str, store_name: str, currency: str, timezone: str = "UTC") -> str:
+    """The config `loupe init` writes: a working store with sensible defaults, commented."""
+    name = store_name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'''# Loupe store configuration. Validated at every start; see docs/operations.md.
+
+[store]
+id = "{store_id}"
+name = "{name}"
+currency = "{currency}"      # ISO 4217; amounts are integers in its minor unit
+timezone = "{timezone}"
+
+[keys]
+master_key_file = "master.key"   # 0600; the hub refuses to start if others can read it
+
+[[registers]]
+id = "R1"
+name = "Front counter"
+
+[[registers]]
+id = "R2"
+name = "Salon"
+
+[[tax_rates]]
+code = "standard"
+name = "Standard rate"
+rate_bp = 2000                 # basis points: 2000 = 20 %
+
+[[tax_rates]]
+code = "exempt"
+name = "Exempt"
+rate_bp = 0
+
+[sales]
+prices_include_tax = true      # tag prices are what the client pays
+default_tax = "standard"
+
+[epc]
+company_prefix = 0             # GID-96 manager number for tags this store encodes
+
+[[staff]]
+id = "admin"
+name = "Administrator"
+role = "admin"
+'''

@@ -1,0 +1,2 @@
+"""The domain core: pieces, clients, sales. Services append journal entries and read
+projections; they know nothing of HTTP, MQTT or devices."""

@@ -1,0 +1,332 @@
+"""The client book: profiles encrypted under each client's own key.
+
+Nothing personal reaches the disk in clear. The projection holds only an opaque client id,
+a status and a pointer to the journal entry with the current profile; exact look-up by phone
+or e-mail goes through HMAC blind indexes, and name search through an in-memory index built
+at start. Forgetting a client destroys their key: their entries stay in the chain, unreadable.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import unicodedata
+from datetime import date
+from typing import Any
+
+from hub.core.errors import Invalid, NotFound, Refused
+from hub.ledger.journal import ENTRY_COLUMNS, Entry
+from hub.ledger.keys import normalise_email, normalise_phone
+from hub.ledger.ledger import Ledger, Tx
+
+PROFILE_FIELDS = ("title", "first_name", "last_name", "emails", "phones", "addresses",
+                  "ring_sizes", "preferences", "dates", "partner_id", "notes", "consent",
+                  "language", "tier")
+DATE_KINDS = ("birthday", "anniversary", "engagement", "wedding", "other")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CLIENT_ID = re.compile(r"^C[A-Z2-7]{10}$")
+
+
+def new_client_id() -> str:
+    return "C" + base64.b32encode(os.urandom(7)).decode()[:10]
+
+
+def _str(value: Any, field: str, max_len: int = 200) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise Invalid("must be text", field)
+    value = value.strip()
+    if len(value) > max_len:
+        raise Invalid(f"is longer than {max_len} characters", field)
+    return value or None
+
+
+def _str_list(value: Any, field: str, max_items: int = 10, max_len: int = 200) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or len(value) > max_items:
+        raise Invalid(f"must be a list of at most {max_items} texts", field)
+    return [s for i, v in enumerate(value) if (s := _str(v, f"{field}[{i}]", max_len))]
+
+
+def _check_date(text: str, field: str) -> str:
+    """YYYY-MM-DD, or --MM-DD when the year is unknown (ISO 8601)."""
+    try:
+        if text.startswith("--"):
+            date(2000, int(text[2:4]), int(text[5:7]))
+            if len(text) != 7 or text[4] != "-":
+                raise ValueError
+        else:
+            date.fromisoformat(text)
+            if len(text) != 10:
+                raise ValueError
+    except ValueError:
+        raise Invalid(f"{text!r} is not a date (YYYY-MM-DD or --MM-DD)", field) from None
+    return text
+
+
+def validate_profile(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise Invalid("a client profile must be an object")
+    extra = set(raw) - set(PROFILE_FIELDS)
+    if extra:
+        raise Invalid(f"unknown field {sorted(extra)[0]!r}")
+    p: dict[str, Any] = {}
+    for field in ("title", "first_name", "last_name", "language", "tier"):
+        p[field] = _str(raw.get(field), field, 100)
+    if not (p["first_name"] or p["last_name"]):
+        raise Invalid("a client needs a first or last name", "last_name")
+    p["emails"] = [normalise_email(e) for e in _str_list(raw.get("emails"), "emails")]
+    for i, email in enumerate(p["emails"]):
+        if not _EMAIL.match(email):
+            raise Invalid(f"{email!r} is not an e-mail address", f"emails[{i}]")
+    p["phones"] = _str_list(raw.get("phones"), "phones", max_len=40)
+    for i, phone in enumerate(p["phones"]):
+        if len(normalise_phone(phone).lstrip("+")) < 6:
+            raise Invalid(f"{phone!r} is not a phone number", f"phones[{i}]")
+    addresses = raw.get("addresses") or []
+    if not isinstance(addresses, list) or len(addresses) > 5:
+        raise Invalid("must be a list of at most 5 addresses", "addresses")
+    p["addresses"] = []
+    for i, addr in enumerate(addresses):
+        if not isinstance(addr, dict):
+            raise Invalid("must be an object", f"addresses[{i}]")
+        allowed = {"label", "line1", "line2", "city", "postcode", "region", "country"}
+        if set(addr) - allowed:
+            raise Invalid(f"unknown field {sorted(set(addr) - allowed)[0]!r}", f"addresses[{i}]")
+        p["addresses"].append({k: _str(addr.get(k), f"addresses[{i}].{k}") for k in sorted(allowed)
+                               if addr.get(k)})
+    sizes = raw.get("ring_sizes") or {}
+    if not isinstance(sizes, dict) or len(sizes) > 20:
+        raise Invalid("must map a finger to a size, e.g. {\"left ring\": \"52\"}", "ring_sizes")
+    p["ring_sizes"] = {_str(k, "ring_sizes", 40): _str(v, f"ring_sizes.{k}", 10)
+                       for k, v in sizes.items()}
+    prefs = raw.get("preferences") or {}
+    if not isinstance(prefs, dict) or len(prefs) > 20:
+        raise Invalid("must map a topic to a list, e.g. {\"designers\": [\"...\"]}", "preferences")
+    p["preferences"] = {_str(k, "preferences", 40): _str_list(v, f"preferences.{k}", 30, 100)
+                        for k, v in prefs.items()}
+    dates = raw.get("dates") or {}
+    if not isinstance(dates, dict):
+        raise Invalid("must map a kind (birthday, anniversary...) to a date", "dates")
+    p["dates"] = {}
+    for kind, value in dates.items():
+        if kind not in DATE_KINDS:
+            raise Invalid(f"{kind!r} is not one of: {', '.join(DATE_KINDS)}", "dates")
+        if value:
+            p["dates"][kind] = _check_date(_str(value, f"dates.{kind}", 10) or "", f"dates.{kind}")
+    partner = _str(raw.get("partner_id"), "partner_id", 20)
+    if partner and not _CLIENT_ID.match(partner):
+        raise Invalid(f"{partner!r} is not a client id", "partner_id")
+    p["partner_id"] = partner
+    p["notes"] = _str(raw.get("notes"), "notes", 5000)
+    consent = raw.get("consent") or {}
+    if not isinstance(consent, dict) or not all(isinstance(v, bool) for v in consent.values()):
+        raise Invalid("must map a purpose to true or false", "consent")
+    p["consent"] = {str(k): v for k, v in consent.items()}
+    return p
+
+
+def display_name(profile: dict[str, Any]) -> str:
+    return " ".join(x for x in (profile.get("first_name"), profile.get("last_name")) if x)
+
+
+def _fold(text: str) -> str:
+    """Case- and accent-insensitive form for name search (Zoë -> zoe)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+class NameIndex:
+    """In-memory name search over client profiles; never persisted."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+    def put(self, client_id: str, profile: dict[str, Any]) -> None:
+        name = display_name(profile)
+        tokens = tuple(_fold(t) for t in re.split(r"[\s\-']+", name) if t)
+        self._names[client_id] = (name, tokens)
+
+    def drop(self, client_id: str) -> None:
+        self._names.pop(client_id, None)
+
+    def search(self, query: str, limit: int = 20) -> list[tuple[str, str]]:
+        words = [_fold(w) for w in re.split(r"[\s\-']+", query) if w]
+        if not words:
+            return []
+        hits = [(name, cid) for cid, (name, tokens) in self._names.items()
+                if all(any(t.startswith(w) for t in tokens) for w in words)]
+        hits.sort(key=lambda h: _fold(h[0]))
+        return [(cid, name) for name, cid in hits[:limit]]
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+# -- projections ------------------------------------------------------------------------------
+
+def _index_contacts(tx: Tx, client_id: str, profile: dict[str, Any]) -> None:
+    tx.execute("DELETE FROM client_lookup WHERE client_id = ?", (client_id,))
+    blinds = {tx.keyring.blind("email", e) for e in profile.get("emails", [])}
+    blinds |= {tx.keyring.blind("phone", normalise_phone(p)) for p in profile.get("phones", [])}
+    tx.conn.executemany("INSERT OR IGNORE INTO client_lookup (blind, client_id) VALUES (?, ?)",
+                        [(b, client_id) for b in sorted(blinds)])
+
+
+def _client_id(entry: Entry) -> str:
+    return entry.subject.split(":", 1)[1]
+
+
+def _on_profile(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
+    client_id = _client_id(entry)
+    if p is None:
+        # The client's key was destroyed: a later client.forgotten entry settles the row.
+        return
+    tx.execute(
+        "INSERT INTO clients (client_id, status, profile_seq, created_seq, updated_seq)"
+        " VALUES (?, 'active', ?, ?, ?) ON CONFLICT(client_id) DO UPDATE SET"
+        " profile_seq = excluded.profile_seq, updated_seq = excluded.updated_seq",
+        (client_id, entry.seq, entry.seq, entry.seq))
+    _index_contacts(tx, client_id, p["profile"])
+
+
+def _on_forgotten(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
+    client_id = _client_id(entry)
+    tx.execute("DELETE FROM client_lookup WHERE client_id = ?", (client_id,))
+    tx.execute(
+        "INSERT INTO clients (client_id, status, profile_seq, created_seq, updated_seq)"
+        " VALUES (?, 'forgotten', NULL, ?, ?) ON CONFLICT(client_id) DO UPDATE SET"
+        " status = 'forgotten', profile_seq = NULL, updated_seq = excluded.updated_seq",
+        (client_id, (p or {}).get("created_seq", entry.seq), entry.seq))
+
+
+PROJECTIONS = {
+    "client.created": _on_profile,
+    "client.updated": _on_profile,
+    "client.forgotten": _on_forgotten,
+}
+
+
+class Clients:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.names = NameIndex()
+
+    async def load_index(self) -> int:
+        """Decrypt every active profile once at start to build the name index."""
+        for row in await self.ledger.fetch(
+                "SELECT client_id, profile_seq FROM clients WHERE status = 'active'"):
+            profile = await self._profile_at(row["profile_seq"])
+            if profile is not None:
+                self.names.put(row["client_id"], profile)
+        return len(self.names)
+
+    async def _profile_at(self, seq: int) -> dict[str, Any] | None:
+        row = await self.ledger.fetch_one(f"SELECT {ENTRY_COLUMNS} FROM journal WHERE seq = ?",
+                                          (seq,))
+        if row is None:
+            return None
+        payload = self.ledger.decrypt(Entry.from_row(tuple(row)))
+        return None if payload is None else payload["profile"]
+
+    def _check_partner(self, tx: Tx, profile: dict[str, Any]) -> None:
+        partner = profile.get("partner_id")
+        if partner and not tx.one("SELECT 1 FROM clients WHERE client_id = ? AND"
+                                  " status = 'active'", (partner,)):
+            raise Invalid(f"no client {partner}", "partner_id")
+
+    def create_in(self, tx: Tx, profile: dict[str, Any], actor: str,
+                  client_id: str | None = None) -> str:
+        client_id = client_id or new_client_id()
+        self._check_partner(tx, profile)
+        key_id = f"client:{client_id}"
+        tx.create_key(key_id)
+        tx.append("client.created", key_id, {"profile": profile}, actor=actor, key_id=key_id)
+        tx.after_commit.append(lambda: self.names.put(client_id, profile))
+        return client_id
+
+    async def create(self, raw: dict[str, Any], actor: str) -> dict[str, Any]:
+        profile = validate_profile(raw)
+        client_id = await self.ledger.transact(lambda tx: self.create_in(tx, profile, actor))
+        return {"client_id": client_id, "status": "active", "profile": profile}
+
+    async def create_many(self, raws: list[dict[str, Any]], actor: str) -> list[str]:
+        profiles = [validate_profile(r) for r in raws]
+        return await self.ledger.transact(
+            lambda tx: [self.create_in(tx, p, actor) for p in profiles])
+
+    async def update(self, client_id: str, raw: dict[str, Any], actor: str) -> dict[str, Any]:
+        """Apply a partial change; the entry carries the whole new profile."""
+        current = await self.get(client_id)
+        merged = {**current["profile"], **raw}
+        profile = validate_profile(merged)
+
+        def command(tx: Tx) -> None:
+            row = tx.one("SELECT status FROM clients WHERE client_id = ?", (client_id,))
+            if row is None or row["status"] != "active":
+                raise NotFound(f"no client {client_id}")
+            self._check_partner(tx, profile)
+            key_id = f"client:{client_id}"
+            tx.append("client.updated", key_id, {"profile": profile}, actor=actor, key_id=key_id)
+            tx.after_commit.append(lambda: self.names.put(client_id, profile))
+
+        await self.ledger.transact(command)
+        return {"client_id": client_id, "status": "active", "profile": profile}
+
+    async def forget(self, client_id: str, actor: str, reason: str = "erasure request") -> int:
+        """Right to erasure: shred the client's key; returns the seq of the forget entry."""
+
+        def command(tx: Tx) -> int:
+            row = tx.one("SELECT status, created_seq FROM clients WHERE client_id = ?",
+                         (client_id,))
+            if row is None:
+                raise NotFound(f"no client {client_id}")
+            if row["status"] == "forgotten":
+                raise Refused("already_forgotten", f"client {client_id} was already forgotten")
+            entry = tx.append("client.forgotten", f"client:{client_id}",
+                              {"client_id": client_id, "created_seq": row["created_seq"],
+                               "reason": reason}, actor=actor)
+            tx.destroy_key(f"client:{client_id}")
+            tx.after_commit.append(lambda: self.names.drop(client_id))
+            return entry.seq
+
+        return await self.ledger.transact(command)
+
+    async def get(self, client_id: str) -> dict[str, Any]:
+        row = await self.ledger.fetch_one("SELECT * FROM clients WHERE client_id = ?",
+                                          (client_id,))
+        if row is None:
+            raise NotFound(f"no client {client_id}")
+        if row["status"] != "active":
+            return {"client_id": client_id, "status": row["status"], "profile": None}
+        return {"client_id": client_id, "status": "active",
+                "profile": await self._profile_at(row["profile_seq"])}
+
+    async def find_by_contact(self, contact: str) -> list[str]:
+        """Exact look-up by e-mail or phone through the blind index."""
+        if "@" in contact:
+            blind = self.ledger.keyring.blind("email", normalise_email(contact))
+        else:
+            blind = self.ledger.keyring.blind("phone", normalise_phone(contact))
+        rows = await self.ledger.fetch(
+            "SELECT client_id FROM client_lookup WHERE blind = ? ORDER BY client_id", (blind,))
+        return [r["client_id"] for r in rows]
+
+    async def search(self, query: str, limit: int = 20) -> list[dict[str, Any]]:
+        query = (query or "").strip()
+        if not query:
+            return []
+        if "@" in query or (sum(ch.isdigit() for ch in query) >= 6 and not any(
+                ch.isalpha() for ch in query)):
+            ids = await self.find_by_contact(query)
+            out = []
+            for cid in ids[:limit]:
+                client = await self.get(cid)
+                out.append({"client_id": cid, "name": display_name(client["profile"] or {})})
+            return out
+        return [{"client_id": cid, "name": name} for cid, name in self.names.search(query, limit)]

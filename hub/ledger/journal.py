@@ -1,0 +1,204 @@
+"""The journal entry format: what is hashed, signed and encrypted, and how to check it.
+
+This module is the whole of the format; docs/architecture.md restates it for auditors.
+Verification needs only the store id and the store's Ed25519 public key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+FORMAT = "loupe/1"
+GENESIS_HASH = bytes(32)
+NONCE_LEN = 12
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no spaces, UTF-8: the one byte form of a payload."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def header_bytes(store_id: str, seq: int, ts: str, kind: str, actor: str, subject: str,
+                 key_id: str, key_version: int) -> bytes:
+    return json.dumps([FORMAT, store_id, seq, ts, kind, actor, subject, key_id, key_version],
+                      separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def associated_data(store_id: str, seq: int, kind: str) -> bytes:
+    """AES-GCM associated data: a ciphertext cannot be moved to another store, seq or kind."""
+    return json.dumps([FORMAT, store_id, seq, kind], separators=(",", ":"),
+                      ensure_ascii=True).encode("ascii")
+
+
+def entry_hash(prev_hash: bytes, header: bytes, payload: bytes) -> bytes:
+    """SHA-256(prev_hash ‖ u32be(len(header)) ‖ header ‖ payload)."""
+    h = hashlib.sha256(prev_hash)
+    h.update(struct.pack(">I", len(header)))
+    h.update(header)
+    h.update(payload)
+    return h.digest()
+
+
+def encrypt(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    nonce = os.urandom(NONCE_LEN)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+
+
+def decrypt(key: bytes, payload: bytes, aad: bytes) -> bytes:
+    """Raises InvalidTag when the key is wrong or the bytes were altered."""
+    return AESGCM(key).decrypt(payload[:NONCE_LEN], payload[NONCE_LEN:], aad)
+
+
+def short_code(signature: bytes) -> str:
+    """A short, printable reference to an entry's signature (printed on receipts)."""
+    return base64.b32encode(signature[:10]).decode().rstrip("=")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One journal row, exactly as stored and as exported."""
+
+    seq: int
+    ts: str
+    kind: str
+    actor: str
+    subject: str
+    key_id: str
+    key_version: int
+    payload: bytes  # nonce ‖ AES-256-GCM ciphertext ‖ tag
+    prev_hash: bytes
+    hash: bytes
+    signature: bytes
+
+    def header(self, store_id: str) -> bytes:
+        return header_bytes(store_id, self.seq, self.ts, self.kind, self.actor, self.subject,
+                            self.key_id, self.key_version)
+
+    def short_code(self) -> str:
+        return short_code(self.signature)
+
+    def to_export(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq, "ts": self.ts, "kind": self.kind, "actor": self.actor,
+            "subject": self.subject, "key_id": self.key_id, "key_version": self.key_version,
+            "payload": base64.b64encode(self.payload).decode(),
+            "prev_hash": self.prev_hash.hex(), "hash": self.hash.hex(),
+            "signature": self.signature.hex(),
+        }
+
+    @classmethod
+    def from_export(cls, obj: dict[str, Any]) -> Entry:
+        return cls(
+            seq=int(obj["seq"]), ts=str(obj["ts"]), kind=str(obj["kind"]),
+            actor=str(obj["actor"]), subject=str(obj["subject"]), key_id=str(obj["key_id"]),
+            key_version=int(obj["key_version"]),
+            payload=base64.b64decode(obj["payload"], validate=True),
+            prev_hash=bytes.fromhex(obj["prev_hash"]), hash=bytes.fromhex(obj["hash"]),
+            signature=bytes.fromhex(obj["signature"]),
+        )
+
+    @classmethod
+    def from_row(cls, row: tuple) -> Entry:
+        return cls(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bytes(row[7]),
+                   bytes(row[8]), bytes(row[9]), bytes(row[10]))
+
+
+ENTRY_COLUMNS = ("seq, ts, kind, actor, subject, key_id, key_version, payload, prev_hash, hash, "
+                 "signature")
+
+
+def seal(*, store_id: str, seq: int, ts: str, kind: str, actor: str, subject: str,
+         key_id: str, key_version: int, data_key: bytes, plaintext: bytes, prev_hash: bytes,
+         signing_key: Ed25519PrivateKey) -> Entry:
+    """Encrypt, chain and sign one entry."""
+    payload = encrypt(data_key, plaintext, associated_data(store_id, seq, kind))
+    header = header_bytes(store_id, seq, ts, kind, actor, subject, key_id, key_version)
+    digest = entry_hash(prev_hash, header, payload)
+    return Entry(seq, ts, kind, actor, subject, key_id, key_version, payload, prev_hash, digest,
+                 signing_key.sign(digest))
+
+
+def open_payload(entry: Entry, store_id: str, data_key: bytes) -> dict[str, Any]:
+    plain = decrypt(data_key, entry.payload, associated_data(store_id, entry.seq, entry.kind))
+    return json.loads(plain)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    count: int  # entries that verified before the first problem
+    bad_seq: int | None = None
+    reason: str = ""
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"ok: {self.count} entries"
+        return f"bad: seq {self.bad_seq}: {self.reason}"
+
+
+def verify_chain(entries: Iterable[Entry], store_id: str, public_key: Ed25519PublicKey,
+                 *, start_seq: int = 1, start_hash: bytes = GENESIS_HASH) -> Verdict:
+    """Check gapless seq, hash chain and every signature; name the first bad seq."""
+    expected_seq = start_seq
+    prev = start_hash
+    count = 0
+    verify = public_key.verify
+    for entry in entries:
+        if entry.seq != expected_seq:
+            if entry.seq > expected_seq:
+                return Verdict(False, count, expected_seq, f"missing (next entry is seq {entry.seq})")
+            return Verdict(False, count, entry.seq, f"out of order (expected seq {expected_seq})")
+        if entry.prev_hash != prev:
+            return Verdict(False, count, entry.seq, "prev_hash does not match the previous entry")
+        header = entry.header(store_id)
+        if entry_hash(prev, header, entry.payload) != entry.hash:
+            return Verdict(False, count, entry.seq, "hash does not match the entry's contents")
+        try:
+            verify(entry.signature, entry.hash)
+        except InvalidSignature:
+            return Verdict(False, count, entry.seq, "signature does not verify with the store key")
+        prev = entry.hash
+        expected_seq += 1
+        count += 1
+    return Verdict(True, count)
+
+
+def read_export(lines: Iterable[str]) -> tuple[dict[str, Any], Iterator[Entry]]:
+    """Split an export file into its header object and a lazy stream of entries."""
+    it = iter(lines)
+    try:
+        head = json.loads(next(it))
+    except StopIteration:
+        raise ValueError("empty export file") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"line 1: not JSON: {exc.msg}") from None
+    if not isinstance(head, dict) or head.get("format") != "loupe-journal-export/1":
+        raise ValueError("line 1: not a Loupe journal export header")
+
+    def entries() -> Iterator[Entry]:
+        for lineno, line in enumerate(it, start=2):
+            if not line.strip():
+                continue
+            try:
+                yield Entry.from_export(json.loads(line))
+            except (json.JSONDecodeError, KeyError, ValueError, TypeError) as exc:
+                raise ValueError(f"line {lineno}: malformed entry: {exc}") from None
+
+    return head, entries()
+
+
+__all__ = [
+    "Entry", "Verdict", "seal", "open_payload", "verify_chain", "read_export", "canonical_json",
+    "GENESIS_HASH", "InvalidTag", "ENTRY_COLUMNS",
+]

@@ -1,0 +1,493 @@
+"""The ledger: one writer thread with group commit, reader connections, verify, rebuild.
+
+The writer copies aiosqlite's pattern (one thread, a queue of futures) but runs a whole
+*batch* of commands per trip: every command queued while the previous commit was syncing goes
+into the next transaction, each inside its own SAVEPOINT so one refused command does not undo
+its neighbours. A caller's future resolves only after COMMIT has returned with
+`synchronous=FULL`, i.e. once its entries are durable. Readers use aiosqlite connections on
+the same WAL database and never block the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
+
+import aiosqlite
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from hub.ledger import schema
+from hub.ledger.journal import (
+    ENTRY_COLUMNS,
+    GENESIS_HASH,
+    Entry,
+    InvalidTag,
+    Verdict,
+    canonical_json,
+    open_payload,
+    seal,
+    verify_chain,
+)
+from hub.ledger.keys import (
+    KeyDestroyed,
+    Keyring,
+    KeyError_,
+    load_master_key,
+    public_key_bytes,
+    signing_key_bytes,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_BATCH = 512
+
+
+class LedgerError(Exception):
+    """The ledger could not do what was asked (disk full, closed, wrong store)."""
+
+
+class Projector(Protocol):
+    """Updates projection rows for one committed entry, inside the entry's transaction."""
+
+    def apply(self, tx: Tx, entry: Entry, payload: dict[str, Any] | None) -> None: ...
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class _Request(Generic[T]):
+    command: Callable[[Tx], T]
+    future: asyncio.Future[T]
+    loop: asyncio.AbstractEventLoop
+
+
+class Tx:
+    """What a command sees inside the writer's transaction: reads, and `append`."""
+
+    def __init__(self, ledger: Ledger, conn: sqlite3.Connection, seq: int, tip: bytes) -> None:
+        self._ledger = ledger
+        self.conn = conn
+        self.seq = seq
+        self.tip = tip
+        self.entries: list[tuple[Entry, dict[str, Any]]] = []
+        self._new_keys: list[str] = []
+        self._destroyed_keys: list[str] = []
+        self.after_commit: list[Callable[[], None]] = []
+
+    @property
+    def store_id(self) -> str:
+        return self._ledger.store_id
+
+    @property
+    def keyring(self) -> Keyring:
+        return self._ledger.keyring
+
+    def one(self, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
+        return self.conn.execute(sql, params).fetchone()
+
+    def all(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def execute(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def append(self, kind: str, subject: str, payload: dict[str, Any], *, actor: str,
+               key_id: str = "store") -> Entry:
+        """Seal one entry (next seq, chained to the tip, signed) and project it."""
+        keyring = self._ledger.keyring
+        version, data_key = keyring.get(key_id)
+        signing = keyring.signing_key
+        assert signing is not None
+        entry = seal(store_id=self.store_id, seq=self.seq + 1, ts=utc_now(), kind=kind,
+                     actor=actor, subject=subject, key_id=key_id, key_version=version,
+                     data_key=data_key, plaintext=canonical_json(payload),
+                     prev_hash=self.tip, signing_key=signing)
+        self.conn.execute(f"INSERT INTO journal ({ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                          (entry.seq, entry.ts, entry.kind, entry.actor, entry.subject,
+                           entry.key_id, entry.key_version, entry.payload, entry.prev_hash,
+                           entry.hash, entry.signature))
+        self.seq, self.tip = entry.seq, entry.hash
+        self._ledger.projector.apply(self, entry, payload)
+        self.entries.append((entry, payload))
+        return entry
+
+    def create_key(self, key_id: str) -> None:
+        version, blob = self._ledger.keyring.new_key(key_id)
+        self._new_keys.append(key_id)
+        self.conn.execute(
+            "INSERT INTO keys (key_id, version, wrapped, created_seq) VALUES (?,?,?,?)",
+            (key_id, version, blob, self.seq + 1))
+
+    def destroy_key(self, key_id: str) -> None:
+        """Shred a data key: its entries stay in the chain but can never be read again."""
+        self.conn.execute("UPDATE keys SET wrapped = NULL, destroyed_seq = ? WHERE key_id = ?",
+                          (self.seq, key_id))
+        self._destroyed_keys.append(key_id)
+
+    def _rolled_back(self) -> None:
+        for key_id in self._new_keys:
+            self._ledger.keyring.discard(key_id)
+
+    def _committed(self) -> None:
+        for key_id in self._destroyed_keys:
+            self._ledger.keyring.destroy(key_id)
+
+
+_STOP = object()
+
+
+class Ledger:
+    """The store's books. Open with `await Ledger.open(...)`; close with `await close()`."""
+
+    def __init__(self, db_path: Path, store_id: str, keyring: Keyring, projector: Projector,
+                 on_commit: Callable[[list[tuple[Entry, dict[str, Any]]]], None] | None,
+                 schemas: tuple[schema.Schema, ...]) -> None:
+        self.db_path = db_path
+        self.schemas = schemas
+        self.store_id = store_id
+        self.keyring = keyring
+        self.projector = projector
+        self.on_commit = on_commit
+        self.public_key: Ed25519PublicKey | None = None
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._writer_conn: sqlite3.Connection | None = None
+        self._seq = 0
+        self._tip = GENESIS_HASH
+        self._readers: list[aiosqlite.Connection] = []
+        self._next_reader = 0
+        self._closed = False
+        self._needs_rebuild = False
+        self.batches = 0  # commits made, for metrics and the group-commit benchmark
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    @staticmethod
+    def _connect(db_path: Path) -> sqlite3.Connection:
+        conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        for pragma in schema.PRAGMAS:
+            conn.execute(pragma)
+        return conn
+
+    @classmethod
+    def create(cls, db_path: Path, store_id: str, master_key_file: Path,
+               schemas: tuple[schema.Schema, ...]) -> None:
+        """Make a new store database: schema, keys, and the genesis metadata (sync)."""
+        if db_path.exists():
+            raise LedgerError(f"{db_path} already exists: refusing to overwrite a store")
+        master = load_master_key(master_key_file)
+        keyring = Keyring(store_id, master)
+        conn = cls._connect(db_path)
+        try:
+            schema.migrate(conn, (schema.LEDGER, *schemas))
+            conn.execute("BEGIN IMMEDIATE")
+            for key_id, secret in (("signing", signing_key_bytes(Ed25519PrivateKey.generate())),
+                                   ("store", None), ("blind", None)):
+                version, blob = keyring.new_key(key_id, secret)
+                conn.execute("INSERT INTO keys (key_id, version, wrapped, created_seq) "
+                             "VALUES (?,?,?,0)", (key_id, version, blob))
+            assert keyring.signing_key is not None
+            pub = public_key_bytes(keyring.signing_key.public_key()).hex()
+            conn.executemany("INSERT INTO store_meta (key, value) VALUES (?,?)",
+                             [("store_id", store_id), ("public_key", pub),
+                              ("created_at", utc_now())])
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    @classmethod
+    async def open(cls, db_path: Path, store_id: str, master_key_file: Path,
+                   projector: Projector, schemas: tuple[schema.Schema, ...],
+                   on_commit: Callable[[list[tuple[Entry, dict[str, Any]]]], None] | None = None,
+                   readers: int = 2) -> Ledger:
+        if not db_path.exists():
+            raise LedgerError(f"{db_path}: no database (run `loupe init` first)")
+        master = load_master_key(master_key_file)
+        keyring = Keyring(store_id, master)
+        ledger = cls(db_path, store_id, keyring, projector, on_commit, schemas)
+        await asyncio.to_thread(ledger._open_writer_conn)
+        ledger._thread = threading.Thread(target=ledger._writer_loop, name="ledger-writer",
+                                          daemon=True)
+        ledger._thread.start()
+        for _ in range(readers):
+            reader = await aiosqlite.connect(db_path)
+            reader.row_factory = sqlite3.Row
+            await reader.execute("PRAGMA query_only=ON")
+            await reader.execute("PRAGMA busy_timeout=10000")
+            ledger._readers.append(reader)
+        if ledger._needs_rebuild:
+            log.info("schema migrated; rebuilding projections from the journal")
+            await ledger.rebuild()
+        return ledger
+
+    def _open_writer_conn(self) -> None:
+        conn = self._connect(self.db_path)
+        try:
+            self._needs_rebuild = schema.migrate(conn, (schema.LEDGER, *self.schemas))
+            meta = dict(conn.execute("SELECT key, value FROM store_meta").fetchall())
+            if meta.get("store_id") != self.store_id:
+                raise LedgerError(
+                    f"{self.db_path} belongs to store {meta.get('store_id')!r}, "
+                    f"not {self.store_id!r}: wrong data dir or config")
+            self.keyring.load(conn.execute("SELECT key_id, version, wrapped FROM keys").fetchall())
+            self.public_key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(meta["public_key"]))
+            signing = self.keyring.signing_key
+            if signing is None or public_key_bytes(signing.public_key()) != \
+                    public_key_bytes(self.public_key):
+                raise LedgerError("the store's signing key does not match its public key")
+            row = conn.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
+            if row:
+                self._seq, self._tip = row[0], bytes(row[1])
+        except BaseException:
+            conn.close()
+            raise
+        self._writer_conn = conn
+
+    async def close(self) -> None:
+        """Finish every queued command (their commits included), then close."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join)
+        for reader in self._readers:
+            await reader.close()
+        self._readers.clear()
+
+    @property
+    def seq(self) -> int:
+        """The last committed seq."""
+        return self._seq
+
+    @property
+    def public_key_hex(self) -> str:
+        assert self.public_key is not None
+        return public_key_bytes(self.public_key).hex()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def transact(self, command: Callable[[Tx], T]) -> T:
+        """Run `command(tx)` in the writer; resolves once its entries are durable.
+
+        The command runs on the writer thread: it must only touch `tx` (no awaits, no I/O
+        other than the database). Raising refuses the command and leaves no trace of it.
+        """
+        if self._closed:
+            raise LedgerError("the ledger is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Request(command, future, loop))
+        return await future
+
+    def _writer_loop(self) -> None:
+        conn = self._writer_conn
+        assert conn is not None
+        stopping = False
+        try:
+            while not stopping:
+                item = self._queue.get()
+                if item is _STOP:
+                    break
+                batch = [item]
+                while len(batch) < MAX_BATCH:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is _STOP:
+                        stopping = True
+                        break
+                    batch.append(item)
+                try:
+                    self._run_batch(conn, batch)
+                except BaseException as exc:  # never leave a caller waiting forever
+                    log.exception("ledger writer failed a batch")
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    self._fail_all([r for r in batch if not r.future.done()], exc)
+        finally:
+            conn.close()
+
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Request[Any]]) -> None:
+        outcomes: list[tuple[_Request[Any], Any, BaseException | None]] = []
+        txs: list[Tx] = []
+        seq, tip = self._seq, self._tip
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            self._fail_all(batch, exc)
+            return
+        for req in batch:
+            if req.future.cancelled():
+                continue
+            tx = Tx(self, conn, seq, tip)
+            conn.execute("SAVEPOINT command")
+            try:
+                result = req.command(tx)
+            except BaseException as exc:  # refused: undo this command only
+                conn.execute("ROLLBACK TO command")
+                conn.execute("RELEASE command")
+                tx._rolled_back()
+                outcomes.append((req, None, _as_ledger_error(exc)))
+                continue
+            conn.execute("RELEASE command")
+            seq, tip = tx.seq, tx.tip
+            txs.append(tx)
+            outcomes.append((req, result, None))
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for tx in txs:
+                tx._rolled_back()
+            self._fail_all([o[0] for o in outcomes], exc)
+            return
+        self._seq, self._tip = seq, tip
+        self.batches += 1
+        committed: list[tuple[Entry, dict[str, Any]]] = []
+        for tx in txs:
+            tx._committed()
+            committed.extend(tx.entries)
+            for hook in tx.after_commit:
+                hook()
+        if any(tx._destroyed_keys for tx in txs):
+            # Wrapped key bytes may still sit in WAL frames: fold them into the main file
+            # (where secure_delete has zeroed them) and truncate the WAL.
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        for req, result, exc in outcomes:
+            req.loop.call_soon_threadsafe(_settle, req.future, result, exc)
+        if committed and self.on_commit is not None:
+            batch_loop = outcomes[0][0].loop
+            batch_loop.call_soon_threadsafe(self.on_commit, committed)
+
+    @staticmethod
+    def _fail_all(requests: list[_Request[Any]], exc: BaseException) -> None:
+        error = _as_ledger_error(exc)
+        for req in requests:
+            req.loop.call_soon_threadsafe(_settle, req.future, None, error)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _reader(self) -> aiosqlite.Connection:
+        if not self._readers:
+            raise LedgerError("the ledger is closed")
+        self._next_reader = (self._next_reader + 1) % len(self._readers)
+        return self._readers[self._next_reader]
+
+    async def fetch(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+        # One hop runs and exhausts the statement: a statement left open between hops would
+        # pin its connection's WAL snapshot, and the next query there would miss new commits.
+        return list(await self._reader().execute_fetchall(sql, params))
+
+    async def fetch_one(self, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
+        rows = await self.fetch(sql, params)
+        return rows[0] if rows else None
+
+    async def entries(self, after_seq: int = 0, limit: int = 1000) -> list[Entry]:
+        rows = await self.fetch(f"SELECT {ENTRY_COLUMNS} FROM journal WHERE seq > ? "
+                                "ORDER BY seq LIMIT ?", (after_seq, limit))
+        return [Entry.from_row(tuple(r)) for r in rows]
+
+    def decrypt(self, entry: Entry) -> dict[str, Any] | None:
+        """The entry's payload, or None when its key was destroyed (a forgotten client)."""
+        try:
+            _, key = self.keyring.get(entry.key_id)
+        except KeyDestroyed:
+            return None
+        return open_payload(entry, self.store_id, key)
+
+    # -- verification and rebuild ----------------------------------------------------------
+
+    async def verify(self) -> Verdict:
+        assert self.public_key is not None
+        return await asyncio.to_thread(verify_database, self.db_path, self.store_id,
+                                       self.public_key)
+
+    async def rebuild(self) -> int:
+        """Clear every projection and replay the journal into it, in one transaction."""
+        return await self.transact(self._rebuild_in)
+
+    def _rebuild_in(self, tx: Tx) -> int:
+        for table in projection_tables(self.schemas):
+            tx.execute(f"DELETE FROM {table}")
+        count = 0
+        cursor = tx.conn.execute(f"SELECT {ENTRY_COLUMNS} FROM journal ORDER BY seq")
+        while rows := cursor.fetchmany(2000):
+            for row in rows:
+                entry = Entry.from_row(tuple(row))
+                self.projector.apply(tx, entry, self.decrypt(entry))
+                count += 1
+        return count
+
+
+def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
+
+
+def _as_ledger_error(exc: BaseException) -> BaseException:
+    if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
+        return LedgerError("the disk is full: nothing was recorded; free space and retry")
+    if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+        return LedgerError(f"the database refused the write: {exc}")
+    return exc
+
+
+def iter_entries(conn: sqlite3.Connection, batch: int = 5000) -> Iterator[Entry]:
+    cursor = conn.execute(f"SELECT {ENTRY_COLUMNS} FROM journal ORDER BY seq")
+    while rows := cursor.fetchmany(batch):
+        for row in rows:
+            yield Entry.from_row(tuple(row))
+
+
+def verify_database(db_path: Path, store_id: str | None = None,
+                    public_key: Ed25519PublicKey | None = None) -> Verdict:
+    """Verify a store database with no secret: its public key and the chain suffice."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM store_meta").fetchall())
+        store_id = store_id or meta["store_id"]
+        if public_key is None:
+            public_key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(meta["public_key"]))
+        return verify_chain(iter_entries(conn), store_id, public_key)
+    finally:
+        conn.close()
+
+
+def projection_tables(schemas: tuple[schema.Schema, ...]) -> list[str]:
+    return [table for s in schemas for table in s.projections]
+
+
+def dump_projections(db_path: Path, schemas: tuple[schema.Schema, ...]) -> dict[str, list[tuple]]:
+    """Every projection row, in a stable order: what `rebuild` must reproduce exactly."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        out = {}
+        for table in projection_tables(schemas):
+            cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+            order = ", ".join(cols)
+            out[table] = [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY {order}")]
+        return out
+    finally:
+        conn.close()
+
+
+__all__ = ["Ledger", "LedgerError", "Tx", "Projector", "KeyError_", "KeyDestroyed", "InvalidTag",
+           "verify_database", "dump_projections", "utc_now"]

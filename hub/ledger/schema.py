@@ -1,0 +1,293 @@
+"""Database schema and forward migrations, per area (table `schema_versions`).
+
+Ledger tables (`store_meta`, `keys`, `journal`) are the truth; projection tables are derived
+and can be cleared and rebuilt from the journal at any time (`loupe ledger rebuild`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA secure_delete=ON",
+    "PRAGMA foreign_keys=OFF",
+    "PRAGMA busy_timeout=10000",
+)
+
+_LEDGER_V1 = """
+CREATE TABLE store_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE keys (
+    key_id        TEXT PRIMARY KEY,
+    version       INTEGER NOT NULL,
+    wrapped       BLOB,               -- NULL once destroyed (crypto-shredding)
+    created_seq   INTEGER,
+    destroyed_seq INTEGER
+);
+
+CREATE TABLE journal (
+    seq         INTEGER PRIMARY KEY,
+    ts          TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    key_id      TEXT NOT NULL,
+    key_version INTEGER NOT NULL,
+    payload     BLOB NOT NULL,
+    prev_hash   BLOB NOT NULL,
+    hash        BLOB NOT NULL,
+    signature   BLOB NOT NULL
+);
+CREATE INDEX journal_subject ON journal(subject, seq);
+
+CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal
+BEGIN SELECT RAISE(ABORT, 'the journal is append-only: entries cannot be changed'); END;
+CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal
+BEGIN SELECT RAISE(ABORT, 'the journal is append-only: entries cannot be deleted'); END;
+"""
+
+_CORE_V1 = """
+-- projections ------------------------------------------------------------------------------
+
+CREATE TABLE items (
+    item_id         TEXT PRIMARY KEY,      -- the store-unique serial
+    sku             TEXT NOT NULL,
+    epc             TEXT UNIQUE,
+    description     TEXT NOT NULL,
+    category        TEXT NOT NULL,
+    metal           TEXT,
+    fineness        INTEGER,               -- parts per thousand (750 = 18 kt)
+    karat           INTEGER,
+    metal_colour    TEXT,
+    metal_weight_mg INTEGER,
+    designer        TEXT,
+    collection      TEXT,
+    cost            INTEGER NOT NULL,
+    tag_price       INTEGER NOT NULL,
+    tax_code        TEXT NOT NULL,
+    ownership       TEXT NOT NULL,         -- owned | memo | consignment
+    vendor          TEXT,
+    location        TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    status_ref      TEXT,                  -- the sale, memo, repair or reservation holding it
+    received_seq    INTEGER NOT NULL,
+    updated_seq     INTEGER NOT NULL
+);
+CREATE INDEX items_status ON items(status, category);
+CREATE INDEX items_location ON items(location);
+CREATE INDEX items_sku ON items(sku);
+
+CREATE TABLE item_stones (
+    item_id     TEXT NOT NULL,
+    pos         INTEGER NOT NULL,          -- 0 is the centre stone
+    type        TEXT NOT NULL,
+    carat_cents INTEGER NOT NULL,          -- 1/100 ct
+    shape       TEXT,
+    colour      TEXT,
+    clarity     TEXT,
+    lab         TEXT,
+    certificate TEXT,
+    PRIMARY KEY (item_id, pos)
+);
+CREATE INDEX item_stones_type ON item_stones(type);
+
+CREATE TABLE stock_lines (
+    sku         TEXT PRIMARY KEY,
+    description TEXT NOT NULL,
+    category    TEXT NOT NULL,
+    unit_price  INTEGER NOT NULL,
+    tax_code    TEXT NOT NULL,
+    quantity    INTEGER NOT NULL,
+    updated_seq INTEGER NOT NULL
+);
+
+CREATE TABLE clients (
+    client_id   TEXT PRIMARY KEY,
+    status      TEXT NOT NULL,             -- active | forgotten
+    profile_seq INTEGER,                   -- entry holding the current (encrypted) profile
+    created_seq INTEGER NOT NULL,
+    updated_seq INTEGER NOT NULL
+);
+
+CREATE TABLE client_lookup (
+    blind     BLOB NOT NULL,               -- HMAC of a normalised phone or e-mail
+    client_id TEXT NOT NULL,
+    PRIMARY KEY (blind, client_id)
+);
+
+CREATE TABLE register_counters (
+    register_id     TEXT PRIMARY KEY,
+    last_receipt_no INTEGER NOT NULL
+);
+
+CREATE TABLE sales (
+    sale_id     TEXT PRIMARY KEY,
+    register_id TEXT NOT NULL,
+    receipt_no  INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    ts          TEXT NOT NULL,
+    associate   TEXT NOT NULL,
+    client_id   TEXT,
+    currency    TEXT NOT NULL,
+    subtotal    INTEGER NOT NULL,
+    discount    INTEGER NOT NULL,
+    tax         INTEGER NOT NULL,
+    total       INTEGER NOT NULL,
+    status      TEXT NOT NULL,             -- completed | voided | partly_returned | returned
+    UNIQUE (register_id, receipt_no)
+);
+CREATE INDEX sales_client ON sales(client_id, seq);
+
+CREATE TABLE sale_lines (
+    sale_id      TEXT NOT NULL,
+    line_no      INTEGER NOT NULL,
+    item_id      TEXT,
+    sku          TEXT,
+    description  TEXT NOT NULL,
+    quantity     INTEGER NOT NULL,
+    unit_price   INTEGER NOT NULL,
+    discount     INTEGER NOT NULL,
+    tax_code     TEXT NOT NULL,
+    tax          INTEGER NOT NULL,
+    total        INTEGER NOT NULL,
+    returned_qty INTEGER NOT NULL,
+    PRIMARY KEY (sale_id, line_no)
+);
+CREATE INDEX sale_lines_item ON sale_lines(item_id);
+
+CREATE TABLE sale_tenders (
+    sale_id TEXT NOT NULL,
+    pos     INTEGER NOT NULL,
+    type    TEXT NOT NULL,
+    amount  INTEGER NOT NULL,
+    detail  TEXT NOT NULL,                 -- JSON: card brand, last 4, auth code; gift card no.
+    PRIMARY KEY (sale_id, pos)
+);
+
+CREATE TABLE returns (
+    return_id   TEXT PRIMARY KEY,
+    sale_id     TEXT NOT NULL,
+    kind        TEXT NOT NULL,             -- return | void
+    register_id TEXT NOT NULL,
+    receipt_no  INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    ts          TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    refund      INTEGER NOT NULL,
+    reason      TEXT NOT NULL,
+    UNIQUE (register_id, receipt_no)
+);
+CREATE INDEX returns_sale ON returns(sale_id);
+"""
+
+# v2: an item's history became one indexed query (the journal index by subject misses the
+# sales, returns and counts that touch a piece under another subject).
+_CORE_V2 = """
+CREATE TABLE item_history (
+    item_id TEXT NOT NULL,
+    seq     INTEGER NOT NULL,
+    PRIMARY KEY (item_id, seq)
+) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    sql: str
+    rebuild: bool = False  # projections must be rebuilt from the journal after this step
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The tables of one area (ledger, core, web, counts, sync) and their migrations.
+
+    Each area keeps its own version in `schema_versions`, so layers add tables without
+    touching each other's migrations. `projections` are the area's derived tables: a
+    rebuild clears and refills them; the area's other tables are state kept as is.
+    """
+
+    area: str
+    migrations: tuple[Migration, ...]
+    projections: tuple[str, ...] = ()
+
+    @property
+    def latest(self) -> int:
+        return self.migrations[-1].version if self.migrations else 0
+
+
+LEDGER = Schema("ledger", (Migration(1, _LEDGER_V1),))
+CORE = Schema("core", (Migration(1, _CORE_V1), Migration(2, _CORE_V2, rebuild=True)),
+              projections=("items", "item_stones", "item_history", "stock_lines", "clients",
+                           "client_lookup", "register_counters", "sales", "sale_lines",
+                           "sale_tenders", "returns"))
+
+
+class SchemaError(Exception):
+    pass
+
+
+def _versions(conn: sqlite3.Connection) -> dict[str, int]:
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_versions"
+                 " (area TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+    return dict(conn.execute("SELECT area, version FROM schema_versions").fetchall())
+
+
+def schema_version(conn: sqlite3.Connection, area: str) -> int:
+    return _versions(conn).get(area, 0)
+
+
+def migrate(conn: sqlite3.Connection, schemas: tuple[Schema, ...],
+            upto: dict[str, int] | None = None) -> bool:
+    """Apply pending migrations of every area; return whether projections need a rebuild.
+
+    `upto` caps an area's version (tests use it to make a database of an older schema).
+    """
+    versions = _versions(conn)
+    needs_rebuild = False
+    for schema in schemas:
+        current = versions.get(schema.area, 0)
+        if current > schema.latest:
+            raise SchemaError(
+                f"the database's {schema.area} schema is version {current}, newer than this"
+                f" hub knows ({schema.latest}): upgrade Loupe before opening it")
+        limit = (upto or {}).get(schema.area, schema.latest)
+        for migration in schema.migrations:
+            if not current < migration.version <= limit:
+                continue
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _statements(migration.sql):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_versions (area, version) VALUES (?, ?)"
+                             " ON CONFLICT(area) DO UPDATE SET version = excluded.version",
+                             (schema.area, migration.version))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            needs_rebuild = needs_rebuild or (migration.rebuild and current > 0)
+            current = migration.version
+    return needs_rebuild
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration script into statements, keeping trigger bodies whole."""
+    out, buf = [], []
+    for line in sql.splitlines():
+        if not line.split("--", 1)[0].strip() and not buf:
+            continue
+        buf.append(line)
+        text = "\n".join(buf)
+        if sqlite3.complete_statement(text):
+            out.append(text.strip())
+            buf = []
+    if "".join(buf).strip():
+        out.append("\n".join(buf))
+    return out

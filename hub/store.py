@@ -1,0 +1,117 @@
+"""A store's books, opened: config, ledger, event bus and the domain services together.
+
+This is the core's composition root. The daemon, the CLI, the web app, devices and sync all
+reach the books through a `Store`; none of them touch the ledger's tables directly.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from hub.bus import EventBus
+from hub.config import Config, load_config, render_config
+from hub import areas as areas_mod
+from hub.core.clients import Clients
+from hub.core.items import Items
+from hub.core.sales import Sales
+from hub.ledger.journal import Entry
+from hub.ledger.keys import create_master_key
+from hub.ledger.ledger import Ledger, LedgerError
+from hub.money import check_currency
+
+log = logging.getLogger(__name__)
+
+
+def init_store(data_dir: Path, store_id: str, store_name: str, currency: str,
+               timezone: str = "UTC") -> Config:
+    """`loupe init`: config, master key and database for a new store. Never overwrites."""
+    from hub.config import CONFIG_NAME, parse_config
+
+    import tomllib
+
+    check_currency(currency)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config_path = data_dir / CONFIG_NAME
+    if config_path.exists() or (data_dir / "loupe.db").exists():
+        raise LedgerError(f"{data_dir} already holds a store: refusing to overwrite it")
+    text = render_config(store_id, store_name, currency, timezone)
+    config = parse_config(tomllib.loads(text), data_dir)  # validate before writing anything
+    if config.master_key_file.exists():
+        raise LedgerError(f"{config.master_key_file} already exists: refusing to overwrite it")
+    create_master_key(config.master_key_file)
+    Ledger.create(config.db_path, config.store_id, config.master_key_file, areas_mod.schemas())
+    config_path.write_text(text, encoding="utf-8")
+    return config
+
+
+class Store:
+    """The opened books of one store."""
+
+    def __init__(self, config: Config, ledger: Ledger, bus: EventBus) -> None:
+        self.config = config
+        self.ledger = ledger
+        self.bus = bus
+        self.items = Items(ledger, currency=config.currency,
+                           tax_codes={r.code for r in config.tax_rates},
+                           default_tax=config.default_tax,
+                           epc_manager=config.epc_company_prefix)
+        self.clients = Clients(ledger)
+        self.sales = Sales(ledger, currency=config.currency,
+                           registers={r.id for r in config.registers},
+                           tax_rates={r.code: r.rate_bp for r in config.tax_rates},
+                           prices_include_tax=config.prices_include_tax)
+
+    @classmethod
+    async def open(cls, config: Config | Path, bus: EventBus | None = None,
+                   areas: tuple[areas_mod.Area, ...] = areas_mod.AREAS) -> Store:
+        if isinstance(config, Path):
+            config = load_config(config)
+        bus = bus or EventBus()
+        holder: dict[str, Store] = {}
+
+        def on_commit(entries: list[tuple[Entry, dict[str, Any]]]) -> None:
+            store = holder.get("store")
+            if store is not None:
+                store._published(entries)
+
+        ledger = await Ledger.open(config.db_path, config.store_id, config.master_key_file,
+                                   areas_mod.projector(areas), areas_mod.schemas(areas),
+                                   on_commit)
+        store = cls(config, ledger, bus)
+        holder["store"] = store
+        indexed = await store.clients.load_index()
+        log.info("store opened", extra={"store_id": config.store_id, "seq": ledger.seq,
+                                        "clients_indexed": indexed})
+        return store
+
+    def _published(self, entries: list[tuple[Entry, dict[str, Any]]]) -> None:
+        """Events out: every committed entry, on the bus as `journal.<kind>`."""
+        for entry, payload in entries:
+            self.bus.publish(f"journal.{entry.kind}", seq=entry.seq, kind=entry.kind,
+                             subject=entry.subject, actor=entry.actor, ts=entry.ts,
+                             payload=payload)
+
+    async def close(self) -> None:
+        await self.ledger.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def summary(self) -> dict[str, Any]:
+        fetch = self.ledger.fetch_one
+        items = await self.items.counts_by_status()
+        clients = (await fetch("SELECT COUNT(*) AS n FROM clients WHERE status = 'active'"))["n"]
+        sales = await fetch("SELECT COUNT(*) AS n, COALESCE(SUM(total), 0) AS total FROM sales"
+                            " WHERE status != 'voided'")
+        stock_value = (await fetch("SELECT COALESCE(SUM(tag_price), 0) AS v FROM items"
+                                   " WHERE status = 'in_stock'"))["v"]
+        return {"store_id": self.config.store_id, "store_name": self.config.store_name,
+                "currency": self.config.currency, "journal_entries": self.ledger.seq,
+                "pieces": sum(items.values()), "pieces_by_status": items,
+                "stock_value": stock_value, "clients": clients, "sales": sales["n"],
+                "sales_total": sales["total"], "public_key": self.ledger.public_key_hex}
