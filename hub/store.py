@@ -10,9 +10,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from hub import areas as areas_mod
 from hub.bus import EventBus
 from hub.config import Config, load_config, render_config
-from hub import areas as areas_mod
 from hub.core.clients import Clients
 from hub.core.items import Items
 from hub.core.sales import Sales
@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 def init_store(data_dir: Path, store_id: str, store_name: str, currency: str,
                timezone: str = "UTC") -> Config:
     """`loupe init`: config, master key and database for a new store. Never overwrites."""
-    from hub.config import CONFIG_NAME, parse_config
-
     import tomllib
+
+    from hub.config import CONFIG_NAME, parse_config
 
     check_currency(currency)
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,6 @@ from typing import Any
 
 from hub.core.errors import Invalid, NotFound, Refused
 from hub.core.items import WHY_NOT_SELLABLE, adjust_stock, load_piece_tx, row_dict, set_status
-from hub.core.projector import touch_item
 from hub.ledger.journal import Entry, short_code
 from hub.ledger.ledger import Ledger, Tx
 from hub.money import allocate, round_half_up_div, tax_included, tax_on_top

@@ -38,8 +38,8 @@ from hub.ledger.journal import (
 )
 from hub.ledger.keys import (
     KeyDestroyed,
-    Keyring,
     KeyError_,
+    Keyring,
     load_master_key,
     public_key_bytes,
     signing_key_bytes,

@@ -1,0 +1,95 @@
+"""`loupe run`: the daemon's life as one structured sequence, like aiohttp's web_runner.
+
+The store's books open first and close last. Between them, each *part* (devices, counts,
+sync, web — whichever are installed) is an async context manager entered in order and exited
+in reverse, so on SIGTERM the web stops taking requests, devices and sync stop, and the ledger
+finishes its in-flight commits before the process exits.
+
+A part is a module with `async def part(runtime)`, decorated with
+`contextlib.asynccontextmanager`, that yields once it is running. Parts share what they offer
+through `runtime.services` (the device manager, the replicator...), looked up by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.bus import EventBus
+from hub.config import Config
+from hub.store import Store
+
+log = logging.getLogger(__name__)
+
+# In start order; a module that is not installed yet is skipped.
+PART_MODULES = ("hub.devices.part", "hub.counts.part", "hub.sync.part", "hub.web.part")
+
+
+@dataclass
+class Options:
+    """How this run was asked for (from the command line)."""
+
+    host: str = "0.0.0.0"
+    port: int = 8443
+    insecure_http: bool = False
+    demo: bool = False
+    zeroconf: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Runtime:
+    config: Config
+    store: Store
+    bus: EventBus
+    options: Options
+    services: dict[str, Any] = field(default_factory=dict)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def load_parts() -> list[Any]:
+    parts = []
+    for name in PART_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and name.startswith(exc.name):
+                continue  # that layer is not installed
+            raise
+        parts.append(module)
+    return parts
+
+
+@contextlib.asynccontextmanager
+async def running(config: Config, options: Options):
+    """Open the books and start every part; yields the Runtime; stops all in reverse."""
+    bus = EventBus(asyncio.get_running_loop())
+    store = await Store.open(config, bus)
+    runtime = Runtime(config, store, bus, options)
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            for module in load_parts():
+                await stack.enter_async_context(module.part(runtime))
+                log.info("part started", extra={"part": module.__name__})
+            yield runtime
+            log.info("stopping")
+    finally:
+        await store.close()
+        log.info("stopped", extra={"seq": store.ledger.seq})
+
+
+async def run(config: Config, options: Options) -> None:
+    """Run until SIGTERM or SIGINT, then stop cleanly."""
+    loop = asyncio.get_running_loop()
+    async with running(config, options) as runtime:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, runtime.stopping.set)
+        log.info("running", extra={"store_id": config.store_id, "seq": runtime.store.ledger.seq})
+        await runtime.stopping.wait()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
