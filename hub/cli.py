@@ -30,12 +30,14 @@ class CommandError(Exception):
 
 def known_errors() -> tuple[type[BaseException], ...]:
     from hub.core.errors import Refused
+    from hub.imports import ImportError_
     from hub.ledger.keys import KeyError_
     from hub.ledger.ledger import LedgerError
     from hub.ledger.schema import SchemaError
     from hub.money import MoneyError
 
-    return (ConfigError, LedgerError, KeyError_, Refused, MoneyError, SchemaError, OSError)
+    return (ConfigError, LedgerError, KeyError_, Refused, MoneyError, SchemaError, ImportError_,
+            OSError)
 
 
 def data_dir_arg(parser: argparse.ArgumentParser) -> None:

@@ -263,6 +263,10 @@ class Clients:
     async def update(self, client_id: str, raw: dict[str, Any], actor: str) -> dict[str, Any]:
         """Apply a partial change; the entry carries the whole new profile."""
         current = await self.get(client_id)
+        if current["profile"] is None:
+            raise NotFound(f"no client {client_id} (forgotten)")
+        if not isinstance(raw, dict):
+            raise Invalid("a client change must be an object")
         merged = {**current["profile"], **raw}
         profile = validate_profile(merged)
 
