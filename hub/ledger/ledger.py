@@ -337,6 +337,15 @@ class Ledger:
             try:
                 result = req.command(tx)
             except BaseException as exc:  # refused: undo this command only
+                if not conn.in_transaction:
+                    # SQLite itself rolled the whole transaction back (disk full, I/O
+                    # error): every command of the batch is lost, so all of them fail.
+                    tx._rolled_back()
+                    for done in txs:
+                        done._rolled_back()
+                    self._fail_all([o[0] for o in outcomes] + [req], exc)
+                    self._fail_all(batch[batch.index(req) + 1:], exc)
+                    return
                 conn.execute("ROLLBACK TO command")
                 conn.execute("RELEASE command")
                 tx._rolled_back()

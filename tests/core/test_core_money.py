@@ -1,11 +1,10 @@
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import pytest
-
 from hub.money import (
-    MoneyError,
     Money,
+    MoneyError,
     allocate,
     format_amount,
     minor_units,

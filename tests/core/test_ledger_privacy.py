@@ -1,0 +1,92 @@
+"""Canary personal data written through the services never reaches disk in clear."""
+
+import logging
+from pathlib import Path
+
+from hub.cli import main
+from hub.ledger.export import export_journal
+from hub.logs import JsonFormatter
+from tests.builders import cash, piece
+
+CANARIES = {
+    "first_name": "Xanthippe", "last_name": "Quillfeather", "email": "canary.qf@example.org",
+    "phone": "+33 6 98 76 54 32", "street": "17 rue Canari-Jaune", "note": "CANARY-NOTE-7f3a",
+    "ring": "ringsize-canary-51", "date": "1971-03-09",
+}
+
+
+def canary_profile() -> dict:
+    return {"first_name": CANARIES["first_name"], "last_name": CANARIES["last_name"],
+            "emails": [CANARIES["email"]], "phones": [CANARIES["phone"]],
+            "addresses": [{"line1": CANARIES["street"], "city": "Paris", "country": "FR"}],
+            "notes": CANARIES["note"], "ring_sizes": {CANARIES["ring"]: "51"},
+            "dates": {"birthday": CANARIES["date"]}}
+
+
+def needles() -> list[bytes]:
+    out = []
+    for value in CANARIES.values():
+        out += [value.encode(), value.encode("utf-16-le")]
+    out.append(b"98 76 54 32")
+    return out
+
+
+async def test_no_canary_in_database_wal_logs_or_export(store, tmp_path, caplog):
+    handler = logging.StreamHandler(stream := _Capture())
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger().addHandler(handler)
+    caplog.set_level(logging.DEBUG)
+    try:
+        c = await store.clients.create(canary_profile(), "anna")
+        await store.clients.update(c["client_id"], {"notes": CANARIES["note"] + " again"}, "anna")
+        await store.items.receive(piece(1), "admin")
+        await store.sales.complete(register_id="R1", actor="anna", lines=[{"item_id": "P-1"}],
+                                   tenders=cash(950_000), client_id=c["client_id"])
+        assert (await store.clients.search(CANARIES["last_name"]))[0]["client_id"] == c["client_id"]
+        csv = tmp_path / "clients.csv"
+        csv.write_text("first_name,last_name,email,phone,notes\n"
+                       f"{CANARIES['first_name']}2,{CANARIES['last_name']}2,"
+                       f"two.{CANARIES['email']},+33 6 98 76 54 33,{CANARIES['note']}\n")
+        from hub.imports import import_clients
+        assert await import_clients(store, csv) == 1
+        csv.unlink()
+        export = tmp_path / "export.jsonl"
+        export_journal(store.config.db_path, export)
+        # The WAL is read as it is (before any checkpoint) and after closing.
+        assert (store.config.data_dir / "loupe.db-wal").stat().st_size > 0
+        files = _raw(store.config.data_dir) + export.read_bytes()
+    finally:
+        logging.getLogger().removeHandler(handler)
+    logs = stream.text.encode() + "\n".join(r.getMessage() for r in caplog.records).encode()
+    await store.close()
+    after = _raw(store.config.data_dir)
+    for blob, where in ((files, "database/WAL/export"), (after, "closed database"),
+                        (logs, "logs")):
+        for needle in needles():
+            assert needle not in blob, f"{needle!r} found in {where}"
+
+
+def test_bad_client_csv_names_the_line_but_not_the_value(tmp_path, capsys, make_config):
+    config = make_config()
+    csv = tmp_path / "bad.csv"
+    csv.write_text("first_name,last_name,email\nAda,Lovelace,ada@example.org\n"
+                   f"{CANARIES['first_name']},{CANARIES['last_name']},not-an-email-{CANARIES['note']}\n")
+    assert main(["clients", "import", "--data-dir", str(config.data_dir), str(csv)]) == 1
+    err = capsys.readouterr().err
+    assert "line 3: emails[0]: invalid value" in err
+    assert CANARIES["note"] not in err
+
+
+class _Capture:
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, s: str) -> None:
+        self.text += s
+
+    def flush(self) -> None:
+        pass
+
+
+def _raw(data_dir: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(data_dir.iterdir()) if p.is_file())
