@@ -273,11 +273,8 @@ class Sales:
         entry = await self.ledger.transact(lambda tx: self.complete_in(
             tx, register_id=register_id, actor=actor, lines=checked_lines,
             tenders=checked_tenders, client_id=client_id, discount=discount, note=note))
-        return await self.get(self._sale_id_of(entry))
-
-    @staticmethod
-    def _sale_id_of(entry: Entry) -> str:
-        return entry.subject.split(":", 1)[1]
+        # The committed payload is the sale: no need to read it back from the projections.
+        return {**await self._document(entry), "status": "completed", "associate": actor}
 
     def _load_sale_tx(self, tx: Tx, sale_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         sale = tx.one("SELECT * FROM sales WHERE sale_id = ?", (sale_id,))
