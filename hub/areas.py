@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from hub.core import clients, items, sales
 from hub.core.projector import Handler, Projector
+from hub.counts import model as counts_model
 from hub.ledger.schema import CORE, Schema
 
 
@@ -30,6 +31,7 @@ def _core_projections() -> dict[str, Handler]:
 
 AREAS: tuple[Area, ...] = (
     Area("core", CORE, _core_projections()),
+    Area("counts", counts_model.SCHEMA, counts_model.PROJECTIONS),
 )
 
 

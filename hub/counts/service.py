@@ -1,0 +1,631 @@
+"""Stock counts: sessions fed by RFID reads and barcode scans, closed into the journal.
+
+Reads arrive on the bus by the thousand per second; they are decoded, deduplicated and
+tallied in memory by a synchronous bus listener (no task, no queue per read), flushed to the
+`count_reads` table in batches, and summarised on the bus as `count.progress` a few times a
+second. Only what a person decides becomes a journal entry: starting a count, saying where a
+handheld sweeps, closing the count (one entry with the reconciliation), confirming missing
+pieces, moving misplaced ones. A read of a piece marked missing is the exception: it is
+recorded (`count.piece_found`) and announced (`count.found`) once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hub.bus import Event, EventBus
+from hub.core.errors import Invalid, NotFound, Refused
+from hub.counts.model import KINDS
+from hub.counts.reconcile import IN_STORE, Piece, Result, reconcile
+from hub.counts.session import CountSession, Reader
+from hub.epc import EpcError, normalise_epc
+from hub.ledger.ledger import Tx
+
+log = logging.getLogger(__name__)
+
+_EPC = re.compile(r"[0-9A-F]{24}")
+_NAME = re.compile(r"^[^\x00-\x1f]{1,80}$")
+PIECE_COLUMNS = "item_id, epc, location, status, category, tag_price, cost, description"
+FIND_INTERVAL = 0.1  # a find-a-piece gauge wants ~10 updates a second, not every read
+
+
+def business_day(now: float, timezone: str) -> str:
+    """The store's calendar day at `now` (a count left open past midnight is overnight)."""
+    return datetime.fromtimestamp(now, ZoneInfo(timezone)).date().isoformat()
+
+
+def _name(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not _NAME.match(value.strip()):
+        raise Invalid("must be 1-80 characters of text", what)
+    return value.strip()
+
+
+def _item_ids(payload: dict[str, Any] | None) -> set[str]:
+    """Pieces an entry touches, from the shapes core entries use."""
+    if not payload:
+        return set()
+    ids = {payload.get("item_id"), (payload.get("piece") or {}).get("item_id")}
+    ids.update(line.get("item_id") for line in payload.get("lines") or ()
+               if isinstance(line, dict))
+    return {i for i in ids if isinstance(i, str)}
+
+
+class Counts:
+    """The counts of one store: open sessions, ingestion, closing, and what follows."""
+
+    def __init__(self, store: Any, bus: EventBus, *, flush_interval: float = 1.0,
+                 progress_interval: float = 0.25, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.ledger = store.ledger
+        self.bus = bus
+        self.timezone: str = store.config.timezone
+        self.currency: str = store.config.currency
+        self.flush_interval = flush_interval
+        self.progress_interval = progress_interval
+        self.clock = clock
+        self.index: dict[str, Piece] = {}       # epc -> piece, every piece with an EPC
+        self.by_item: dict[str, str] = {}       # item_id -> epc
+        self.sessions: dict[str, CountSession] = {}
+        self._active: tuple[CountSession, ...] = ()
+        self._sweeps: dict[str, str] = {}       # device -> location the operator sweeps
+        self._valid: set[str] = set()           # EPCs already checked well-formed
+        self._missing: set[str] = set()         # EPCs of pieces marked missing
+        self._found_reported: set[str] = set()
+        self._finding: dict[str, float] = {}    # epc -> last gauge update (monotonic)
+        self._stale_items: set[str] = set()
+        self._retally_due = False
+        self._last_progress: dict[str, float] = {}
+        self.rejected: Counter[str] = Counter()
+        self.last_rejection: str | None = None
+        self._start_lock = asyncio.Lock()
+        self._unlisten: list[Callable[[], None]] = []
+        self._loop_task: asyncio.Task[None] | None = None
+        self._pending: set[asyncio.Task[Any]] = set()
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the books and every open count (with its reads), then listen to the bus."""
+        await self._load_index()
+        await self._load_open_counts()
+        self._unlisten = [
+            self.bus.listen("device.rfid.read", self._on_rfid),
+            self.bus.listen("device.scan", self._on_scan),
+            self.bus.listen("device.status", self._on_device_status),
+            self.bus.listen("journal.*", self._on_journal),
+        ]
+        self._loop_task = asyncio.create_task(self._run(), name="counts")
+        await self.expire_overnight()
+
+    async def stop(self) -> None:
+        for unlisten in self._unlisten:
+            unlisten()
+        self._unlisten = []
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+        await self.flush()
+
+    async def _load_index(self) -> None:
+        rows = await self.ledger.fetch(f"SELECT {PIECE_COLUMNS} FROM items WHERE epc IS NOT NULL")
+        self.index.clear()
+        self.by_item.clear()
+        for row in rows:
+            self._index_piece(Piece(*tuple(row)))
+        found = await self.ledger.fetch(
+            "SELECT i.epc FROM items i JOIN count_found f ON f.item_id = i.item_id"
+            " WHERE i.status = 'missing' AND f.seq > i.updated_seq")
+        self._found_reported = {r["epc"] for r in found}
+
+    def _index_piece(self, piece: Piece) -> None:
+        old = self.by_item.get(piece.item_id)
+        if old is not None and old != piece.epc:
+            self.index.pop(old, None)
+        self.index[piece.epc] = piece
+        self.by_item[piece.item_id] = piece.epc
+        if piece.status == "missing":
+            self._missing.add(piece.epc)
+        else:
+            self._missing.discard(piece.epc)
+            self._found_reported.discard(piece.epc)
+
+    async def _load_open_counts(self) -> None:
+        import json
+
+        rows = await self.ledger.fetch("SELECT count_id, kind, scope, day, started_ts"
+                                       " FROM counts WHERE status = 'open'")
+        for row in rows:
+            scope = json.loads(row["scope"]) if row["scope"] is not None else None
+            session = CountSession(row["count_id"], row["kind"],
+                                   frozenset(scope) if scope is not None else None,
+                                   row["day"], row["started_ts"],
+                                   started_at=_parse_ts(row["started_ts"]))
+            for r in await self.ledger.fetch("SELECT device, location FROM count_sweeps"
+                                             " WHERE count_id = ? ORDER BY seq",
+                                             (session.count_id,)):
+                session.sweeps[r["device"]] = r["location"]
+                self._sweeps[r["device"]] = r["location"]
+            for r in await self.ledger.fetch("SELECT epc, location, reads FROM count_reads"
+                                             " WHERE count_id = ?", (session.count_id,)):
+                session.seen.setdefault(r["epc"], {})[r["location"] or None] = r["reads"]
+                session.reads += r["reads"]
+            for r in await self.ledger.fetch("SELECT device, reads, last_ts FROM count_readers"
+                                             " WHERE count_id = ?", (session.count_id,)):
+                session.readers[r["device"]] = Reader(r["reads"], r["last_ts"] or 0.0)
+            session.retally(self.index)
+            self.sessions[session.count_id] = session
+            log.info("count resumed", extra={"count_id": session.count_id,
+                                             "tags": len(session.seen)})
+        self._set_active()
+
+    def _set_active(self) -> None:
+        self._active = tuple(self.sessions.values())
+        if not self._active:
+            self._valid.clear()
+
+    # -- ingestion (synchronous bus listeners: the hot path) -------------------------------
+
+    def _on_rfid(self, event: Event) -> None:
+        d = event.data
+        self.ingest(d.get("epc"), d.get("location"), d.get("device"), d.get("rssi_cdbm"),
+                    d.get("antenna"))
+
+    def ingest(self, epc: Any, location: str | None, device: str | None,
+               rssi: int | None = None, antenna: int | None = None) -> bool:
+        """Take one tag read; False when it was refused (and counted as such)."""
+        if epc not in self._valid:
+            if not (isinstance(epc, str) and _EPC.fullmatch(epc)):
+                try:  # tolerate lower case or a 0x prefix; refuse anything else
+                    epc = normalise_epc(epc)
+                except EpcError as exc:
+                    self._reject("corrupt_epc", f"reader {device}: {str(exc)[:120]}")
+                    return False
+            elif self._active:
+                self._valid.add(epc)
+        if self._finding and epc in self._finding:
+            self._gauge(epc, rssi, device, antenna, location)
+        if epc in self._missing and epc not in self._found_reported:
+            self._found(epc, location or self._sweeps.get(device), device)
+        if not self._active:
+            return True
+        if not location:
+            location = self._sweeps.get(device)
+        now = self.clock()
+        for session in self._active:
+            session.reads += 1
+            reader = session.readers.get(device or "?")
+            if reader is None:
+                reader = session.readers[device or "?"] = Reader()
+            reader.reads += 1
+            reader.last = now
+            if reader.state != "reading":
+                reader.state = "reading"
+                session.changed = True
+            if location is None:
+                session.unlocated_reads += 1
+            seen = session.seen.get(epc)
+            if seen is None:
+                session.seen[epc] = {location: 1}
+            elif location in seen:
+                seen[location] += 1
+                session.dirty.add(epc)
+                continue
+            else:
+                seen[location] = 1
+            session.dirty.add(epc)
+            session.note(epc, location, self.index.get(epc))
+        return True
+
+    def _on_scan(self, event: Event) -> None:
+        """Barcode fallback: a scanner the operator assigned to a sweep counts like a reader;
+        any other scanner (a register's) is none of the count's business."""
+        d = event.data
+        device = d.get("device")
+        if device not in self._sweeps:
+            return
+        code = d.get("code")
+        if not isinstance(code, str) or not code.strip():
+            self._reject("bad_barcode", f"scanner {device}: empty barcode")
+            return
+        code = code.strip()
+        epc = self.by_item.get(code)
+        if epc is None and _EPC.fullmatch(code.upper()):
+            epc = code.upper()
+        if epc is None:
+            self._reject("unknown_barcode",
+                         f"scanner {device}: {code[:40]!r} is neither a piece's serial nor an EPC")
+            return
+        self.ingest(epc, None, device)
+
+    def _on_device_status(self, event: Event) -> None:
+        """A reader dropping (unplugged, out of Bluetooth range) keeps every read it gave;
+        the count shows it as dropped until it reads again."""
+        d = event.data
+        device, state = d.get("device"), str(d.get("state", "")).lower()
+        if state in ("disconnected", "offline", "lost", "error", "dropped"):
+            for session in self._active:
+                reader = session.readers.get(device)
+                if reader is not None:
+                    reader.state = "dropped"
+                    session.changed = True
+
+    def _reject(self, reason: str, message: str) -> None:
+        if self.rejected[reason] % 1000 == 0:  # log the first, then one in a thousand
+            log.warning("read refused: %s", message, extra={"reason": reason})
+        self.rejected[reason] += 1
+        self.last_rejection = message
+        for session in self._active:
+            session.changed = True
+
+    def _gauge(self, epc: str, rssi: int | None, device: str | None, antenna: int | None,
+               location: str | None) -> None:
+        now = time.monotonic()
+        if now - self._finding[epc] < FIND_INTERVAL:
+            return
+        self._finding[epc] = now
+        piece = self.index.get(epc)
+        self.bus.publish("count.find", epc=epc, item_id=piece.item_id if piece else None,
+                         rssi_cdbm=rssi, device=device, antenna=antenna, location=location)
+
+    def _found(self, epc: str, location: str | None, device: str | None) -> None:
+        self._found_reported.add(epc)
+        piece = self.index[epc]
+        count_id = next((s.count_id for s in self._active), None)
+        payload = {"item_id": piece.item_id, "epc": epc, "location": location,
+                   "device": device, "count_id": count_id}
+        self._spawn(self._record_found(piece, payload))
+
+    async def _record_found(self, piece: Piece, payload: dict[str, Any]) -> None:
+        def command(tx: Tx) -> int:
+            row = tx.one("SELECT status FROM items WHERE item_id = ?", (piece.item_id,))
+            if row is None or row["status"] != "missing":
+                return 0
+            return tx.append("count.piece_found", f"item:{piece.item_id}", payload,
+                             actor="counts").seq
+
+        try:
+            seq = await self.ledger.transact(command)
+        except Exception:
+            self._found_reported.discard(piece.epc)  # try again at its next read
+            log.exception("could not record a found piece", extra={"item_id": piece.item_id})
+            return
+        if seq:
+            self.bus.publish("count.found", seq=seq, description=piece.description,
+                             tag_price=piece.tag_price, **payload)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    def _on_journal(self, event: Event) -> None:
+        kind = event.data.get("kind", "")
+        if not kind.startswith(("item.", "sale.")):
+            return
+        payload = event.data.get("payload") or {}
+        epc = self.by_item.get(payload.get("item_id"))
+        if kind in ("item.status", "item.moved") and epc is not None:
+            # Exact from the payload, at once: a read right after must see it.
+            change = ({"status": payload["status"]} if kind == "item.status"
+                      else {"location": payload["location"]})
+            self._index_piece(replace(self.index[epc], **change))
+            self._retally_due = True
+        else:
+            self._stale_items |= _item_ids(payload)
+
+    # -- the background loop: progress, flushes, refreshes, overnight ----------------------
+
+    async def _run(self) -> None:
+        last_flush = last_expiry = time.monotonic()
+        while True:
+            await asyncio.sleep(self.progress_interval)
+            try:
+                if self._stale_items:
+                    await self._refresh_items()
+                if self._retally_due:
+                    self._retally_due = False
+                    for session in self._active:
+                        session.retally(self.index)
+                self.publish_progress()
+                now = time.monotonic()
+                if now - last_flush >= self.flush_interval:
+                    last_flush = now
+                    await self.flush()
+                if now - last_expiry >= 60:
+                    last_expiry = now
+                    await self.expire_overnight()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the loop must survive a bad moment (disk full, a bug)
+                log.exception("counts loop failed; retrying")
+
+    async def _refresh_items(self) -> None:
+        ids, self._stale_items = self._stale_items, set()
+        marks = ",".join("?" * len(ids))
+        rows = await self.ledger.fetch(f"SELECT {PIECE_COLUMNS} FROM items WHERE epc IS NOT NULL"
+                                       f" AND item_id IN ({marks})", tuple(ids))
+        for row in rows:
+            self._index_piece(Piece(*tuple(row)))
+        self._retally_due = True
+
+    def publish_progress(self, force: bool = False) -> None:
+        now = time.monotonic()
+        for session in self._active:
+            last = self._last_progress.get(session.count_id, 0.0)
+            if not (force or session.changed or now - last >= 1.0):
+                continue
+            session.changed = False
+            self._last_progress[session.count_id] = now
+            self.bus.publish("count.progress", **self.progress(session))
+
+    def progress(self, session: CountSession) -> dict[str, Any]:
+        return {**session.progress(), "rejected": dict(self.rejected),
+                "last_rejection": self.last_rejection}
+
+    async def flush(self) -> int:
+        """Write the reads taken since the last flush; on failure they stay queued."""
+        rows: list[tuple[str, str, str, int]] = []
+        readers: list[tuple[str, str, int, float]] = []
+        taken: list[tuple[CountSession, set[str]]] = []
+        for session in self.sessions.values():
+            if not session.dirty:
+                continue
+            dirty, session.dirty = session.dirty, set()
+            taken.append((session, dirty))
+            for epc in dirty:
+                rows.extend((session.count_id, epc, loc or "", n)
+                            for loc, n in session.seen[epc].items())
+            readers.extend((session.count_id, d, r.reads, r.last)
+                           for d, r in session.readers.items())
+        if not rows:
+            return 0
+
+        def command(tx: Tx) -> None:
+            tx.conn.executemany(
+                "INSERT INTO count_reads (count_id, epc, location, reads) VALUES (?,?,?,?)"
+                " ON CONFLICT DO UPDATE SET reads = excluded.reads", rows)
+            tx.conn.executemany(
+                "INSERT INTO count_readers (count_id, device, reads, last_ts) VALUES (?,?,?,?)"
+                " ON CONFLICT DO UPDATE SET reads = excluded.reads, last_ts = excluded.last_ts",
+                readers)
+
+        try:
+            await self.ledger.transact(command)
+        except Exception:
+            for session, dirty in taken:
+                session.dirty |= dirty
+            raise
+        return len(rows)
+
+    # -- commands --------------------------------------------------------------------------
+
+    def get_session(self, count_id: str) -> CountSession:
+        session = self.sessions.get(count_id)
+        if session is None:
+            raise NotFound(f"no open count {count_id!r}")
+        return session
+
+    async def start_count(self, kind: str, scope: list[str] | None, actor: str,
+                          *, now: float | None = None) -> dict[str, Any]:
+        """Start a count of `kind` over `scope` (locations; None for the whole store)."""
+        if kind not in KINDS:
+            raise Invalid(f"{kind!r} is not one of: {', '.join(KINDS)}", "kind")
+        if scope is not None:
+            if not isinstance(scope, list) or not scope:
+                raise Invalid("must be a non-empty list of locations, or none for the whole"
+                              " store", "scope")
+            scope = sorted({_name(loc, "scope") for loc in scope})
+        if kind == "full" and scope is not None:
+            raise Invalid("a full count covers the whole store: give no locations", "scope")
+        scope_set = frozenset(scope) if scope is not None else None
+        now = self.clock() if now is None else now
+        day = business_day(now, self.timezone)
+        async with self._start_lock:
+            for other in self.sessions.values():
+                if other.overlaps(scope_set):
+                    where = ", ".join(sorted(scope_set & other.scope)) if (
+                        scope_set is not None and other.scope is not None) else "the whole store"
+                    raise Refused("count_overlap",
+                                  f"count {other.count_id} ({other.kind}, started"
+                                  f" {other.started_ts}) is already counting {where}: close it"
+                                  " first, or count other locations")
+
+            def command(tx: Tx) -> tuple[str, str]:
+                n = tx.one("SELECT COUNT(*) FROM counts WHERE day = ?", (day,))[0]
+                count_id = f"C{day.replace('-', '')}-{n + 1:02d}"
+                entry = tx.append("count.started", f"count:{count_id}",
+                                  {"count_id": count_id, "kind": kind, "scope": scope,
+                                   "day": day}, actor=actor)
+                return count_id, entry.ts
+
+            count_id, ts = await self.ledger.transact(command)
+            session = CountSession(count_id, kind, scope_set, day, ts, started_at=now)
+            session.retally(self.index)
+            self.sessions[count_id] = session
+            self._set_active()
+        self.publish_progress(force=True)
+        return self.progress(session)
+
+    async def sweep(self, count_id: str, device: str, location: str, actor: str) -> None:
+        """A handheld or scanner (no location of its own) now sweeps `location`."""
+        session = self.get_session(count_id)
+        device = _name(device, "device")
+        location = _name(location, "location")
+        if session.scope is not None and location not in session.scope:
+            raise Refused("out_of_scope", f"{location} is not counted by {count_id}"
+                          f" (it counts {', '.join(sorted(session.scope))})")
+        await self.ledger.transact(lambda tx: tx.append(
+            "count.sweep", f"count:{count_id}",
+            {"count_id": count_id, "device": device, "location": location}, actor=actor))
+        session.sweeps[device] = location
+        self._sweeps[device] = location
+        session.changed = True
+
+    async def close(self, count_id: str, actor: str, *, outcome: str = "closed",
+                    note: str = "") -> dict[str, Any]:
+        """End a count with ONE journal entry holding its reconciliation."""
+        session = self.get_session(count_id)
+        self.sessions.pop(count_id)
+        self._set_active()  # no more reads into it from here
+        try:
+            await self.flush()
+            payload = await self.ledger.transact(
+                lambda tx: self._close_in(tx, session, actor, outcome, note))
+        except BaseException:
+            self.sessions[count_id] = session
+            self._set_active()
+            raise
+        for device in session.sweeps:
+            if not any(device in s.sweeps for s in self.sessions.values()):
+                self._sweeps.pop(device, None)
+        self._last_progress.pop(count_id, None)
+        self.bus.publish("count.closed", **{k: v for k, v in payload.items() if k != "result"},
+                         summary={k: v for k, v in payload["result"].items()
+                                  if not isinstance(v, list | dict)})
+        return payload
+
+    def _close_in(self, tx: Tx, session: CountSession, actor: str, outcome: str,
+                  note: str) -> dict[str, Any]:
+        # Runs on the ledger's writer thread: the books as of this transaction, and the
+        # session's reads (no longer changing), reconciled off the event loop.
+        pieces = [Piece(*tuple(r)) for r in
+                  tx.all(f"SELECT {PIECE_COLUMNS} FROM items WHERE epc IS NOT NULL")]
+        result: Result = reconcile(pieces, session.seen, session.scope)
+        payload = {
+            "count_id": session.count_id, "kind": session.kind, "scope": session.scope_list,
+            "day": session.day, "outcome": outcome, "note": note,
+            "started_ts": session.started_ts,
+            "duration_s": max(0, round(self.clock() - session.started_at)),
+            "readers": sorted(session.readers), "sweeps": dict(session.sweeps),
+            "reads": session.reads, "tags": len(session.seen), "currency": self.currency,
+            "result": result.payload(),
+        }
+        tx.append("count.closed", f"count:{session.count_id}", payload, actor=actor)
+        tx.execute("DELETE FROM count_reads WHERE count_id = ?", (session.count_id,))
+        tx.execute("DELETE FROM count_readers WHERE count_id = ?", (session.count_id,))
+        return payload
+
+    async def expire_overnight(self, now: float | None = None) -> list[str]:
+        """Close, as `expired`, every count started on an earlier day than today: its reads
+        are kept in its result, but a partial count is not the morning's count."""
+        today = business_day(self.clock() if now is None else now, self.timezone)
+        expired = []
+        for session in list(self.sessions.values()):
+            if session.day < today:
+                await self.close(session.count_id, "system", outcome="expired",
+                                 note=f"left open overnight: started on {session.day},"
+                                      f" expired on {today}")
+                expired.append(session.count_id)
+                log.warning("count left open overnight expired",
+                            extra={"count_id": session.count_id, "day": session.day})
+        return expired
+
+    async def _closed_count(self, count_id: str) -> Any:
+        row = await self.ledger.fetch_one("SELECT * FROM counts WHERE count_id = ?", (count_id,))
+        if row is None:
+            raise NotFound(f"no count {count_id!r}")
+        if row["status"] != "closed":
+            why = {"open": "is still open: close it first",
+                   "expired": "expired after being left open overnight: its result is partial;"
+                              " run a new count",
+                   "cancelled": "was cancelled"}.get(row["status"], row["status"])
+            raise Refused("count_not_closed", f"count {count_id} {why}")
+        return row
+
+    async def _discrepancies(self, count_id: str, kind: str,
+                             item_ids: list[str] | None) -> list[Any]:
+        rows = await self.ledger.fetch(
+            "SELECT * FROM count_discrepancies WHERE count_id = ? AND kind = ?"
+            " AND resolved_seq IS NULL ORDER BY item_id", (count_id, kind))
+        if item_ids is None:
+            return rows
+        have = {r["item_id"]: r for r in rows}
+        unknown = [i for i in item_ids if i not in have]
+        if unknown:
+            raise Invalid(f"{unknown[0]!r} is not an open {kind} piece of count {count_id}",
+                          "item_ids")
+        return [have[i] for i in item_ids]
+
+    async def confirm_missing(self, count_id: str, actor: str,
+                              item_ids: list[str] | None = None) -> dict[str, Any]:
+        """A manager confirms the count's missing pieces: each becomes `missing` (one
+        `item.status` entry each, ref `count:<id>`), all in one transaction."""
+        await self._closed_count(count_id)
+        rows = await self._discrepancies(count_id, "missing", item_ids)
+        items = self.store.items
+
+        def command(tx: Tx) -> dict[str, Any]:
+            confirmed, skipped = [], []
+            for row in rows:
+                current = tx.one("SELECT status FROM items WHERE item_id = ?", (row["item_id"],))
+                if current is None or current["status"] not in IN_STORE:
+                    status = current["status"] if current else "gone"
+                    skipped.append({"item_id": row["item_id"],
+                                    "reason": f"is {status} since the count"})
+                    continue
+                items.change_status_in(tx, row["item_id"], "missing", actor,
+                                       ref=f"count:{count_id}",
+                                       reason=f"not read by count {count_id}")
+                confirmed.append(row["item_id"])
+            return {"confirmed": confirmed, "skipped": skipped}
+
+        return await self.ledger.transact(command)
+
+    async def move_misplaced(self, count_id: str, actor: str,
+                             item_ids: list[str] | None = None) -> dict[str, Any]:
+        """Move misplaced pieces to where the count found them, in one action."""
+        await self._closed_count(count_id)
+        rows = await self._discrepancies(count_id, "misplaced", item_ids)
+        outcomes = await asyncio.gather(
+            *(self.store.items.move(r["item_id"], r["found_location"], actor) for r in rows),
+            return_exceptions=True)
+        moved, skipped = [], []
+        for row, outcome in zip(rows, outcomes, strict=True):
+            if isinstance(outcome, Refused):
+                skipped.append({"item_id": row["item_id"], "reason": str(outcome)})
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                moved.append({"item_id": row["item_id"], "location": row["found_location"]})
+        return {"moved": moved, "skipped": skipped}
+
+    # -- find a piece ----------------------------------------------------------------------
+
+    def find(self, what: str) -> dict[str, Any]:
+        """Follow one tag's signal strength (`count.find` events) until `stop_finding`."""
+        epc = self.by_item.get(what)
+        if epc is None:
+            try:
+                epc = normalise_epc(what)
+            except EpcError:
+                raise Invalid(f"{what!r} is neither a piece's serial nor an EPC", "piece") from None
+        self._finding[epc] = 0.0
+        piece = self.index.get(epc)
+        return {"epc": epc, "item_id": piece.item_id if piece else None,
+                "description": piece.description if piece else None,
+                "location": piece.location if piece else None}
+
+    def stop_finding(self, epc: str) -> None:
+        self._finding.pop(epc, None)
+
+
+def _parse_ts(ts: str) -> float:
+    try:
+        return datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+            tzinfo=ZoneInfo("UTC")).timestamp()
+    except ValueError:
+        return time.time()
