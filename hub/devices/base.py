@@ -1,0 +1,212 @@
+"""The life of one device: connecting, connected, retrying with backoff, failed.
+
+A driver subclasses `Device` and fills in `connect`, `serve` (runs while connected: read the
+wire, publish events; returns or raises when the link is gone), `close` and optionally
+`check` (a health probe). The runner here owns the states, the backoff and the missed-check
+count, so every driver behaves the same when a cable is pulled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from hub.devices.errors import DeviceBusy, DeviceFailed, LinkLost
+from hub.devices.worker import DeviceWorker
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[..., Any]
+
+
+class State(StrEnum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RETRYING = "retrying"
+    FAILED = "failed"
+
+
+@dataclass
+class DeviceSpec:
+    """One device as configured: its id, what it is, its profile's settings merged with
+    the store's overrides, and the register it serves (if any)."""
+
+    id: str
+    kind: str
+    driver: str
+    model: str
+    register: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.settings.get(key, default)
+
+
+class Backoff:
+    """Exponential backoff with jitter, capped; reset after a good connection."""
+
+    def __init__(self, initial: float = 0.5, cap: float = 30.0) -> None:
+        self.initial, self.cap, self.attempt = initial, cap, 0
+
+    def next(self) -> float:
+        delay = min(self.cap, self.initial * 2**self.attempt)
+        self.attempt += 1
+        return delay * random.uniform(0.8, 1.2)  # spread reconnects after a power cut
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if isinstance(exc, LinkLost | DeviceFailed) else f"{type(exc).__name__}: {text}"
+
+
+class Device:
+    kind = "device"
+
+    def __init__(self, spec: DeviceSpec, publish: Publish) -> None:
+        self.spec = spec
+        self.id = spec.id
+        self.publish = publish
+        self.state = State.CONNECTING
+        self.error: str | None = None
+        self.since = time.time()
+        self.retries = 0
+        self.missed_checks = 0
+        self.check_interval = float(spec.get("check_interval", 2.0))
+        self.check_timeout = float(spec.get("check_timeout", 1.0))
+        self.gone_after = int(spec.get("gone_after", 3))
+        self.backoff = Backoff(float(spec.get("retry_initial", 0.5)),
+                               float(spec.get("retry_cap", 30.0)))
+        self.worker = DeviceWorker(spec.id)
+        self._connected = asyncio.Event()
+
+    # -- what a driver provides ---------------------------------------------------------------
+
+    async def connect(self) -> None:
+        raise NotImplementedError
+
+    async def serve(self) -> None:
+        """Run while connected; return or raise LinkLost when the link goes."""
+        await asyncio.Future()
+
+    async def close(self) -> None:
+        pass
+
+    async def check(self) -> bool:
+        """A health probe: True when the device answered. Passive devices have none."""
+        return True
+
+    def info(self) -> dict[str, Any]:
+        """Extra driver facts for the devices panel (paper, last weight, reads...)."""
+        return {}
+
+    # -- the runner ---------------------------------------------------------------------------
+
+    @property
+    def register(self) -> str | None:
+        return self.spec.register
+
+    def status(self) -> dict[str, Any]:
+        return {"device": self.id, "kind": self.kind, "model": self.spec.model,
+                "driver": self.spec.driver, "register": self.register,
+                "state": self.state.value, "error": self.error, "since": self.since,
+                "retries": self.retries, "missed_checks": self.missed_checks, **self.info()}
+
+    def _set_state(self, state: State, error: str | None = None) -> None:
+        if state == self.state and error == self.error:
+            return
+        self.state, self.error, self.since = state, error, time.time()
+        if state == State.CONNECTED:
+            self._connected.set()
+        else:
+            self._connected.clear()
+        level = logging.INFO if state in (State.CONNECTING, State.CONNECTED) else logging.WARNING
+        log.log(level, "device %s %s%s", self.id, state.value, f": {error}" if error else "",
+                extra={"device": self.id, "state": state.value})
+        self.publish("device.state", device=self.id, kind=self.kind, state=state.value,
+                     error=error)
+
+    async def wait_connected(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._connected.wait(), timeout)
+        except TimeoutError:
+            raise DeviceBusy(f"{self.id} is {self.state.value}"
+                             + (f": {self.error}" if self.error else "")) from None
+
+    def require_connected(self) -> None:
+        if self.state != State.CONNECTED:
+            raise DeviceBusy(f"{self.id} is {self.state.value}"
+                             + (f": {self.error}" if self.error else ""))
+
+    async def run(self) -> None:
+        """Connect, serve, and reconnect with backoff until cancelled or failed for good."""
+        try:
+            while True:
+                self._set_state(State.CONNECTING, self.error)
+                try:
+                    await self.connect()
+                    self.missed_checks = 0
+                    self._set_state(State.CONNECTED)
+                    self.backoff.reset()
+                    await self._serve_with_health()
+                    raise LinkLost("connection closed")
+                except asyncio.CancelledError:
+                    raise
+                except DeviceFailed as exc:
+                    await self._close_quietly()
+                    self._set_state(State.FAILED, describe(exc))
+                    return
+                except Exception as exc:  # any fault of this device stays with this device
+                    error = describe(exc)
+                await self._close_quietly()
+                self.retries += 1
+                self._set_state(State.RETRYING, error)
+                await asyncio.sleep(self.backoff.next())
+        finally:
+            await self._close_quietly()
+            self.worker.stop()
+
+    async def _close_quietly(self) -> None:
+        try:
+            await self.close()
+        except Exception:
+            log.debug("closing %s failed", self.id, exc_info=True)
+
+    async def _serve_with_health(self) -> None:
+        tasks = [asyncio.create_task(self.serve(), name=f"{self.id}-serve"),
+                 asyncio.create_task(self._health(), name=f"{self.id}-health")]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # raises the fault that ended the connection
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _health(self) -> None:
+        # Several missed checks before "gone": a printer busy cutting paper or a USB hub
+        # resetting for a moment must not trigger a reconnect (and with it a reprint).
+        while True:
+            await asyncio.sleep(self.check_interval)
+            try:
+                ok = await asyncio.wait_for(self.check(), self.check_timeout)
+            except (TimeoutError, LinkLost):
+                ok = False
+            if ok:
+                self.missed_checks = 0
+                continue
+            self.missed_checks += 1
+            if self.missed_checks >= self.gone_after:
+                raise LinkLost(f"no answer to {self.missed_checks} health checks in a row")

@@ -1,0 +1,1 @@
+"""ESC/POS receipt printers (Epson TM, Star in ESC/POS mode) and the cash drawer on their kick port."""

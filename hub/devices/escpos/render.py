@@ -1,0 +1,26 @@
+"""A Receipt (hub.receipts) to ESC/POS bytes, through python-escpos's command builder."""
+
+from __future__ import annotations
+
+from escpos.printer import Dummy
+
+from hub.receipts import Receipt, render_lines
+
+
+def receipt_bytes(receipt: Receipt, *, width: int = 42, profile: str = "default",
+                  cut: bool = True) -> bytes:
+    """Build the job with python-escpos's `Dummy` (it collects bytes instead of sending),
+    so code pages, QR and cut commands come from the maintained library."""
+    p = Dummy(profile=profile)
+    for block, line in render_lines(receipt, width):
+        if block.kind == "qr":
+            p.set(align="center")
+            p.qr(block.text, native=True, size=5)
+            continue
+        p.set(align="center" if block.center else "left", bold=block.bold,
+              double_height=block.kind == "title", double_width=False)
+        p.textln(line)
+    p.set(align="left", bold=False, double_height=False)
+    if cut:
+        p.cut()
+    return bytes(p.output)

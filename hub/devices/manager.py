@@ -1,0 +1,175 @@
+"""The device manager: one task per configured device, and the commands the web app calls.
+
+Each device runs in its own task; a device that crashes, hangs or is unplugged affects only
+its own task and state. Commands (print a receipt, open a drawer, show a total) go to the
+device bound to the register and answer with a clear error when it is not connected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+from hub.bus import Event, EventBus
+from hub.devices.base import Device, DeviceSpec
+from hub.devices.errors import DeviceBusy, DeviceError
+from hub.devices.registry import driver_class
+from hub.receipts import ReceiptSettings, build_receipt, render_html, render_text
+
+log = logging.getLogger(__name__)
+
+
+class DeviceManager:
+    def __init__(self, specs: list[DeviceSpec], bus: EventBus, store: Any = None,
+                 receipts: ReceiptSettings | None = None) -> None:
+        self.bus = bus
+        self.store = store
+        self.receipts = receipts
+        self.devices: dict[str, Device] = {}
+        for spec in specs:
+            _, cls = driver_class(spec.driver)
+            self.devices[spec.id] = cls(spec, bus.publish)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._unlisten: Any = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self.last_receipt: dict[str, dict[str, Any]] = {}  # register -> {sale_id, text, html}
+
+    async def start(self) -> None:
+        for device in self.devices.values():
+            self._tasks[device.id] = asyncio.create_task(device.run(), name=f"device-{device.id}")
+        self._unlisten = self.bus.listen("journal.sale.completed", self._on_sale)
+
+    async def stop(self) -> None:
+        if self._unlisten:
+            self._unlisten()
+        for task in [*self._tasks.values(), *self._background]:
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), *self._background, return_exceptions=True)
+        self._tasks.clear()
+
+    # -- look-ups -------------------------------------------------------------------------
+
+    def states(self) -> list[dict[str, Any]]:
+        return [d.status() for d in self.devices.values()]
+
+    def get(self, device_id: str) -> Device:
+        if device_id not in self.devices:
+            raise DeviceBusy(f"no device {device_id!r}")
+        return self.devices[device_id]
+
+    def for_register(self, register: str, kind: str) -> Device:
+        for device in self.devices.values():
+            if device.kind == kind and device.register == register:
+                return device
+        raise DeviceBusy(f"no {kind.replace('_', ' ')} is bound to register {register!r}")
+
+    def first(self, kind: str) -> Device:
+        for device in self.devices.values():
+            if device.kind == kind:
+                return device
+        raise DeviceBusy(f"no {kind.replace('_', ' ')} is configured")
+
+    # -- receipts -------------------------------------------------------------------------
+
+    def _on_sale(self, event: Event) -> None:
+        payload = event.data.get("payload") or {}
+        sale_id, register = payload.get("sale_id"), payload.get("register_id")
+        if not sale_id or not register:
+            return
+        task = asyncio.create_task(self._print_completed(sale_id))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _print_completed(self, sale_id: str) -> None:
+        try:
+            await self.print_receipt(sale_id, job_id=sale_id)
+        except Exception as exc:  # the sale stands; the receipt can be reprinted
+            log.warning("receipt for %s not printed: %s", sale_id, exc,
+                        extra={"sale_id": sale_id})
+
+    async def receipt_for(self, sale_id: str, *, gift: bool = False,
+                          reprint: bool = False) -> Any:
+        if self.store is None or self.receipts is None:
+            raise DeviceBusy("receipts need the store's books")
+        sale = await self.store.sales.get(sale_id)
+        pieces = {}
+        for line in sale["lines"]:
+            if line.get("item_id"):
+                pieces[line["item_id"]] = await self.store.items.get(line["item_id"])
+        return sale, build_receipt(sale, pieces, self.receipts, gift=gift, reprint=reprint)
+
+    async def preview_receipt(self, sale_id: str, *, gift: bool = False) -> dict[str, Any]:
+        _, receipt = await self.receipt_for(sale_id, gift=gift)
+        assert self.receipts is not None
+        return {"sale_id": sale_id, "text": render_text(receipt, self.receipts.width),
+                "html": render_html(receipt)}
+
+    async def print_receipt(self, sale_id: str, *, job_id: str | None = None,
+                            gift: bool = False, reprint: bool = False,
+                            register: str | None = None) -> dict[str, Any]:
+        """Print a sale's receipt on its register's printer. The job id makes it idempotent:
+        the sale id for the first receipt, a fresh id for reprints and gift receipts."""
+        from hub.devices.escpos.render import receipt_bytes
+
+        sale, receipt = await self.receipt_for(sale_id, gift=gift, reprint=reprint)
+        register = register or sale["register_id"]
+        printer = self.for_register(register, "printer")
+        assert self.receipts is not None
+        width = int(printer.spec.get("columns", self.receipts.width))
+        text = render_text(receipt, width)
+        data = receipt_bytes(receipt, width=width,
+                             profile=str(printer.spec.get("escpos_profile", "default")))
+        job_id = job_id or f"{sale_id}:{'gift' if gift else 'copy'}:{uuid.uuid4().hex[:8]}"
+        job = printer.submit(job_id, data, text)  # type: ignore[attr-defined]
+        self.last_receipt[register] = {"sale_id": sale_id, "job_id": job.id, "text": text,
+                                       "html": render_html(receipt)}
+        return {"job_id": job.id, "device": printer.id, **job.summary()}
+
+    async def reprint(self, sale_id: str, register: str | None = None) -> dict[str, Any]:
+        return await self.print_receipt(sale_id, reprint=True, register=register)
+
+    async def gift_receipt(self, sale_id: str, register: str | None = None) -> dict[str, Any]:
+        return await self.print_receipt(sale_id, gift=True, register=register)
+
+    # -- drawer, display, tags, scale -----------------------------------------------------
+
+    async def open_drawer(self, register: str) -> dict[str, Any]:
+        printer = self.for_register(register, "printer")
+        opened = await printer.open_drawer()  # type: ignore[attr-defined]
+        return {"device": printer.id, "register": register, "open": opened}
+
+    async def show(self, register: str, top: str, bottom: str = "") -> dict[str, Any]:
+        display = self.for_register(register, "display")
+        await display.show(top, bottom)  # type: ignore[attr-defined]
+        return {"device": display.id, "lines": [top, bottom]}
+
+    async def print_tag(self, item_id: str, device: str | None = None,
+                        copies: int = 1) -> dict[str, Any]:
+        if self.store is None:
+            raise DeviceBusy("tags need the store's books")
+        piece = await self.store.items.get(item_id)
+        printer = self.get(device) if device else self.first("tag_printer")
+        return await printer.print_tag(piece, currency=self.store.config.currency,  # type: ignore[attr-defined]
+                                       copies=copies)
+
+    async def zero_scale(self, register: str) -> dict[str, Any]:
+        scale = self.for_register(register, "scale")
+        await scale.zero()  # type: ignore[attr-defined]
+        return {"device": scale.id, "zeroed": True}
+
+    async def command(self, name: str, **kwargs: Any) -> dict[str, Any]:
+        """One entry point for the web app: `await manager.command("open_drawer", register="R1")`."""
+        handlers = {"print_receipt": self.print_receipt, "reprint": self.reprint,
+                    "gift_receipt": self.gift_receipt, "open_drawer": self.open_drawer,
+                    "show": self.show, "print_tag": self.print_tag,
+                    "zero_scale": self.zero_scale, "preview_receipt": self.preview_receipt}
+        if name not in handlers:
+            raise DeviceBusy(f"unknown device command {name!r} (have: {', '.join(handlers)})")
+        try:
+            return await handlers[name](**kwargs)
+        except TypeError as exc:
+            raise DeviceBusy(f"{name}: {exc}") from None
+        except DeviceError:
+            raise

@@ -1,0 +1,49 @@
+"""Fixtures for the device tests: a real store on disk, a bus, and a bounded wait."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from hub.bus import EventBus
+from hub.store import Store, init_store
+
+PIECE = {
+    "item_id": "RG-0042", "sku": "SOL-PT-1", "description": "Solitaire ring",
+    "category": "ring", "metal": "platinum", "fineness": 950, "metal_weight_mg": 5230,
+    "tag_price": 1250000,
+    "stones": [{"type": "diamond", "carat_cents": 102, "shape": "round", "colour": "E",
+                "clarity": "VVS1", "lab": "GIA", "certificate": "2141438167"},
+               {"type": "diamond", "carat_cents": 12, "shape": "baguette"}],
+}
+
+
+async def wait_until(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+    """Poll until `predicate()` is truthy; a bounded wait, not a timing assertion."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def store(tmp_path):
+    config = init_store(tmp_path / "store", "paris-01", "Maison Test", "EUR")
+    bus = EventBus(asyncio.get_running_loop())
+    s = await Store.open(config, bus)
+    await s.items.receive(PIECE, actor="admin")
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+async def bus():
+    return EventBus(asyncio.get_running_loop())
