@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hub.core import clients, items, sales
+from hub.core import approvals, clients, hq, items, sales, staff
 from hub.core.projector import Handler, Projector
 from hub.counts import model as counts_model
 from hub.ledger.schema import CORE, Schema
@@ -31,6 +31,8 @@ def _core_projections() -> dict[str, Handler]:
 
 AREAS: tuple[Area, ...] = (
     Area("core", CORE, _core_projections()),
+    Area("staff", staff.SCHEMA, {**staff.PROJECTIONS, **approvals.PROJECTIONS}),
+    Area("hq", hq.SCHEMA, hq.PROJECTIONS),
     Area("counts", counts_model.SCHEMA, counts_model.PROJECTIONS),
 )
 

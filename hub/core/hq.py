@@ -1,0 +1,445 @@
+"""HQ's word in the store's books: prices, metal rates, catalog pieces, promotions, client
+updates, reservations (click-and-collect), online activity, and the conflicts they raise.
+
+The sync layer verifies HQ's signature and hands this module a checked message; here it
+becomes one `hq.message` entry (keeping HQ's signature, so an auditor can check it again)
+plus the core entries it implies (`item.updated` for a price, `item.received` for a catalog
+piece, `client.updated` for a profile), all in one transaction. A message id is applied
+once: a replay is refused. What cannot be applied as asked (a reservation for a piece sold
+while offline, a price for a sold piece) is an `hq.conflict` entry: never resolved silently.
+This module knows nothing of MQTT.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from hub.core.clients import Clients, validate_profile
+from hub.core.errors import Invalid, NotFound, Refused
+from hub.core.items import Items, load_piece_tx, set_status
+from hub.core.projector import touch_item
+from hub.core.sales import Sales, _validate_lines, validate_tenders
+from hub.ledger.journal import Entry
+from hub.ledger.ledger import Ledger, Tx
+from hub.ledger.schema import Migration, Schema
+from hub.money import MoneyError, check_amount
+
+_HQ_V1 = """
+-- state (kept as is by a rebuild) ------------------------------------------------------------
+
+CREATE TABLE sync_state (
+    key   TEXT PRIMARY KEY,            -- enrollment, acked_seq
+    value TEXT NOT NULL
+);
+
+CREATE TABLE sync_hq_keys (
+    key_id  TEXT PRIMARY KEY,          -- data keys sealed to HQ's X25519 key (HQ alone opens)
+    version INTEGER NOT NULL,
+    wrapped BLOB NOT NULL
+);
+
+CREATE TABLE sync_refusals (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at     TEXT NOT NULL,
+    source TEXT NOT NULL,              -- the topic or command it came from
+    reason TEXT NOT NULL
+);
+
+-- projections (rebuilt from hq.* entries) --------------------------------------------------
+
+CREATE TABLE hq_messages (
+    message_id TEXT PRIMARY KEY,
+    type       TEXT NOT NULL,
+    outcome    TEXT NOT NULL,          -- applied | conflict
+    seq        INTEGER NOT NULL
+);
+
+CREATE TABLE hq_conflicts (
+    seq        INTEGER PRIMARY KEY,
+    ts         TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    item_id    TEXT,
+    ref        TEXT,
+    detail     TEXT NOT NULL
+);
+
+CREATE TABLE hq_reservations (
+    reservation_id TEXT PRIMARY KEY,
+    item_id        TEXT NOT NULL,
+    client_id      TEXT NOT NULL,
+    pickup_by      TEXT NOT NULL,
+    status         TEXT NOT NULL,      -- held | collected | cancelled
+    seq            INTEGER NOT NULL,
+    updated_seq    INTEGER NOT NULL
+);
+
+CREATE TABLE hq_rates (
+    metal       TEXT NOT NULL,
+    fineness    INTEGER NOT NULL,
+    currency    TEXT NOT NULL,
+    per_gram    INTEGER NOT NULL,      -- minor units per gram of the alloy's fine metal
+    valid_from  TEXT NOT NULL,
+    valid_until TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    PRIMARY KEY (metal, fineness, currency)
+);
+
+CREATE TABLE hq_promotions (
+    promotion_id TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    starts       TEXT NOT NULL,
+    ends         TEXT NOT NULL,
+    rule         TEXT NOT NULL,
+    seq          INTEGER NOT NULL
+);
+
+CREATE TABLE hq_activity (
+    seq       INTEGER NOT NULL,
+    pos       INTEGER NOT NULL,
+    client_id TEXT NOT NULL,
+    action    TEXT NOT NULL,           -- viewed | wishlisted
+    ref       TEXT NOT NULL,           -- item id or sku
+    at        TEXT NOT NULL,
+    PRIMARY KEY (seq, pos)
+);
+CREATE INDEX hq_activity_client ON hq_activity(client_id, at);
+
+CREATE TABLE hq_stock_elsewhere (
+    sku      TEXT NOT NULL,
+    store_id TEXT NOT NULL,
+    count    INTEGER NOT NULL,
+    seq      INTEGER NOT NULL,
+    PRIMARY KEY (sku, store_id)
+);
+"""
+
+SCHEMA = Schema("hq", (Migration(1, _HQ_V1),),
+                projections=("hq_messages", "hq_conflicts", "hq_reservations", "hq_rates",
+                             "hq_promotions", "hq_activity", "hq_stock_elsewhere"))
+
+ACTOR = "hq"
+
+
+@dataclass(frozen=True)
+class Applied:
+    seq: int
+    outcome: str  # applied | conflict
+    conflict: str | None = None
+
+
+# -- projections ------------------------------------------------------------------------------
+
+def _on_message(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
+    assert p is not None
+    msg, outcome = p["message"], p["outcome"]
+    body = msg["body"]
+    tx.execute("INSERT INTO hq_messages (message_id, type, outcome, seq) VALUES (?,?,?,?)",
+               (msg["id"], msg["type"], outcome, entry.seq))
+    if outcome != "applied":
+        return
+    mtype = msg["type"]
+    if mtype == "rates":
+        tx.conn.executemany(
+            "INSERT INTO hq_rates (metal, fineness, currency, per_gram, valid_from, valid_until,"
+            " seq) VALUES (?,?,?,?,?,?,?) ON CONFLICT(metal, fineness, currency) DO UPDATE SET"
+            " per_gram = excluded.per_gram, valid_from = excluded.valid_from,"
+            " valid_until = excluded.valid_until, seq = excluded.seq",
+            [(r["metal"], r["fineness"], r["currency"], r["per_gram"], r["valid_from"],
+              r["valid_until"], entry.seq) for r in body["rates"]])
+    elif mtype == "promotion":
+        tx.execute("INSERT INTO hq_promotions (promotion_id, name, starts, ends, rule, seq)"
+                   " VALUES (?,?,?,?,?,?) ON CONFLICT(promotion_id) DO UPDATE SET"
+                   " name = excluded.name, starts = excluded.starts, ends = excluded.ends,"
+                   " rule = excluded.rule, seq = excluded.seq",
+                   (body["promotion_id"], body["name"], body["starts"], body["ends"],
+                    json.dumps(body["rule"], sort_keys=True), entry.seq))
+    elif mtype == "activity":
+        tx.conn.executemany(
+            "INSERT INTO hq_activity (seq, pos, client_id, action, ref, at) VALUES (?,?,?,?,?,?)",
+            [(entry.seq, i, body["client_id"], e["action"], e["ref"], e["at"])
+             for i, e in enumerate(body["events"])])
+    elif mtype == "stock_elsewhere":
+        tx.execute("DELETE FROM hq_stock_elsewhere WHERE sku = ?", (body["sku"],))
+        tx.conn.executemany(
+            "INSERT INTO hq_stock_elsewhere (sku, store_id, count, seq) VALUES (?,?,?,?)",
+            [(body["sku"], store, count, entry.seq) for store, count in body["stores"].items()])
+    elif mtype == "reservation":
+        tx.execute("INSERT INTO hq_reservations (reservation_id, item_id, client_id, pickup_by,"
+                   " status, seq, updated_seq) VALUES (?,?,?,?,'held',?,?)",
+                   (body["reservation_id"], body["item_id"], body["client_id"],
+                    body["pickup_by"], entry.seq, entry.seq))
+        set_status(tx, body["item_id"], "reserved", f"reservation:{body['reservation_id']}",
+                   entry.seq)
+    elif mtype == "reservation_cancelled":
+        _release(tx, body["reservation_id"], "cancelled", entry.seq)
+
+
+def _release(tx: Tx, reservation_id: str, status: str, seq: int) -> None:
+    row = tx.one("SELECT item_id FROM hq_reservations WHERE reservation_id = ?",
+                 (reservation_id,))
+    tx.execute("UPDATE hq_reservations SET status = ?, updated_seq = ? WHERE reservation_id = ?",
+               (status, seq, reservation_id))
+    if row is not None:
+        set_status(tx, row["item_id"], "in_stock", None, seq)
+
+
+def _on_collected(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
+    assert p is not None
+    _release(tx, p["reservation_id"], "collected", entry.seq)
+
+
+def _on_conflict(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
+    assert p is not None
+    tx.execute("INSERT INTO hq_conflicts (seq, ts, kind, item_id, ref, detail) VALUES (?,?,?,?,?,?)",
+               (entry.seq, entry.ts, p["conflict"], p.get("item_id"), p.get("ref"),
+                p["detail"]))
+    if p.get("item_id"):
+        touch_item(tx, p["item_id"], entry.seq)
+
+
+PROJECTIONS = {
+    "hq.message": _on_message,
+    "hq.reservation_collected": _on_collected,
+    "hq.conflict": _on_conflict,
+}
+
+
+# -- checking message bodies ------------------------------------------------------------------
+
+def _text(body: dict[str, Any], field: str, max_len: int = 200) -> str:
+    value = body.get(field)
+    if not isinstance(value, str) or not value.strip() or len(value) > max_len:
+        raise Invalid(f"must be text of 1-{max_len} characters", field)
+    return value
+
+
+def _amount(value: Any, field: str) -> int:
+    try:
+        return check_amount(value, field)
+    except MoneyError as exc:
+        raise Invalid(str(exc)) from None
+
+
+def _check_rates(rates: Any, currency: str) -> None:
+    if not isinstance(rates, list) or not rates:
+        raise Invalid("must be a non-empty list", "rates")
+    for i, rate in enumerate(rates):
+        where = f"rates[{i}]"
+        if not isinstance(rate, dict):
+            raise Invalid("must be an object", where)
+        for field in ("metal", "valid_from", "valid_until"):
+            _text(rate, field, 40)
+        fineness = rate.get("fineness")
+        if isinstance(fineness, bool) or not isinstance(fineness, int) or not 1 <= fineness <= 1000:
+            raise Invalid("must be parts per thousand, 1-1000", f"{where}.fineness")
+        _amount(rate.get("per_gram"), f"{where}.per_gram")
+        if rate.get("currency") != currency:
+            raise Invalid(f"{rate.get('currency')!r} is not the store's currency {currency}",
+                          f"{where}.currency")
+        if rate["valid_until"] <= rate["valid_from"]:
+            raise Invalid("valid_until must be after valid_from", where)
+
+
+def _check_events(events: Any) -> None:
+    if not isinstance(events, list) or not 0 < len(events) <= 500:
+        raise Invalid("must be a list of 1-500 events", "events")
+    for i, event in enumerate(events):
+        if not isinstance(event, dict) or event.get("action") not in ("viewed", "wishlisted"):
+            raise Invalid("must be {action: viewed|wishlisted, ref, at}", f"events[{i}]")
+        _text(event, "ref", 60)
+        _text(event, "at", 40)
+
+
+# -- the service ------------------------------------------------------------------------------
+
+class HQBook:
+    """Applies verified HQ messages to the books; lists reservations, conflicts and rates."""
+
+    def __init__(self, ledger: Ledger, items: Items, clients: Clients, sales: Sales) -> None:
+        self.ledger = ledger
+        self.items = items
+        self.clients = clients
+        self.sales = sales
+
+    async def apply(self, message: dict[str, Any], signature: str, *,
+                    profile: dict[str, Any] | None = None) -> Applied:
+        """Apply one HQ message whose signature the caller verified (`signature` is kept).
+
+        A client message carries its profile sealed to this store; the caller opens it and
+        passes it as `profile`, so the clear profile goes only into the client's own entry.
+        Raises Refused (`replayed`, `invalid`) for what must not enter the books.
+        """
+        mtype, body = message["type"], message["body"]
+        checked = self._check(mtype, body, profile)
+        return await self.ledger.transact(
+            lambda tx: self._apply_in(tx, message, signature, checked))
+
+    def _check(self, mtype: str, body: dict[str, Any],
+               profile: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Validate a body before the transaction; returns what the apply step needs."""
+        if mtype == "price":
+            _text(body, "item_id", 40)
+            _amount(body.get("tag_price"), "tag_price")
+            if body.get("currency") != self.items.currency:
+                raise Invalid(f"{body.get('currency')!r} is not the store's currency"
+                              f" {self.items.currency}", "currency")
+        elif mtype == "rates":
+            _check_rates(body["rates"], self.items.currency)
+        elif mtype == "catalog":
+            return self.items.validate(body["piece"])
+        elif mtype == "promotion":
+            for field in ("promotion_id", "name", "starts", "ends"):
+                _text(body, field)
+            if not isinstance(body["rule"], dict):
+                raise Invalid("must be an object", "rule")
+        elif mtype == "client":
+            _text(body, "client_id", 20)
+            if profile is None:
+                raise Invalid("the sealed profile was not opened", "sealed_profile")
+            return validate_profile(profile)
+        elif mtype == "reservation":
+            for field in ("reservation_id", "item_id", "client_id", "pickup_by"):
+                _text(body, field, 60)
+        elif mtype == "reservation_cancelled":
+            _text(body, "reservation_id", 60)
+        elif mtype == "activity":
+            _text(body, "client_id", 20)
+            _check_events(body["events"])
+        elif mtype == "stock_elsewhere":
+            _text(body, "sku", 60)
+            stores = body["stores"]
+            if not isinstance(stores, dict) or not all(
+                    isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                    for n in stores.values()):
+                raise Invalid("must map a store id to a count", "stores")
+        return None
+
+    def _apply_in(self, tx: Tx, message: dict[str, Any], signature: str,
+                  checked: dict[str, Any] | None) -> Applied:
+        msg_id, mtype, body = message["id"], message["type"], message["body"]
+        seen = tx.one("SELECT seq FROM hq_messages WHERE message_id = ?", (msg_id,))
+        if seen is not None:
+            raise Refused("replayed", f"HQ message {msg_id} was already applied"
+                          f" (journal seq {seen['seq']}): replay refused")
+        conflict = self._conflict_of(tx, mtype, body)
+        outcome = "conflict" if conflict else "applied"
+        record = tx.append("hq.message", f"hq:{msg_id}",
+                           {"message": message, "sig": signature, "outcome": outcome},
+                           actor=ACTOR)
+        if conflict:
+            kind, item_id, detail = conflict
+            tx.append("hq.conflict", f"item:{item_id}" if item_id else f"hq:{msg_id}",
+                      {"conflict": kind, "item_id": item_id, "ref": f"hq:{msg_id}",
+                       "message_type": mtype, "detail": detail}, actor=ACTOR)
+            return Applied(record.seq, outcome, kind)
+        if mtype == "price":
+            current = load_piece_tx(tx, body["item_id"])
+            tx.append("item.updated", f"item:{body['item_id']}", {
+                "item_id": body["item_id"], "changes": {"tag_price": body["tag_price"]},
+                "before": {"tag_price": current["tag_price"]},
+                "reason": f"HQ price list (message {msg_id})"}, actor=ACTOR)
+        elif mtype == "catalog":
+            assert checked is not None
+            self.items.receive_in(tx, checked, ACTOR)
+        elif mtype == "client":
+            assert checked is not None
+            self._client_in(tx, body["client_id"], checked)
+        return Applied(record.seq, outcome)
+
+    def _conflict_of(self, tx: Tx, mtype: str,
+                     body: dict[str, Any]) -> tuple[str, str | None, str] | None:
+        """Why this message cannot be applied as asked, or None."""
+        if mtype in ("price", "reservation"):
+            item = tx.one("SELECT status, status_ref FROM items WHERE item_id = ?",
+                          (body["item_id"],))
+            if item is None:
+                return ("unknown_piece", body["item_id"],
+                        f"HQ sent a {mtype} for piece {body['item_id']}, which is not in this store")
+            if item["status"] == "sold":
+                what = ("reserved online" if mtype == "reservation"
+                        else "re-priced by HQ")
+                return (f"{mtype}_for_sold_piece", body["item_id"],
+                        f"piece {body['item_id']} was {what} but was already sold in store"
+                        f" ({item['status_ref']})")
+            if mtype == "reservation" and item["status"] != "in_stock":
+                return ("reservation_unavailable", body["item_id"],
+                        f"piece {body['item_id']} cannot be held: it is {item['status']}"
+                        f" ({item['status_ref']})")
+        if mtype == "catalog" and tx.one("SELECT 1 FROM items WHERE item_id = ?",
+                                         (body["piece"].get("item_id"),)):
+            return ("catalog_duplicate", body["piece"].get("item_id"),
+                    f"HQ assigned piece {body['piece'].get('item_id')}, already in this store")
+        if mtype == "reservation_cancelled":
+            row = tx.one("SELECT status, item_id FROM hq_reservations WHERE reservation_id = ?",
+                         (body["reservation_id"],))
+            if row is None or row["status"] != "held":
+                state = "unknown" if row is None else row["status"]
+                return ("cancel_not_held", None if row is None else row["item_id"],
+                        f"reservation {body['reservation_id']} is {state}: nothing to cancel")
+        return None
+
+    def _client_in(self, tx: Tx, client_id: str, profile: dict[str, Any]) -> None:
+        row = tx.one("SELECT status FROM clients WHERE client_id = ?", (client_id,))
+        if row is None:
+            self.clients.create_in(tx, profile, ACTOR, client_id=client_id)
+            return
+        if row["status"] != "active":
+            raise Refused("client_forgotten", f"client {client_id} was forgotten here:"
+                          " HQ's update is refused")
+        key_id = f"client:{client_id}"
+        tx.append("client.updated", key_id, {"profile": profile}, actor=ACTOR, key_id=key_id)
+        tx.after_commit.append(lambda: self.clients.names.put(client_id, profile))
+
+    async def collect(self, reservation_id: str, *, register_id: str, actor: str,
+                      tenders: Any, discount: int = 0) -> dict[str, Any]:
+        """The client picks up a held piece: release the hold and sell it, in one go."""
+        checked_tenders = validate_tenders(tenders)
+        self.sales._check_register(register_id)
+
+        def command(tx: Tx) -> Entry:
+            row = tx.one("SELECT * FROM hq_reservations WHERE reservation_id = ?",
+                         (reservation_id,))
+            if row is None:
+                raise NotFound(f"no reservation {reservation_id}")
+            if row["status"] != "held":
+                raise Refused("not_held", f"reservation {reservation_id} is {row['status']}")
+            tx.append("hq.reservation_collected", f"item:{row['item_id']}",
+                      {"reservation_id": reservation_id, "item_id": row["item_id"],
+                       "client_id": row["client_id"]}, actor=actor)
+            client = tx.one("SELECT status FROM clients WHERE client_id = ?", (row["client_id"],))
+            client_id = row["client_id"] if client and client["status"] == "active" else None
+            return self.sales.complete_in(
+                tx, register_id=register_id, actor=actor,
+                lines=_validate_lines([{"item_id": row["item_id"]}]), tenders=checked_tenders,
+                client_id=client_id, discount=discount,
+                note=f"click-and-collect {reservation_id}")
+
+        entry = await self.ledger.transact(command)
+        return await self.sales.get(entry.subject.split(":", 1)[1])
+
+    # -- reads ----------------------------------------------------------------------------
+
+    async def conflicts(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = await self.ledger.fetch("SELECT * FROM hq_conflicts ORDER BY seq DESC LIMIT ?",
+                                       (limit,))
+        return [dict(r) for r in rows]
+
+    async def reservations(self, status: str | None = None) -> list[dict[str, Any]]:
+        if status:
+            rows = await self.ledger.fetch("SELECT * FROM hq_reservations WHERE status = ?"
+                                           " ORDER BY seq", (status,))
+        else:
+            rows = await self.ledger.fetch("SELECT * FROM hq_reservations ORDER BY seq")
+        return [dict(r) for r in rows]
+
+    async def rates(self) -> list[dict[str, Any]]:
+        rows = await self.ledger.fetch("SELECT * FROM hq_rates ORDER BY metal, fineness")
+        return [dict(r) for r in rows]
+
+    async def stock_elsewhere(self, sku: str) -> dict[str, int]:
+        rows = await self.ledger.fetch("SELECT store_id, count FROM hq_stock_elsewhere"
+                                       " WHERE sku = ? ORDER BY store_id", (sku,))
+        return {r["store_id"]: r["count"] for r in rows}
+

@@ -1,0 +1,325 @@
+"""`loupe enroll` (a hub joins its chain) and `loupe hq ...` (the reference HQ)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from hub.cli import CommandError, data_dir_arg, open_store, run_async
+
+
+def _hq(args: argparse.Namespace):
+    from hub.sync.enroll import EnrollError, HQKeys
+
+    try:
+        return HQKeys.load(Path(args.data_dir).resolve())
+    except EnrollError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _broker(url: str):
+    from hub.config import ConfigError
+    from hub.sync.settings import Broker
+
+    try:
+        return Broker.parse(url, "--broker")
+    except ConfigError as exc:
+        raise CommandError(str(exc), 2) from None
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    from hub.sync.enroll import EnrollError, enroll_in, install_bundle, read_bundle
+
+    async def go() -> int:
+        store = await open_store(args)
+        try:
+            try:
+                data = Path(args.bundle).read_bytes()
+                doc = read_bundle(data, store.config.store_id)
+                enrollment = install_bundle(doc, store.config.data_dir)
+                fingerprint = await store.ledger.transact(lambda tx: enroll_in(tx, enrollment))
+            except EnrollError as exc:
+                raise CommandError(f"{args.bundle}: {exc}") from None
+        finally:
+            await store.close()
+        print(f"enrolled store {enrollment.store_id} in chain {enrollment.chain_id}")
+        print(f"HQ key fingerprint: {fingerprint} (compare with the one HQ printed)")
+        print(f"broker: {enrollment.broker}; sync starts with `loupe run`")
+        return 0
+
+    return run_async(go)
+
+
+def cmd_hq_init(args: argparse.Namespace) -> int:
+    from hub.ledger.keys import public_key_fingerprint
+    from hub.sync.enroll import EnrollError, HQKeys
+    from hub.sync.hq import open_hq
+    from hub.sync.wire import WireError
+
+    try:
+        keys = HQKeys.create(Path(args.data_dir).resolve(), args.chain_id)
+    except (EnrollError, WireError) as exc:
+        raise CommandError(str(exc)) from None
+    open_hq(keys).storage.close()
+    pub = keys.signing.public_key().public_bytes_raw()
+    print(f"created HQ for chain {keys.chain_id} in {keys.data_dir}")
+    print(f"HQ signing key fingerprint: {public_key_fingerprint(pub)}")
+    print(f"broker CA: {keys.data_dir / 'ca.pem'} (make the broker's certificate with"
+          " `loupe hq broker-cert`)")
+    return 0
+
+
+def cmd_hq_enroll(args: argparse.Namespace) -> int:
+    from hub.ledger.keys import public_key_fingerprint
+    from hub.sync.hq import open_hq
+    from hub.sync.tls import write_secret
+    from hub.sync.wire import WireError
+
+    keys = _hq(args)
+    try:
+        bundle, secret = keys.make_bundle(args.store_id, _broker(args.broker))
+    except (WireError, ValueError) as exc:
+        raise CommandError(str(exc)) from None
+    hq = open_hq(keys)
+    try:
+        hq.storage.add_store(args.store_id, secret)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        hq.storage.close()
+    write_secret(Path(args.out), bundle)  # it holds the store's TLS key and one-time secret
+    print(f"wrote enrollment bundle for store {args.store_id} to {args.out} (keep it secret;"
+          " import it with `loupe enroll`)")
+    print(f"HQ signing key fingerprint: "
+          f"{public_key_fingerprint(keys.signing.public_key().public_bytes_raw())}")
+    return 0
+
+
+def cmd_hq_broker_cert(args: argparse.Namespace) -> int:
+    from hub.sync.tls import write_secret
+
+    keys = _hq(args)
+    cert, key = keys.server_cert(tuple(args.names))
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "ca.pem").write_bytes((keys.data_dir / "ca.pem").read_bytes())
+    (out / "server.pem").write_bytes(cert)
+    write_secret(out / "server.key", key)
+    print(f"wrote ca.pem, server.pem and server.key for {', '.join(args.names)} to {out}")
+    return 0
+
+
+def cmd_hq_run(args: argparse.Namespace) -> int:
+    from hub.logs import setup_logging
+    from hub.sync.hq import Receiver, open_hq
+
+    setup_logging(args.log_level)
+    keys = _hq(args)
+    broker = _broker(args.broker)
+    hq = open_hq(keys)
+
+    async def go() -> None:
+        receiver = Receiver(hq, broker, keys.tls)
+        try:
+            await receiver.run()
+        finally:
+            await receiver.close()
+
+    try:
+        asyncio.run(go())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        hq.storage.close()
+    return 0
+
+
+def _send(args: argparse.Namespace, store_id: str, mtype: str, body: dict[str, Any]) -> int:
+    from hub.sync.hq import open_hq, publish_signed
+    from hub.sync.wire import WireError
+
+    keys = _hq(args)
+    broker = _broker(args.broker)
+    hq = open_hq(keys)
+    try:
+        name, payload = hq.message(store_id, mtype, body)
+    except (WireError, KeyError) as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        hq.storage.close()
+    asyncio.run(publish_signed(broker, keys.tls, f"loupe-hq-cli-{keys.chain_id}",
+                               [(name, payload)]))
+    print(f"sent {mtype} to {store_id} ({json.loads(payload)['doc']['id']})")
+    return 0
+
+
+def _json_arg(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"{what}: not JSON: {exc}", 2) from None
+
+
+def cmd_hq_send(args: argparse.Namespace) -> int:
+    return _send(args, args.store, args.type, _json_arg(args.body, "--body"))
+
+
+def cmd_hq_price(args: argparse.Namespace) -> int:
+    return _send(args, args.store, "price", {"item_id": args.item, "tag_price": args.price,
+                                             "currency": args.currency})
+
+
+def cmd_hq_rates(args: argparse.Namespace) -> int:
+    rates = []
+    for spec in args.rate:
+        try:
+            metal, fineness, per_gram = spec.split(":")
+            rates.append({"metal": metal, "fineness": int(fineness), "per_gram": int(per_gram),
+                          "currency": args.currency, "valid_from": args.valid_from,
+                          "valid_until": args.valid_until})
+        except ValueError:
+            raise CommandError(f"--rate {spec!r}: expected METAL:FINENESS:PER_GRAM, e.g."
+                               " gold:750:4210", 2) from None
+    return _send(args, args.store, "rates", {"rates": rates})
+
+
+def cmd_hq_reserve(args: argparse.Namespace) -> int:
+    return _send(args, args.store, "reservation", {
+        "reservation_id": args.reservation_id, "item_id": args.item, "client_id": args.client,
+        "pickup_by": args.pickup_by})
+
+
+def cmd_hq_cancel(args: argparse.Namespace) -> int:
+    return _send(args, args.store, "reservation_cancelled",
+                 {"reservation_id": args.reservation_id, "reason": args.reason})
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(rows, indent=2, default=str))
+        return
+    if not rows:
+        print("(none)")
+        return
+    cols = list(rows[0])
+    print("\t".join(cols))
+    for row in rows:
+        print("\t".join("" if row[c] is None else str(row[c]) for c in cols))
+
+
+def _query(args: argparse.Namespace, fn) -> int:
+    from hub.sync.hq import open_hq
+
+    hq = open_hq(_hq(args))
+    try:
+        _print_rows(fn(hq), args.json)
+    finally:
+        hq.storage.close()
+    return 0
+
+
+def cmd_hq_stores(args: argparse.Namespace) -> int:
+    return _query(args, lambda hq: [
+        {"store": s.store_id, "contiguous_seq": s.head_seq, "entries": s.entries,
+         "last_contact": s.last_contact, "online": s.online,
+         "enrolled": s.public_key is not None, "problem": s.problem}
+        for s in hq.storage.stores()])
+
+
+def cmd_hq_stock(args: argparse.Namespace) -> int:
+    return _query(args, lambda hq: hq.storage.stock(args.store))
+
+
+def cmd_hq_conflicts(args: argparse.Namespace) -> int:
+    return _query(args, lambda hq: hq.storage.conflicts())
+
+
+def cmd_hq_verify(args: argparse.Namespace) -> int:
+    from hub.sync.hq import open_hq
+
+    hq = open_hq(_hq(args))
+    try:
+        verdict = hq.verify_store(args.store)
+    finally:
+        hq.storage.close()
+    print(verdict)
+    return 0 if verdict.startswith("ok") else 1
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("enroll", help="join this hub to its chain with HQ's enrollment bundle")
+    data_dir_arg(p)
+    p.add_argument("bundle", help="the file made by `loupe hq enroll`")
+    p.set_defaults(func=cmd_enroll)
+
+    hq = sub.add_parser("hq", help="the reference HQ receiver and its tools").add_subparsers(
+        dest="hq_command", metavar="ACTION", required=True)
+
+    def hq_parser(name: str, help_: str, broker: bool = False) -> argparse.ArgumentParser:
+        p = hq.add_parser(name, help=help_)
+        p.add_argument("--data-dir", required=True, help="HQ's data dir")
+        if broker:
+            p.add_argument("--broker", required=True, help="mqtt://host:1883 or mqtts://host:8883")
+        return p
+
+    p = hq_parser("init", "create HQ's keys and the broker CA")
+    p.add_argument("--chain-id", required=True)
+    p.set_defaults(func=cmd_hq_init)
+    p = hq_parser("enroll", "make a store's enrollment bundle", broker=True)
+    p.add_argument("--store-id", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_hq_enroll)
+    p = hq_parser("broker-cert", "make the broker's TLS certificate from HQ's CA")
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("names", nargs="+", help="host names / IPs stores use to reach the broker")
+    p.set_defaults(func=cmd_hq_broker_cert)
+    p = hq_parser("run", "receive every store's journal until interrupted", broker=True)
+    p.add_argument("--log-level", default="info")
+    p.set_defaults(func=cmd_hq_run)
+
+    p = hq_parser("send", "send any signed HQ message", broker=True)
+    p.add_argument("--store", required=True, help="a store id, or `all`")
+    p.add_argument("--type", required=True)
+    p.add_argument("--body", required=True, help="the message body as JSON")
+    p.set_defaults(func=cmd_hq_send)
+    p = hq_parser("price", "change a piece's tag price at a store", broker=True)
+    p.add_argument("--store", required=True)
+    p.add_argument("--item", required=True)
+    p.add_argument("--price", type=int, required=True, help="minor units")
+    p.add_argument("--currency", required=True)
+    p.set_defaults(func=cmd_hq_price)
+    p = hq_parser("rates", "push metal rates (per gram, minor units)", broker=True)
+    p.add_argument("--store", default="all")
+    p.add_argument("--rate", action="append", required=True, help="METAL:FINENESS:PER_GRAM")
+    p.add_argument("--currency", required=True)
+    p.add_argument("--valid-from", required=True)
+    p.add_argument("--valid-until", required=True)
+    p.set_defaults(func=cmd_hq_rates)
+    p = hq_parser("reserve", "hold a piece at a store for an online client", broker=True)
+    p.add_argument("--store", required=True)
+    p.add_argument("--item", required=True)
+    p.add_argument("--client", required=True)
+    p.add_argument("--reservation-id", required=True)
+    p.add_argument("--pickup-by", required=True)
+    p.set_defaults(func=cmd_hq_reserve)
+    p = hq_parser("cancel", "cancel a reservation", broker=True)
+    p.add_argument("--store", required=True)
+    p.add_argument("--reservation-id", required=True)
+    p.add_argument("--reason", default="cancelled online")
+    p.set_defaults(func=cmd_hq_cancel)
+
+    for name, fn, help_ in (("stores", cmd_hq_stores, "each store's sync position"),
+                            ("stock", cmd_hq_stock, "pieces by store"),
+                            ("conflicts", cmd_hq_conflicts, "conflicts seen at HQ")):
+        p = hq_parser(name, help_)
+        p.add_argument("--json", action="store_true")
+        if name == "stock":
+            p.add_argument("--store")
+        p.set_defaults(func=fn)
+    p = hq_parser("verify", "check every hash and signature of HQ's copy of a store")
+    p.add_argument("--store", required=True)
+    p.set_defaults(func=cmd_hq_verify)
+

@@ -1,0 +1,410 @@
+"""The reference HQ receiver: stores every store's journal, verified, exactly once.
+
+It subscribes to all stores of the chain. A batch is checked before anything is stored:
+entries must continue the store's chain from HQ's head (gapless seq, `prev_hash`, each
+entry's hash recomputed), and the store's signature on the last entry of the run must verify
+with the store's pinned key. Because every hash covers the one before it, that signature
+vouches for the whole run, so HQ pays one Ed25519 check per batch rather than one per entry;
+the per-entry signatures are stored as they came, and `loupe hq verify` checks every one.
+Entries already held are dropped (idempotent by (store, seq)); entries ahead of a gap wait in
+memory until the gap is filled. HQ then acknowledges its head, signed, on the store's `ack`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiomqtt
+
+from hub.ledger.journal import Entry, entry_hash, open_payload, verify_chain
+from hub.ledger.ledger import utc_now
+from hub.sync.enroll import HQKeys, hello_proof
+from hub.sync.hqstore import Fact, HQStorage, SqliteHQStorage
+from hub.sync.mqtt import make_client
+from hub.sync.settings import Broker, TlsFiles
+from hub.sync.wire import (
+    ALL,
+    MESSAGE_TYPES,
+    WireError,
+    WrappedKey,
+    decode_batch,
+    key_aad,
+    load_ed25519_public,
+    load_x25519_public,
+    open_sealed,
+    parse_keys,
+    profile_aad,
+    seal_to,
+    sign_doc,
+    split_topic,
+    topic,
+    verify_doc,
+)
+from hub.sync.wire import check_id as check_wire_id
+
+log = logging.getLogger(__name__)
+MAX_PENDING = 200_000  # entries held ahead of a gap, per store, before HQ drops them
+
+
+@dataclass
+class Ingested:
+    head: int
+    gap: bool
+    stored: int = 0
+    problem: str | None = None
+
+
+@dataclass
+class HQ:
+    """HQ's logic, independent of the broker: ingest batches and hellos, make messages."""
+
+    keys: HQKeys
+    storage: HQStorage
+    pending: dict[str, dict[int, Entry]] = field(default_factory=dict)
+    on_stored: Callable[[str, list[Entry]], None] | None = None
+
+    @property
+    def chain(self) -> str:
+        return self.keys.chain_id
+
+    # -- store -> HQ ------------------------------------------------------------------------
+
+    def hello(self, store_id: str, data: bytes) -> str:
+        """Register a store's keys on its first hello; later hellos must match them."""
+        row = self.storage.store(store_id)
+        if row is None:
+            raise WireError(f"hello from unknown store {store_id!r}: not enrolled at HQ")
+        obj = json.loads(data)
+        doc0 = obj.get("doc", {}) if isinstance(obj, dict) else {}
+        claimed = doc0.get("public_key")
+        key = load_ed25519_public(row.public_key or claimed, f"store {store_id} public key")
+        doc, _ = verify_doc(key, data, f"hello from {store_id}")
+        if doc.get("store") != store_id or doc.get("chain") != self.chain:
+            raise WireError(f"hello names store {doc.get('store')!r} of chain"
+                            f" {doc.get('chain')!r}: refused")
+        if row.public_key is None:
+            secret = self.storage.secret(store_id)
+            proof = hello_proof(secret or "00" * 32, self.chain, store_id, doc["public_key"],
+                                doc["box_key"])
+            if secret is None or proof != doc.get("proof"):
+                raise WireError(f"hello from {store_id}: enrollment proof does not match the"
+                                " bundle HQ issued")
+            load_x25519_public(doc["box_key"], "hello box_key")
+            self.storage.register(store_id, doc["public_key"], doc["box_key"])
+            log.info("store enrolled", extra={"store_id": store_id})
+            outcome = "enrolled"
+        elif doc.get("public_key") != row.public_key:
+            raise WireError(f"hello from {store_id}: public key differs from the one pinned at"
+                            " enrollment")
+        else:
+            outcome = "known"
+        self._put_keys(store_id, parse_keys(doc.get("keys", []), f"hello from {store_id}"))
+        self.storage.contact(store_id)
+        return outcome
+
+    def _put_keys(self, store_id: str, raw_keys: list[WrappedKey]) -> None:
+        keys = []
+        for raw in raw_keys:
+            key_id, version = raw.key_id, raw.version
+            # Opening it proves it is a real key for this store and key id, sealed to us.
+            open_sealed(self.keys.box, raw.wrapped, key_aad(self.chain, store_id, key_id, version))
+            keys.append((key_id, version, raw.wrapped))
+        if keys:
+            self.storage.put_keys(store_id, keys)
+
+    def ingest(self, store_id: str, data: bytes) -> Ingested:
+        """Check and store one batch; returns HQ's head for the ack."""
+        row = self.storage.store(store_id)
+        if row is None or row.public_key is None:
+            raise WireError(f"journal from store {store_id!r}, which has not completed"
+                            " enrollment: nothing stored")
+        batch = decode_batch(data, store_id)
+        self._put_keys(store_id, batch.keys)
+        self.storage.contact(store_id)
+        pending = self.pending.setdefault(store_id, {})
+        for entry in batch.entries:
+            if entry.seq > row.head_seq:
+                pending[entry.seq] = entry
+        run: list[Entry] = []
+        seq = row.head_seq + 1
+        while seq in pending:
+            run.append(pending.pop(seq))
+            seq += 1
+        if not run:
+            if len(pending) > MAX_PENDING:
+                pending.clear()  # the store resends from our head anyway
+            return Ingested(row.head_seq, gap=bool(pending))
+        problem = self._check_run(store_id, row.public_key, row.head_seq, row.head_hash, run)
+        if problem:
+            pending.clear()
+            self.storage.contact(store_id, problem=problem)
+            log.error("refused a store's entries", extra={"store_id": store_id,
+                                                           "problem": problem})
+            return Ingested(row.head_seq, gap=False, problem=problem)
+        facts = self.project(store_id, run)
+        head = self.storage.append(store_id, run, facts)
+        if self.on_stored is not None:
+            self.on_stored(store_id, run)
+        return Ingested(head, gap=bool(pending), stored=len(run))
+
+    def _check_run(self, store_id: str, public_key: str, head_seq: int, head_hash: bytes,
+                   run: list[Entry]) -> str | None:
+        prev = head_hash
+        for entry in run:
+            if entry.prev_hash != prev:
+                return f"seq {entry.seq}: prev_hash does not continue HQ's copy of the chain"
+            if entry_hash(prev, entry.header(store_id), entry.payload) != entry.hash:
+                return f"seq {entry.seq}: hash does not match the entry's contents"
+            prev = entry.hash
+        # The chain ties every entry to the last one: its signature covers the run.
+        verdict = verify_chain(run[-1:], store_id, load_ed25519_public(public_key, "store key"),
+                               start_seq=run[-1].seq, start_hash=run[-1].prev_hash)
+        return None if verdict.ok else f"seq {verdict.bad_seq}: {verdict.reason}"
+
+    def _data_key(self, store_id: str, key_id: str, cache: dict[str, Any]) -> bytes | None:
+        if key_id not in cache:
+            held = self.storage.keys(store_id).get(key_id)
+            cache[key_id] = None
+            if held is not None and held[1] is not None:
+                cache[key_id] = open_sealed(self.keys.box, held[1],
+                                            key_aad(self.chain, store_id, key_id, held[0]))
+        return cache[key_id]
+
+    def decrypt(self, store_id: str, entry: Entry, cache: dict[str, Any]) -> dict[str, Any] | None:
+        key = self._data_key(store_id, entry.key_id, cache)
+        return None if key is None else open_payload(entry, store_id, key)
+
+    def project(self, store_id: str, run: list[Entry]) -> list[Fact]:
+        """Chain-wide projections from a store's entries (decrypted in memory only)."""
+        facts: list[Fact] = []
+        cache: dict[str, Any] = {}
+        for entry in run:
+            kind = entry.kind
+            if kind == "client.forgotten":
+                # Crypto-shredding reaches HQ too: its copy of the key goes.
+                facts.append(Fact("destroy_key", {"key_id": entry.subject}))
+                facts.append(Fact("client", {"client_id": entry.subject.split(":", 1)[1],
+                                             "status": "forgotten", "seq": None}))
+                cache[entry.subject] = None
+                continue
+            if kind in ("client.created", "client.updated"):
+                facts.append(Fact("client", {"client_id": entry.subject.split(":", 1)[1],
+                                             "status": "active", "seq": entry.seq}))
+                continue
+            if not kind.startswith(("item.", "sale.", "hq.")):
+                continue
+            p = self.decrypt(store_id, entry, cache)
+            if p is None:
+                log.warning("no key for an entry", extra={"store_id": store_id,
+                                                          "seq": entry.seq, "key": entry.key_id})
+                continue
+            facts.extend(self._facts(store_id, entry, p))
+        return facts
+
+    def _facts(self, store_id: str, entry: Entry, p: dict[str, Any]) -> list[Fact]:
+        seq, kind = entry.seq, entry.kind
+        if kind == "item.received":
+            piece = p["piece"]
+            return [Fact("item", {"item_id": piece["item_id"], "sku": piece["sku"],
+                                  "description": piece["description"],
+                                  "category": piece["category"], "tag_price": piece["tag_price"],
+                                  "currency": p.get("currency"), "seq": seq})]
+        if kind == "item.updated" and "tag_price" in p["changes"]:
+            return [Fact("item_price", {"item_id": p["item_id"],
+                                        "tag_price": p["changes"]["tag_price"], "seq": seq})]
+        if kind == "item.status":
+            return [Fact("item_status", {"item_id": p["item_id"], "status": p["status"],
+                                         "seq": seq})]
+        if kind == "sale.completed":
+            out = [Fact("sale", {"sale_id": p["sale_id"], "seq": seq, "ts": entry.ts,
+                                 "total": p["total"], "currency": p["currency"],
+                                 "client_id": p.get("client_id")})]
+            for line in p["lines"]:
+                if not line.get("item_id"):
+                    continue
+                out.append(Fact("item_status", {"item_id": line["item_id"], "status": "sold",
+                                                "seq": seq}))
+                held = self.storage.active_reservation(store_id, line["item_id"])
+                if held:
+                    out.append(Fact("reservation", {"reservation_id": held,
+                                                    "status": "conflict"}))
+                    out.append(Fact("conflict", {
+                        "source": "hq", "kind": "reserved_piece_sold", "item_id": line["item_id"],
+                        "ref": p["sale_id"],
+                        "detail": f"piece {line['item_id']} was reserved online ({held}) and"
+                                  f" sold in store {store_id} ({p['sale_id']})"}))
+            return out
+        if kind in ("sale.returned", "sale.voided"):
+            status = "in_stock" if kind == "sale.voided" else "returned"
+            return [Fact("sale_status", {"sale_id": p["sale_id"], "status": p["sale_status"]}),
+                    *[Fact("item_status", {"item_id": ln["item_id"], "status": status,
+                                           "seq": seq}) for ln in p["lines"] if ln.get("item_id")]]
+        if kind == "hq.reservation_collected":
+            return [Fact("reservation", {"reservation_id": p["reservation_id"],
+                                         "status": "collected"}),
+                    Fact("item_status", {"item_id": p["item_id"], "status": "in_stock",
+                                         "seq": seq})]
+        if kind == "hq.message" and p["message"]["type"] == "reservation":
+            body = p["message"]["body"]
+            if p["outcome"] == "applied":
+                return [Fact("item_status", {"item_id": body["item_id"], "status": "reserved",
+                                             "seq": seq})]
+            return [Fact("reservation", {"reservation_id": body["reservation_id"],
+                                         "status": "conflict"})]
+        if kind == "hq.conflict":
+            return [Fact("conflict", {"source": store_id, "kind": p["conflict"],
+                                      "item_id": p.get("item_id"), "ref": p.get("ref"),
+                                      "detail": p["detail"]})]
+        return []
+
+    def ack(self, store_id: str, result: Ingested) -> bytes:
+        return sign_doc(self.keys.signing, {"type": "ack", "chain": self.chain,
+                                            "store": store_id, "seq": result.head,
+                                            "gap": result.gap, "problem": result.problem})
+
+    # -- HQ -> store ------------------------------------------------------------------------
+
+    def message(self, store_id: str, mtype: str, body: dict[str, Any]) -> tuple[str, bytes]:
+        """Sign a message for one store (or `all`); returns (topic, payload) and logs it."""
+        if mtype not in MESSAGE_TYPES:
+            raise WireError(f"unknown message type {mtype!r}")
+        if store_id != ALL:
+            check_wire_id(store_id, "store")
+        if mtype == "client":
+            body = self._seal_profile(store_id, body)
+        msg_id = uuid.uuid4().hex
+        if mtype == "reservation":
+            if store_id == ALL:
+                raise WireError("a reservation is for one store")
+            self.storage.add_reservation({**{k: body[k] for k in ("reservation_id", "item_id",
+                                                                   "client_id", "pickup_by")},
+                                          "store_id": store_id, "created_at": utc_now()})
+        doc = {"id": msg_id, "type": mtype, "chain": self.chain, "store": store_id,
+               "issued_at": utc_now(), "body": body}
+        signed = sign_doc(self.keys.signing, doc)
+        self.storage.log_message(msg_id, store_id, mtype, signed)
+        return topic(self.chain, store_id, "inbox"), signed
+
+    def _seal_profile(self, store_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A profile goes on the broker sealed to the store's own X25519 key only."""
+        if store_id == ALL:
+            raise WireError("a client profile is sealed to one store: name the store")
+        row = self.storage.store(store_id)
+        if row is None or row.box_key is None:
+            raise WireError(f"store {store_id!r} has not completed enrollment")
+        profile = body.get("profile")
+        if not isinstance(profile, dict):
+            raise WireError("client message: profile must be an object")
+        sealed = seal_to(load_x25519_public(row.box_key, "store box key"),
+                         json.dumps(profile).encode(),
+                         profile_aad(self.chain, store_id, body["client_id"]))
+        return {"client_id": body["client_id"], "sealed_profile": sealed.hex()}
+
+    def client_profile(self, store_id: str, client_id: str) -> dict[str, Any] | None:
+        """A store's client profile, decrypted in memory for the caller; never stored."""
+        rows = self.storage.query("SELECT profile_seq FROM clients WHERE store_id = ? AND"
+                                  " client_id = ? AND status = 'active'", (store_id, client_id))
+        if not rows:
+            return None
+        entries = self.storage.entries(store_id, rows[0]["profile_seq"] - 1, 1)
+        payload = self.decrypt(store_id, entries[0], {})
+        return None if payload is None else payload["profile"]
+
+    def verify_store(self, store_id: str) -> str:
+        """Full audit of HQ's copy: every hash and every signature."""
+        row = self.storage.store(store_id)
+        if row is None or row.public_key is None:
+            raise WireError(f"unknown store {store_id!r}")
+
+        def all_entries():
+            after = 0
+            while batch := self.storage.entries(store_id, after, 5000):
+                yield from batch
+                after = batch[-1].seq
+
+        return str(verify_chain(all_entries(), store_id,
+                                load_ed25519_public(row.public_key, "store key")))
+
+
+class Receiver:
+    """HQ on the broker: one persistent MQTT session, storage on its own thread."""
+
+    def __init__(self, hq: HQ, broker: Broker, tls: TlsFiles | None = None) -> None:
+        self.hq = hq
+        self.broker = broker
+        self.tls = tls
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="hq-storage")
+        self.connected = asyncio.Event()
+
+    async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def run(self) -> None:
+        chain = self.hq.chain
+        backoff = 0.2
+        while True:
+            try:
+                client = make_client(self.broker, f"loupe-hq-{chain}",
+                                     tls=self.tls if self.broker.tls else None, inflight=200)
+                async with client:
+                    await client.subscribe([(f"loupe/{chain}/+/journal", 1),
+                                            (f"loupe/{chain}/+/hello", 1),
+                                            (f"loupe/{chain}/+/status", 1)])
+                    log.info("HQ receiver connected", extra={"broker": self.broker.url})
+                    self.connected.set()
+                    backoff = 0.2
+                    async for message in client.messages:
+                        await self._handle(client, message)
+            except aiomqtt.MqttError as exc:
+                self.connected.clear()
+                log.warning("HQ receiver lost the broker; retrying",
+                            extra={"error": str(exc), "retry_in_s": backoff})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _handle(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        try:
+            chain, store_id, leaf = split_topic(str(message.topic))
+            check_wire_id(store_id, "topic store")
+            data = bytes(message.payload) if isinstance(message.payload,
+                                                       bytes | bytearray) else b""
+            if leaf == "journal":
+                result = await self._call(self.hq.ingest, store_id, data)
+                await client.publish(topic(chain, store_id, "ack"),
+                                     self.hq.ack(store_id, result), qos=1)
+            elif leaf == "hello":
+                await self._call(self.hq.hello, store_id, data)
+                row = await self._call(self.hq.storage.store, store_id)
+                await client.publish(topic(chain, store_id, "ack"),
+                                     self.hq.ack(store_id, Ingested(row.head_seq, False)), qos=1)
+            elif leaf == "status":
+                online = json.loads(data or b"{}").get("state") == "online"
+                await self._call(lambda: self.hq.storage.contact(store_id, online=online))
+        except (WireError, ValueError, KeyError, TypeError) as exc:
+            # Refused, loudly; the store's resend (or its operator) fixes the cause.
+            log.error("HQ refused a message", extra={"topic": str(message.topic),
+                                                     "reason": str(exc)})
+
+    async def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+async def publish_signed(broker: Broker, tls: TlsFiles | None, identifier: str,
+                         messages: list[tuple[str, bytes]]) -> None:
+    """Publish HQ messages at QoS 1 and return once the broker has them (PUBACK)."""
+    client = make_client(broker, identifier, tls=tls if broker.tls else None, persistent=False)
+    async with client:
+        for name, payload in messages:
+            await client.publish(name, payload, qos=1)
+
+
+def open_hq(keys: HQKeys) -> HQ:
+    return HQ(keys, SqliteHQStorage(keys.db_path))
+

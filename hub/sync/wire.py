@@ -1,0 +1,237 @@
+"""What travels on the broker, and how each side checks it.
+
+Topics (one chain, one store):
+
+    loupe/<chain>/<store>/journal   store -> HQ   batches of journal entries, exactly as stored
+    loupe/<chain>/<store>/hello     store -> HQ   enrollment proof, public keys, store data key
+    loupe/<chain>/<store>/status    store -> HQ   retained online/offline (last will)
+    loupe/<chain>/<store>/ack       HQ -> store   highest contiguous seq HQ stored (signed)
+    loupe/<chain>/<store>/inbox     HQ -> store   signed HQ messages for this store
+    loupe/<chain>/all/inbox         HQ -> stores  signed HQ messages for every store
+
+Nothing personal is ever in clear here: entries are AES-GCM ciphertext, data keys travel
+sealed to HQ's X25519 key, client profiles from HQ travel sealed to the store's X25519 key.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from hub.ledger.journal import Entry, canonical_json
+
+BATCH_FORMAT = "loupe-batch/1"
+ALL = "all"
+LEAVES = ("journal", "hello", "status", "ack", "inbox")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+
+# HQ -> store message types and the body fields each must carry.
+MESSAGE_TYPES: dict[str, tuple[str, ...]] = {
+    "price": ("item_id", "tag_price", "currency"),
+    "rates": ("rates",),
+    "catalog": ("piece",),
+    "promotion": ("promotion_id", "name", "starts", "ends", "rule"),
+    "client": ("client_id", "sealed_profile"),
+    "reservation": ("reservation_id", "item_id", "client_id", "pickup_by"),
+    "reservation_cancelled": ("reservation_id", "reason"),
+    "activity": ("client_id", "events"),
+    "stock_elsewhere": ("sku", "stores"),
+}
+
+
+class WireError(ValueError):
+    """A message that is malformed, forged, misaddressed or otherwise refused."""
+
+
+def check_id(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not _ID.match(value) or value == ALL:
+        raise WireError(f"{what}: {value!r} is not a valid id (1-40 letters, digits, '-', '_')")
+    return value
+
+
+def topic(chain: str, store: str, leaf: str) -> str:
+    return f"loupe/{chain}/{store}/{leaf}"
+
+
+def split_topic(name: str) -> tuple[str, str, str]:
+    parts = name.split("/")
+    if len(parts) != 4 or parts[0] != "loupe" or parts[3] not in LEAVES:
+        raise WireError(f"unexpected topic {name!r}")
+    return parts[1], parts[2], parts[3]
+
+
+def public_hex(key: Ed25519PublicKey | X25519PublicKey) -> str:
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+
+
+def load_ed25519_public(text: Any, what: str) -> Ed25519PublicKey:
+    try:
+        return Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
+    except (ValueError, TypeError):
+        raise WireError(f"{what}: not a 32-byte Ed25519 public key in hex") from None
+
+
+def load_x25519_public(text: Any, what: str) -> X25519PublicKey:
+    try:
+        return X25519PublicKey.from_public_bytes(bytes.fromhex(text))
+    except (ValueError, TypeError):
+        raise WireError(f"{what}: not a 32-byte X25519 public key in hex") from None
+
+
+def _json(data: bytes | str, what: str) -> dict[str, Any]:
+    try:
+        obj = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise WireError(f"{what}: not JSON ({exc})") from None
+    if not isinstance(obj, dict):
+        raise WireError(f"{what}: not a JSON object")
+    return obj
+
+
+# -- sealed boxes: X25519 + HKDF-SHA256 + AES-256-GCM ------------------------------------------
+
+def seal_to(recipient: X25519PublicKey, plaintext: bytes, aad: bytes) -> bytes:
+    """Encrypt for the holder of `recipient`'s private key only (ephemeral-static ECDH)."""
+    eph = X25519PrivateKey.generate()
+    eph_pub = eph.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    key = _box_key(eph.exchange(recipient), eph_pub, recipient)
+    nonce = os.urandom(12)
+    return eph_pub + nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+
+
+def open_sealed(private: X25519PrivateKey, blob: bytes, aad: bytes) -> bytes:
+    if len(blob) < 32 + 12 + 16:
+        raise WireError("sealed box too short")
+    eph_pub, nonce, body = blob[:32], blob[32:44], blob[44:]
+    try:
+        shared = private.exchange(X25519PublicKey.from_public_bytes(eph_pub))
+        key = _box_key(shared, eph_pub, private.public_key())
+        return AESGCM(key).decrypt(nonce, body, aad)
+    except (InvalidTag, ValueError):
+        raise WireError("sealed box does not open with this key (wrong key or altered)") from None
+
+
+def _box_key(shared: bytes, eph_pub: bytes, recipient: X25519PublicKey) -> bytes:
+    info = b"loupe-seal/1" + eph_pub + recipient.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return HKDF(hashes.SHA256(), 32, salt=None, info=info).derive(shared)
+
+
+def key_aad(chain: str, store: str, key_id: str, version: int) -> bytes:
+    """A wrapped data key is bound to its chain, store and key id: it cannot be replayed as
+    another store's or another client's key."""
+    return canonical_json(["loupe-hq-key/1", chain, store, key_id, version])
+
+
+def profile_aad(chain: str, store: str, client_id: str) -> bytes:
+    """A sealed profile opens only as this client's, at this store."""
+    return canonical_json(["loupe-hq-profile/1", chain, store, client_id])
+
+
+# -- journal batches (store -> HQ) ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WrappedKey:
+    key_id: str
+    version: int
+    wrapped: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key_id": self.key_id, "version": self.version,
+                "wrapped": base64.b64encode(self.wrapped).decode()}
+
+
+@dataclass(frozen=True)
+class Batch:
+    store: str
+    entries: list[Entry]
+    keys: list[WrappedKey]
+
+
+def encode_batch(store: str, exported: list[dict[str, Any]], keys: list[WrappedKey]) -> bytes:
+    return json.dumps({"format": BATCH_FORMAT, "store": store, "entries": exported,
+                       "keys": [k.to_json() for k in keys]},
+                      separators=(",", ":")).encode()
+
+
+def decode_batch(data: bytes, topic_store: str) -> Batch:
+    obj = _json(data, "journal batch")
+    if obj.get("format") != BATCH_FORMAT:
+        raise WireError(f"journal batch: format {obj.get('format')!r}, expected {BATCH_FORMAT!r}")
+    if obj.get("store") != topic_store:
+        raise WireError(f"journal batch names store {obj.get('store')!r} but was published on"
+                        f" {topic_store!r}'s topic: refused")
+    raw_entries, raw_keys = obj.get("entries"), obj.get("keys", [])
+    if not isinstance(raw_entries, list):
+        raise WireError("journal batch: entries must be a list")
+    entries = []
+    for i, raw in enumerate(raw_entries):
+        try:
+            entries.append(Entry.from_export(raw))
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise WireError(f"journal batch: entries[{i}] is malformed: {exc!r}") from None
+    return Batch(topic_store, entries, parse_keys(raw_keys, "journal batch"))
+
+
+def parse_keys(raw_keys: Any, what: str) -> list[WrappedKey]:
+    if not isinstance(raw_keys, list):
+        raise WireError(f"{what}: keys must be a list")
+    keys = []
+    for i, raw in enumerate(raw_keys):
+        try:
+            keys.append(WrappedKey(str(raw["key_id"]), int(raw["version"]),
+                                   base64.b64decode(raw["wrapped"], validate=True)))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise WireError(f"{what}: keys[{i}] is malformed: {exc!r}") from None
+    return keys
+
+
+# -- signed documents (HQ messages, acks, hellos, bundles) ------------------------------------
+
+def sign_doc(key: Ed25519PrivateKey, doc: dict[str, Any]) -> bytes:
+    return json.dumps({"doc": doc, "sig": key.sign(canonical_json(doc)).hex()},
+                      separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def verify_doc(key: Ed25519PublicKey, data: bytes | str, what: str) -> tuple[dict[str, Any], str]:
+    """The signed document and its signature (hex), or WireError saying why not."""
+    obj = _json(data, what)
+    doc, sig = obj.get("doc"), obj.get("sig")
+    if not isinstance(doc, dict) or not isinstance(sig, str):
+        raise WireError(f"{what}: unsigned (expected {{doc, sig}})")
+    try:
+        key.verify(bytes.fromhex(sig), canonical_json(doc))
+    except (InvalidSignature, ValueError):
+        raise WireError(f"{what}: bad signature (not signed by the expected key)") from None
+    return doc, sig
+
+
+def check_message(doc: dict[str, Any], chain: str, store: str) -> dict[str, Any]:
+    """Shape and address of a verified HQ message; returns it unchanged."""
+    msg_id, mtype, body = doc.get("id"), doc.get("type"), doc.get("body")
+    if not isinstance(msg_id, str) or not 8 <= len(msg_id) <= 64:
+        raise WireError("HQ message: missing or bad id")
+    if mtype not in MESSAGE_TYPES:
+        raise WireError(f"HQ message {msg_id}: unknown type {mtype!r}")
+    if doc.get("chain") != chain:
+        raise WireError(f"HQ message {msg_id}: for chain {doc.get('chain')!r}, not {chain!r}")
+    if doc.get("store") not in (store, ALL):
+        raise WireError(f"HQ message {msg_id}: addressed to store {doc.get('store')!r},"
+                        f" not {store!r}")
+    if not isinstance(body, dict):
+        raise WireError(f"HQ message {msg_id}: body must be an object")
+    missing = [f for f in MESSAGE_TYPES[mtype] if f not in body]
+    if missing:
+        raise WireError(f"HQ message {msg_id} ({mtype}): body lacks {', '.join(missing)}")
+    return doc
