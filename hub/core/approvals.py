@@ -1,0 +1,133 @@
+"""Manager approvals: a manager's PIN bound to one exact action, spent once.
+
+An action is a small dict (kind, register, piece or sale, amounts, reason). Its digest is
+the SHA-256 of its canonical JSON; an approval records that digest, so it can only be spent
+on the very same action. Grants, refusals and uses are journal entries.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from typing import Any
+
+from hub.core.errors import Invalid, Refused
+from hub.core.staff import Staff, check_pin_format, check_staff_id
+from hub.ledger.journal import Entry, canonical_json
+from hub.ledger.ledger import Ledger, Tx
+
+KINDS = ("discount", "price_change", "void", "return", "no_sale")
+_FIELDS = {"kind", "register_id", "item_id", "sku", "sale_id", "amount", "base", "lines",
+           "reason", "items"}
+
+
+class ApprovalNeeded(Refused):
+    """The action needs a manager's approval; `action` is what to have approved."""
+
+    def __init__(self, action: dict[str, Any], message: str) -> None:
+        super().__init__("approval_needed", message)
+        self.action = action
+
+
+def action_digest(action: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(action)).hexdigest()
+
+
+def check_action(raw: Any) -> dict[str, Any]:
+    """An action as a client sends it back for approval: only known fields, plain values."""
+    if not isinstance(raw, dict):
+        raise Invalid("must be an object", "action")
+    if raw.get("kind") not in KINDS:
+        raise Invalid(f"kind must be one of: {', '.join(KINDS)}", "action.kind")
+    extra = set(raw) - _FIELDS
+    if extra:
+        raise Invalid(f"unknown field {sorted(extra)[0]!r}", "action")
+    if len(canonical_json(raw)) > 8192:
+        raise Invalid("is too large", "action")
+    return raw
+
+
+def new_approval_id() -> str:
+    return "A" + base64.b32encode(os.urandom(10)).decode()
+
+
+def _on_decided(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
+    assert p is not None
+    action = p["action"]
+    tx.execute("INSERT INTO approvals (approval_id, kind, digest, status, register_id, manager,"
+               " requested_by, seq, ts) VALUES (?,?,?,?,?,?,?,?,?)",
+               (p["approval_id"], action["kind"], p["digest"],
+                "granted" if entry.kind == "approval.granted" else "refused",
+                action.get("register_id"), p.get("manager"), p["requested_by"], entry.seq,
+                entry.ts))
+
+
+def _on_used(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
+    assert p is not None
+    tx.execute("UPDATE approvals SET status = 'used', used_seq = ? WHERE approval_id = ?",
+               (entry.seq, p["approval_id"]))
+
+
+PROJECTIONS = {
+    "approval.granted": _on_decided,
+    "approval.refused": _on_decided,
+    "approval.used": _on_used,
+}
+
+
+class Approvals:
+    def __init__(self, ledger: Ledger, staff: Staff) -> None:
+        self.ledger = ledger
+        self.staff = staff
+
+    async def decide(self, action: Any, manager_id: Any, pin: Any, *,
+                     requested_by: str) -> dict[str, Any]:
+        """Grant the action if `pin` is a manager's (or admin's); otherwise journal a refusal."""
+        action = check_action(action)
+        manager_id = check_staff_id(manager_id, "manager_id")
+        pin = check_pin_format(pin)
+        member = await self.staff.check_pin(manager_id, pin)
+        approval_id, digest = new_approval_id(), action_digest(action)
+        record = {"approval_id": approval_id, "action": action, "digest": digest,
+                  "requested_by": requested_by}
+        if member is None or member.role not in ("manager", "admin"):
+            why = "wrong staff id or PIN" if member is None else f"{manager_id} is not a manager"
+            await self.ledger.transact(lambda tx: tx.append(
+                "approval.refused", f"approval:{approval_id}",
+                {**record, "manager_id": manager_id, "why": why}, actor=requested_by))
+            raise Refused("approval_refused", f"approval refused: {why}")
+        await self.ledger.transact(lambda tx: tx.append(
+            "approval.granted", f"approval:{approval_id}", {**record, "manager": manager_id},
+            actor=manager_id))
+        return {"approval_id": approval_id, "digest": digest, "manager": manager_id,
+                "action": action}
+
+    @staticmethod
+    def spend_in(tx: Tx, approval_id: Any, action: dict[str, Any], *, actor: str) -> Entry:
+        """Spend an approval on `action` inside the action's own transaction."""
+        if not approval_id:
+            raise ApprovalNeeded(action, f"a manager must approve this {action['kind']}")
+        if not isinstance(approval_id, str) or len(approval_id) > 40:
+            raise Invalid("must be an approval id", "approval_id")
+        row = tx.one("SELECT status, digest FROM approvals WHERE approval_id = ?", (approval_id,))
+        if row is None or row["status"] == "refused":
+            raise Refused("approval_invalid", f"no granted approval {approval_id}")
+        if row["status"] == "used":
+            raise Refused("approval_used", f"approval {approval_id} was already used")
+        if row["digest"] != action_digest(action):
+            raise Refused("approval_mismatch",
+                          f"approval {approval_id} was given for another action")
+        return tx.append("approval.used", f"approval:{approval_id}",
+                         {"approval_id": approval_id, "digest": row["digest"],
+                          "kind": action["kind"]}, actor=actor)
+
+    async def spend(self, approval_id: Any, action: dict[str, Any], *, actor: str) -> int:
+        entry = await self.ledger.transact(
+            lambda tx: self.spend_in(tx, approval_id, action, actor=actor))
+        return entry.seq
+
+    async def recent(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = await self.ledger.fetch("SELECT * FROM approvals ORDER BY seq DESC LIMIT ?",
+                                       (limit,))
+        return [dict(zip(r.keys(), tuple(r), strict=True)) for r in rows]

@@ -1,0 +1,70 @@
+"""Plain GETs beside the API: health, Prometheus metrics, the store's CA certificate and
+the OpenAPI document generated from the role × endpoint table."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.web.app import RUNTIME, SESSIONS, STATS, json_response
+from hub.web.endpoints import ANYONE, ENDPOINTS, MANAGERS, ApiError, Endpoints
+from hub.web.events import WS_CLIENTS
+from hub.web.openapi import openapi_document
+
+
+async def healthz(request: web.Request) -> web.Response:
+    store = request.app[RUNTIME].store
+    return json_response({"ok": True, "store_id": store.config.store_id,
+                          "seq": store.ledger.seq})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    app = request.app
+    store = app[RUNTIME].store
+    stats = app[STATS]
+    lines = [
+        "# HELP loupe_journal_seq Last committed journal sequence number.",
+        "# TYPE loupe_journal_seq gauge",
+        f"loupe_journal_seq {store.ledger.seq}",
+        "# HELP loupe_ledger_commits_total Group commits made by the ledger writer.",
+        "# TYPE loupe_ledger_commits_total counter",
+        f"loupe_ledger_commits_total {store.ledger.batches}",
+        "# HELP loupe_http_requests_total HTTP requests served.",
+        "# TYPE loupe_http_requests_total counter",
+        f"loupe_http_requests_total {stats.get('requests', 0)}",
+        "# HELP loupe_http_errors_total Requests that failed inside the hub (500).",
+        "# TYPE loupe_http_errors_total counter",
+        f"loupe_http_errors_total {stats.get('errors', 0)}",
+        "# HELP loupe_sessions Signed-in staff sessions.",
+        "# TYPE loupe_sessions gauge",
+        f"loupe_sessions {len(app[SESSIONS])}",
+        "# HELP loupe_websockets Open live-event WebSockets.",
+        "# TYPE loupe_websockets gauge",
+        f"loupe_websockets {len(app[WS_CLIENTS])}",
+    ]
+    return web.Response(text="\n".join(lines) + "\n",
+                        content_type="text/plain", charset="utf-8",
+                        headers={"X-Content-Type-Options": "nosniff"})
+
+
+async def ca_certificate(request: web.Request) -> web.Response:
+    from hub.web.tls import ca_cert_path
+
+    path = ca_cert_path(request.app[RUNTIME].config.data_dir)
+    if not path.exists():
+        raise ApiError(404, "not_found", "this hub has no certificate authority yet")
+    return web.Response(body=path.read_bytes(), content_type="application/x-x509-ca-cert",
+                        headers={"Content-Disposition": 'attachment; filename="loupe-ca.crt"'})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(openapi_document(request.app[ENDPOINTS], request.app[RUNTIME]))
+
+
+def setup(table: Endpoints) -> None:
+    table.file("/healthz", healthz, roles=ANYONE, summary="Liveness and journal position")
+    table.file("/metrics", metrics, roles=MANAGERS, token_ok=True,
+               summary="Prometheus metrics (a manager, or the configured bearer token)")
+    table.file("/ca.crt", ca_certificate, roles=ANYONE,
+               summary="The store's CA certificate, to trust once on each tablet")
+    table.api("GET", "/api/v1/openapi.json", openapi, roles=ANYONE,
+              summary="This API, described in OpenAPI 3")

@@ -1,0 +1,52 @@
+"""OpenAPI 3 from the role × endpoint table: the document cannot drift from the routes."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from hub.web.endpoints import Endpoints
+
+_ERROR = {"description": "Refused", "content": {"application/json": {"schema": {
+    "$ref": "#/components/schemas/Error"}}}}
+
+
+def openapi_document(table: Endpoints, runtime: Any) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for e in table.all:
+        if e.kind not in ("api", "ws"):
+            continue
+        op: dict[str, Any] = {
+            "summary": e.summary,
+            "operationId": f"{e.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', e.path.lower()).strip('_')}",
+            "tags": [e.area],
+            "x-roles": sorted(e.roles) or ["anyone"],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {}}},
+                          "4XX": _ERROR},
+        }
+        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for n in re.findall(r"{(\w+)}", e.path)]
+        params += [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                   for n in e.query]
+        if params:
+            op["parameters"] = params
+        if e.body is not None:
+            op["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": e.body}}}
+        if e.roles:
+            op["security"] = [{"session": []}]
+        paths.setdefault(e.path, {})[e.method.lower()] = op
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Loupe hub API", "version": "1",
+                 "description": f"The in-store hub of {runtime.config.store_name}."
+                                " State-changing calls need the session's X-CSRF-Token."},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie",
+                                            "name": "loupe_session"}},
+            "schemas": {"Error": {"type": "object", "required": ["error", "detail"],
+                                  "properties": {"error": {"type": "string"},
+                                                 "detail": {"type": "string"}}}},
+        },
+    }

@@ -1,0 +1,152 @@
+"""Server-rendered screens in the shared layout (Jinja2, autoescaped: client notes and item
+descriptions are attacker-controlled text). The sales floor fills itself from the JSON API
+with `static/loupe.js`; every other screen is plain HTML that works without it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from hub.core.errors import Refused
+from hub.core.items import CATEGORIES, METALS, STATUSES
+from hub.money import format_amount
+from hub.web.app import APPROVALS, RUNTIME, SESSION, STAFF_KEY
+from hub.web.endpoints import ANYONE, ENDPOINTS, MANAGERS, STAFF, ApiError, Endpoints
+
+TEMPLATES = web.AppKey("templates", jinja2.Environment)
+
+
+def setup_templates(app: web.Application, table: Endpoints) -> None:
+    loaders = [jinja2.PackageLoader("hub.web", "templates")]
+    loaders += [jinja2.PackageLoader(pkg, folder) for pkg, folder in table.template_packages]
+    env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters["money"] = lambda amount, cur: "" if amount is None else format_amount(amount, cur)
+    env.filters["carat"] = lambda cents: f"{cents // 100}.{cents % 100:02d} ct"
+    env.filters["grams"] = lambda mg: "" if mg is None else f"{mg / 1000:.2f} g"
+    env.filters["when"] = lambda ts: str(ts or "")[:16].replace("T", " ")
+    env.globals["static"] = lambda name: str(
+        app.router["static"].url_for(filename=name).with_query(
+            {"v": _static_version(app, name)}))
+    app[TEMPLATES] = env
+
+
+def _static_version(app: web.Application, name: str) -> str:
+    from hub.web.app import STATIC
+
+    try:
+        return str(int((STATIC / name).stat().st_mtime))
+    except OSError:
+        return "0"
+
+
+async def render_page(request: web.Request, template: str, context: dict[str, Any],
+                      status: int = 200) -> web.Response:
+    app = request.app
+    session = request.get(SESSION)
+    runtime = app[RUNTIME]
+    nav = [n for n in app[ENDPOINTS].nav if session and (not n.roles or session.role in n.roles)]
+    base = {"session": session, "nav": nav, "path": request.path,
+            "store_name": runtime.config.store_name, "currency": runtime.config.currency,
+            "demo": runtime.options.demo}
+    html = app[TEMPLATES].get_template(template).render({**base, **context})
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+def _store(request: web.Request) -> Any:
+    return request.app[RUNTIME].store
+
+
+async def home(request: web.Request) -> web.Response:
+    raise web.HTTPSeeOther("/floor" if request.get(SESSION) else "/signin")
+
+
+async def sign_in_page(request: web.Request) -> web.Response:
+    config = request.app[RUNTIME].config
+    return await render_page(request, "signin.html", {"registers": config.registers})
+
+
+async def floor(request: web.Request) -> web.Response:
+    config = request.app[RUNTIME].config
+    register_id = request.query.get("register") or request[SESSION].register_id
+    if register_id not in {r.id for r in config.registers}:
+        register_id = config.registers[0].id
+    return await render_page(request, "floor.html", {"registers": config.registers,
+                                                     "register_id": register_id})
+
+
+async def stock(request: web.Request) -> web.Response:
+    from hub.web.api import search_filters
+
+    try:
+        filters = await search_filters(request)
+        items = await _store(request).items.search(**filters)
+        problem = None
+    except Refused as exc:
+        filters, items, problem = {}, [], str(exc)
+    return await render_page(request, "stock.html", {
+        "items": items, "filters": request.query, "problem": problem,
+        "categories": CATEGORIES, "metals": METALS, "statuses": STATUSES})
+
+
+async def item_page(request: web.Request) -> web.Response:
+    from hub.web.api import redact_entry
+
+    store = _store(request)
+    item = await store.items.get(request.match_info["item_id"])
+    history = [redact_entry(h) for h in await store.items.history(item["item_id"])]
+    return await render_page(request, "item.html", {"item": item, "history": history})
+
+
+async def clients_page(request: web.Request) -> web.Response:
+    query = request.query.get("q", "")[:100]
+    clients = await _store(request).clients.search(query, 50) if query.strip() else []
+    return await render_page(request, "clients.html", {"q": query, "clients": clients})
+
+
+async def client_page(request: web.Request) -> web.Response:
+    store = _store(request)
+    client = await store.clients.get(request.match_info["client_id"])
+    sales = await store.sales.for_client(client["client_id"])
+    return await render_page(request, "client.html", {"client": client, "sales": sales})
+
+
+async def sale_page(request: web.Request) -> web.Response:
+    from hub.web.receipt import receipt_of
+
+    sale = await _store(request).sales.get(request.match_info["sale_id"])
+    receipt = await receipt_of(request.app[RUNTIME], sale)
+    return await render_page(request, "sale.html", {"sale": sale, "receipt": receipt})
+
+
+async def approvals_page(request: web.Request) -> web.Response:
+    return await render_page(request, "approvals.html",
+                             {"approvals": await request.app[APPROVALS].recent(200)})
+
+
+async def settings_page(request: web.Request) -> web.Response:
+    from hub.web.api import settings_of
+
+    return await render_page(request, "settings.html", {
+        "settings": settings_of(request), "staff": request.app[STAFF_KEY].all()})
+
+
+async def not_found_page(request: web.Request) -> web.Response:
+    raise ApiError(404, "not_found", "no such page")
+
+
+def setup(table: Endpoints) -> None:
+    table.page("/", home, roles=ANYONE, title="Home")
+    table.page("/signin", sign_in_page, roles=ANYONE, title="Sign in")
+    table.page("/floor", floor, roles=STAFF, title="Sales floor", nav=True, order=10)
+    table.page("/items", stock, roles=STAFF, title="Stock", nav=True, order=20)
+    table.page("/items/{item_id}", item_page, roles=STAFF, title="Piece")
+    table.page("/clients", clients_page, roles=STAFF, title="Clients", nav=True, order=30)
+    table.page("/clients/{client_id}", client_page, roles=STAFF, title="Client")
+    table.page("/sales/{sale_id}", sale_page, roles=STAFF, title="Sale and receipt")
+    table.page("/approvals", approvals_page, roles=MANAGERS, title="Approvals", nav=True,
+               order=80)
+    table.page("/settings", settings_page, roles=MANAGERS, title="Settings", nav=True, order=90)
