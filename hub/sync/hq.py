@@ -185,6 +185,7 @@ class HQ:
         """Chain-wide projections from a store's entries (decrypted in memory only)."""
         facts: list[Fact] = []
         cache: dict[str, Any] = {}
+        closed: set[str] = set()  # reservations this run settles before its later entries
         for entry in run:
             kind = entry.kind
             if kind == "client.forgotten":
@@ -205,10 +206,11 @@ class HQ:
                 log.warning("no key for an entry", extra={"store_id": store_id,
                                                           "seq": entry.seq, "key": entry.key_id})
                 continue
-            facts.extend(self._facts(store_id, entry, p))
+            facts.extend(self._facts(store_id, entry, p, closed))
         return facts
 
-    def _facts(self, store_id: str, entry: Entry, p: dict[str, Any]) -> list[Fact]:
+    def _facts(self, store_id: str, entry: Entry, p: dict[str, Any],
+               closed: set[str]) -> list[Fact]:
         seq, kind = entry.seq, entry.kind
         if kind == "item.received":
             piece = p["piece"]
@@ -232,7 +234,8 @@ class HQ:
                 out.append(Fact("item_status", {"item_id": line["item_id"], "status": "sold",
                                                 "seq": seq}))
                 held = self.storage.active_reservation(store_id, line["item_id"])
-                if held:
+                if held and held not in closed:
+                    closed.add(held)
                     out.append(Fact("reservation", {"reservation_id": held,
                                                     "status": "conflict"}))
                     out.append(Fact("conflict", {
@@ -247,15 +250,21 @@ class HQ:
                     *[Fact("item_status", {"item_id": ln["item_id"], "status": status,
                                            "seq": seq}) for ln in p["lines"] if ln.get("item_id")]]
         if kind == "hq.reservation_collected":
+            closed.add(p["reservation_id"])
             return [Fact("reservation", {"reservation_id": p["reservation_id"],
                                          "status": "collected"}),
                     Fact("item_status", {"item_id": p["item_id"], "status": "in_stock",
                                          "seq": seq})]
+        if kind == "hq.message" and p["message"]["type"] == "reservation_cancelled" and \
+                p["outcome"] == "applied":
+            return [Fact("reservation", {"reservation_id": p["message"]["body"]["reservation_id"],
+                                         "status": "cancelled"})]
         if kind == "hq.message" and p["message"]["type"] == "reservation":
             body = p["message"]["body"]
             if p["outcome"] == "applied":
                 return [Fact("item_status", {"item_id": body["item_id"], "status": "reserved",
                                              "seq": seq})]
+            closed.add(body["reservation_id"])
             return [Fact("reservation", {"reservation_id": body["reservation_id"],
                                          "status": "conflict"})]
         if kind == "hq.conflict":
