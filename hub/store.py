@@ -106,8 +106,9 @@ class Store:
         fetch = self.ledger.fetch_one
         items = await self.items.counts_by_status()
         clients = (await fetch("SELECT COUNT(*) AS n FROM clients WHERE status = 'active'"))["n"]
-        sales = await fetch("SELECT COUNT(*) AS n, COALESCE(SUM(total), 0) AS total FROM sales"
-                            " WHERE status != 'voided'")
+        sales = await fetch("SELECT COUNT(*) AS n, COALESCE(SUM(total), 0) -"
+                            " (SELECT COALESCE(SUM(refund), 0) FROM returns) AS total"
+                            " FROM sales")
         stock_value = (await fetch("SELECT COALESCE(SUM(tag_price), 0) AS v FROM items"
                                    " WHERE status = 'in_stock'"))["v"]
         return {"store_id": self.config.store_id, "store_name": self.config.store_name,

@@ -315,12 +315,7 @@ class Sales:
                 refund += amount
                 out.append({"line_no": line["line_no"], "item_id": line["item_id"],
                             "sku": line["sku"], "quantity": pick["quantity"], "refund": amount})
-            refunds = tenders
-            if refunds is None:
-                first = tx.one("SELECT type, detail FROM sale_tenders WHERE sale_id = ?"
-                               " ORDER BY pos LIMIT 1", (sale_id,))
-                refunds = [{"type": first["type"], "amount": refund,
-                            "detail": json.loads(first["detail"])}]
+            refunds = tenders if tenders is not None else _refund_like_paid(tx, sale, refund)
             if sum(t["amount"] for t in refunds) != refund:
                 raise Refused("refund_mismatch", f"refund tenders add up to"
                               f" {sum(t['amount'] for t in refunds)}, the refund is {refund}")
@@ -399,6 +394,21 @@ class Sales:
     async def recent(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = await self.ledger.fetch("SELECT * FROM sales ORDER BY seq DESC LIMIT ?", (limit,))
         return [row_dict(r) for r in rows]
+
+
+def _refund_like_paid(tx: Tx, sale: dict[str, Any], refund: int) -> list[dict[str, Any]]:
+    """Refund through the tenders the client paid with, in proportion (cash net of change)."""
+    paid = [row_dict(t) for t in tx.all("SELECT * FROM sale_tenders WHERE sale_id = ?"
+                                        " ORDER BY pos", (sale["sale_id"],))]
+    change = sum(t["amount"] for t in paid) - sale["total"]
+    for t in paid:  # change came out of the cash tenders
+        if t["type"] == "cash" and change:
+            taken = min(change, t["amount"])
+            t["amount"] -= taken
+            change -= taken
+    shares = allocate(refund, [t["amount"] for t in paid])
+    return [{"type": t["type"], "amount": share, "detail": json.loads(t["detail"])}
+            for t, share in zip(paid, shares, strict=True) if share]
 
 
 def _reason(reason: Any) -> str:

@@ -127,6 +127,20 @@ async def test_return_and_void_are_new_documents(store):
     assert verify_database(store.config.db_path).ok
 
 
+async def test_a_return_refunds_through_the_tenders_paid(store):
+    await store.items.receive(piece(1, tag_price=100_000), "admin")
+    sale = await store.sales.complete(
+        register_id="R1", actor="a", lines=[{"item_id": "P-1"}],
+        tenders=[{"type": "card", "amount": 60_000, "last4": "4242"},
+                 {"type": "cash", "amount": 50_000}])  # 10,000 change
+    ret = await store.sales.return_lines(sale["sale_id"], register_id="R1", actor="m",
+                                         reason="gift exchange")
+    assert [(t["type"], t["amount"]) for t in ret["tenders"]] == [("card", 60_000),
+                                                                   ("cash", 40_000)]
+    summary = await store.summary()
+    assert summary["sales_total"] == 0
+
+
 async def test_clients_lookup_search_update_and_forget(store):
     c = await store.clients.create(client(), "anna")
     cid = c["client_id"]
