@@ -21,6 +21,7 @@ async def prepare_demo(data_dir: Path, *, items: int, clients: int,
     async with await Store.open(config) as store:
         if fresh:
             await generate(store, items=items, clients=clients, sales=sales, seed=1)
+        staff_lines = await seed_demo_staff(store)
         summary = await store.summary()
     lines = [
         f"demo store {summary['store_name']} in {data_dir}" + ("" if fresh else " (existing)"),
@@ -29,4 +30,24 @@ async def prepare_demo(data_dir: Path, *, items: int, clients: int,
         f" {summary['clients']} clients, {summary['sales']} sales,"
         f" {summary['journal_entries']} journal entries",
     ]
-    return config, lines
+    return config, lines + staff_lines
+
+
+# Demo PINs are printed on purpose: this store holds generated data only.
+DEMO_STAFF = (("sophie", "Sophie Laurent", "associate", "1111"),
+              ("marc", "Marc Delcourt", "manager", "2222"),
+              ("admin", "Administrator", "admin", "9999"))
+
+
+async def seed_demo_staff(store: Store) -> list[str]:
+    """Enroll the demo staff (once) and return the lines that show their PINs."""
+    from hub.core.staff import Staff
+
+    staff = Staff(store.ledger)
+    await staff.load()
+    for staff_id, name, role, pin in DEMO_STAFF:
+        if staff.get(staff_id) is None:
+            await staff.enroll(staff_id, name, role, pin, actor="demo")
+    return ["  sign in as:"] + [f"    {staff_id:<8} PIN {pin}  ({role})"
+                                for staff_id, _, role, pin in DEMO_STAFF]
+

@@ -1,0 +1,107 @@
+"""`loupe staff ...` and `loupe web cert`: the roster and the store's certificates."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+
+from hub.cli import CommandError, data_dir_arg, open_store, run_async
+
+
+def _pin(args: argparse.Namespace) -> str:
+    if args.pin:
+        return args.pin
+    pin = getpass.getpass("PIN (4-12 digits): ")
+    if getpass.getpass("Again: ") != pin:
+        raise CommandError("the two PINs differ", 2)
+    return pin
+
+
+def cmd_staff_add(args: argparse.Namespace) -> int:
+    from hub.core.staff import Staff
+
+    async def go() -> int:
+        store = await open_store(args)
+        try:
+            staff = Staff(store.ledger)
+            await staff.load()
+            member = await staff.enroll(args.staff_id, args.name, args.role, _pin(args),
+                                        actor=args.actor)
+        finally:
+            await store.close()
+        print(f"enrolled {member.staff_id} ({member.role})")
+        return 0
+
+    return run_async(go)
+
+
+def cmd_staff_pin(args: argparse.Namespace) -> int:
+    from hub.core.staff import Staff
+
+    async def go() -> int:
+        store = await open_store(args)
+        try:
+            staff = Staff(store.ledger)
+            await staff.load()
+            await staff.change(args.staff_id, actor=args.actor, pin=_pin(args))
+        finally:
+            await store.close()
+        print(f"new PIN set for {args.staff_id}")
+        return 0
+
+    return run_async(go)
+
+
+def cmd_staff_list(args: argparse.Namespace) -> int:
+    from hub.core.staff import Staff
+
+    async def go() -> int:
+        store = await open_store(args)
+        try:
+            staff = Staff(store.ledger)
+            await staff.load()
+            for m in staff.all():
+                print(f"{m.staff_id:<16} {m.role:<10} {m.status:<7} {m.name}")
+        finally:
+            await store.close()
+        return 0
+
+    return run_async(go)
+
+
+def cmd_web_cert(args: argparse.Namespace) -> int:
+    from hub.config import load_config, resolve_data_dir
+    from hub.web.tls import ca_cert_path, ensure_certificates
+
+    config = load_config(resolve_data_dir(args.data_dir))
+    cert, _ = ensure_certificates(config.data_dir, config.store_id, config.store_name)
+    print(f"server certificate {cert}; CA {ca_cert_path(config.data_dir)} (served at /ca.crt)")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    staff = sub.add_parser("staff", help="the staff roster and PINs").add_subparsers(
+        dest="staff_command", metavar="ACTION", required=True)
+    p = staff.add_parser("add", help="enroll a staff member with a PIN")
+    data_dir_arg(p)
+    p.add_argument("staff_id")
+    p.add_argument("--name", required=True)
+    p.add_argument("--role", choices=("associate", "manager", "admin"), default="associate")
+    p.add_argument("--pin", help="the PIN (default: asked without echo)")
+    p.add_argument("--actor", default="admin")
+    p.set_defaults(func=cmd_staff_add)
+    p = staff.add_parser("pin", help="set a new PIN for a staff member")
+    data_dir_arg(p)
+    p.add_argument("staff_id")
+    p.add_argument("--pin", help="the PIN (default: asked without echo)")
+    p.add_argument("--actor", default="admin")
+    p.set_defaults(func=cmd_staff_pin)
+    p = staff.add_parser("list", help="list the roster")
+    data_dir_arg(p)
+    p.set_defaults(func=cmd_staff_list)
+
+    web = sub.add_parser("web", help="the staff web app").add_subparsers(
+        dest="web_command", metavar="ACTION", required=True)
+    p = web.add_parser("cert", help="make the store's CA and server certificate (if missing)")
+    data_dir_arg(p)
+    p.set_defaults(func=cmd_web_cert)
