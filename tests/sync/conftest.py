@@ -49,7 +49,10 @@ class Mosquitto:
 
     def write_conf(self) -> None:
         listener = self.extra or f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-        self.conf.write_text(f"persistence true\npersistence_location {self.workdir}/\n"
+        # Run as root (CI containers), Mosquitto would drop to user "mosquitto", which
+        # cannot read the test's temp files: stay as whoever runs the tests.
+        me = "user root\n" if os.getuid() == 0 else ""
+        self.conf.write_text(me + f"persistence true\npersistence_location {self.workdir}/\n"
                              f"log_dest file {self.workdir}/mosquitto.log\n"
                              "max_queued_messages 100000\n" + listener)
 
@@ -63,7 +66,9 @@ class Mosquitto:
                                                                        0.2):
                 return
             if self.proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited: {(self.workdir / 'mosquitto.log').read_text()}")
+                log = self.workdir / "mosquitto.log"
+                raise RuntimeError("mosquitto exited: "
+                                   + (log.read_text() if log.exists() else "(no log)"))
             time.sleep(0.02)
         raise RuntimeError("mosquitto did not start listening")
 
