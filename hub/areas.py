@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hub.core import approvals, clients, hq, items, sales, staff
+from hub.core import approvals, clients, closures, hq, items, sales, staff
 from hub.core.projector import Handler, Projector
 from hub.counts import model as counts_model
 from hub.ledger.schema import CORE, Schema
@@ -24,7 +24,7 @@ class Area:
 
 def _core_projections() -> dict[str, Handler]:
     out: dict[str, Handler] = {}
-    for module in (items, clients, sales):
+    for module in (items, clients, sales, closures):
         out.update(module.PROJECTIONS)
     return out
 

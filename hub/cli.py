@@ -249,6 +249,35 @@ def cmd_status(args: argparse.Namespace) -> int:
     return run_async(go)
 
 
+def cmd_day(args: argparse.Namespace) -> int:
+    from hub.money import format_amount
+
+    async def go() -> int:
+        store = await open_store(args)
+        try:
+            if args.day_command == "close":
+                report = await store.closures.close_day(args.actor)
+                title = f"Z{report['z_no']} (journal seq {report['seq']}, code {report['short_code']})"
+            else:
+                report = await store.closures.report()
+                title = f"X report since Z{report['since_z']}"
+        finally:
+            await store.close()
+        if args.json:
+            print(json.dumps(report, indent=2, sort_keys=True))
+            return 0
+        t, cur = report["totals"], report["currency"]
+        print(f"{title}: entries {report['from_seq'] + 1}..{report['through_seq']}")
+        print(f"  sales {t['sales']}  total {format_amount(t['sales_total'], cur)}"
+              f"  tax {format_amount(t['tax'], cur)}  refunds {format_amount(t['refund_total'], cur)}"
+              f"  net {format_amount(t['net'], cur)}")
+        for tender, amount in t["tenders"].items():
+            print(f"  {tender:<14} {format_amount(amount, cur)}")
+        return 0
+
+    return run_async(go)
+
+
 # -- the parser ---------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -332,6 +361,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = ledger.add_parser("rebuild", help="rebuild every projection from the journal")
     data_dir_arg(p)
     p.set_defaults(func=cmd_ledger_rebuild)
+
+    day = sub.add_parser("day", help="daily closure (Z report) and X report").add_subparsers(
+        dest="day_command", metavar="ACTION", required=True)
+    for action, text in (("close", "close the day: a signed, numbered Z report"),
+                         ("report", "the figures since the last closure (X report)")):
+        p = day.add_parser(action, help=text)
+        data_dir_arg(p)
+        p.add_argument("--actor", default="manager")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(func=cmd_day)
 
     for name in COMMAND_MODULES:
         try:

@@ -14,6 +14,7 @@ from hub import areas as areas_mod
 from hub.bus import EventBus
 from hub.config import Config, load_config, render_config
 from hub.core.clients import Clients
+from hub.core.closures import Closures
 from hub.core.items import Items
 from hub.core.sales import Sales
 from hub.ledger.journal import Entry
@@ -62,6 +63,7 @@ class Store:
                            registers={r.id for r in config.registers},
                            tax_rates={r.code: r.rate_bp for r in config.tax_rates},
                            prices_include_tax=config.prices_include_tax)
+        self.closures = Closures(ledger, config.currency)
 
     @classmethod
     async def open(cls, config: Config | Path, bus: EventBus | None = None,

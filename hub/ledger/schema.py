@@ -196,6 +196,19 @@ CREATE TABLE item_history (
 ) WITHOUT ROWID;
 """
 
+# v3: daily closures (Z reports).
+_CORE_V3 = """
+CREATE TABLE closures (
+    z_no        INTEGER PRIMARY KEY,       -- gapless, from 1
+    seq         INTEGER NOT NULL,          -- the day.closed entry
+    ts          TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    from_seq    INTEGER NOT NULL,          -- covers seq in (from_seq, through_seq]
+    through_seq INTEGER NOT NULL,
+    report      TEXT NOT NULL              -- JSON totals (no personal data)
+);
+"""
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -223,10 +236,11 @@ class Schema:
 
 
 LEDGER = Schema("ledger", (Migration(1, _LEDGER_V1),))
-CORE = Schema("core", (Migration(1, _CORE_V1), Migration(2, _CORE_V2, rebuild=True)),
+CORE = Schema("core", (Migration(1, _CORE_V1), Migration(2, _CORE_V2, rebuild=True),
+                       Migration(3, _CORE_V3, rebuild=True)),
               projections=("items", "item_stones", "item_history", "stock_lines", "clients",
                            "client_lookup", "register_counters", "sales", "sale_lines",
-                           "sale_tenders", "returns"))
+                           "sale_tenders", "returns", "closures"))
 
 
 class SchemaError(Exception):

@@ -198,6 +198,7 @@ async def test_older_schema_is_migrated_and_projections_backfilled(pristine, tmp
     shutil.copytree(pristine.data_dir, data_dir)
     conn = sqlite3.connect(data_dir / "loupe.db")
     conn.execute("DROP TABLE item_history")
+    conn.execute("DROP TABLE closures")
     conn.execute("UPDATE schema_versions SET version = 1 WHERE area = 'core'")
     conn.commit()
     assert schema_version(conn, "core") == 1
