@@ -1,0 +1,146 @@
+"""Manager approvals bound to one exact action; carts that outlive restarts; live events."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp.test_utils import TestClient, TestServer
+from web_helpers import PINS, sign_in
+
+from hub.store import Store
+from hub.web.app import create_app
+
+CART = "/api/v1/registers/R1/cart"
+
+
+async def _approve(client, csrf, action, manager="mona"):
+    return await client.post("/api/v1/approvals", json={
+        "action": action, "manager_id": manager, "pin": PINS[manager]},
+        headers={"X-CSRF-Token": csrf})
+
+
+async def test_a_big_discount_needs_a_manager_pin_bound_to_it(client, store):
+    csrf = await sign_in(client, "alex")
+    h = {"X-CSRF-Token": csrf}
+    await client.post(CART + "/lines", json={"item_id": "P001"}, headers=h)
+    await client.post(CART + "/lines", json={"item_id": "P002"}, headers=h)
+    r = await client.put(CART + "/discount", json={"amount": 10_000}, headers=h)  # 2 %: fine
+    assert r.status == 200 and (await r.json())["discount"] == 10_000
+
+    r = await client.put(CART + "/discount", json={"amount": 100_000}, headers=h)  # 20 %
+    assert r.status == 403
+    needed = await r.json()
+    assert needed["error"] == "approval_needed"
+    action = needed["action"]
+    assert action["kind"] == "discount" and action["amount"] == 100_000
+
+    # An associate's PIN does not approve; the refusal is in the journal.
+    r = await _approve(client, csrf, action, manager="alex")
+    assert r.status == 403 and (await r.json())["error"] == "approval_refused"
+    r = await _approve(client, csrf, action)
+    assert r.status == 201
+    approval_id = (await r.json())["approval_id"]
+
+    # Not on another amount...
+    r = await client.put(CART + "/discount", json={"amount": 120_000, "approval_id": approval_id},
+                         headers=h)
+    assert r.status == 403 and (await r.json())["error"] == "approval_mismatch"
+    # ...but on this one, once.
+    r = await client.put(CART + "/discount", json={"amount": 100_000, "approval_id": approval_id},
+                         headers=h)
+    assert r.status == 200 and (await r.json())["discount"] == 100_000
+    r = await client.put(CART + "/discount", json={"amount": 100_000, "approval_id": approval_id},
+                         headers=h)
+    assert r.status == 403 and (await r.json())["error"] == "approval_used"
+
+    kinds = [r["kind"] for r in await store.ledger.fetch(
+        "SELECT kind FROM journal WHERE kind LIKE 'approval.%' ORDER BY seq")]
+    assert kinds == ["approval.refused", "approval.granted", "approval.used"]
+    # The manager's screen lists both decisions.
+    await sign_in(client, "mona")
+    listed = await (await client.get("/api/v1/approvals")).json()
+    assert {a["status"] for a in listed["approvals"]} == {"refused", "used"}
+
+
+async def test_a_void_spends_an_approval_for_that_sale_only(client, store):
+    csrf = await sign_in(client, "alex")
+    h = {"X-CSRF-Token": csrf}
+    sales = []
+    for serial in ("P001", "P002"):
+        await client.post(CART + "/lines", json={"item_id": serial}, headers=h)
+        await client.post(CART + "/tenders", json={"type": "cash", "amount": 250_000}, headers=h)
+        r = await client.post(CART + "/complete", json={}, headers=h)
+        sales.append((await r.json())["sale"]["sale_id"])
+    body = {"register_id": "R1", "reason": "client changed their mind"}
+    r = await client.post(f"/api/v1/sales/{sales[0]}/void", json=body, headers=h)
+    assert r.status == 403
+    approval = await (await _approve(client, csrf, (await r.json())["action"])).json()
+    r = await client.post(f"/api/v1/sales/{sales[1]}/void",
+                          json={**body, "approval_id": approval["approval_id"]}, headers=h)
+    assert r.status == 403 and (await r.json())["error"] == "approval_mismatch"
+    r = await client.post(f"/api/v1/sales/{sales[0]}/void",
+                          json={**body, "approval_id": approval["approval_id"]}, headers=h)
+    assert r.status == 201
+    assert (await store.sales.get(sales[0]))["status"] == "voided"
+    assert (await store.items.get("P001"))["status"] == "in_stock"
+
+
+async def test_no_sale_drawer_opening_needs_approval_and_is_journaled(client, store):
+    csrf = await sign_in(client, "alex")
+    h = {"X-CSRF-Token": csrf}
+    r = await client.post("/api/v1/registers/R1/no-sale", json={"reason": "change for a 500"},
+                          headers=h)
+    assert r.status == 403
+    approval = await (await _approve(client, csrf, (await r.json())["action"])).json()
+    r = await client.post("/api/v1/registers/R1/no-sale", json={
+        "reason": "change for a 500", "approval_id": approval["approval_id"]}, headers=h)
+    assert r.status == 200
+    assert (await store.ledger.fetch_one(
+        "SELECT kind FROM journal ORDER BY seq DESC LIMIT 1"))["kind"] == "approval.used"
+
+
+async def test_a_cart_survives_a_hub_restart(runtime, store):
+    async with TestClient(TestServer(create_app(runtime))) as client:
+        csrf = await sign_in(client, "alex")
+        await client.post(CART + "/lines", json={"code": "SKU-P003"},
+                          headers={"X-CSRF-Token": csrf})
+    config = store.config
+    await store.close()
+    reopened = await Store.open(config)
+    try:
+        runtime.store = reopened
+        runtime.services = {}  # the roster is read back from the journal too
+        async with TestClient(TestServer(create_app(runtime))) as client:
+            await sign_in(client, "alex")
+            cart = await (await client.get(CART)).json()
+        assert [ln["item_id"] for ln in cart["lines"]] == ["P003"]
+    finally:
+        await reopened.close()
+
+
+async def test_websocket_pushes_cart_changes_and_never_a_client_profile(client, runtime):
+    csrf = await sign_in(client, "alex")
+    h = {"X-CSRF-Token": csrf}
+    async with client.ws_connect("/api/v1/events") as ws:
+        await asyncio.sleep(0)  # let the socket subscribe
+        r = await client.post("/api/v1/clients", json={"first_name": "Zoë",
+                                                       "last_name": "Secretname",
+                                                       "notes": "likes emeralds"}, headers=h)
+        assert r.status == 201
+        # A scanner bound to R1 scans a piece: the cart changes on every screen.
+        runtime.bus.publish("device.scan", device="scanner-1", register="R1", code="P004",
+                            symbology="code128")
+        frames = []
+        while not any(f["topic"] == "cart.changed" for f in frames):
+            frames.append(await ws.receive_json(timeout=10))
+    text = repr(frames)
+    assert "Secretname" not in text and "emeralds" not in text
+    created = next(f for f in frames if f["topic"] == "journal.client.created")
+    assert "payload" not in created["data"]
+    changed = next(f for f in frames if f["topic"] == "cart.changed")
+    assert [ln["item_id"] for ln in changed["data"]["cart"]["lines"]] == ["P004"]
+
+
+async def test_websocket_needs_a_session(client):
+    r = await client.get("/api/v1/events")
+    assert r.status == 401
