@@ -101,7 +101,7 @@ class Counts:
         self._unlisten = [
             self.bus.listen("device.rfid.read", self._on_rfid),
             self.bus.listen("device.scan", self._on_scan),
-            self.bus.listen("device.status", self._on_device_status),
+            self.bus.listen("device.state", self._on_device_state),
             self.bus.listen("journal.*", self._on_journal),
         ]
         self._loop_task = asyncio.create_task(self._run(), name="counts")
@@ -251,12 +251,12 @@ class Counts:
             return
         self.ingest(epc, None, device)
 
-    def _on_device_status(self, event: Event) -> None:
+    def _on_device_state(self, event: Event) -> None:
         """A reader dropping (unplugged, out of Bluetooth range) keeps every read it gave;
         the count shows it as dropped until it reads again."""
         d = event.data
         device, state = d.get("device"), str(d.get("state", "")).lower()
-        if state in ("disconnected", "offline", "lost", "error", "dropped"):
+        if state in ("retrying", "failed"):  # hub.devices.base.State: not connected
             for session in self._active:
                 reader = session.readers.get(device)
                 if reader is not None:

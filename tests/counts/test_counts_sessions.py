@@ -185,7 +185,8 @@ async def test_barcode_fallback_counts_only_assigned_scanners(store, counts, epc
 async def test_reader_dropping_mid_count_keeps_its_reads(store, counts, epcs):
     started = await counts.start_count("full", None, "manager")
     read(store.bus, epcs["P-1"], "showcase-1", device="fx-1")
-    store.bus.publish("device.status", device="fx-1", state="disconnected")
+    store.bus.publish("device.state", device="fx-1", kind="rfid", state="retrying",
+                      error="connection reset")
     session = counts.get_session(started["count_id"])
     assert session.progress()["readers"]["fx-1"]["state"] == "dropped"
     read(store.bus, epcs["P-4"], "showcase-2", device="fx-2")
