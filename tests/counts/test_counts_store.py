@@ -1,0 +1,47 @@
+"""A full-store count of a generated store of 5,000 pieces with 20 pieces hidden and 5
+misplaced: the count reports exactly those, through the real bus, store and journal."""
+
+from __future__ import annotations
+
+import random
+
+from hub.counts.service import Counts
+from tests.builders import piece
+from tests.counts.conftest import FOREIGN, read
+
+LOCATIONS = ("showcase-1", "showcase-2", "showcase-3", "window", "tray-A", "tray-B", "safe")
+
+
+async def test_full_store_count_of_5000_pieces(store):
+    rng = random.Random(2026)
+    await store.items.receive_many(
+        [piece(f"G-{n:05d}", location=rng.choice(LOCATIONS)) for n in range(5_000)], "manager")
+    rows = await store.ledger.fetch("SELECT item_id, epc, location FROM items ORDER BY item_id")
+    hidden = set(rng.sample(range(5_000), 20))
+    moved = rng.sample(sorted(set(range(5_000)) - hidden), 5)
+    counts = Counts(store, store.bus)
+    await counts.start()
+    try:
+        started = await counts.start_count("full", None, "manager")
+        await counts.sweep(started["count_id"], "tsl-1", "safe", "manager")
+        for sweep in range(3):  # three passes: every tag answers again and again
+            for n, row in enumerate(rows):
+                if n in hidden:
+                    continue
+                where = row["location"]
+                if n in moved:
+                    where = LOCATIONS[(LOCATIONS.index(where) + 1) % len(LOCATIONS)]
+                if where == "safe":  # the safe is swept by the handheld, no location of its own
+                    read(store.bus, row["epc"], None, device="tsl-1")
+                else:
+                    read(store.bus, row["epc"], where, device="fx-1", antenna=1 + sweep)
+        read(store.bus, FOREIGN, "window")
+        payload = await counts.close(started["count_id"], "manager")
+    finally:
+        await counts.stop()
+    result = payload["result"]
+    assert result["expected"] == 5_000 and result["found"] == 4_980
+    assert {m["item_id"] for m in result["missing"]} == {rows[n]["item_id"] for n in hidden}
+    assert {m["item_id"] for m in result["misplaced"]} == {rows[n]["item_id"] for n in moved}
+    assert result["unknown"] == [FOREIGN] and result["unlocated"] == []
+    assert result["in_place"] == 4_975 and payload["readers"] == ["fx-1", "tsl-1"]
