@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import json
 import os
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.config import ConfigError, load_config, resolve_data_dir
+from hub.layers import optional_modules
 
 # Layers add their own commands: a module with `add_commands(subparsers)`.
 COMMAND_MODULES = ("hub.counts.cli", "hub.devices.cli", "hub.sync.cli", "hub.web.cli")
@@ -44,14 +44,27 @@ def data_dir_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="the store's data dir (default: $LOUPE_DATA_DIR)")
 
 
-def run_async(fn: Callable[..., Awaitable[int | None]], *args: Any) -> int:
-    return asyncio.run(fn(*args)) or 0
-
-
 async def open_store(args: argparse.Namespace):
     from hub.store import Store
 
     return await Store.open(load_config(resolve_data_dir(args.data_dir)))
+
+
+def run_async(fn: Callable[..., Awaitable[int | None]], *args: Any) -> int:
+    return asyncio.run(fn(*args)) or 0
+
+
+def with_store(args: argparse.Namespace, action: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Open the store named by `--data-dir`, run `action(store)`, always close it."""
+
+    async def go() -> Any:
+        store = await open_store(args)
+        try:
+            return await action(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
 
 
 # -- init, run, demo ----------------------------------------------------------------------------
@@ -119,61 +132,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_items_import(args: argparse.Namespace) -> int:
     from hub.imports import import_items
 
-    async def go() -> int:
-        store = await open_store(args)
-        try:
-            count = await import_items(store, Path(args.file), actor=args.actor)
-        finally:
-            await store.close()
-        print(f"imported {count} pieces from {args.file}")
-        return 0
-
-    return run_async(go)
+    count = with_store(args, lambda store: import_items(store, Path(args.file), args.actor))
+    print(f"imported {count} pieces from {args.file}")
+    return 0
 
 
 def cmd_clients_import(args: argparse.Namespace) -> int:
     from hub.imports import import_clients
 
-    async def go() -> int:
-        store = await open_store(args)
-        try:
-            count = await import_clients(store, Path(args.file), actor=args.actor)
-        finally:
-            await store.close()
-        print(f"imported {count} clients from {args.file}")
-        return 0
-
-    return run_async(go)
+    count = with_store(args, lambda store: import_clients(store, Path(args.file), args.actor))
+    print(f"imported {count} clients from {args.file}")
+    return 0
 
 
 def cmd_clients_forget(args: argparse.Namespace) -> int:
-    async def go() -> int:
-        store = await open_store(args)
-        try:
-            seq = await store.clients.forget(args.client_id, actor=args.actor, reason=args.reason)
-        finally:
-            await store.close()
-        print(f"forgot client {args.client_id} (journal seq {seq}): their key is destroyed and"
-              " their entries can no longer be read")
-        return 0
-
-    return run_async(go)
+    seq = with_store(args, lambda store: store.clients.forget(args.client_id, actor=args.actor,
+                                                              reason=args.reason))
+    print(f"forgot client {args.client_id} (journal seq {seq}): their key is destroyed and"
+          " their entries can no longer be read")
+    return 0
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from hub.generate import generate
 
-    async def go() -> int:
-        store = await open_store(args)
-        try:
-            made = await generate(store, items=args.items, clients=args.clients,
-                                  sales=args.sales, seed=args.seed)
-        finally:
-            await store.close()
-        print(", ".join(f"{n} {what}" for what, n in made.items()))
-        return 0
-
-    return run_async(go)
+    made = with_store(args, lambda store: generate(store, items=args.items, clients=args.clients,
+                                                   sales=args.sales, seed=args.seed))
+    print(", ".join(f"{n} {what}" for what, n in made.items()))
+    return 0
 
 
 # -- the ledger ---------------------------------------------------------------------------------
@@ -224,58 +210,36 @@ def cmd_ledger_export(args: argparse.Namespace) -> int:
 
 
 def cmd_ledger_rebuild(args: argparse.Namespace) -> int:
-    async def go() -> int:
-        store = await open_store(args)
-        try:
-            count = await store.ledger.rebuild()
-        finally:
-            await store.close()
-        print(f"rebuilt projections from {count} journal entries")
-        return 0
-
-    return run_async(go)
+    count = with_store(args, lambda store: store.ledger.rebuild())
+    print(f"rebuilt projections from {count} journal entries")
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    async def go() -> int:
-        store = await open_store(args)
-        try:
-            summary = await store.summary()
-        finally:
-            await store.close()
-        print(json.dumps(summary, indent=2))
-        return 0
-
-    return run_async(go)
+    print(json.dumps(with_store(args, lambda store: store.summary()), indent=2))
+    return 0
 
 
 def cmd_day(args: argparse.Namespace) -> int:
     from hub.money import format_amount
 
-    async def go() -> int:
-        store = await open_store(args)
-        try:
-            if args.day_command == "close":
-                report = await store.closures.close_day(args.actor)
-                title = f"Z{report['z_no']} (journal seq {report['seq']}, code {report['short_code']})"
-            else:
-                report = await store.closures.report()
-                title = f"X report since Z{report['since_z']}"
-        finally:
-            await store.close()
-        if args.json:
-            print(json.dumps(report, indent=2, sort_keys=True))
-            return 0
-        t, cur = report["totals"], report["currency"]
-        print(f"{title}: entries {report['from_seq'] + 1}..{report['through_seq']}")
-        print(f"  sales {t['sales']}  total {format_amount(t['sales_total'], cur)}"
-              f"  tax {format_amount(t['tax'], cur)}  refunds {format_amount(t['refund_total'], cur)}"
-              f"  net {format_amount(t['net'], cur)}")
-        for tender, amount in t["tenders"].items():
-            print(f"  {tender:<14} {format_amount(amount, cur)}")
+    if args.day_command == "close":
+        report = with_store(args, lambda store: store.closures.close_day(args.actor))
+        title = f"Z{report['z_no']} (journal seq {report['seq']}, code {report['short_code']})"
+    else:
+        report = with_store(args, lambda store: store.closures.report())
+        title = f"X report since Z{report['since_z']}"
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=True))
         return 0
-
-    return run_async(go)
+    t, cur = report["totals"], report["currency"]
+    print(f"{title}: entries {report['from_seq'] + 1}..{report['through_seq']}")
+    print(f"  sales {t['sales']}  total {format_amount(t['sales_total'], cur)}"
+          f"  tax {format_amount(t['tax'], cur)}  refunds {format_amount(t['refund_total'], cur)}"
+          f"  net {format_amount(t['net'], cur)}")
+    for tender, amount in t["tenders"].items():
+        print(f"  {tender:<14} {format_amount(amount, cur)}")
+    return 0
 
 
 # -- the parser ---------------------------------------------------------------------------------
@@ -372,13 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true")
         p.set_defaults(func=cmd_day)
 
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and name.startswith(exc.name):
-                continue
-            raise
+    for module in optional_modules(COMMAND_MODULES):
         module.add_commands(sub)
     return parser
 

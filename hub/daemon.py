@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import signal
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import Any
 
 from hub.bus import EventBus
 from hub.config import Config
+from hub.layers import optional_modules
 from hub.store import Store
 
 log = logging.getLogger(__name__)
@@ -53,16 +53,7 @@ class Runtime:
 
 
 def load_parts() -> list[Any]:
-    parts = []
-    for name in PART_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and name.startswith(exc.name):
-                continue  # that layer is not installed
-            raise
-        parts.append(module)
-    return parts
+    return optional_modules(PART_MODULES)
 
 
 @contextlib.asynccontextmanager
