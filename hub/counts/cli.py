@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from hub.cli import CommandError, data_dir_arg, open_store
+from hub.cli import CommandError, data_dir_arg, with_store
 from hub.epc import SGTIN_FILTERS, EpcError, decode, encode
 from hub.money import format_amount
 
@@ -33,22 +31,10 @@ def cmd_epc_decode(args: argparse.Namespace) -> int:
     if identity.note:
         lines.append(("note", identity.note))
     if args.data_dir:
-        lines.append(("piece", _with_store(args, lambda store: _piece_line(store, identity.hex))))
+        lines.append(("piece", with_store(args, lambda store: _piece_line(store, identity.hex))))
     for label, value in lines:
         print(f"{label + ':':<15}{value}")
     return 0
-
-
-def _with_store(args: argparse.Namespace, read: Callable[[Any], Awaitable[Any]]) -> Any:
-    """Open the store named by --data-dir, run `read(store)`, close it."""
-    async def go() -> Any:
-        store = await open_store(args)
-        try:
-            return await read(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(go())
 
 
 async def _piece_line(store: Any, epc: str) -> str:
@@ -87,7 +73,7 @@ def _percent(bp: int | None) -> str:
 def cmd_counts_list(args: argparse.Namespace) -> int:
     from hub.counts import reports
 
-    rows = _with_store(args, lambda store: reports.counts_list(
+    rows = with_store(args, lambda store: reports.counts_list(
         store.ledger, since=args.since, until=args.until))
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -108,7 +94,7 @@ def cmd_counts_show(args: argparse.Namespace) -> int:
     from hub.counts import reports
 
     try:
-        detail = _with_store(args, lambda store: reports.count_detail(store.ledger,
+        detail = with_store(args, lambda store: reports.count_detail(store.ledger,
                                                                        args.count_id))
     except NotFound as exc:
         raise CommandError(str(exc), 2) from None
@@ -126,7 +112,7 @@ def cmd_counts_report(args: argparse.Namespace) -> int:
                 "shrinkage": await reports.shrinkage(store.ledger, **window),
                 "locations": await reports.hot_locations(store.ledger, **window)}
 
-    report = _with_store(args, gather)
+    report = with_store(args, gather)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
