@@ -7,7 +7,7 @@ import random
 
 from hub.counts.service import Counts
 from tests.builders import piece
-from tests.counts.conftest import FOREIGN, read
+from tests.counts.conftest import FOREIGN, read, stock
 
 LOCATIONS = ("showcase-1", "showcase-2", "showcase-3", "window", "tray-A", "tray-B", "safe")
 
@@ -45,3 +45,24 @@ async def test_full_store_count_of_5000_pieces(store):
     assert {m["item_id"] for m in result["misplaced"]} == {rows[n]["item_id"] for n in moved}
     assert result["unknown"] == [FOREIGN] and result["unlocated"] == []
     assert result["in_place"] == 4_975 and payload["readers"] == ["fx-1", "tsl-1"]
+
+
+async def test_a_count_survives_the_daemon_restarting(make_config):
+    from hub.daemon import Options, running
+
+    config = make_config()
+    options = Options(host="127.0.0.1", port=0, insecure_http=True, zeroconf=False)
+    async with running(config, options) as runtime:
+        epcs = await stock(runtime.store)
+        counts = runtime.services["counts"]
+        started = await counts.start_count("closing", ["showcase-1", "showcase-2"], "manager")
+        for item_id in ("P-1", "P-2", "P-4"):
+            read(runtime.bus, epcs[item_id], "showcase-1" if item_id < "P-4" else "showcase-2")
+    async with running(config, options) as runtime:  # SIGTERM, then the hub comes back
+        counts = runtime.services["counts"]
+        session = counts.get_session(started["count_id"])
+        assert session.progress()["found"] == 3
+        read(runtime.bus, epcs["P-5"], "showcase-2")
+        result = (await counts.close(started["count_id"], "manager"))["result"]
+    assert result["found"] == 4
+    assert sorted(m["item_id"] for m in result["missing"]) == ["P-3", "P-6"]
