@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.counts.reconcile import IN_STORE, Piece, in_scope, reconcile
+from hub.counts.service import PIECE_COLUMNS
 from hub.counts.session import CountSession
 from hub.epc import gid96_encode
+from tests.counts.conftest import FOREIGN, read
 
 LOCATIONS = ("showcase-1", "showcase-2", "window", "safe", "tray-A")
 STATUSES = ("in_stock", "in_stock", "in_stock", "reserved", "returned", "sold", "memo_out",
@@ -147,3 +149,28 @@ def test_a_big_store_reconciles():
     result = reconcile(pieces, fold(reads), None)
     assert {p.item_id for p in result.missing} == {f"P-{i}" for i in hidden}
     assert {p.item_id for p, _ in result.misplaced} == {f"P-{i}" for i in moved}
+
+
+READ_TAGS = st.sampled_from(["P-1", "P-2", "P-3", "P-4", "P-5", "P-6", "P-7", "P-8",
+                             "foreign", "corrupt"])
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(reads=st.lists(st.tuples(READ_TAGS, st.sampled_from((*LOCATIONS, None))), max_size=60),
+       scope=st.none() | st.frozensets(st.sampled_from(LOCATIONS), min_size=1))
+async def test_the_real_ingest_path_closes_to_the_reconciliation_of_its_reads(
+        store, counts, epcs, reads, scope):
+    """Reads through the bus (with duplicates, foreign tags, corrupt EPCs, unmapped readers)
+    into a real count on a real store close to exactly reconcile() of the valid reads."""
+    started = await counts.start_count("spot", sorted(scope) if scope else None, "manager")
+    valid = []
+    for tag, location in reads:
+        epc = {"foreign": FOREIGN, "corrupt": "NOT-AN-EPC"}.get(tag) or epcs[tag]
+        read(store.bus, epc, location)
+        if tag != "corrupt":
+            valid.append((epc, location))
+    payload = await counts.close(started["count_id"], "manager", outcome="cancelled")
+    rows = await store.ledger.fetch(f"SELECT {PIECE_COLUMNS} FROM items")
+    expected = reconcile([Piece(*tuple(r)) for r in rows], fold(valid), scope).payload()
+    assert payload["result"] == expected
