@@ -85,6 +85,7 @@ class CountSession:
 
     def retally(self, index: dict[str, Piece]) -> None:
         """Start the live tally over (the books changed under the count: a sale, a move)."""
+        self.changed = True
         self.expected_by_loc = Counter(p.location for p in index.values() if self.expects(p))
         self.found_by_loc = Counter()
         for s in (self.found, self.in_place, self.misplaced, self.unknown, self.away,
