@@ -75,6 +75,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     data_dir = resolve_data_dir(args.data_dir)
     config = init_store(data_dir, args.store_id, args.store_name, args.currency, args.timezone)
     print(f"created store {config.store_id} ({config.store_name}) in {data_dir}")
+    for tls in optional_modules(["hub.web.tls"]):
+        # The store's own CA and HTTPS certificate, so tablets can trust the hub once.
+        tls.ensure_certificates(config.data_dir, config.store_id, config.store_name)
+        print(f"HTTPS certificate issued by the store CA: {tls.ca_cert_path(config.data_dir)}")
     print(f"master key: {config.master_key_file} (keep a copy offline: without it the books"
           " cannot be read)")
     return 0

@@ -39,7 +39,7 @@ class Carts:
     # -- reading ---------------------------------------------------------------------------
 
     async def get(self, register_id: str) -> dict[str, Any]:
-        self.sales._check_register(register_id)
+        self.sales.check_register(register_id)
         row = await self.ledger.fetch_one("SELECT state, version FROM carts WHERE register_id = ?",
                                           (register_id,))
         if row is None:
@@ -83,7 +83,7 @@ class Carts:
         return self._view(register_id, cart, priced, version + 1, problem)
 
     async def _change(self, register_id: Any, change) -> dict[str, Any]:
-        self.sales._check_register(register_id)
+        self.sales.check_register(register_id)
 
         def command(tx: Tx) -> dict[str, Any]:
             cart, version = self._load(tx, register_id)
@@ -225,7 +225,7 @@ class Carts:
 
     async def complete(self, register_id: Any, *, actor: str, note: Any = None) -> str:
         """Ring up the cart as one sale (journaled) and empty it, in one transaction."""
-        self.sales._check_register(register_id)
+        self.sales.check_register(register_id)
         if note is not None and (not isinstance(note, str) or len(note) > 500):
             raise Invalid("must be text of at most 500 characters", "note")
 

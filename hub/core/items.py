@@ -492,7 +492,11 @@ class Items:
             where.append("tag_price <= ?")
             params.append(price_max)
         if stone:
-            where.append("item_id IN (SELECT item_id FROM item_stones WHERE type = ?)")
+            # Correlated EXISTS: checked row by row while walking in serial order, so a
+            # common stone (diamond) stops after one page instead of listing every match.
+            # (`+s.type`: look the piece's stones up by its serial, not every stone by type.)
+            where.append("EXISTS (SELECT 1 FROM item_stones s WHERE s.item_id = items.item_id"
+                         " AND +s.type = ?)")
             params.append(stone.lower())
         sql = "SELECT * FROM items"
         if where:
@@ -500,6 +504,12 @@ class Items:
         sql += " ORDER BY item_id LIMIT ? OFFSET ?"
         rows = await self.ledger.fetch(sql, (*params, max(1, min(limit, 500)), max(0, offset)))
         return [row_dict(r) for r in rows]
+
+    async def get_stock(self, sku: str) -> dict[str, Any]:
+        row = await self.ledger.fetch_one("SELECT * FROM stock_lines WHERE sku = ?", (sku,))
+        if row is None:
+            raise NotFound(f"no stock line {sku!r}")
+        return row_dict(row)
 
     async def counts_by_status(self) -> dict[str, int]:
         rows = await self.ledger.fetch("SELECT status, COUNT(*) AS n FROM items GROUP BY status")

@@ -182,7 +182,7 @@ class Sales:
         self.tax_rates = tax_rates
         self.prices_include_tax = prices_include_tax
 
-    def _check_register(self, register_id: Any) -> str:
+    def check_register(self, register_id: Any) -> str:
         if register_id not in self.registers:
             raise Invalid(f"{register_id!r} is not a register of this store", "register_id")
         return register_id
@@ -265,7 +265,7 @@ class Sales:
     async def complete(self, *, register_id: str, actor: str, lines: Any, tenders: Any,
                        client_id: str | None = None, discount: int = 0,
                        note: str | None = None) -> dict[str, Any]:
-        self._check_register(register_id)
+        self.check_register(register_id)
         checked_lines = _validate_lines(lines)
         checked_tenders = validate_tenders(tenders)
         if isinstance(discount, bool) or not isinstance(discount, int) or discount < 0:
@@ -274,7 +274,7 @@ class Sales:
             tx, register_id=register_id, actor=actor, lines=checked_lines,
             tenders=checked_tenders, client_id=client_id, discount=discount, note=note))
         # The committed payload is the sale: no need to read it back from the projections.
-        return {**await self._document(entry), "status": "completed", "associate": actor}
+        return {**await self.document(entry), "status": "completed", "associate": actor}
 
     def _load_sale_tx(self, tx: Tx, sale_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         sale = tx.one("SELECT * FROM sales WHERE sale_id = ?", (sale_id,))
@@ -283,84 +283,94 @@ class Sales:
         lines = tx.all("SELECT * FROM sale_lines WHERE sale_id = ? ORDER BY line_no", (sale_id,))
         return row_dict(sale), [row_dict(r) for r in lines]
 
+    def return_in(self, tx: Tx, sale_id: str, *, register_id: str, actor: str, reason: Any,
+                  lines: Any = None, refund_tenders: Any = None) -> Entry:
+        """Return some or all of a sale's lines inside a transaction (see `return_lines`)."""
+        self.check_register(register_id)
+        reason = _reason(reason)
+        wanted = _validate_return_lines(lines)
+        tenders = validate_tenders(refund_tenders) if refund_tenders is not None else None
+        sale, sale_lines = self._load_sale_tx(tx, sale_id)
+        if sale["status"] == "voided":
+            raise Refused("sale_voided", f"sale {sale_id} was voided: nothing to return")
+        by_no = {ln["line_no"]: ln for ln in sale_lines}
+        picks = wanted if wanted is not None else [
+            {"line_no": ln["line_no"], "quantity": ln["quantity"] - ln["returned_qty"]}
+            for ln in sale_lines if ln["quantity"] > ln["returned_qty"]]
+        if not picks:
+            raise Refused("nothing_to_return", f"every line of sale {sale_id} was returned")
+        out, refund = [], 0
+        for pick in picks:
+            line = by_no.get(pick["line_no"])
+            if line is None:
+                raise Invalid(f"sale {sale_id} has no line {pick['line_no']}", "lines")
+            left = line["quantity"] - line["returned_qty"]
+            if pick["quantity"] > left:
+                raise Refused("over_return", f"line {line['line_no']} of sale {sale_id}:"
+                              f" {pick['quantity']} asked, {left} left to return")
+            amount = round_half_up_div(line["total"] * pick["quantity"], line["quantity"])
+            refund += amount
+            out.append({"line_no": line["line_no"], "item_id": line["item_id"],
+                        "sku": line["sku"], "quantity": pick["quantity"], "refund": amount})
+        refunds = tenders if tenders is not None else _refund_like_paid(tx, sale, refund)
+        if sum(t["amount"] for t in refunds) != refund:
+            raise Refused("refund_mismatch", f"refund tenders add up to"
+                          f" {sum(t['amount'] for t in refunds)}, the refund is {refund}")
+        returned_after = {ln["line_no"]: ln["returned_qty"] for ln in sale_lines}
+        for o in out:
+            returned_after[o["line_no"]] += o["quantity"]
+        whole = all(returned_after[ln["line_no"]] == ln["quantity"] for ln in sale_lines)
+        receipt_no = _next_receipt(tx, register_id)
+        return tx.append("sale.returned", f"sale:{sale_id}", {
+            "return_id": document_id(register_id, receipt_no), "sale_id": sale_id,
+            "register_id": register_id, "receipt_no": receipt_no, "lines": out,
+            "refund": refund, "tenders": refunds, "reason": reason,
+            "currency": sale["currency"],
+            "sale_status": "returned" if whole else "partly_returned"}, actor=actor)
+
     async def return_lines(self, sale_id: str, *, register_id: str, actor: str,
                            reason: str, lines: Any = None,
                            refund_tenders: Any = None) -> dict[str, Any]:
         """Return some or all of a sale's lines; refund proportionally to what was paid."""
-        self._check_register(register_id)
+        self.check_register(register_id)
+        _reason(reason)
+        _validate_return_lines(lines)  # refuse bad input before queueing for the writer
+        entry = await self.ledger.transact(lambda tx: self.return_in(
+            tx, sale_id, register_id=register_id, actor=actor, reason=reason, lines=lines,
+            refund_tenders=refund_tenders))
+        return await self.document(entry)
+
+    def void_in(self, tx: Tx, sale_id: str, *, register_id: str, actor: str,
+                reason: Any) -> Entry:
+        """Cancel a whole sale inside a transaction (see `void`)."""
+        self.check_register(register_id)
         reason = _reason(reason)
-        wanted = _validate_return_lines(lines)
-        tenders = validate_tenders(refund_tenders) if refund_tenders is not None else None
-
-        def command(tx: Tx) -> Entry:
-            sale, sale_lines = self._load_sale_tx(tx, sale_id)
-            if sale["status"] == "voided":
-                raise Refused("sale_voided", f"sale {sale_id} was voided: nothing to return")
-            by_no = {ln["line_no"]: ln for ln in sale_lines}
-            picks = wanted if wanted is not None else [
-                {"line_no": ln["line_no"], "quantity": ln["quantity"] - ln["returned_qty"]}
-                for ln in sale_lines if ln["quantity"] > ln["returned_qty"]]
-            if not picks:
-                raise Refused("nothing_to_return", f"every line of sale {sale_id} was returned")
-            out, refund = [], 0
-            for pick in picks:
-                line = by_no.get(pick["line_no"])
-                if line is None:
-                    raise Invalid(f"sale {sale_id} has no line {pick['line_no']}", "lines")
-                left = line["quantity"] - line["returned_qty"]
-                if pick["quantity"] > left:
-                    raise Refused("over_return", f"line {line['line_no']} of sale {sale_id}:"
-                                  f" {pick['quantity']} asked, {left} left to return")
-                amount = round_half_up_div(line["total"] * pick["quantity"], line["quantity"])
-                refund += amount
-                out.append({"line_no": line["line_no"], "item_id": line["item_id"],
-                            "sku": line["sku"], "quantity": pick["quantity"], "refund": amount})
-            refunds = tenders if tenders is not None else _refund_like_paid(tx, sale, refund)
-            if sum(t["amount"] for t in refunds) != refund:
-                raise Refused("refund_mismatch", f"refund tenders add up to"
-                              f" {sum(t['amount'] for t in refunds)}, the refund is {refund}")
-            returned_after = {ln["line_no"]: ln["returned_qty"] for ln in sale_lines}
-            for o in out:
-                returned_after[o["line_no"]] += o["quantity"]
-            whole = all(returned_after[ln["line_no"]] == ln["quantity"] for ln in sale_lines)
-            receipt_no = _next_receipt(tx, register_id)
-            return tx.append("sale.returned", f"sale:{sale_id}", {
-                "return_id": document_id(register_id, receipt_no), "sale_id": sale_id,
-                "register_id": register_id, "receipt_no": receipt_no, "lines": out,
-                "refund": refund, "tenders": refunds, "reason": reason,
-                "currency": sale["currency"],
-                "sale_status": "returned" if whole else "partly_returned"}, actor=actor)
-
-        entry = await self.ledger.transact(command)
-        return await self._document(entry)
+        sale, sale_lines = self._load_sale_tx(tx, sale_id)
+        if sale["status"] != "completed":
+            raise Refused(f"sale_{sale['status']}", f"sale {sale_id} is {sale['status']}:"
+                          " only a completed sale with no returns can be voided")
+        receipt_no = _next_receipt(tx, register_id)
+        tenders = [{"type": t["type"], "amount": t["amount"], "detail": json.loads(t["detail"])}
+                   for t in tx.all("SELECT * FROM sale_tenders WHERE sale_id = ? ORDER BY pos",
+                                   (sale_id,))]
+        return tx.append("sale.voided", f"sale:{sale_id}", {
+            "return_id": document_id(register_id, receipt_no), "sale_id": sale_id,
+            "register_id": register_id, "receipt_no": receipt_no,
+            "lines": [{"line_no": ln["line_no"], "item_id": ln["item_id"], "sku": ln["sku"],
+                       "quantity": ln["quantity"], "refund": ln["total"]} for ln in sale_lines],
+            "refund": sale["total"], "tenders": tenders, "reason": reason,
+            "currency": sale["currency"], "sale_status": "voided"}, actor=actor)
 
     async def void(self, sale_id: str, *, register_id: str, actor: str,
                    reason: str) -> dict[str, Any]:
         """Cancel a whole sale that nothing has been returned from."""
-        self._check_register(register_id)
-        reason = _reason(reason)
+        self.check_register(register_id)
+        _reason(reason)
+        entry = await self.ledger.transact(lambda tx: self.void_in(
+            tx, sale_id, register_id=register_id, actor=actor, reason=reason))
+        return await self.document(entry)
 
-        def command(tx: Tx) -> Entry:
-            sale, sale_lines = self._load_sale_tx(tx, sale_id)
-            if sale["status"] != "completed":
-                raise Refused(f"sale_{sale['status']}", f"sale {sale_id} is {sale['status']}:"
-                              " only a completed sale with no returns can be voided")
-            receipt_no = _next_receipt(tx, register_id)
-            tenders = [{"type": t["type"], "amount": t["amount"], "detail": json.loads(t["detail"])}
-                       for t in tx.all("SELECT * FROM sale_tenders WHERE sale_id = ? ORDER BY pos",
-                                       (sale_id,))]
-            return tx.append("sale.voided", f"sale:{sale_id}", {
-                "return_id": document_id(register_id, receipt_no), "sale_id": sale_id,
-                "register_id": register_id, "receipt_no": receipt_no,
-                "lines": [{"line_no": ln["line_no"], "item_id": ln["item_id"], "sku": ln["sku"],
-                           "quantity": ln["quantity"], "refund": ln["total"]} for ln in sale_lines],
-                "refund": sale["total"], "tenders": tenders, "reason": reason,
-                "currency": sale["currency"], "sale_status": "voided"}, actor=actor)
-
-        entry = await self.ledger.transact(command)
-        return await self._document(entry)
-
-    async def _document(self, entry: Entry) -> dict[str, Any]:
+    async def document(self, entry: Entry) -> dict[str, Any]:
         payload = self.ledger.decrypt(entry) or {}
         return {**payload, "seq": entry.seq, "ts": entry.ts, "actor": entry.actor,
                 "short_code": entry.short_code()}

@@ -209,6 +209,18 @@ CREATE TABLE closures (
 );
 """
 
+# v4: search indexes that end in item_id, so a filtered, paged stock list walks one index in
+# serial order and stops after a page instead of sorting every match.
+_CORE_V4 = """
+DROP INDEX items_status;
+DROP INDEX items_location;
+CREATE INDEX items_status_serial ON items(status, item_id);
+CREATE INDEX items_category_serial ON items(category, item_id);
+CREATE INDEX items_location_serial ON items(location, item_id);
+CREATE INDEX items_designer_serial ON items(designer, item_id);
+CREATE INDEX items_metal_serial ON items(metal, item_id);
+"""
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -237,7 +249,7 @@ class Schema:
 
 LEDGER = Schema("ledger", (Migration(1, _LEDGER_V1),))
 CORE = Schema("core", (Migration(1, _CORE_V1), Migration(2, _CORE_V2, rebuild=True),
-                       Migration(3, _CORE_V3, rebuild=True)),
+                       Migration(3, _CORE_V3, rebuild=True), Migration(4, _CORE_V4)),
               projections=("items", "item_stones", "item_history", "stock_lines", "clients",
                            "client_lookup", "register_counters", "sales", "sale_lines",
                            "sale_tenders", "returns", "closures"))

@@ -13,6 +13,8 @@ from hub.core.errors import Invalid, Refused
 from hub.core.items import CATEGORIES, METALS, STATUSES
 from hub.core.staff import check_pin_format, check_staff_id
 from hub.epc import EpcError, normalise_epc
+from hub.ledger.journal import Entry
+from hub.ledger.ledger import Tx
 from hub.web.app import (
     APPROVALS,
     CARTS,
@@ -91,7 +93,7 @@ async def sign_in(request: web.Request) -> web.Response:
     register_id = body.get("register_id")
     runtime = _runtime(request)
     if register_id is not None:
-        runtime.store.sales._check_register(register_id)
+        runtime.store.sales.check_register(register_id)
     lockout = request.app[LOCKOUT]
     wait = lockout.wait_s(staff_id)
     if wait > 0:
@@ -244,7 +246,7 @@ async def client_sales(request: web.Request) -> web.Response:
 
 def _register(request: web.Request) -> str:
     register_id = request.match_info["register_id"]
-    _store(request).sales._check_register(register_id)
+    _store(request).sales.check_register(register_id)
     return register_id
 
 
@@ -379,16 +381,20 @@ async def void_sale(request: web.Request) -> web.Response:
     body = await read_json(request)
     sale = await store.sales.get(request.match_info["sale_id"])
     register_id = body.get("register_id")
-    store.sales._check_register(register_id)
+    store.sales.check_register(register_id)
     action = {"kind": "void", "sale_id": sale["sale_id"], "register_id": register_id,
               "amount": sale["total"], "reason": _reason(body)}
     actor = session_of(request).staff_id
-    # Spent first, in its own entry: the approval can never serve twice, even if the void
-    # is then refused (the manager approves again). See docs/architecture.md, Web.
-    await request.app[APPROVALS].spend(body.get("approval_id"), action, actor=actor)
-    document = await store.sales.void(sale["sale_id"], register_id=register_id, actor=actor,
-                                      reason=action["reason"])
-    return json_response(document, 201)
+    approvals = request.app[APPROVALS]
+
+    def command(tx: Tx) -> Entry:
+        # One transaction: the approval is spent only if the void is recorded.
+        approvals.spend_in(tx, body.get("approval_id"), action, actor=actor)
+        return store.sales.void_in(tx, sale["sale_id"], register_id=register_id, actor=actor,
+                                   reason=action["reason"])
+
+    entry = await store.ledger.transact(command)
+    return json_response(await store.sales.document(entry), 201)
 
 
 async def return_sale(request: web.Request) -> web.Response:
@@ -396,17 +402,22 @@ async def return_sale(request: web.Request) -> web.Response:
     body = await read_json(request)
     sale = await store.sales.get(request.match_info["sale_id"])
     register_id = body.get("register_id")
-    store.sales._check_register(register_id)
+    store.sales.check_register(register_id)
     lines = body.get("lines")
     if lines is not None and (not isinstance(lines, list) or len(lines) > 200):
         raise Invalid("must be a list of {line_no, quantity}", "lines")
     action = {"kind": "return", "sale_id": sale["sale_id"], "register_id": register_id,
               "lines": lines, "reason": _reason(body)}
     actor = session_of(request).staff_id
-    await request.app[APPROVALS].spend(body.get("approval_id"), action, actor=actor)
-    document = await store.sales.return_lines(sale["sale_id"], register_id=register_id,
-                                              actor=actor, reason=action["reason"], lines=lines)
-    return json_response(document, 201)
+    approvals = request.app[APPROVALS]
+
+    def command(tx: Tx) -> Entry:
+        approvals.spend_in(tx, body.get("approval_id"), action, actor=actor)
+        return store.sales.return_in(tx, sale["sale_id"], register_id=register_id, actor=actor,
+                                     reason=action["reason"], lines=lines)
+
+    entry = await store.ledger.transact(command)
+    return json_response(await store.sales.document(entry), 201)
 
 
 # -- approvals ----------------------------------------------------------------------------------

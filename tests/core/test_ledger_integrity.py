@@ -197,8 +197,13 @@ async def test_older_schema_is_migrated_and_projections_backfilled(pristine, tmp
     data_dir = tmp_path / "old"
     shutil.copytree(pristine.data_dir, data_dir)
     conn = sqlite3.connect(data_dir / "loupe.db")
+    # Undo what core migrations 2-4 added, leaving exactly a v1 database.
     conn.execute("DROP TABLE item_history")
     conn.execute("DROP TABLE closures")
+    for index in ("status", "category", "location", "designer", "metal"):
+        conn.execute(f"DROP INDEX items_{index}_serial")
+    conn.execute("CREATE INDEX items_status ON items(status, category)")
+    conn.execute("CREATE INDEX items_location ON items(location)")
     conn.execute("UPDATE schema_versions SET version = 1 WHERE area = 'core'")
     conn.commit()
     assert schema_version(conn, "core") == 1

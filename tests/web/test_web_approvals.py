@@ -144,3 +144,22 @@ async def test_websocket_pushes_cart_changes_and_never_a_client_profile(client, 
 async def test_websocket_needs_a_session(client):
     r = await client.get("/api/v1/events")
     assert r.status == 401
+
+
+async def test_a_refused_return_leaves_its_approval_unspent(client, store):
+    csrf = await sign_in(client, "alex")
+    h = {"X-CSRF-Token": csrf}
+    await client.post(CART + "/lines", json={"item_id": "P001"}, headers=h)
+    await client.post(CART + "/tenders", json={"type": "cash", "amount": 250_000}, headers=h)
+    sale_id = (await (await client.post(CART + "/complete", json={}, headers=h)).json())[
+        "sale"]["sale_id"]
+    await store.sales.void(sale_id, register_id="R1", actor="mona", reason="keyed twice")
+    body = {"register_id": "R1", "reason": "wrong size"}
+    r = await client.post(f"/api/v1/sales/{sale_id}/return", json=body, headers=h)
+    approval = await (await _approve(client, csrf, (await r.json())["action"])).json()
+    r = await client.post(f"/api/v1/sales/{sale_id}/return",
+                          json={**body, "approval_id": approval["approval_id"]}, headers=h)
+    assert r.status == 409 and (await r.json())["error"] == "sale_voided"
+    row = await store.ledger.fetch_one("SELECT status FROM approvals WHERE approval_id = ?",
+                                       (approval["approval_id"],))
+    assert row["status"] == "granted"  # spent only together with the return it approves
