@@ -7,11 +7,15 @@ carts, stock counts, HQ messages). To add one, write its module with `SCHEMA` an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from hub.core import approvals, clients, closures, hq, items, sales, staff
 from hub.core.projector import Handler, Projector
 from hub.counts import model as counts_model
+from hub.counts import reports as counts_reports
+from hub.ledger.ledger import Tx
 from hub.ledger.schema import CORE, Schema
 
 
@@ -20,6 +24,8 @@ class Area:
     name: str
     schema: Schema
     projections: dict[str, Handler]
+    # What the area adds to the daily closure (Z report): f(tx, from_seq, through_seq).
+    closure_section: Callable[[Tx, int, int], dict[str, Any]] | None = None
 
 
 def _core_projections() -> dict[str, Handler]:
@@ -33,8 +39,14 @@ AREAS: tuple[Area, ...] = (
     Area("core", CORE, _core_projections()),
     Area("staff", staff.SCHEMA, {**staff.PROJECTIONS, **approvals.PROJECTIONS}),
     Area("hq", hq.SCHEMA, hq.PROJECTIONS),
-    Area("counts", counts_model.SCHEMA, counts_model.PROJECTIONS),
+    Area("counts", counts_model.SCHEMA, counts_model.PROJECTIONS,
+         closure_section=counts_reports.closure_section),
 )
+
+
+def closure_sections(areas: tuple[Area, ...] = AREAS
+                     ) -> dict[str, Callable[[Tx, int, int], dict[str, Any]]]:
+    return {a.name: a.closure_section for a in areas if a.closure_section is not None}
 
 
 def schemas(areas: tuple[Area, ...] = AREAS) -> tuple[Schema, ...]:

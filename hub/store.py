@@ -50,7 +50,8 @@ def init_store(data_dir: Path, store_id: str, store_name: str, currency: str,
 class Store:
     """The opened books of one store."""
 
-    def __init__(self, config: Config, ledger: Ledger, bus: EventBus) -> None:
+    def __init__(self, config: Config, ledger: Ledger, bus: EventBus,
+                 areas: tuple[areas_mod.Area, ...] = areas_mod.AREAS) -> None:
         self.config = config
         self.ledger = ledger
         self.bus = bus
@@ -63,7 +64,7 @@ class Store:
                            registers={r.id for r in config.registers},
                            tax_rates={r.code: r.rate_bp for r in config.tax_rates},
                            prices_include_tax=config.prices_include_tax)
-        self.closures = Closures(ledger, config.currency)
+        self.closures = Closures(ledger, config.currency, areas_mod.closure_sections(areas))
 
     @classmethod
     async def open(cls, config: Config | Path, bus: EventBus | None = None,
@@ -81,7 +82,7 @@ class Store:
         ledger = await Ledger.open(config.db_path, config.store_id, config.master_key_file,
                                    areas_mod.projector(areas), areas_mod.schemas(areas),
                                    on_commit)
-        store = cls(config, ledger, bus)
+        store = cls(config, ledger, bus, areas)
         holder["store"] = store
         indexed = await store.clients.load_index()
         log.info("store opened", extra={"store_id": config.store_id, "seq": ledger.seq,

@@ -10,6 +10,7 @@ without closing.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from hub.core.items import row_dict
@@ -68,10 +69,22 @@ def day_totals(tx: Tx, from_seq: int, through_seq: int) -> dict[str, Any]:
             "tax_by_code": tax, "tenders": tenders, "staff": staff, "registers": registers}
 
 
+Section = Callable[[Tx, int, int], dict[str, Any]]
+
+
 class Closures:
-    def __init__(self, ledger: Ledger, currency: str) -> None:
+    def __init__(self, ledger: Ledger, currency: str,
+                 sections: dict[str, Section] | None = None) -> None:
         self.ledger = ledger
         self.currency = currency
+        # Other areas' parts of the day's record (the closing stock count), by area name.
+        self.sections = sections or {}
+
+    def _figures(self, tx: Tx, from_seq: int, through_seq: int) -> dict[str, Any]:
+        totals = day_totals(tx, from_seq, through_seq)
+        for name, section in sorted(self.sections.items()):
+            totals[name] = section(tx, from_seq, through_seq)
+        return totals
 
     @staticmethod
     def _last(tx: Tx) -> tuple[int, int]:
@@ -85,7 +98,7 @@ class Closures:
         def command(tx: Tx) -> dict[str, Any]:
             z_no, through = self._last(tx)
             return {"since_z": z_no, "from_seq": through, "through_seq": tx.seq,
-                    "currency": self.currency, "totals": day_totals(tx, through, tx.seq)}
+                    "currency": self.currency, "totals": self._figures(tx, through, tx.seq)}
 
         return await self.ledger.transact(command)
 
@@ -97,7 +110,7 @@ class Closures:
             anchor = tx.one("SELECT hash FROM journal WHERE seq = ?", (tx.seq,))
             payload = {"z_no": z_no + 1, "from_seq": through, "through_seq": tx.seq,
                        "through_hash": bytes(anchor["hash"]).hex() if anchor else None,
-                       "currency": self.currency, "totals": day_totals(tx, through, tx.seq)}
+                       "currency": self.currency, "totals": self._figures(tx, through, tx.seq)}
             return tx.append("day.closed", f"day:Z{z_no + 1}", payload, actor=actor)
 
         entry = await self.ledger.transact(command)

@@ -94,6 +94,18 @@ async def hot_locations(ledger: Ledger, *, since: str | None = None, until: str 
     return [_row(r) for r in rows]
 
 
+def closure_section(tx: Any, from_seq: int, through_seq: int) -> dict[str, Any]:
+    """The counts closed since the last Z report, for the next one: the day's closing count
+    becomes part of the day's signed record."""
+    rows = tx.all("SELECT count_id, kind, status, scope, expected, found, in_place, missing,"
+                  " misplaced, unknown, accuracy_bp, missing_value, closed_seq FROM counts"
+                  " WHERE closed_seq > ? AND closed_seq <= ? ORDER BY closed_seq",
+                  (from_seq, through_seq))
+    counts = [_row(r) for r in rows]
+    closing = [c for c in counts if c["kind"] == "closing" and c["status"] == "closed"]
+    return {"closing_count": closing[-1] if closing else None, "counts": counts}
+
+
 async def day_record(ledger: Ledger, day: str) -> dict[str, Any]:
     """The counts of a business day, the last closing count first among them: part of the
     day's record beside its Z report."""

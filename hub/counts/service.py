@@ -230,6 +230,10 @@ class Counts:
             session.note(epc, location, self.index.get(epc))
         return True
 
+    def sweeping(self, device: Any) -> bool:
+        """Whether an operator has assigned this device to sweep a location of a count."""
+        return device in self._sweeps
+
     def _on_scan(self, event: Event) -> None:
         """Barcode fallback: a scanner the operator assigned to a sweep counts like a reader;
         any other scanner (a register's) is none of the count's business."""

@@ -38,8 +38,14 @@ def _pass(topic: str, data: dict[str, Any]) -> dict[str, Any] | None:
     return data
 
 
+def _drop(topic: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    return None
+
+
 def _topics(table: Endpoints) -> dict[str, Any]:
-    topics: dict[str, Any] = {"journal.*": redact_journal, "cart.*": _pass, "device.*": _pass,
+    # Raw tag reads come at up to ~1,000/s per reader: screens get count.progress instead.
+    topics: dict[str, Any] = {"journal.*": redact_journal, "cart.*": _pass,
+                              "device.rfid.read": _drop, "device.*": _pass,
                               "count.*": _pass, "sync.*": _pass}
     for pattern, redact in table.topic_patterns.items():
         topics[pattern] = redact or _pass
@@ -108,6 +114,9 @@ async def scanner_binding(app: web.Application):
         register_id, code = data.get("register"), str(data.get("code") or "")
         if register_id not in runtime.store.sales.registers:
             return  # a scanner bound to no register (or stock room): nothing to ring up
+        counts = runtime.services.get("counts")
+        if counts is not None and counts.sweeping(data.get("device")):
+            return  # lent to a stock count: its scans count pieces, they do not sell them
         piece = await find_piece(runtime.store, code)
         try:
             if piece is None:

@@ -66,3 +66,24 @@ async def test_a_count_survives_the_daemon_restarting(make_config):
         result = (await counts.close(started["count_id"], "manager"))["result"]
     assert result["found"] == 4
     assert sorted(m["item_id"] for m in result["missing"]) == ["P-3", "P-6"]
+
+
+async def test_the_closing_count_is_part_of_the_days_z_report(store):
+    await store.items.receive_many([piece(f"Z-{n}", location="showcase-1") for n in range(3)],
+                                   "manager")
+    epcs = {r["item_id"]: r["epc"] for r in await store.ledger.fetch("SELECT * FROM items")}
+    counts = Counts(store, store.bus)
+    await counts.start()
+    try:
+        started = await counts.start_count("closing", ["showcase-1"], "manager")
+        for item_id in ("Z-0", "Z-1"):
+            read(store.bus, epcs[item_id], "showcase-1")
+        await counts.close(started["count_id"], "manager")
+    finally:
+        await counts.stop()
+    z = await store.closures.close_day("manager")
+    closing = z["totals"]["counts"]["closing_count"]
+    assert (closing["count_id"], closing["expected"], closing["missing"]) == (
+        started["count_id"], 3, 1)
+    # The next day's Z does not repeat it.
+    assert (await store.closures.close_day("manager"))["totals"]["counts"]["closing_count"] is None

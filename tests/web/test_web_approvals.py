@@ -163,3 +163,32 @@ async def test_a_refused_return_leaves_its_approval_unspent(client, store):
     row = await store.ledger.fetch_one("SELECT status FROM approvals WHERE approval_id = ?",
                                        (approval["approval_id"],))
     assert row["status"] == "granted"  # spent only together with the return it approves
+
+
+async def test_a_scanner_lent_to_a_count_does_not_ring_up_and_tag_reads_stay_off_screens(
+        client, runtime):
+    from hub.counts.service import Counts
+
+    counts = Counts(runtime.store, runtime.bus)
+    await counts.start()
+    runtime.services["counts"] = counts
+    try:
+        started = await counts.start_count("spot", None, "mona")
+        await counts.sweep(started["count_id"], "scanner-1", "showcase-1", "mona")
+        csrf = await sign_in(client, "alex")
+        async with client.ws_connect("/api/v1/events") as ws:
+            await asyncio.sleep(0)
+            runtime.bus.publish("device.rfid.read", device="fx-1", epc="3" * 24, antenna=1,
+                                rssi_cdbm=-5000, location="window", ts=0.0)
+            runtime.bus.publish("device.scan", device="scanner-1", register="R1", code="P004",
+                                symbology="code128")
+            runtime.bus.publish("device.scan", device="scanner-2", register="R1", code="P003",
+                                symbology="code128")
+            frames = []
+            while not any(f["topic"] == "cart.changed" for f in frames):
+                frames.append(await ws.receive_json(timeout=10))
+        assert not any(f["topic"] == "device.rfid.read" for f in frames)
+        cart = await (await client.get(CART, headers={"X-CSRF-Token": csrf})).json()
+        assert [ln["item_id"] for ln in cart["lines"]] == ["P003"]
+    finally:
+        await counts.stop()
