@@ -310,6 +310,14 @@ def row_dict(row: Any) -> dict[str, Any]:
     return {k: row[k] for k in row.keys()}
 
 
+def row_dicts(rows: list[Any]) -> list[dict[str, Any]]:
+    """Many rows of one query as dicts, reading the column names once."""
+    if not rows:
+        return []
+    keys = rows[0].keys()
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
 def load_piece_tx(tx: Tx, item_id: str) -> dict[str, Any]:
     row = tx.one("SELECT * FROM items WHERE item_id = ?", (item_id,))
     if row is None:
@@ -503,7 +511,7 @@ class Items:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY item_id LIMIT ? OFFSET ?"
         rows = await self.ledger.fetch(sql, (*params, max(1, min(limit, 500)), max(0, offset)))
-        return [row_dict(r) for r in rows]
+        return row_dicts(rows)
 
     async def get_stock(self, sku: str) -> dict[str, Any]:
         row = await self.ledger.fetch_one("SELECT * FROM stock_lines WHERE sku = ?", (sku,))

@@ -8,7 +8,14 @@ import re
 from typing import Any
 
 from hub.core.errors import Invalid, NotFound, Refused
-from hub.core.items import WHY_NOT_SELLABLE, adjust_stock, load_piece_tx, row_dict, set_status
+from hub.core.items import (
+    WHY_NOT_SELLABLE,
+    adjust_stock,
+    load_piece_tx,
+    row_dict,
+    row_dicts,
+    set_status,
+)
 from hub.ledger.journal import Entry, short_code
 from hub.ledger.ledger import Ledger, Tx
 from hub.money import allocate, round_half_up_div, tax_included, tax_on_top
@@ -399,11 +406,11 @@ class Sales:
     async def for_client(self, client_id: str, limit: int = 100) -> list[dict[str, Any]]:
         rows = await self.ledger.fetch("SELECT * FROM sales WHERE client_id = ? ORDER BY seq DESC"
                                        " LIMIT ?", (client_id, limit))
-        return [row_dict(r) for r in rows]
+        return row_dicts(rows)
 
     async def recent(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = await self.ledger.fetch("SELECT * FROM sales ORDER BY seq DESC LIMIT ?", (limit,))
-        return [row_dict(r) for r in rows]
+        return row_dicts(rows)
 
 
 def _refund_like_paid(tx: Tx, sale: dict[str, Any], refund: int) -> list[dict[str, Any]]:
