@@ -239,7 +239,8 @@ def render_lines(receipt: Receipt, width: int = 42) -> list[tuple[Block, str]]:
                 right = b.right if i == len(wrapped) - 1 else ""
                 out.append((b, part.ljust(width - len(right)) + right if right else part))
         elif b.kind == "qr":
-            out.append((b, f"[QR {b.text}]"))
+            text = f"[QR {b.text}]"
+            out.extend((b, text[i:i + width]) for i in range(0, len(text), width))
         else:
             for part in _wrap(b.text, width):
                 out.append((b, part.center(width).rstrip() if b.center else part))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from hub.devices.errors import DeviceBusy, DeviceFailed, LinkLost
+from hub.devices.errors import DeviceBusy, DeviceError, DeviceFailed, LinkLost
 from hub.devices.worker import DeviceWorker
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,8 @@ class Device:
 
     async def wait_connected(self, timeout: float) -> None:
         try:
-            await asyncio.wait_for(self._connected.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._connected.wait()
         except TimeoutError:
             raise DeviceBusy(f"{self.id} is {self.state.value}"
                              + (f": {self.error}" if self.error else "")) from None
@@ -201,8 +202,10 @@ class Device:
         while True:
             await asyncio.sleep(self.check_interval)
             try:
-                ok = await asyncio.wait_for(self.check(), self.check_timeout)
-            except (TimeoutError, LinkLost):
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel.
+                async with asyncio.timeout(self.check_timeout):
+                    ok = await self.check()
+            except (TimeoutError, DeviceError):
                 ok = False
             if ok:
                 self.missed_checks = 0

@@ -112,8 +112,8 @@ class TcpLink:
 
     async def open(self) -> None:
         try:
-            self._reader, self._writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port), self.connect_timeout)
+            async with asyncio.timeout(self.connect_timeout):
+                self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         except (OSError, TimeoutError) as exc:
             raise LinkLost(f"cannot reach {self.where}: {exc or 'timed out'}") from None
 

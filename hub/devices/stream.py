@@ -73,8 +73,8 @@ class StreamDevice(Device):
                 self._answers.get_nowait()
             await self.send(command)
             try:
-                return await asyncio.wait_for(self._answers.get(),
-                                              timeout or self.check_timeout)
+                async with asyncio.timeout(timeout or self.check_timeout):
+                    return await self._answers.get()
             except TimeoutError:
                 raise DeviceError(f"no answer to {command!r}") from None
 

@@ -14,7 +14,7 @@ from hub.store import Store, init_store
 PIECE = {
     "item_id": "RG-0042", "sku": "SOL-PT-1", "description": "Solitaire ring",
     "category": "ring", "metal": "platinum", "fineness": 950, "metal_weight_mg": 5230,
-    "tag_price": 1250000,
+    "tag_price": 1250000, "cost": 600000,
     "stones": [{"type": "diamond", "carat_cents": 102, "shape": "round", "colour": "E",
                 "clarity": "VVS1", "lab": "GIA", "certificate": "2141438167"},
                {"type": "diamond", "carat_cents": 12, "shape": "baguette"}],

@@ -12,10 +12,13 @@ def receipt_bytes(receipt: Receipt, *, width: int = 42, profile: str = "default"
     """Build the job with python-escpos's `Dummy` (it collects bytes instead of sending),
     so code pages, QR and cut commands come from the maintained library."""
     p = Dummy(profile=profile)
+    last_qr = None
     for block, line in render_lines(receipt, width):
         if block.kind == "qr":
-            p.set(align="center")
-            p.qr(block.text, native=True, size=5)
+            if block is not last_qr:  # one code per block, however many text lines
+                p.set(align="center")
+                p.qr(block.text, native=True, size=5)
+                last_qr = block
             continue
         p.set(align="center" if block.center else "left", bold=block.bold,
               double_height=block.kind == "title", double_width=False)

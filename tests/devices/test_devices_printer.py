@@ -1,0 +1,182 @@
+"""Receipt printer (python-escpos over TCP) against the ESC/POS simulator, and receipts."""
+
+from __future__ import annotations
+
+import asyncio
+
+from conftest import wait_until
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hub.devices.base import DeviceSpec
+from hub.devices.config import parse_devices
+from hub.devices.manager import DeviceManager
+from hub.devices.profiles import load_profiles
+from hub.devices.sim.escpos import EscPosDecoder, EscPosPrinterSim
+from hub.receipts import build_receipt, receipt_settings, render_html, render_text
+
+FAST = {"check_interval": 0.05, "check_timeout": 0.3, "retry_initial": 0.02, "retry_cap": 0.1}
+
+
+def printer_config(port):
+    return {"printer-r1": {"model": "epson-tm-t88vi", "register": "R1", "host": "127.0.0.1",
+                           "port": port, **FAST}}
+
+
+async def sell(store, tenders=None):
+    return await store.sales.complete(
+        register_id="R1", actor="admin", lines=[{"item_id": "RG-0042"}],
+        tenders=tenders or [{"type": "card", "amount": 1250000, "last4": "4242",
+                             "brand": "VISA", "auth_code": "A1B2"}])
+
+
+async def manager_for(store, sim):
+    specs = parse_devices(printer_config(sim.port), load_profiles(), {"R1", "R2"})
+    manager = DeviceManager(specs, store.bus, store, receipt_settings(store.config))
+    await manager.start()
+    await wait_until(lambda: manager.devices["printer-r1"].state == "connected")
+    return manager
+
+
+async def test_completed_sale_prints_receipt_with_certificate_once(store):
+    sim = EscPosPrinterSim()
+    await sim.start()
+    manager = await manager_for(store, sim)
+    try:
+        sale = await sell(store)
+        await wait_until(lambda: sim.receipts)
+        text = sim.receipts[0].text
+        assert "2141438167" in text and "GIA" in text
+        assert "Solitaire ring" in text and "12,500.00 EUR" in text
+        assert "platinum 950, 5.23 g" in text and "**** 4242" in text
+        assert sale["short_code"] in text
+        assert sim.receipts[0].qr == [f"LOUPE:paris-01/{sale['seq']}/{sale['short_code']}:"
+                                      f"{sale['sale_id']}"]
+        # The same job id again (a replayed event, a reconnect) never prints twice.
+        again = await manager.print_receipt(sale["sale_id"], job_id=sale["sale_id"])
+        assert again["status"] == "printed"
+        await asyncio.sleep(0.1)
+        assert len(sim.receipts) == 1
+        gift = await manager.gift_receipt(sale["sale_id"])
+        await wait_until(lambda: len(sim.receipts) == 2)
+        assert gift["job_id"] != sale["sale_id"]
+        assert "GIFT RECEIPT" in sim.receipts[1].text and "EUR" not in sim.receipts[1].text
+        assert "2141438167" in sim.receipts[1].text
+    finally:
+        await manager.stop()
+        await sim.stop()
+
+
+async def test_receipt_printed_while_printer_unplugged_prints_once_after_replug(store):
+    sim = EscPosPrinterSim()
+    await sim.start()
+    manager = await manager_for(store, sim)
+    printer = manager.devices["printer-r1"]
+    try:
+        await sim.stop()
+        await wait_until(lambda: printer.state == "retrying")
+        sale = await sell(store)
+        await wait_until(lambda: sale["sale_id"] in printer.jobs)
+        assert printer.jobs[sale["sale_id"]].status == "queued"
+        restarted = EscPosPrinterSim(port=sim.port)
+        await restarted.start()
+        await wait_until(lambda: restarted.receipts)
+        await wait_until(lambda: printer.state == "connected")
+        await asyncio.sleep(0.2)
+        assert len(restarted.receipts) == 1 and "2141438167" in restarted.receipts[0].text
+        await restarted.stop()
+    finally:
+        await manager.stop()
+
+
+async def test_paper_out_holds_jobs_and_mute_printer_is_declared_gone(store):
+    sim = EscPosPrinterSim()
+    await sim.start()
+    manager = await manager_for(store, sim)
+    printer = manager.devices["printer-r1"]
+    statuses = store.bus.subscribe("device.printer")
+    try:
+        sim.paper_out = True
+        await wait_until(lambda: printer.paper == "paper_out")
+        assert (await statuses.get()).data == {"device": "printer-r1", "status": "paper_out"}
+        sale = await sell(store)
+        await wait_until(lambda: sale["sale_id"] in printer.jobs)
+        await asyncio.sleep(0.1)
+        assert not sim.receipts and printer.jobs[sale["sale_id"]].status == "queued"
+        sim.paper_out = False
+        await wait_until(lambda: sim.receipts)
+        sim.mute = True  # answers nothing: several missed checks, then gone
+        await wait_until(lambda: printer.state == "retrying")
+        assert "health checks" in printer.error
+        assert printer.missed_checks >= printer.gone_after
+        sim.mute = False
+        await wait_until(lambda: printer.state == "connected")
+        assert len(sim.receipts) == 1
+    finally:
+        await manager.stop()
+        await sim.stop()
+
+
+async def test_drawer_opens_with_retry_and_reports_sensor(store):
+    sim = EscPosPrinterSim()
+    sim.drawer_jams = 1  # the first pulse does not open it
+    sim.drawer_close_after = None
+    await sim.start()
+    manager = await manager_for(store, sim)
+    drawer_events = store.bus.subscribe("device.drawer")
+    try:
+        result = await manager.open_drawer("R1")
+        assert result["open"] is True
+        assert len(sim.decoder.kicks) == 2 and sim.decoder.kicks[0] == (2, 100, 100)
+        ev = await drawer_events.get()
+        assert ev.data == {"device": "printer-r1", "register": "R1", "open": True}
+        sim.close_drawer()
+        assert (await drawer_events.get()).data["open"] is False
+    finally:
+        await manager.stop()
+        await sim.stop()
+
+
+async def test_receipt_layout_text_and_html_share_blocks(store):
+    sale = await sell(store, [{"type": "cash", "amount": 1300000}])
+    piece = await store.items.get("RG-0042")
+    receipt = build_receipt(sale, {"RG-0042": piece}, receipt_settings(store.config))
+    text, page = render_text(receipt), render_html(receipt)
+    for needle in ("Certificate GIA 2141438167", "Centre stone: 1.02 ct round diamond E/VVS1",
+                   "Your associate: Administrator", "Returns within 30 days"):
+        assert needle in text and needle in page
+    assert all(len(line) <= 42 for line in text.splitlines())
+
+
+@given(st.binary(max_size=300), st.lists(st.integers(0, 300), max_size=6))
+def test_escpos_decoder_survives_any_bytes_and_any_split(payload, cuts):
+    whole = EscPosDecoder()
+    whole.feed(payload)
+    split, last = EscPosDecoder(), 0
+    for cut in sorted(cuts) + [len(payload)]:
+        split.feed(payload[last:cut])
+        last = max(last, cut)
+    assert split.lines == whole.lines and split.kicks == whole.kicks
+    assert split.status_asks == whole.status_asks
+
+
+def test_unknown_config_keys_and_models_are_named():
+    import pytest
+
+    from hub.devices.errors import ConfigInvalid
+
+    profiles = load_profiles()
+    cases = [
+        ({"p": {"model": "nope", "host": "x"}}, "devices.p.model: no profile 'nope'"),
+        ({"p": {"model": "epson-tm-t88vi", "host": "x", "colour": 1}}, "unknown key 'colour'"),
+        ({"p": {"model": "epson-tm-t88vi", "host": "x", "register": "R9"}}, "devices.p.register"),
+        ({"p": {"model": "epson-tm-t88vi", "host": "x", "drawer": {"pn": 2}}}, "drawer.pn"),
+        ({"p": {"model": "epson-tm-t88vi", "host": "x", "port": "9100"}}, "devices.p.port"),
+        ({"p": {"model": "epson-tm-t88vi"}}, "give path"),
+        ({"p": 3}, "devices.p: must be a table"),
+    ]
+    for section, message in cases:
+        with pytest.raises(ConfigInvalid, match=message.replace("(", r"\(")):
+            parse_devices(section, profiles, {"R1"})
+    spec = DeviceSpec("x", "printer", "escpos", "m")
+    assert spec.get("missing", 1) == 1
