@@ -144,7 +144,7 @@ class Device:
                              + (f": {self.error}" if self.error else "")) from None
 
     def require_connected(self) -> None:
-        if self.state != State.CONNECTED:
+        if self.state != State.CONNECTED or not self._connected.is_set():
             raise DeviceBusy(f"{self.id} is {self.state.value}"
                              + (f": {self.error}" if self.error else ""))
 
@@ -173,6 +173,7 @@ class Device:
                 self._set_state(State.RETRYING, error)
                 await asyncio.sleep(self.backoff.next())
         finally:
+            self._connected.clear()  # stopped: commands are refused from now on
             await self._close_quietly()
             self.worker.stop()
 

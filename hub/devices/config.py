@@ -80,7 +80,10 @@ def parse_devices(section: dict[str, Any], profiles: dict[str, dict[str, Any]],
                                             f"{', '.join(sorted(profile[key]))})")
                     settings[key] = {**profile[key], **value}
                 else:
-                    if type(value) is not type(profile[key]):
+                    expected = type(profile[key])
+                    if expected is float and type(value) is int:
+                        value = float(value)
+                    if type(value) is not expected:
                         raise ConfigInvalid(f"{where}.{key}: must be"
                                             f" {type(profile[key]).__name__}, got {value!r}")
                     settings[key] = value
@@ -94,6 +97,11 @@ def parse_devices(section: dict[str, Any], profiles: dict[str, dict[str, Any]],
             if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
                                       or value <= 0):
                 raise ConfigInvalid(f"{where}.{key}: must be a positive number, got {value!r}")
+        for port_name, place in settings.get("antennas", {}).items():
+            if not port_name.isdigit() or not 1 <= int(port_name) <= 32 \
+                    or not isinstance(place, str):
+                raise ConfigInvalid(f"{where}.antennas.{port_name}: antenna ports are 1-32,"
+                                    " each mapped to a location name")
         settings["port"] = port
         kind = DRIVERS[profile["driver"]][0]
         specs.append(DeviceSpec(device_id, kind, profile["driver"], model, register, settings))

@@ -36,6 +36,9 @@ async def part(runtime: Any):
             stack.push_async_callback(rig.stop)
             specs = rig.specs(profiles) + specs
             runtime.services["device_simulators"] = rig
+            from hub.devices.sim.extra import seed_tags
+
+            await seed_tags(rig, runtime.store)
         manager = DeviceManager(specs, runtime.bus, runtime.store, receipts)
         await manager.start()
         stack.push_async_callback(manager.stop)

@@ -47,3 +47,12 @@ async def store(tmp_path):
 @pytest.fixture
 async def bus():
     return EventBus(asyncio.get_running_loop())
+
+
+def in_pieces(payload: bytes, cuts: list[int]) -> list[bytes]:
+    """`payload` cut at the given offsets: how bytes arrive from a real port or socket."""
+    pieces, last = [], 0
+    for cut in sorted(cuts) + [len(payload)]:
+        pieces.append(payload[last:cut])
+        last = max(last, cut)
+    return pieces

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import wait_until
+from conftest import in_pieces, wait_until
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -152,10 +152,9 @@ async def test_receipt_layout_text_and_html_share_blocks(store):
 def test_escpos_decoder_survives_any_bytes_and_any_split(payload, cuts):
     whole = EscPosDecoder()
     whole.feed(payload)
-    split, last = EscPosDecoder(), 0
-    for cut in sorted(cuts) + [len(payload)]:
-        split.feed(payload[last:cut])
-        last = max(last, cut)
+    split = EscPosDecoder()
+    for part in in_pieces(payload, cuts):
+        split.feed(part)
     assert split.lines == whole.lines and split.kicks == whole.kicks
     assert split.status_asks == whole.status_asks
 

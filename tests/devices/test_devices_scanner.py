@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import wait_until
+from conftest import in_pieces, wait_until
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -90,10 +90,8 @@ async def test_unplug_retries_then_replug_recovers(tmp_path, bus):
 @given(st.binary(max_size=400), st.lists(st.integers(0, 400), max_size=8))
 def test_line_framer_never_loses_a_line_across_splits(payload, cuts):
     whole = LineFramer(max_len=64).feed(payload)
-    framer, pieces, last = LineFramer(max_len=64), [], 0
-    for cut in sorted(cuts) + [len(payload)]:
-        pieces.extend(framer.feed(payload[last:cut]))
-        last = max(last, cut)
+    framer = LineFramer(max_len=64)
+    pieces = [line for part in in_pieces(payload, cuts) for line in framer.feed(part)]
     assert pieces == whole
     for item in whole:
         assert isinstance(item, Overflow) or (0 < len(item) <= 64 and b"\r" not in item)

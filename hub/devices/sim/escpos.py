@@ -9,8 +9,9 @@ state. Knobs for tests: `paper_out`, `cover_open`, `mute` (never answers), `draw
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
+
+from hub.devices.sim.tcp import TcpDeviceSim
 
 _CODEPAGES = {0: "cp437", 2: "cp850", 16: "cp1252", 19: "cp858"}
 # Commands with a fixed number of parameter bytes after ESC x / GS x.
@@ -157,9 +158,9 @@ class EscPosDecoder:
         self.lines, self.qr = [], []
 
 
-class EscPosPrinterSim:
+class EscPosPrinterSim(TcpDeviceSim):
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.decoder = EscPosDecoder()
         self.paper_out = False
         self.paper_low = False
@@ -168,30 +169,11 @@ class EscPosPrinterSim:
         self.drawer_jams = 0
         self.drawer_is_open = False
         self.drawer_close_after: float | None = 2.0
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._asks_seen = 0
         self._kicks_seen = 0
 
     @property
     def receipts(self) -> list[Printed]:
         return self.decoder.receipts
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._client, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        """Pull the cable: stop listening and drop every connection."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-        for w in list(self._writers):
-            w.close()
-        self._writers.clear()
-        if server is not None:
-            with contextlib.suppress(Exception):
-                await server.wait_closed()
 
     def status_byte(self, n: int) -> int:
         b = 0x12
@@ -208,29 +190,18 @@ class EscPosPrinterSim:
     def close_drawer(self) -> None:
         self.drawer_is_open = False
 
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
-        try:
-            while data := await reader.read(4096):
-                if self.paper_out or self.cover_open:
-                    # Out of paper the printer still answers status, but prints nothing.
-                    dec = EscPosDecoder()
-                    dec.feed(data)
-                    asks = dec.status_asks
-                else:
-                    before = len(self.decoder.status_asks)
-                    self.decoder.feed(data)
-                    asks = self.decoder.status_asks[before:]
-                    self._kicked()
-                if not self.mute:
-                    for n in asks:
-                        writer.write(bytes([self.status_byte(n)]))
-                    await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            writer.close()
+    def received(self, data: bytes) -> bytes:
+        if self.paper_out or self.cover_open:
+            # Out of paper the printer still answers status, but prints nothing.
+            dec = EscPosDecoder()
+            dec.feed(data)
+            asks = dec.status_asks
+        else:
+            before = len(self.decoder.status_asks)
+            self.decoder.feed(data)
+            asks = self.decoder.status_asks[before:]
+            self._kicked()
+        return b"" if self.mute else bytes(self.status_byte(n) for n in asks)
 
     def _kicked(self) -> None:
         for _ in self.decoder.kicks[self._kicks_seen:]:

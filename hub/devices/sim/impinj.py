@@ -1,0 +1,135 @@
+"""An Impinj R700 speaking the IoT device interface over HTTP (aiohttp server).
+
+REST: GET /api/v1/status, PUT /api/v1/profiles/inventory/presets/{id},
+POST /api/v1/profiles/inventory/presets/{id}/start, POST /api/v1/profiles/stop;
+GET /api/v1/data/stream streams NDJSON tag events while an inventory runs.
+
+Knobs: `in_field` (the EPCs a counts test puts in front of the antennas, with `antenna_of`
+to misplace some), `rate` (events per second), `foreign` tags from the shop next door,
+RSSI noise and repeats (every tag is read again and again, as real readers do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+
+class ImpinjSim:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, rate: float = 200,
+                 seed: int = 7) -> None:
+        self.host, self.port = host, port
+        self.rate = rate
+        self.in_field: set[str] = set()
+        self.antenna_of: dict[str, int] = {}
+        self.antennas = [1]
+        self.foreign: list[str] = ["E2801190A5021F80055817CA", "300833B2DDD9014000000001"]
+        self.foreign_share = 0.05
+        self.junk_lines = 0  # garbage lines to mix in, for fault tests
+        self.running = False
+        self.presets: dict[str, Any] = {}
+        self.sent = 0
+        self.rng = random.Random(seed)
+        self._runner: web.AppRunner | None = None
+        self._streams: set[web.StreamResponse] = set()
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/api/v1/status", self._status)
+        app.router.add_put("/api/v1/profiles/inventory/presets/{preset}", self._put_preset)
+        app.router.add_post("/api/v1/profiles/inventory/presets/{preset}/start", self._start)
+        app.router.add_post("/api/v1/profiles/stop", self._stop)
+        app.router.add_get("/api/v1/data/stream", self._stream)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        """Pull the network cable: every stream ends, nothing answers."""
+        for resp in list(self._streams):
+            with contextlib.suppress(Exception):
+                resp.force_close()
+                if resp.task is not None:
+                    resp.task.cancel()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+        self.running = False
+
+    async def _status(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "running" if self.running else "idle",
+                                  "time": datetime.now(UTC).isoformat()})
+
+    async def _put_preset(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"message": "body is not JSON"}, status=400)
+        if not isinstance(body, dict) or not body.get("antennaConfigs"):
+            return web.json_response({"message": "antennaConfigs required"}, status=400)
+        self.presets[request.match_info["preset"]] = body
+        self.antennas = [a["antennaPort"] for a in body["antennaConfigs"]]
+        return web.Response(status=204)
+
+    async def _start(self, request: web.Request) -> web.Response:
+        if request.match_info["preset"] not in self.presets:
+            return web.json_response({"message": "no such preset"}, status=404)
+        self.running = True
+        return web.Response(status=204)
+
+    async def _stop(self, request: web.Request) -> web.Response:
+        self.running = False
+        return web.Response(status=204)
+
+    def event(self, epc: str, antenna: int) -> bytes:
+        now = datetime.now(UTC)
+        ts = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond:06d}123Z"
+        rssi = -5500 + self.rng.randint(-800, 800)  # RSSI noise
+        return (json.dumps({"timestamp": ts, "hostname": "impinj-sim",
+                            "tagInventoryEvent": {"epcHex": epc, "antennaPort": antenna,
+                                                  "peakRssiCdbm": rssi,
+                                                  "transmitPowerCdbm": 2500}},
+                           separators=(",", ":")) + "\n").encode()
+
+    def next_read(self) -> bytes:
+        tags = sorted(self.in_field)
+        if self.foreign and (not tags or self.rng.random() < self.foreign_share):
+            epc = self.rng.choice(self.foreign)
+        else:
+            epc = self.rng.choice(tags)
+        antenna = self.antenna_of.get(epc) or self.rng.choice(self.antennas)
+        return self.event(epc, antenna)
+
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await resp.prepare(request)
+        self._streams.add(resp)
+        tick = 0.01
+        carry = 0.0
+        try:
+            while True:
+                await asyncio.sleep(tick)
+                if not self.running or (not self.in_field and not self.foreign):
+                    continue
+                carry += self.rate * tick
+                n, carry = int(carry), carry - int(carry)
+                batch = b"".join(self.next_read() for _ in range(n))
+                if self.junk_lines:
+                    batch += b"{not json\n" * self.junk_lines
+                    self.junk_lines = 0
+                if batch:
+                    await resp.write(batch)
+                    self.sent += n
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            self._streams.discard(resp)
+        return resp

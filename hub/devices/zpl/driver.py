@@ -1,0 +1,120 @@
+"""The jewelry tag printer: fills the store's ZPL template for a piece and sends it; on an
+RFID model it writes the piece's EPC into the tag's inlay with `^RFW,H`.
+
+`~HS` (host status) is the health check: the printer answers three STX…ETX lines.
+"""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+from typing import Any
+
+from hub.devices.errors import DeviceBusy, DeviceFailed
+from hub.devices.stream import StreamDevice
+from hub.devices.zpl.protocol import ZplParser
+from hub.money import format_amount
+from hub.receipts import carat_text, metal_text, weight_text
+
+DEFAULT_TEMPLATE = Path(__file__).with_name("barbell.zpl")
+
+
+def cost_letters(amount: int, code: str) -> str:
+    """The store's cost code: digits 1-9,0 written with the letters of a ten-letter word
+    (BLACKHORSE: 1=B … 0=E), so staff can read the cost and clients cannot."""
+    if len(code) != 10 or len(set(code.upper())) != 10:
+        raise ValueError("cost_code must be a word of ten different letters")
+    letters = {str((i + 1) % 10): c for i, c in enumerate(code.upper())}
+    return "".join(letters[d] for d in str(amount // 100))
+
+
+def _safe(text: str) -> str:
+    return text.replace("^", " ").replace("~", " ")  # field data must not start commands
+
+
+def tag_fields(piece: dict[str, Any], currency: str, *, cost_code: str = "",
+               show_price: bool = True, rfid: bool = False) -> dict[str, str]:
+    stones = piece.get("stones") or []
+    total_ct = sum(s["carat_cents"] for s in stones)
+    stone_summary = ""
+    if stones:
+        stone_summary = f"{len(stones)} st. {carat_text(total_ct)}"
+        if stones[0].get("colour") or stones[0].get("clarity"):
+            stone_summary += " " + "/".join(x for x in (stones[0].get("colour"),
+                                                        stones[0].get("clarity")) if x)
+    fields = {
+        "serial": piece["item_id"],
+        "price": format_amount(piece["tag_price"], currency) if show_price else "",
+        "metal": metal_text(piece),
+        "weight": weight_text(piece["metal_weight_mg"]) if piece.get("metal_weight_mg") else "",
+        "stones": stone_summary,
+        "cost_code": cost_letters(piece.get("cost") or 0, cost_code) if cost_code else "",
+        "rfid": f"^RS8^RFW,H^FD{piece['epc']}^FS" if rfid and piece.get("epc") else "",
+    }
+    return {k: (v if k == "rfid" else _safe(v)) for k, v in fields.items()}
+
+
+class TagPrinter(StreamDevice):
+    kind = "tag_printer"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        path = Path(self.spec.get("template") or DEFAULT_TEMPLATE)
+        try:
+            self.template = string.Template(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise DeviceFailed(f"tag template {path}: {exc}") from None
+        self.rfid = bool(self.spec.get("rfid", False))
+        self.cost_code = str(self.spec.get("cost_code", ""))
+        self.show_price = bool(self.spec.get("show_price", True))
+        self._status = bytearray()
+        self.printed = 0
+        self.paper = "unknown"
+
+    def render(self, piece: dict[str, Any], currency: str) -> bytes:
+        fields = tag_fields(piece, currency, cost_code=self.cost_code,
+                            show_price=self.show_price, rfid=self.rfid)
+        try:
+            return self.template.substitute(fields).encode("utf-8")
+        except (KeyError, ValueError) as exc:
+            raise DeviceBusy(f"tag template: unknown or bad placeholder {exc}") from None
+
+    def preview(self, piece: dict[str, Any], currency: str) -> dict[str, Any]:
+        parser = ZplParser()
+        parser.feed(self.render(piece, currency))
+        label = parser.labels[0]
+        return {"fields": [vars(f) for f in label.fields], "rfid_writes": label.rfid_writes}
+
+    def on_bytes(self, data: bytes) -> None:
+        self._status += data
+        # ~HS answers three STX…ETX CR LF strings; the first field of line 2 is the
+        # function settings, and we only need to know the printer answered.
+        while self._status.count(b"\x03") >= 3:
+            cut = [i for i, b in enumerate(self._status) if b == 3][2] + 1
+            self.answer(bytes(self._status[:cut]))
+            del self._status[:cut]
+        if len(self._status) > 1024:
+            self.problem("status reply too long; discarded")
+            self._status.clear()
+
+    async def check(self) -> bool:
+        answer = await self.ask(b"~HS")
+        fields = answer.split(b"\x03")[0].lstrip(b"\x02").split(b",")
+        paper_out = len(fields) > 1 and fields[1] == b"1"
+        self.paper = "paper_out" if paper_out else "ready"
+        return True
+
+    async def print_tag(self, piece: dict[str, Any], currency: str,
+                        copies: int = 1) -> dict[str, Any]:
+        self.require_connected()
+        if not 1 <= copies <= 50:
+            raise DeviceBusy("copies must be from 1 to 50")
+        data = self.render(piece, currency)
+        await self.send(data * copies)
+        self.printed += copies
+        return {"device": self.id, "item_id": piece["item_id"], "copies": copies,
+                "rfid": self.rfid and bool(piece.get("epc")),
+                "preview": self.preview(piece, currency)}
+
+    def info(self) -> dict[str, Any]:
+        return {**super().info(), "printed": self.printed, "rfid": self.rfid, "paper": self.paper}
