@@ -131,8 +131,9 @@ def qr_payload(settings: ReceiptSettings, sale: dict[str, Any]) -> str:
 
 def build_receipt(sale: dict[str, Any], pieces: dict[str, dict[str, Any]],
                   settings: ReceiptSettings, *, gift: bool = False,
-                  reprint: bool = False) -> Receipt:
-    """Lay out a sale's receipt. `pieces` maps item_id to the piece (with stones)."""
+                  reprint: bool = False, associate: str | None = None) -> Receipt:
+    """Lay out a sale's receipt. `pieces` maps item_id to the piece (with stones);
+    `associate` is the staff member's name when the caller knows it (the staff roster)."""
     cur = sale["currency"]
 
     def money(amount: int) -> str:
@@ -190,7 +191,8 @@ def build_receipt(sale: dict[str, Any], pieces: dict[str, dict[str, Any]],
                 name += f" {detail.get('brand', '')} **** {detail['last4']}".replace("  ", " ")
             r.add("pair", name, money(tender["amount"]))
         r.add("rule")
-    associate = settings.staff.get(sale.get("associate") or "", sale.get("associate") or "")
+    staff_id = sale.get("associate") or ""
+    associate = associate or settings.staff.get(staff_id, staff_id)
     if associate:
         r.add("text", f"Your associate: {associate}")
     r.add("blank")

@@ -23,8 +23,10 @@ log = logging.getLogger(__name__)
 
 class DeviceManager:
     def __init__(self, specs: list[DeviceSpec], bus: EventBus, store: Any = None,
-                 receipts: ReceiptSettings | None = None) -> None:
+                 receipts: ReceiptSettings | None = None,
+                 services: dict[str, Any] | None = None) -> None:
         self.bus = bus
+        self.services = services if services is not None else {}
         self.store = store
         self.receipts = receipts
         self.devices: dict[str, Device] = {}
@@ -98,7 +100,10 @@ class DeviceManager:
         for line in sale["lines"]:
             if line.get("item_id"):
                 pieces[line["item_id"]] = await self.store.items.get(line["item_id"])
-        return sale, build_receipt(sale, pieces, self.receipts, gift=gift, reprint=reprint)
+        staff = self.services.get("staff")  # the roster, once the web layer has loaded it
+        member = staff.get(sale.get("associate") or "") if staff is not None else None
+        return sale, build_receipt(sale, pieces, self.receipts, gift=gift, reprint=reprint,
+                                   associate=member.name if member else None)
 
     async def preview_receipt(self, sale_id: str, *, gift: bool = False) -> dict[str, Any]:
         _, receipt = await self.receipt_for(sale_id, gift=gift)

@@ -39,7 +39,7 @@ async def part(runtime: Any):
             from hub.devices.sim.extra import seed_tags
 
             await seed_tags(rig, runtime.store)
-        manager = DeviceManager(specs, runtime.bus, runtime.store, receipts)
+        manager = DeviceManager(specs, runtime.bus, runtime.store, receipts, runtime.services)
         await manager.start()
         stack.push_async_callback(manager.stop)
         runtime.services["devices"] = manager

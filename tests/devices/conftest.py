@@ -1,37 +1,14 @@
-"""Fixtures for the device tests: a real store on disk, a bus, and a bounded wait."""
+"""Fixtures for the device tests: a real store on disk and a bus on the running loop."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
 
 import pytest
+from device_helpers import PIECE
 
 from hub.bus import EventBus
 from hub.store import Store, init_store
-
-PIECE = {
-    "item_id": "RG-0042", "sku": "SOL-PT-1", "description": "Solitaire ring",
-    "category": "ring", "metal": "platinum", "fineness": 950, "metal_weight_mg": 5230,
-    "tag_price": 1250000, "cost": 600000,
-    "stones": [{"type": "diamond", "carat_cents": 102, "shape": "round", "colour": "E",
-                "clarity": "VVS1", "lab": "GIA", "certificate": "2141438167"},
-               {"type": "diamond", "carat_cents": 12, "shape": "baguette"}],
-}
-
-
-async def wait_until(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """Poll until `predicate()` is truthy; a bounded wait, not a timing assertion."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -47,12 +24,3 @@ async def store(tmp_path):
 @pytest.fixture
 async def bus():
     return EventBus(asyncio.get_running_loop())
-
-
-def in_pieces(payload: bytes, cuts: list[int]) -> list[bytes]:
-    """`payload` cut at the given offsets: how bytes arrive from a real port or socket."""
-    pieces, last = [], 0
-    for cut in sorted(cuts) + [len(payload)]:
-        pieces.append(payload[last:cut])
-        last = max(last, cut)
-    return pieces

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import PIECE, in_pieces, wait_until
+from device_helpers import FAST, PIECE, in_pieces, wait_until
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,8 +15,6 @@ from hub.devices.sim.display import PoleDisplaySim
 from hub.devices.sim.zpl import ZplPrinterSim
 from hub.devices.zpl.driver import TagPrinter, cost_letters
 from hub.devices.zpl.protocol import ZplParser
-
-FAST = {"check_interval": 0.05, "check_timeout": 0.3, "retry_initial": 0.02, "retry_cap": 0.1}
 
 
 async def test_display_shows_lines_and_restores_them_after_replug(tmp_path, bus):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import in_pieces, wait_until
+from device_helpers import FAST, in_pieces, wait_until
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,8 +14,6 @@ from hub.devices.manager import DeviceManager
 from hub.devices.profiles import load_profiles
 from hub.devices.sim.escpos import EscPosDecoder, EscPosPrinterSim
 from hub.receipts import build_receipt, receipt_settings, render_html, render_text
-
-FAST = {"check_interval": 0.05, "check_timeout": 0.3, "retry_initial": 0.02, "retry_cap": 0.1}
 
 
 def printer_config(port):

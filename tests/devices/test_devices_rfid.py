@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import wait_until
+from device_helpers import wait_until
 from hypothesis import given
 from hypothesis import strategies as st
 

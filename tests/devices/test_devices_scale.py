@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import in_pieces, wait_until
+from device_helpers import in_pieces, wait_until
 from hypothesis import given
 from hypothesis import strategies as st
 

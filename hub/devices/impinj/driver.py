@@ -4,6 +4,7 @@ that stops answering goes to retrying and the preset is started again on reconne
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import aiohttp
@@ -33,10 +34,13 @@ class ImpinjReader(Device):
         self.last_problem: str | None = None
 
     async def connect(self) -> None:
-        user, password = self.spec.get("user"), self.spec.get("password")
-        auth = aiohttp.BasicAuth(user, password or "") if user else None
+        user, password = self.spec.get("user"), self.spec.get("password") or ""
+        headers = {}
+        if user:
+            token = base64.b64encode(f"{user}:{password}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
         self._session = aiohttp.ClientSession(
-            auth=auth, timeout=aiohttp.ClientTimeout(total=None, connect=3, sock_read=None))
+            headers=headers, timeout=aiohttp.ClientTimeout(total=None, connect=3, sock_read=None))
         antennas = sorted(int(a) for a in self.spec.get("antennas", {"1": None})) or [1]
         preset = inventory_preset(antennas, int(self.spec.get("power_cdbm", 2500)))
         await self._call("PUT", f"/profiles/inventory/presets/{self.preset}", json=preset)

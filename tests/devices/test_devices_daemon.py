@@ -1,0 +1,75 @@
+"""The whole hub in demo mode: simulators, real drivers, the books, the web app.
+
+A scan typed on the register's scanner pty reaches that register's cart and a signed-in
+WebSocket client; a completed sale prints its receipt; pulling one device leaves the others
+working."""
+
+from __future__ import annotations
+
+import json
+
+import aiohttp
+from device_helpers import PIECE, wait_until
+
+from hub.config import load_config
+from hub.daemon import Options, running
+from hub.demo import seed_demo_staff
+from hub.store import Store, init_store
+
+
+async def test_demo_hub_scan_to_cart_and_websocket_sale_prints_unplug_isolated(tmp_path):
+    config = init_store(tmp_path / "store", "paris-01", "Maison Test", "EUR")
+    async with await Store.open(config) as store:
+        await store.items.receive(PIECE, actor="admin")
+        await seed_demo_staff(store)
+    config = load_config(config.data_dir)
+    options = Options(host="127.0.0.1", port=0, insecure_http=True, zeroconf=False, demo=True)
+    async with running(config, options) as runtime:
+        manager = runtime.services["devices"]
+        rig = runtime.services["device_simulators"]
+        await wait_until(lambda: all(d["state"] == "connected" for d in manager.states()),
+                         timeout=10)
+        kinds = {d["kind"] for d in manager.states()}
+        assert kinds == {"scanner", "printer", "scale", "display", "rfid", "tag_printer"}
+
+        base = f"http://127.0.0.1:{runtime.services['web']['port']}"
+        async with aiohttp.ClientSession(base, cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            resp = await http.post("/api/v1/session", json={"staff_id": "sophie", "pin": "1111",
+                                                            "register_id": "R1"})
+            assert resp.status == 200, await resp.text()
+            async with http.ws_connect("/api/v1/events", headers={"Origin": base}) as ws:
+                rig.scanners["R1"].scan("RG-0042")
+
+                async def cart_update():
+                    while True:
+                        msg = json.loads((await ws.receive()).data)
+                        if msg["topic"] == "cart.changed":
+                            return msg["data"]
+
+                data = await cart_update()
+                assert data["register_id"] == "R1" and data["why"] == "scanned"
+                assert "RG-0042" in json.dumps(data["cart"])
+
+            state = await (await http.get("/api/v1/devices")).json()
+            assert {d["device"] for d in state["devices"]} >= {"scanner-r1", "printer-r1"}
+
+        sale = await runtime.store.sales.complete(
+            register_id="R1", actor="sophie", lines=[{"item_id": "RG-0042"}],
+            tenders=[{"type": "cash", "amount": 1250000}])
+        printer = rig.printers["R1"]
+        await wait_until(lambda: printer.receipts, timeout=10)
+        assert "2141438167" in printer.receipts[0].text
+        assert "Sophie Laurent" in printer.receipts[0].text
+        assert manager.last_receipt["R1"]["sale_id"] == sale["sale_id"]
+
+        # Pull the scale's cable: it goes to retrying, the scanner still scans.
+        scans = runtime.bus.subscribe("device.scan")
+        rig.scale.unplug()
+        scale = manager.devices["scale-1"]
+        await wait_until(lambda: scale.state == "retrying")
+        rig.scanners["R2"].scan("4006381333931")
+        event = await scans.get()
+        assert event.data["register"] == "R2"
+        assert manager.devices["printer-r1"].state == "connected"
+        rig.scale.plug()
+        await wait_until(lambda: scale.state == "connected")
