@@ -100,8 +100,7 @@ class DeviceManager:
         for line in sale["lines"]:
             if line.get("item_id"):
                 pieces[line["item_id"]] = await self.store.items.get(line["item_id"])
-        staff = self.services.get("staff")  # the roster, once the web layer has loaded it
-        member = staff.get(sale.get("associate") or "") if staff is not None else None
+        member = self.store.staff.get(sale.get("associate") or "")
         return sale, build_receipt(sale, pieces, self.receipts, gift=gift, reprint=reprint,
                                    associate=member.name if member else None)
 

@@ -24,8 +24,15 @@ async def part(runtime: Any):
         receipts = receipt_settings(config)
     except ValueError as exc:
         raise ConfigInvalid(str(exc)) from None
-    specs = parse_devices(config.section("devices"), profiles,
-                          {r.id for r in config.registers})
+    section = config.section("devices")
+    if section.get("autodetect", False):
+        from hub.devices.discovery import discover
+
+        configured = [t for t in section.values() if isinstance(t, dict)]
+        for device_id, table in discover(profiles, configured).items():
+            section.setdefault(device_id, table)
+            log.info("device recognised", extra={"device": device_id, **table})
+    specs = parse_devices(section, profiles, {r.id for r in config.registers})
     async with contextlib.AsyncExitStack() as stack:
         rig = None
         if runtime.options.demo:

@@ -112,14 +112,16 @@ class ImpinjSim:
         resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         await resp.prepare(request)
         self._streams.add(resp)
-        tick = 0.01
-        carry = 0.0
+        loop = asyncio.get_running_loop()
+        last, carry = loop.time(), 0.0
         try:
             while True:
-                await asyncio.sleep(tick)
+                await asyncio.sleep(0.01)
+                now = loop.time()
+                elapsed, last = now - last, now  # by the clock: sleeps overrun under load
                 if not self.running or (not self.in_field and not self.foreign):
                     continue
-                carry += self.rate * tick
+                carry += self.rate * elapsed
                 n, carry = int(carry), carry - int(carry)
                 batch = b"".join(self.next_read() for _ in range(n))
                 if self.junk_lines:
