@@ -52,6 +52,17 @@ async def test_demo_hub_scan_to_cart_and_websocket_sale_prints_unplug_isolated(t
 
             state = await (await http.get("/api/v1/devices")).json()
             assert {d["device"] for d in state["devices"]} >= {"scanner-r1", "printer-r1"}
+            page = await http.get("/devices")
+            assert page.status == 200
+            html = await page.text()
+            assert 'data-device="showcase-reader"' in html and "Simulated hardware" in html
+            csrf = (await resp.json())["csrf"]
+            post = {"headers": {"X-CSRF-Token": csrf, "Origin": base}}
+            bad = await http.post("/api/v1/devices/demo/scan",
+                                  json={"register": "R9", "code": "x"}, **post)
+            assert bad.status == 400 and "R9" in (await bad.json())["detail"]
+            preview = await (await http.get("/api/v1/devices/tags/RG-0042")).json()
+            assert preview["rfid_writes"] and "RG-0042" in json.dumps(preview["fields"])
 
         sale = await runtime.store.sales.complete(
             register_id="R1", actor="sophie", lines=[{"item_id": "RG-0042"}],

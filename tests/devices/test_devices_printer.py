@@ -138,10 +138,11 @@ async def test_drawer_opens_with_retry_and_reports_sensor(store):
 async def test_receipt_layout_text_and_html_share_blocks(store):
     sale = await sell(store, [{"type": "cash", "amount": 1300000}])
     piece = await store.items.get("RG-0042")
-    receipt = build_receipt(sale, {"RG-0042": piece}, receipt_settings(store.config))
+    receipt = build_receipt(sale, {"RG-0042": piece}, receipt_settings(store.config),
+                            associate="Claire Vidal")  # the roster's name for the sale's staff id
     text, page = render_text(receipt), render_html(receipt)
     for needle in ("Certificate GIA 2141438167", "Centre stone: 1.02 ct round diamond E/VVS1",
-                   "Your associate: Administrator", "Returns within 30 days"):
+                   "Your associate: Claire Vidal", "Returns within 30 days"):
         assert needle in text and needle in page
     assert all(len(line) <= 42 for line in text.splitlines())
 

@@ -29,6 +29,8 @@ class TslSim(PtyDevice):
         if cmd.startswith(".vr"):
             self._send(f"CS: {cmd}", "MF: Technology Solutions UK Ltd", "US: 1128-BT-000123",
                        "AV: 2.4.0", "OK:")
+        elif cmd.startswith(".iv") and " -x" in cmd:
+            self._send(f"CS: {cmd}", "OK:")  # -x: store the parameters, take no action
         elif cmd.startswith(".iv"):
             self.inventory(cmd)
         else:
