@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -37,3 +38,24 @@ def in_pieces(payload: bytes, cuts: list[int]) -> list[bytes]:
         pieces.append(payload[last:cut])
         last = max(last, cut)
     return pieces
+
+
+@contextlib.asynccontextmanager
+async def demo_hub(tmp_path):
+    """The whole hub as `loupe demo` runs it (simulators, drivers, books, web app) over a
+    store holding PIECE and the demo staff; yields the runtime once every device is up."""
+    from hub.config import load_config
+    from hub.daemon import Options, running
+    from hub.demo import seed_demo_staff
+    from hub.store import Store, init_store
+
+    config = init_store(tmp_path / "store", "paris-01", "Maison Test", "EUR")
+    async with await Store.open(config) as store:
+        await store.items.receive(PIECE, actor="admin")
+        await seed_demo_staff(store)
+    options = Options(host="127.0.0.1", port=0, insecure_http=True, zeroconf=False, demo=True)
+    async with running(load_config(config.data_dir), options) as runtime:
+        manager = runtime.services["devices"]
+        await wait_until(lambda: all(d["state"] == "connected" for d in manager.states()),
+                         timeout=10)
+        yield runtime

@@ -9,26 +9,13 @@ from __future__ import annotations
 import json
 
 import aiohttp
-from device_helpers import PIECE, wait_until
-
-from hub.config import load_config
-from hub.daemon import Options, running
-from hub.demo import seed_demo_staff
-from hub.store import Store, init_store
+from device_helpers import demo_hub, wait_until
 
 
 async def test_demo_hub_scan_to_cart_and_websocket_sale_prints_unplug_isolated(tmp_path):
-    config = init_store(tmp_path / "store", "paris-01", "Maison Test", "EUR")
-    async with await Store.open(config) as store:
-        await store.items.receive(PIECE, actor="admin")
-        await seed_demo_staff(store)
-    config = load_config(config.data_dir)
-    options = Options(host="127.0.0.1", port=0, insecure_http=True, zeroconf=False, demo=True)
-    async with running(config, options) as runtime:
+    async with demo_hub(tmp_path) as runtime:
         manager = runtime.services["devices"]
         rig = runtime.services["device_simulators"]
-        await wait_until(lambda: all(d["state"] == "connected" for d in manager.states()),
-                         timeout=10)
         kinds = {d["kind"] for d in manager.states()}
         assert kinds == {"scanner", "printer", "scale", "display", "rfid", "tag_printer"}
 
