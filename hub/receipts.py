@@ -57,7 +57,6 @@ class ReceiptSettings:
     gift_message: str = "A gift for you"
     width: int = 42
     verify_url: str = ""
-    staff: dict[str, str] = field(default_factory=dict)
 
 
 def receipt_settings(config: Any) -> ReceiptSettings:
@@ -89,8 +88,7 @@ def receipt_settings(config: Any) -> ReceiptSettings:
         header_lines=lines("header_lines"), footer_lines=lines("footer_lines"),
         return_policy=text("return_policy", DEFAULT_POLICY),
         gift_message=text("gift_message", "A gift for you"), width=width,
-        verify_url=text("verify_url", ""),
-        staff={s.id: s.name for s in config.staff})
+        verify_url=text("verify_url", ""))
 
 
 def weight_text(milligrams: int) -> str:
@@ -192,7 +190,7 @@ def build_receipt(sale: dict[str, Any], pieces: dict[str, dict[str, Any]],
             r.add("pair", name, money(tender["amount"]))
         r.add("rule")
     staff_id = sale.get("associate") or ""
-    associate = associate or settings.staff.get(staff_id, staff_id)
+    associate = associate or staff_id
     if associate:
         r.add("text", f"Your associate: {associate}")
     r.add("blank")

@@ -16,6 +16,7 @@ from hub.bus import Event, EventBus
 from hub.devices.base import Device, DeviceSpec
 from hub.devices.errors import DeviceBusy, DeviceError
 from hub.devices.registry import driver_class
+from hub.money import format_amount
 from hub.receipts import ReceiptSettings, build_receipt, render_html, render_text
 
 log = logging.getLogger(__name__)
@@ -41,11 +42,12 @@ class DeviceManager:
     async def start(self) -> None:
         for device in self.devices.values():
             self._tasks[device.id] = asyncio.create_task(device.run(), name=f"device-{device.id}")
-        self._unlisten = self.bus.listen("journal.sale.completed", self._on_sale)
+        self._unlisten = [self.bus.listen("journal.sale.completed", self._on_sale),
+                          self.bus.listen("cart.changed", self._on_cart)]
 
     async def stop(self) -> None:
-        if self._unlisten:
-            self._unlisten()
+        for unlisten in self._unlisten or []:
+            unlisten()
         for task in [*self._tasks.values(), *self._background]:
             task.cancel()
         await asyncio.gather(*self._tasks.values(), *self._background, return_exceptions=True)
@@ -75,14 +77,68 @@ class DeviceManager:
 
     # -- receipts -------------------------------------------------------------------------
 
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     def _on_sale(self, event: Event) -> None:
         payload = event.data.get("payload") or {}
         sale_id, register = payload.get("sale_id"), payload.get("register_id")
         if not sale_id or not register:
             return
-        task = asyncio.create_task(self._print_completed(sale_id))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._spawn(self._print_completed(sale_id))
+        display = self._display(register)
+        if display is not None:
+            messages = display.spec.get("messages", {})
+            self._spawn(self._show_quietly(display, messages.get("thanks_top", "Thank you"),
+                                           messages.get("thanks_bottom", "")))
+
+    def _display(self, register: str) -> Any:
+        try:
+            return self.for_register(register, "display")
+        except DeviceBusy:
+            return None
+
+    def _on_cart(self, event: Event) -> None:
+        """The customer sees the piece just added and the running total."""
+        cart = event.data.get("cart") or {}
+        display = self._display(event.data.get("register_id") or "")
+        if display is None or not isinstance(cart, dict):
+            return
+        lines = cart.get("lines") or []
+        if not lines:
+            messages = display.spec.get("messages", {})
+            top, bottom = messages.get("welcome_top", "Welcome"), messages.get("welcome_bottom", "")
+        else:
+            top = str(lines[-1].get("description", ""))
+            bottom = "TOTAL " + format_amount(int(cart.get("total") or 0),
+                                              str(cart.get("currency") or "EUR"))
+        self._spawn(self._show_quietly(display, top, bottom))
+
+    async def _show_quietly(self, display: Any, top: str, bottom: str) -> None:
+        try:
+            await display.show(top, bottom)
+        except DeviceError as exc:  # the display is unplugged: the sale goes on
+            log.info("display %s: %s", display.id, exc)
+
+    def metrics_lines(self) -> list[str]:
+        """Prometheus lines for /metrics: one state gauge per device, retries, missed checks."""
+        out = ["# HELP loupe_device_state 1 for the device's current state.",
+               "# TYPE loupe_device_state gauge"]
+        for d in self.devices.values():
+            for state in ("connecting", "connected", "retrying", "failed"):
+                out.append(f'loupe_device_state{{device="{d.id}",kind="{d.kind}",'
+                           f'state="{state}"}} {1 if d.state == state else 0}')
+        out += ["# HELP loupe_device_retries_total Reconnects after a fault.",
+                "# TYPE loupe_device_retries_total counter"]
+        out += [f'loupe_device_retries_total{{device="{d.id}"}} {d.retries}'
+                for d in self.devices.values()]
+        out += ["# HELP loupe_device_missed_checks Health checks missed in a row.",
+                "# TYPE loupe_device_missed_checks gauge"]
+        out += [f'loupe_device_missed_checks{{device="{d.id}"}} {d.missed_checks}'
+                for d in self.devices.values()]
+        return out
 
     async def _print_completed(self, sale_id: str) -> None:
         try:

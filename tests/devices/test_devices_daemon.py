@@ -36,6 +36,9 @@ async def test_demo_hub_scan_to_cart_and_websocket_sale_prints_unplug_isolated(t
                 data = await cart_update()
                 assert data["register_id"] == "R1" and data["why"] == "scanned"
                 assert "RG-0042" in json.dumps(data["cart"])
+                # The customer sees the piece and the running total on R1's pole display.
+                await wait_until(lambda: rig.display.lines == ["Solitaire ring",
+                                                               "TOTAL 12,500.00 EUR"])
 
             state = await (await http.get("/api/v1/devices")).json()
             assert {d["device"] for d in state["devices"]} >= {"scanner-r1", "printer-r1"}
@@ -59,6 +62,10 @@ async def test_demo_hub_scan_to_cart_and_websocket_sale_prints_unplug_isolated(t
         assert "2141438167" in printer.receipts[0].text
         assert "Sophie Laurent" in printer.receipts[0].text
         assert manager.last_receipt["R1"]["sale_id"] == sale["sale_id"]
+        await wait_until(lambda: rig.display.lines[0] == "Thank you")
+        metrics = "\n".join(manager.metrics_lines())
+        assert 'loupe_device_state{device="scanner-r1",kind="scanner",state="connected"} 1' \
+            in metrics
 
         # Pull the scale's cable: it goes to retrying, the scanner still scans.
         scans = runtime.bus.subscribe("device.scan")

@@ -18,7 +18,7 @@ from hub.receipts import build_receipt, receipt_settings, render_html, render_te
 
 def printer_config(port):
     return {"printer-r1": {"model": "epson-tm-t88vi", "register": "R1", "host": "127.0.0.1",
-                           "port": port, **FAST}}
+                           "port": port, "drawer": {"alert_after_s": 0.2}, **FAST}}
 
 
 async def sell(store, tenders=None):
@@ -122,12 +122,15 @@ async def test_drawer_opens_with_retry_and_reports_sensor(store):
     await sim.start()
     manager = await manager_for(store, sim)
     drawer_events = store.bus.subscribe("device.drawer")
+    alerts = store.bus.subscribe("device.alert")
     try:
         result = await manager.open_drawer("R1")
         assert result["open"] is True
         assert len(sim.decoder.kicks) == 2 and sim.decoder.kicks[0] == (2, 100, 100)
         ev = await drawer_events.get()
         assert ev.data == {"device": "printer-r1", "register": "R1", "open": True}
+        alert = await alerts.get()  # left open past the profile's alert_after_s
+        assert alert.data["alert"] == "drawer_left_open" and alert.data["register"] == "R1"
         sim.close_drawer()
         assert (await drawer_events.get()).data["open"] is False
     finally:
