@@ -59,6 +59,7 @@ class Ingested:
     gap: bool
     stored: int = 0
     problem: str | None = None
+    hello: bool = False  # ask the store to say hello again (HQ missed its enrollment)
 
 
 @dataclass
@@ -69,6 +70,7 @@ class HQ:
     storage: HQStorage
     pending: dict[str, dict[int, Entry]] = field(default_factory=dict)
     on_stored: Callable[[str, list[Entry]], None] | None = None
+    known_keys: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def chain(self) -> str:
@@ -110,21 +112,31 @@ class HQ:
         return outcome
 
     def _put_keys(self, store_id: str, raw_keys: list[WrappedKey]) -> None:
+        known = self.known_keys.get(store_id)
+        if known is None:
+            known = self.known_keys[store_id] = set(self.storage.keys(store_id))
         keys = []
         for raw in raw_keys:
             key_id, version = raw.key_id, raw.version
+            if key_id in known:
+                continue  # held already, or destroyed: a resend never brings a key back
             # Opening it proves it is a real key for this store and key id, sealed to us.
             open_sealed(self.keys.box, raw.wrapped, key_aad(self.chain, store_id, key_id, version))
             keys.append((key_id, version, raw.wrapped))
         if keys:
             self.storage.put_keys(store_id, keys)
+            known.update(k for k, _, _ in keys)
 
     def ingest(self, store_id: str, data: bytes) -> Ingested:
         """Check and store one batch; returns HQ's head for the ack."""
         row = self.storage.store(store_id)
-        if row is None or row.public_key is None:
-            raise WireError(f"journal from store {store_id!r}, which has not completed"
-                            " enrollment: nothing stored")
+        if row is None:
+            raise WireError(f"journal from store {store_id!r}, which HQ never enrolled:"
+                            " nothing stored")
+        if row.public_key is None:
+            # Enrolled but its hello never reached us (HQ was away): ask for it again.
+            return Ingested(0, gap=True, problem=f"store {store_id} has not completed"
+                            " enrollment (no hello received): nothing stored", hello=True)
         batch = decode_batch(data, store_id)
         self._put_keys(store_id, batch.keys)
         self.storage.contact(store_id)
@@ -189,6 +201,7 @@ class HQ:
         for entry in run:
             kind = entry.kind
             if kind == "client.forgotten":
+                self.known_keys.setdefault(store_id, set()).add(entry.subject)
                 # Crypto-shredding reaches HQ too: its copy of the key goes.
                 facts.append(Fact("destroy_key", {"key_id": entry.subject}))
                 facts.append(Fact("client", {"client_id": entry.subject.split(":", 1)[1],
@@ -276,7 +289,8 @@ class HQ:
     def ack(self, store_id: str, result: Ingested) -> bytes:
         return sign_doc(self.keys.signing, {"type": "ack", "chain": self.chain,
                                             "store": store_id, "seq": result.head,
-                                            "gap": result.gap, "problem": result.problem})
+                                            "gap": result.gap, "problem": result.problem,
+                                            "hello": result.hello})
 
     # -- HQ -> store ------------------------------------------------------------------------
 
@@ -351,6 +365,18 @@ class Receiver:
         self.tls = tls
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="hq-storage")
         self.connected = asyncio.Event()
+        self._acks: set[asyncio.Task[None]] = set()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._acks.add(task)
+        task.add_done_callback(self._ack_done)
+
+    def _ack_done(self, task: asyncio.Task[None]) -> None:
+        self._acks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # The store resends after its resend_after_s and gets a fresh ack.
+            log.warning("HQ could not publish an ack", extra={"error": str(task.exception())})
 
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
@@ -386,8 +412,10 @@ class Receiver:
                                                        bytes | bytearray) else b""
             if leaf == "journal":
                 result = await self._call(self.hq.ingest, store_id, data)
-                await client.publish(topic(chain, store_id, "ack"),
-                                     self.hq.ack(store_id, result), qos=1)
+                # Not awaited: the next batch is stored while the broker takes the ack
+                # (paho sends in order, so acks never overtake each other).
+                self._spawn(client.publish(topic(chain, store_id, "ack"),
+                                           self.hq.ack(store_id, result), qos=1))
             elif leaf == "hello":
                 await self._call(self.hq.hello, store_id, data)
                 row = await self._call(self.hq.storage.store, store_id)

@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS stores (
     box_key      TEXT,
     head_seq     INTEGER NOT NULL DEFAULT 0,
     head_hash    BLOB NOT NULL,
+    entries      INTEGER NOT NULL DEFAULT 0,
     last_contact TEXT,
     online       INTEGER NOT NULL DEFAULT 0,
     problem      TEXT,
@@ -164,10 +165,8 @@ class SqliteHQStorage:
                               " WHERE store_id = ?", (public_key, box_key, store_id))
 
     def _row(self, r: sqlite3.Row) -> StoreRow:
-        count = self.conn.execute("SELECT COUNT(*) FROM entries WHERE store_id = ?",
-                                  (r["store_id"],)).fetchone()[0]
         return StoreRow(r["store_id"], r["public_key"], r["box_key"], r["head_seq"],
-                        bytes(r["head_hash"]), count, r["last_contact"], bool(r["online"]),
+                        bytes(r["head_hash"]), r["entries"], r["last_contact"], bool(r["online"]),
                         r["problem"])
 
     def store(self, store_id: str) -> StoreRow | None:
@@ -212,8 +211,9 @@ class SqliteHQStorage:
                 [(store_id, e.seq, e.ts, e.kind, e.actor, e.subject, e.key_id, e.key_version,
                   e.payload, e.prev_hash, e.hash, e.signature) for e in entries])
             last = entries[-1]
-            self.conn.execute("UPDATE stores SET head_seq = ?, head_hash = ?, problem = NULL"
-                              " WHERE store_id = ?", (last.seq, last.hash, store_id))
+            self.conn.execute("UPDATE stores SET head_seq = ?, head_hash = ?, problem = NULL,"
+                              " entries = entries + ? WHERE store_id = ?",
+                              (last.seq, last.hash, len(entries), store_id))
             for fact in facts:
                 _apply_fact(self.conn, store_id, fact)
         return last.seq

@@ -82,6 +82,8 @@ class Replicator:
         self.state = "starting"
         self.problem: str | None = None
         self.refused = 0
+        self._hello_wanted = False
+        self._hello_at = 0.0
         self._gen = 0  # bumped on every go-back, so a batch read before it is not counted
         self._progress_at = time.monotonic()
         self._wake = asyncio.Event()
@@ -226,6 +228,12 @@ class Replicator:
         journal_topic = topic(self.chain, self.store_id, "journal")
         inflight: set[asyncio.Task[None]] = set()
         while True:
+            if self._hello_wanted and time.monotonic() - self._hello_at > 1.0:
+                self._hello_wanted = False
+                self._hello_at = time.monotonic()
+                await client.publish(topic(self.chain, self.store_id, "hello"), self._hello(),
+                                     qos=1)
+                self._go_back("HQ asked for a hello")
             if (self.problem is None or self.state != "blocked") and \
                     self.sent < self.ledger.seq and \
                     self.sent - self.acked < self.settings.window_entries:
@@ -355,6 +363,11 @@ class Replicator:
                                         " old backup? Nothing is sent until this is resolved")
             log.error("sync: HQ is ahead of this store", extra={"hq_seq": seq,
                                                                  "seq": self.ledger.seq})
+            return
+        if doc.get("hello"):
+            # HQ missed our hello (it was away when we connected): say it again, then resend.
+            self._hello_wanted = True
+            self._wake.set()
             return
         if doc.get("problem"):
             self._set_state("refused_by_hq", f"HQ refused entries: {doc['problem']}")

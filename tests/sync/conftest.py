@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,12 +13,11 @@ import pytest
 
 from hub.bus import EventBus
 from hub.store import Store, init_store
+from hub.sync.broker import Mosquitto, available
 from hub.sync.enroll import HQKeys, enroll_in, install_bundle, read_bundle
 from hub.sync.hq import HQ, Receiver, open_hq
 from hub.sync.replicator import Replicator
 from hub.sync.settings import Broker, SyncSettings
-
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 PIECE = {"sku": "RING-SOL-1", "description": "Solitaire ring, 18k white gold", "category": "ring",
          "metal": "gold", "fineness": 750, "metal_weight_mg": 3200, "cost": 90000,
@@ -30,66 +25,9 @@ PIECE = {"sku": "RING-SOL-1", "description": "Solitaire ring, 18k white gold", "
 CARD = [{"type": "cash", "amount": 0}]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Mosquitto:
-    """One broker process; stop() and start() keep its port and persistence file."""
-
-    def __init__(self, workdir: Path, extra: str = "", port: int | None = None) -> None:
-        self.workdir = workdir
-        self.port = port or free_port()
-        self.conf = workdir / "mosquitto.conf"
-        self.extra = extra
-        self.proc: subprocess.Popen | None = None
-        workdir.mkdir(parents=True, exist_ok=True)
-
-    def write_conf(self) -> None:
-        listener = self.extra or f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-        # Run as root (CI containers), Mosquitto would drop to user "mosquitto", which
-        # cannot read the test's temp files: stay as whoever runs the tests.
-        me = "user root\n" if os.getuid() == 0 else ""
-        self.conf.write_text(me + f"persistence true\npersistence_location {self.workdir}/\n"
-                             f"log_dest file {self.workdir}/mosquitto.log\n"
-                             "max_queued_messages 100000\n" + listener)
-
-    def start(self) -> None:
-        self.write_conf()
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port),
-                                                                       0.2):
-                return
-            if self.proc.poll() is not None:
-                log = self.workdir / "mosquitto.log"
-                raise RuntimeError("mosquitto exited: "
-                                   + (log.read_text() if log.exists() else "(no log)"))
-            time.sleep(0.02)
-        raise RuntimeError("mosquitto did not start listening")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
-
-
 @pytest.fixture
 def broker(tmp_path: Path):
-    if not os.path.exists(MOSQUITTO):
+    if not available():
         pytest.skip("mosquitto is not installed (scripts/test installs it)")
     b = Mosquitto(tmp_path / "broker")
     b.start()

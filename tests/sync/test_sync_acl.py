@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from pathlib import Path
 
 import aiomqtt
 import pytest
-from conftest import MOSQUITTO, Mosquitto, enroll, make_bundle, new_store, until
+from conftest import Mosquitto, available, enroll, make_bundle, new_store, until
 
 from hub.sync.enroll import HQKeys
 from hub.sync.hq import Receiver, open_hq
@@ -23,7 +22,7 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
 
 @pytest.fixture
 def tls_broker(tmp_path: Path, hq_keys: HQKeys):
-    if not os.path.exists(MOSQUITTO):
+    if not available():
         pytest.skip("mosquitto is not installed")
     conf_dir = tmp_path / "etc"
     conf_dir.mkdir()

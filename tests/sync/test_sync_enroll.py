@@ -114,8 +114,10 @@ async def test_hello_with_a_wrong_proof_is_refused(tmp_path, hq, hq_keys, broker
             await hq.call(hq.hq.hello, "nantes", sign_doc(signing, doc))
         with pytest.raises(WireError, match="unknown store"):
             await hq.call(hq.hq.hello, "brest", sign_doc(signing, doc))
-        with pytest.raises(WireError, match="not completed enrollment"):
-            await hq.call(hq.hq.ingest, "nantes", b"{}")
+        result = await hq.call(hq.hq.ingest, "nantes", b"{}")
+        assert result.hello and "no hello received" in result.problem  # the hub says it again
+        with pytest.raises(WireError, match="never enrolled"):
+            await hq.call(hq.hq.ingest, "brest", b"{}")
     finally:
         await store.close()
 
