@@ -396,7 +396,7 @@ class HQBook:
                       tenders: Any, discount: int = 0) -> dict[str, Any]:
         """The client picks up a held piece: release the hold and sell it, in one go."""
         checked_tenders = validate_tenders(tenders)
-        self.sales._check_register(register_id)
+        self.sales.check_register(register_id)
 
         def command(tx: Tx) -> Entry:
             row = tx.one("SELECT * FROM hq_reservations WHERE reservation_id = ?",
