@@ -112,8 +112,10 @@ class Replicator:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # A broker that never answers our DISCONNECT must not hold up the daemon's exit:
+            # after 5 s the task is cancelled again, out of aiomqtt's wait.
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, 5)
         await self._save_acked()
 
     def _on_commit(self, event: Event) -> None:
