@@ -22,7 +22,7 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 
 # Sections other layers own; the core checks only that they are tables.
 _OWNED_ELSEWHERE = {"web", "devices", "sync", "counts", "receipts"}
-_KNOWN = {"store", "keys", "registers", "tax_rates", "sales", "epc", "staff"} | _OWNED_ELSEWHERE
+_KNOWN = {"store", "keys", "registers", "tax_rates", "sales", "epc"} | _OWNED_ELSEWHERE
 
 
 class ConfigError(ValueError):
@@ -43,13 +43,6 @@ class TaxRate:
 
 
 @dataclass(frozen=True)
-class StaffMember:
-    id: str
-    name: str
-    role: str  # associate | manager | admin
-
-
-@dataclass(frozen=True)
 class Config:
     data_dir: Path
     store_id: str
@@ -62,7 +55,6 @@ class Config:
     prices_include_tax: bool
     default_tax: str
     epc_company_prefix: int
-    staff: tuple[StaffMember, ...]
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     @property
@@ -186,24 +178,11 @@ def parse_config(doc: dict[str, Any], data_dir: Path) -> Config:
     if not 0 <= prefix < 2**28:
         raise ConfigError("epc.company_prefix: must fit GID-96's 28-bit manager number")
 
-    staff_raw = _get(doc, "staff", "loupe.toml", list, [])
-    staff = []
-    for i, member in enumerate(staff_raw):
-        where = f"staff[{i}]"
-        if not isinstance(member, dict):
-            raise ConfigError(f"{where}: must be a table")
-        _check_keys(member, where, {"id", "name", "role"})
-        role = _get(member, "role", where, str, "associate")
-        if role not in ("associate", "manager", "admin"):
-            raise ConfigError(f"{where}.role: must be associate, manager or admin, got {role!r}")
-        staff.append(StaffMember(_check_id(_get(member, "id", where, str), f"{where}.id"),
-                                 _get(member, "name", where, str, ""), role))
-
     return Config(
         data_dir=data_dir, store_id=store_id, store_name=store_name, currency=currency,
         timezone=timezone, master_key_file=key_file, registers=tuple(registers),
         tax_rates=tuple(rates), prices_include_tax=include, default_tax=default_tax,
-        epc_company_prefix=prefix, staff=tuple(staff), raw=doc,
+        epc_company_prefix=prefix, raw=doc,
     )
 
 
@@ -259,8 +238,5 @@ default_tax = "standard"
 [epc]
 company_prefix = 0             # GID-96 manager number for tags this store encodes
 
-[[staff]]
-id = "admin"
-name = "Administrator"
-role = "admin"
+# Staff are enrolled with `loupe staff add` (PINs are hashed, names encrypted in the books).
 '''

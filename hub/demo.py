@@ -41,10 +41,7 @@ DEMO_STAFF = (("sophie", "Sophie Laurent", "associate", "1111"),
 
 async def seed_demo_staff(store: Store) -> list[str]:
     """Enroll the demo staff (once) and return the lines that show their PINs."""
-    from hub.core.staff import Staff
-
-    staff = Staff(store.ledger)
-    await staff.load()
+    staff = store.staff
     for staff_id, name, role, pin in DEMO_STAFF:
         if staff.get(staff_id) is None:
             await staff.enroll(staff_id, name, role, pin, actor="demo")

@@ -126,7 +126,7 @@ async def generate(store: Store, *, items: int = 0, clients: int = 0, sales: int
         "SELECT item_id FROM items WHERE status = 'in_stock' ORDER BY item_id")]
     rng.shuffle(in_stock)
     registers = [r.id for r in store.config.registers]
-    staff = [s.id for s in store.config.staff] or ["admin"]
+    staff = [m.staff_id for m in store.staff.all()] or ["admin"]
     made = 0
     for _ in range(min(sales, len(in_stock))):
         item_id = in_stock.pop()

@@ -17,6 +17,7 @@ from hub.core.clients import Clients
 from hub.core.closures import Closures
 from hub.core.items import Items
 from hub.core.sales import Sales
+from hub.core.staff import Staff
 from hub.ledger.journal import Entry
 from hub.ledger.keys import create_master_key
 from hub.ledger.ledger import Ledger, LedgerError
@@ -64,6 +65,7 @@ class Store:
                            registers={r.id for r in config.registers},
                            tax_rates={r.code: r.rate_bp for r in config.tax_rates},
                            prices_include_tax=config.prices_include_tax)
+        self.staff = Staff(ledger)  # the roster: ids, roles, PIN hashes; names encrypted
         self.closures = Closures(ledger, config.currency, areas_mod.closure_sections(areas))
 
     @classmethod
@@ -85,6 +87,7 @@ class Store:
         store = cls(config, ledger, bus, areas)
         holder["store"] = store
         indexed = await store.clients.load_index()
+        await store.staff.load()
         log.info("store opened", extra={"store_id": config.store_id, "seq": ledger.seq,
                                         "clients_indexed": indexed})
         return store

@@ -192,7 +192,7 @@ def create_app(runtime: Any) -> web.Application:
     app = web.Application(middlewares=[security], client_max_size=MAX_BODY)
     app[RUNTIME] = runtime
     app[STATS] = {}
-    staff = runtime.services.get("staff") or Staff(store.ledger)
+    staff = store.staff
     approvals = Approvals(store.ledger, staff)
     app[STAFF_KEY] = staff
     app[APPROVALS] = approvals
@@ -218,12 +218,8 @@ def create_app(runtime: Any) -> web.Application:
     app[ROUTE_ENDPOINT] = route_endpoint
     app.router.add_static("/static", STATIC, name="static")
     pages.setup_templates(app, table)
-    app.cleanup_ctx.append(_load_staff)
     app.cleanup_ctx.append(events.scanner_binding)
     app.cleanup_ctx.append(events.websockets)
     return app
 
 
-async def _load_staff(app: web.Application):
-    await app[STAFF_KEY].load()
-    yield

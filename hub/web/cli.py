@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 
-from hub.cli import CommandError, data_dir_arg, open_store, run_async
+from hub.cli import CommandError, data_dir_arg, with_store
 
 
 def _pin(args: argparse.Namespace) -> str:
@@ -18,55 +18,27 @@ def _pin(args: argparse.Namespace) -> str:
 
 
 def cmd_staff_add(args: argparse.Namespace) -> int:
-    from hub.core.staff import Staff
-
-    async def go() -> int:
-        store = await open_store(args)
-        try:
-            staff = Staff(store.ledger)
-            await staff.load()
-            member = await staff.enroll(args.staff_id, args.name, args.role, _pin(args),
-                                        actor=args.actor)
-        finally:
-            await store.close()
-        print(f"enrolled {member.staff_id} ({member.role})")
-        return 0
-
-    return run_async(go)
+    pin = _pin(args)
+    member = with_store(args, lambda store: store.staff.enroll(
+        args.staff_id, args.name, args.role, pin, actor=args.actor))
+    print(f"enrolled {member.staff_id} ({member.role})")
+    return 0
 
 
 def cmd_staff_pin(args: argparse.Namespace) -> int:
-    from hub.core.staff import Staff
-
-    async def go() -> int:
-        store = await open_store(args)
-        try:
-            staff = Staff(store.ledger)
-            await staff.load()
-            await staff.change(args.staff_id, actor=args.actor, pin=_pin(args))
-        finally:
-            await store.close()
-        print(f"new PIN set for {args.staff_id}")
-        return 0
-
-    return run_async(go)
+    pin = _pin(args)
+    with_store(args, lambda store: store.staff.change(args.staff_id, actor=args.actor, pin=pin))
+    print(f"new PIN set for {args.staff_id}")
+    return 0
 
 
 def cmd_staff_list(args: argparse.Namespace) -> int:
-    from hub.core.staff import Staff
+    async def roster(store):
+        return store.staff.all()
 
-    async def go() -> int:
-        store = await open_store(args)
-        try:
-            staff = Staff(store.ledger)
-            await staff.load()
-            for m in staff.all():
-                print(f"{m.staff_id:<16} {m.role:<10} {m.status:<7} {m.name}")
-        finally:
-            await store.close()
-        return 0
-
-    return run_async(go)
+    for m in with_store(args, roster):
+        print(f"{m.staff_id:<16} {m.role:<10} {m.status:<7} {m.name}")
+    return 0
 
 
 def cmd_web_cert(args: argparse.Namespace) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from hub.core.staff import Staff
 from hub.counts.service import Counts
 from hub.daemon import Options, Runtime
 from hub.web.app import create_app
@@ -16,7 +15,7 @@ from tests.web.web_helpers import NAMES, PINS, ROLES, sign_in
 
 @pytest.fixture
 async def client(store, counts):
-    staff = Staff(store.ledger)
+    staff = store.staff
     for staff_id, pin in PINS.items():
         await staff.enroll(staff_id, NAMES[staff_id], ROLES[staff_id], pin, actor="test")
     runtime = Runtime(store.config, store, store.bus,

@@ -7,7 +7,6 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from web_helpers import NAMES, PINS, ROLES, piece
 
-from hub.core.staff import Staff
 from hub.daemon import Options, Runtime
 from hub.store import Store, init_store
 from hub.web.app import create_app
@@ -24,7 +23,7 @@ async def store(tmp_path):
 
 @pytest.fixture
 async def runtime(store):
-    staff = Staff(store.ledger)
+    staff = store.staff
     for staff_id, pin in PINS.items():
         await staff.enroll(staff_id, NAMES[staff_id], ROLES[staff_id], pin, actor="test")
     return Runtime(store.config, store, store.bus,
