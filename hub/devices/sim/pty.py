@@ -19,6 +19,7 @@ class PtyDevice:
         self._slave = -1
         self._loop: asyncio.AbstractEventLoop | None = None
         self.received = bytearray()
+        self._pending = bytearray()  # written by the device, waiting for room in the pty
 
     @property
     def plugged(self) -> bool:
@@ -48,6 +49,9 @@ class PtyDevice:
             return
         assert self._loop is not None
         self._loop.remove_reader(self._master)
+        if self._pending:
+            self._loop.remove_writer(self._master)
+            self._pending.clear()
         os.close(self._master)
         os.close(self._slave)
         self._master = -1
@@ -65,14 +69,31 @@ class PtyDevice:
         """What the device does with bytes from the host."""
 
     def write(self, data: bytes) -> None:
+        """Send bytes to the host without blocking: what the pty cannot take now is sent
+        when it becomes writable (the driver reads on this same loop, so spinning here
+        would never let it drain)."""
         if not self.plugged:
             return
-        view = memoryview(data)
-        while view:
-            try:
-                view = view[os.write(self._master, view):]
-            except BlockingIOError:
-                continue  # pty buffer full; the reader drains it shortly
+        if self._pending:
+            self._pending += data
+            return
+        try:
+            sent = os.write(self._master, data)
+        except BlockingIOError:
+            sent = 0
+        if sent < len(data):
+            self._pending += data[sent:]
+            assert self._loop is not None
+            self._loop.add_writer(self._master, self._flush)
+
+    def _flush(self) -> None:
+        try:
+            sent = os.write(self._master, self._pending)
+        except BlockingIOError:
+            return
+        del self._pending[:sent]
+        if not self._pending and self._loop is not None:
+            self._loop.remove_writer(self._master)
 
     async def write_async(self, data: bytes) -> None:
         view = memoryview(data)
