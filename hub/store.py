@@ -15,6 +15,7 @@ from hub.bus import EventBus
 from hub.config import Config, load_config, render_config
 from hub.core.clients import Clients
 from hub.core.closures import Closures
+from hub.core.hq import HQBook
 from hub.core.items import Items
 from hub.core.sales import Sales
 from hub.core.staff import Staff
@@ -65,6 +66,7 @@ class Store:
                            registers={r.id for r in config.registers},
                            tax_rates={r.code: r.rate_bp for r in config.tax_rates},
                            prices_include_tax=config.prices_include_tax)
+        self.hq = HQBook(ledger, self.items, self.clients, self.sales)  # HQ's messages, applied
         self.staff = Staff(ledger)  # the roster: ids, roles, PIN hashes; names encrypted
         self.closures = Closures(ledger, config.currency, areas_mod.closure_sections(areas))
 

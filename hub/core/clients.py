@@ -260,6 +260,18 @@ class Clients:
         return await self.ledger.transact(
             lambda tx: [self.create_in(tx, p, actor) for p in profiles])
 
+    def update_in(self, tx: Tx, client_id: str, profile: dict[str, Any], actor: str) -> Entry:
+        """Record a client's whole new (validated) profile inside a transaction."""
+        row = tx.one("SELECT status FROM clients WHERE client_id = ?", (client_id,))
+        if row is None or row["status"] != "active":
+            raise NotFound(f"no client {client_id}")
+        self._check_partner(tx, profile)
+        key_id = f"client:{client_id}"
+        entry = tx.append("client.updated", key_id, {"profile": profile}, actor=actor,
+                          key_id=key_id)
+        tx.after_commit.append(lambda: self.names.put(client_id, profile))
+        return entry
+
     async def update(self, client_id: str, raw: dict[str, Any], actor: str) -> dict[str, Any]:
         """Apply a partial change; the entry carries the whole new profile."""
         current = await self.get(client_id)
@@ -270,16 +282,7 @@ class Clients:
         merged = {**current["profile"], **raw}
         profile = validate_profile(merged)
 
-        def command(tx: Tx) -> None:
-            row = tx.one("SELECT status FROM clients WHERE client_id = ?", (client_id,))
-            if row is None or row["status"] != "active":
-                raise NotFound(f"no client {client_id}")
-            self._check_partner(tx, profile)
-            key_id = f"client:{client_id}"
-            tx.append("client.updated", key_id, {"profile": profile}, actor=actor, key_id=key_id)
-            tx.after_commit.append(lambda: self.names.put(client_id, profile))
-
-        await self.ledger.transact(command)
+        await self.ledger.transact(lambda tx: self.update_in(tx, client_id, profile, actor))
         return {"client_id": client_id, "status": "active", "profile": profile}
 
     async def forget(self, client_id: str, actor: str, reason: str = "erasure request") -> int:

@@ -20,7 +20,7 @@ from hub.core.clients import Clients, validate_profile
 from hub.core.errors import Invalid, NotFound, Refused
 from hub.core.items import Items, load_piece_tx, set_status
 from hub.core.projector import touch_item
-from hub.core.sales import Sales, _validate_lines, validate_tenders
+from hub.core.sales import Sales, validate_lines, validate_tenders
 from hub.ledger.journal import Entry
 from hub.ledger.ledger import Ledger, Tx
 from hub.ledger.schema import Migration, Schema
@@ -388,9 +388,7 @@ class HQBook:
         if row["status"] != "active":
             raise Refused("client_forgotten", f"client {client_id} was forgotten here:"
                           " HQ's update is refused")
-        key_id = f"client:{client_id}"
-        tx.append("client.updated", key_id, {"profile": profile}, actor=ACTOR, key_id=key_id)
-        tx.after_commit.append(lambda: self.clients.names.put(client_id, profile))
+        self.clients.update_in(tx, client_id, profile, ACTOR)
 
     async def collect(self, reservation_id: str, *, register_id: str, actor: str,
                       tenders: Any, discount: int = 0) -> dict[str, Any]:
@@ -412,7 +410,7 @@ class HQBook:
             client_id = row["client_id"] if client and client["status"] == "active" else None
             return self.sales.complete_in(
                 tx, register_id=register_id, actor=actor,
-                lines=_validate_lines([{"item_id": row["item_id"]}]), tenders=checked_tenders,
+                lines=validate_lines([{"item_id": row["item_id"]}]), tenders=checked_tenders,
                 client_id=client_id, discount=discount,
                 note=f"click-and-collect {reservation_id}")
 

@@ -71,7 +71,7 @@ def validate_tenders(raw: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _validate_lines(raw: Any) -> list[dict[str, Any]]:
+def validate_lines(raw: Any) -> list[dict[str, Any]]:
     if not isinstance(raw, list) or not raw:
         raise Invalid("a sale needs at least one line", "lines")
     if len(raw) > MAX_LINES:
@@ -273,7 +273,7 @@ class Sales:
                        client_id: str | None = None, discount: int = 0,
                        note: str | None = None) -> dict[str, Any]:
         self.check_register(register_id)
-        checked_lines = _validate_lines(lines)
+        checked_lines = validate_lines(lines)
         checked_tenders = validate_tenders(tenders)
         if isinstance(discount, bool) or not isinstance(discount, int) or discount < 0:
             raise Invalid("must be a non-negative integer in minor units", "discount")

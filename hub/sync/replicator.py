@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from hub.bus import Event
 from hub.core.errors import Refused
-from hub.core.hq import HQBook
 from hub.ledger.journal import Entry
 from hub.ledger.ledger import Tx, utc_now
 from hub.store import Store
@@ -75,7 +74,7 @@ class Replicator:
         self.broker = settings.broker or Broker.parse(enrollment.broker, "enrollment broker")
         self.hq_key = load_ed25519_public(enrollment.hq_signing_key, "HQ signing key")
         self.hq_box = load_x25519_public(enrollment.hq_box_key, "HQ box key")
-        self.book = HQBook(store.ledger, store.items, store.clients, store.sales)
+        self.book = store.hq
         self.acked = 0
         self.sent = 0
         self.connected = False

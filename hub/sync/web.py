@@ -21,10 +21,7 @@ def setup(app: web.Application, runtime: Any) -> None:
     store = runtime.store
 
     def book() -> HQBook:
-        replicator = runtime.services.get("sync")
-        if replicator is not None:
-            return replicator.book
-        return HQBook(store.ledger, store.items, store.clients, store.sales)
+        return store.hq
 
     async def status(request: web.Request) -> web.Response:
         replicator = runtime.services.get("sync")

@@ -345,11 +345,14 @@ async def no_sale(request: web.Request) -> web.Response:
     seq = await request.app[APPROVALS].spend(body.get("approval_id"), action,
                                              actor=session_of(request).staff_id)
     devices = _runtime(request).services.get("devices")
-    opened = False
-    if devices is not None and hasattr(devices, "open_drawer"):
-        await devices.open_drawer(register_id)
-        opened = True
-    return json_response({"seq": seq, "drawer_opened": opened})
+    if devices is None:
+        return json_response({"seq": seq, "drawer_opened": False,
+                              "problem": "no devices are running on this hub"})
+    try:
+        result = await devices.open_drawer(register_id)
+    except Refused as exc:  # the printer that kicks the drawer is unplugged or busy
+        return json_response({"seq": seq, "drawer_opened": False, "problem": str(exc)})
+    return json_response({"seq": seq, "drawer_opened": bool(result.get("open"))})
 
 
 # -- sales --------------------------------------------------------------------------------------

@@ -41,6 +41,9 @@ async def metrics(request: web.Request) -> web.Response:
         "# TYPE loupe_websockets gauge",
         f"loupe_websockets {len(app[WS_CLIENTS])}",
     ]
+    devices = app[RUNTIME].services.get("devices")
+    if devices is not None:
+        lines += devices.metrics_lines()
     return web.Response(text="\n".join(lines) + "\n",
                         content_type="text/plain", charset="utf-8",
                         headers={"X-Content-Type-Options": "nosniff"})

@@ -23,7 +23,9 @@ async def receipt_of(runtime: Any, sale: dict[str, Any]) -> dict[str, Any]:
                 pieces[line["item_id"]] = await runtime.store.items.get(line["item_id"])
             except Refused:
                 pass
-    receipt = receipts.build_receipt(sale, pieces, receipts.receipt_settings(runtime.config))
+    member = runtime.store.staff.get(sale.get("associate") or "")
+    receipt = receipts.build_receipt(sale, pieces, receipts.receipt_settings(runtime.config),
+                                     associate=member.name if member else None)
     return {"sale_id": sale["sale_id"], "blocks": [asdict(b) for b in receipt.blocks],
             "text": receipts.render_text(receipt)}
 

@@ -28,7 +28,7 @@ async def store(tmp_path: Path):
 
 
 def book_of(store) -> HQBook:
-    return HQBook(store.ledger, store.items, store.clients, store.sales)
+    return store.hq
 
 
 async def test_messages_become_entries_and_rebuild_identically(store):
