@@ -1,28 +1,20 @@
 """Fixtures for the sync tests: real Mosquitto processes on free loopback ports, real stores,
-a real HQ receiver. Nothing is mocked."""
+a real HQ receiver. Nothing is mocked. Helpers live in `sync_helpers`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sync_helpers import FAST, HQRunner, Hub, enroll, make_bundle, new_store
 
-from hub.bus import EventBus
-from hub.store import Store, init_store
 from hub.sync.broker import Mosquitto, available
-from hub.sync.enroll import HQKeys, enroll_in, install_bundle, read_bundle
-from hub.sync.hq import HQ, Receiver, open_hq
+from hub.sync.enroll import HQKeys
+from hub.sync.hq import open_hq
 from hub.sync.replicator import Replicator
-from hub.sync.settings import Broker, SyncSettings
-
-PIECE = {"sku": "RING-SOL-1", "description": "Solitaire ring, 18k white gold", "category": "ring",
-         "metal": "gold", "fineness": 750, "metal_weight_mg": 3200, "cost": 90000,
-         "tag_price": 250000}
-CARD = [{"type": "cash", "amount": 0}]
+from hub.sync.settings import SyncSettings
 
 
 @pytest.fixture
@@ -33,40 +25,6 @@ def broker(tmp_path: Path):
     b.start()
     yield b
     b.stop()
-
-
-async def until(cond: Callable[[], object], what: str, timeout: float = 30.0) -> None:
-    """Wait for a condition (a bound on a hang, not a timing assertion)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = cond()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for: {what}")
-        await asyncio.sleep(0.02)
-
-
-class HQRunner:
-    def __init__(self, hq: HQ, broker: Mosquitto) -> None:
-        self.hq = hq
-        self.receiver = Receiver(hq, Broker.parse(broker.url, "test"))
-        self.task = asyncio.create_task(self.receiver.run())
-
-    async def call(self, fn, *args):
-        return await self.receiver._call(fn, *args)
-
-    async def head(self, store_id: str) -> int:
-        row = await self.call(self.hq.storage.store, store_id)
-        return row.head_seq if row else 0
-
-    async def close(self) -> None:
-        self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.task
-        await self.receiver.close()
 
 
 @pytest.fixture
@@ -81,55 +39,6 @@ async def hq(hq_keys: HQKeys, broker: Mosquitto):
     yield runner
     await runner.close()
     runner.hq.storage.close()
-
-
-def make_bundle(keys: HQKeys, store_id: str, broker_url: str) -> bytes:
-    hq = open_hq(keys)
-    try:
-        bundle, secret = keys.make_bundle(store_id, Broker.parse(broker_url, "test"))
-        hq.storage.add_store(store_id, secret)
-    finally:
-        hq.storage.close()
-    return bundle
-
-
-async def new_store(tmp_path: Path, store_id: str, pieces: int = 5) -> Store:
-    data_dir = tmp_path / store_id
-    if not (data_dir / "loupe.toml").exists():
-        init_store(data_dir, store_id, f"Maison {store_id}", "EUR")
-        store = await Store.open(data_dir, EventBus())
-        await store.items.receive_many(
-            [{**PIECE, "item_id": f"{store_id}-{i}"} for i in range(pieces)], actor="admin")
-        return store
-    return await Store.open(data_dir, EventBus())
-
-
-async def enroll(store: Store, bundle: bytes) -> None:
-    doc = read_bundle(bundle, store.config.store_id)
-    enrollment = install_bundle(doc, store.config.data_dir)
-    await store.ledger.transact(lambda tx: enroll_in(tx, enrollment))
-
-
-class Hub:
-    """A store with its replicator, as `loupe run` would have it."""
-
-    def __init__(self, store: Store, replicator: Replicator) -> None:
-        self.store = store
-        self.rep = replicator
-
-    async def sell(self, item_id: str, client_id: str | None = None) -> dict:
-        piece = await self.store.items.get(item_id)
-        tenders = [{**CARD[0], "amount": piece["tag_price"]}]
-        return await self.store.sales.complete(register_id="R1", actor="admin",
-                                               lines=[{"item_id": item_id}], tenders=tenders,
-                                               client_id=client_id)
-
-    async def close(self) -> None:
-        await self.rep.stop()
-        await self.store.close()
-
-
-FAST = SyncSettings(resend_after_s=1.0, batch_entries=50)
 
 
 @pytest.fixture
@@ -153,11 +62,3 @@ async def hubs(tmp_path: Path, hq_keys: HQKeys, broker: Mosquitto):
     for hub in made:
         with contextlib.suppress(Exception):
             await hub.close()
-
-
-async def journal(store: Store) -> list:
-    return await store.ledger.entries(0, 1_000_000)
-
-
-async def hq_entries(hq: HQRunner, store_id: str) -> list:
-    return await hq.call(hq.hq.storage.entries, store_id, 0, 1_000_000)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
-from conftest import Mosquitto, available, enroll, make_bundle, new_store, until
+from sync_helpers import enroll, make_bundle, new_store, until
 
+from hub.sync.broker import Mosquitto, available
 from hub.sync.enroll import HQKeys
 from hub.sync.hq import Receiver, open_hq
 from hub.sync.mqtt import make_client

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from conftest import new_store
+from sync_helpers import new_store
 
 from hub.core.errors import Refused
 from hub.core.hq import HQBook

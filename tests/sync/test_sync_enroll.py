@@ -8,7 +8,7 @@ import types
 from pathlib import Path
 
 import pytest
-from conftest import make_bundle, new_store, until
+from sync_helpers import make_bundle, new_store, until
 
 from hub.bus import EventBus
 from hub.cli import main

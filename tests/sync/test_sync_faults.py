@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from conftest import enroll, hq_entries, journal, make_bundle, new_store, until
+from sync_helpers import enroll, hq_entries, journal, make_bundle, new_store, until
 
 from hub.bus import EventBus
 from hub.store import Store

@@ -8,8 +8,8 @@ import contextlib
 import json
 
 import aiomqtt
-from conftest import until
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sync_helpers import until
 
 from hub.ledger.journal import verify_chain
 from hub.sync.hq import publish_signed
@@ -206,5 +206,5 @@ async def test_a_store_cannot_pass_off_another_stores_entries(hq, hubs, broker):
     await until(lambda: paris.rep.acked == paris.store.ledger.seq, "paris still syncs")
     assert await hq.head("lyon") == before
     assert (await hq.call(hq.hq.verify_store, "paris")).startswith("ok")
-    from conftest import hq_entries, journal
+    from sync_helpers import hq_entries, journal
     assert await hq_entries(hq, "paris") == await journal(paris.store)

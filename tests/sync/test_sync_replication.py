@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import hq_entries, journal, until
+from sync_helpers import hq_entries, journal, until
 
 
 async def test_sales_reach_hq_exactly_as_stored(hq, hubs):
