@@ -78,7 +78,10 @@ def parse_devices(section: dict[str, Any], profiles: dict[str, dict[str, Any]],
                         raise ConfigInvalid(f"{where}.{key}.{unknown[0]}: not a setting of"
                                             f" {profile['name']} (have: "
                                             f"{', '.join(sorted(profile[key]))})")
-                    settings[key] = {**profile[key], **value}
+                    # A store's antenna map replaces the model's example map; other
+                    # tables override the model's defaults key by key.
+                    settings[key] = dict(value) if key == "antennas" else {**profile[key],
+                                                                           **value}
                 else:
                     expected = type(profile[key])
                     if expected is float and type(value) is int:

@@ -22,10 +22,10 @@ async def part(runtime):
         from hub.web.tls import server_context
 
         ssl_context = server_context(config.data_dir, config.store_id, config.store_name)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # In-flight requests get 5 s to finish at shutdown, then the books close.
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
     await runner.setup()
-    site = web.TCPSite(runner, opts.host, opts.port, ssl_context=ssl_context,
-                       shutdown_timeout=5)
+    site = web.TCPSite(runner, opts.host, opts.port, ssl_context=ssl_context)
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else opts.port
     scheme = "http" if ssl_context is None else "https"

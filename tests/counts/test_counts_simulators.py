@@ -20,8 +20,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from hub.bus import Event
 from hub.counts.service import Counts
 from hub.devices.config import parse_devices
@@ -103,14 +101,6 @@ class Shop:
         return section
 
 
-# Blocked on the TSL simulator, not on the count: at HEAD `PtyDevice.write`
-# (hub/devices/sim/pty.py) spins on BlockingIOError until the pty drains, but the driver
-# reading the other end runs on the same event loop, so a reply larger than the pty buffer
-# (about 20 KB on Linux) hangs the loop for good; an inventory of the safe's ~700 tags is
-# ~27 KB. Remove this mark once a non-blocking `PtyDevice.write` (queue what the pty does
-# not take, write it as the driver reads) is committed: with one, this test passes.
-@pytest.mark.skip(reason="TslSim hangs the event loop on an inventory reply larger than the"
-                         " pty buffer (PtyDevice.write busy-waits); see the comment above")
 async def test_full_store_count_through_the_reader_simulators(store, tmp_path):
     rng = random.Random(2026)
     await store.items.receive_many(

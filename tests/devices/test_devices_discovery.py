@@ -39,3 +39,22 @@ def test_recognised_devices_become_config_and_unknown_ones_are_left_alone(tmp_pa
     # Already named in loupe.toml: not added twice.
     assert "epson-tm-t88vi-x5e1234" not in discover(profiles, [{"usb": "04b8:0202"}], sysfs,
                                                     by_id)
+
+
+def test_a_stores_antenna_map_replaces_the_models_example():
+    profiles = load_profiles()
+    [spec] = parse_devices({"window-reader": {"model": "impinj-r700", "host": "10.0.0.9",
+                                              "antennas": {"2": "window"}}}, profiles, {"R1"})
+    assert spec.settings["antennas"] == {"2": "window"}  # port 1 is not "showcase-1" here
+
+
+def test_a_tsl_reply_too_long_to_keep_says_how_much_was_dropped():
+    from hub.devices.tsl.protocol import MAX_GROUP, ReplyAssembler
+
+    assembler = ReplyAssembler()
+    assert assembler.line(b"CS: .iv") is None
+    for n in range(MAX_GROUP + 3):
+        assert assembler.line(f"EP: {n:024X}".encode()) is None
+    reply = assembler.line(b"OK:")
+    assert reply is not None and reply.ok
+    assert len(reply.lines) == MAX_GROUP and reply.cut == 3

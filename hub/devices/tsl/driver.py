@@ -40,6 +40,9 @@ class TslHandheld(StreamDevice):
                                  rssi_cdbm=rssi * 100 if rssi is not None else None)
                 if reply.error:
                     self.problem(f"inventory error {reply.error}")
+                if reply.cut:
+                    self.problem(f"inventory reply too long: {reply.cut} lines dropped"
+                                 " (sweep the location in parts)")
             else:
                 self.answer(line if reply.ok else b"ER:" + (reply.error or "").encode())
 

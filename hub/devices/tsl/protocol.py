@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-MAX_GROUP = 5000  # lines; a runaway reply is cut here rather than growing forever
+# Lines kept per reply: two per tag, so a sweep of a safe of 25,000 pieces fits; a runaway
+# reply is cut here (and says so) rather than growing forever.
+MAX_GROUP = 50_000
 
 
 @dataclass
@@ -15,6 +17,7 @@ class Reply:
     lines: list[tuple[str, str]] = field(default_factory=list)
     ok: bool = False
     error: str | None = None
+    cut: int = 0  # lines past MAX_GROUP that were dropped
 
     def tags(self) -> list[tuple[str, int | None]]:
         """(EPC, RSSI dBm) pairs in order; RI follows the EP it belongs to."""
@@ -61,4 +64,6 @@ class ReplyAssembler:
             return reply
         if len(reply.lines) < MAX_GROUP:
             reply.lines.append((header, value))
+        else:
+            reply.cut += 1
         return None
