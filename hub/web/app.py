@@ -5,7 +5,6 @@ aiohttp's test client, `hub.web.part` serves it for `loupe run` and `loupe demo`
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 from pathlib import Path
@@ -17,6 +16,7 @@ from hub.core.approvals import ApprovalNeeded, Approvals
 from hub.core.carts import Carts
 from hub.core.errors import Invalid, NotFound, Refused
 from hub.core.staff import Staff
+from hub.layers import optional_modules
 from hub.web.endpoints import ENDPOINTS, ApiError, Endpoint, Endpoints
 from hub.web.sessions import COOKIE, Lockout, Session, Sessions
 
@@ -171,14 +171,8 @@ def session_of(request: web.Request) -> Session:
 
 
 def _load_extensions(app: web.Application, runtime: Any, table: Endpoints) -> None:
-    for name in EXTENSION_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and name.startswith(exc.name):
-                continue  # that layer is not installed
-            raise
-        table.area = name.split(".")[1]
+    for module in optional_modules(EXTENSION_MODULES):
+        table.area = module.__name__.split(".")[1]
         module.setup(app, runtime)
         table.area = "web"
 
