@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ import nacl.bindings
 import nacl.exceptions
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 FORMAT = "loupe/1"
@@ -123,13 +123,13 @@ ENTRY_COLUMNS = ("seq, ts, kind, actor, subject, key_id, key_version, payload, p
 
 def seal(*, store_id: str, seq: int, ts: str, kind: str, actor: str, subject: str,
          key_id: str, key_version: int, data_key: bytes, plaintext: bytes, prev_hash: bytes,
-         signing_key: Ed25519PrivateKey) -> Entry:
-    """Encrypt, chain and sign one entry."""
+         sign: Callable[[bytes], bytes]) -> Entry:
+    """Encrypt, chain and sign one entry (`sign` returns the Ed25519 signature of a hash)."""
     payload = encrypt(data_key, plaintext, associated_data(store_id, seq, kind))
     header = header_bytes(store_id, seq, ts, kind, actor, subject, key_id, key_version)
     digest = entry_hash(prev_hash, header, payload)
     return Entry(seq, ts, kind, actor, subject, key_id, key_version, payload, prev_hash, digest,
-                 signing_key.sign(digest))
+                 sign(digest))
 
 
 def open_payload(entry: Entry, store_id: str, data_key: bytes) -> dict[str, Any]:

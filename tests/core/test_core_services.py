@@ -190,4 +190,16 @@ async def test_group_commit_batches_concurrent_callers(store):
                                    return_exceptions=True)
     assert isinstance(results[1], Refused)
     assert {r["item_id"] for r in results if isinstance(r, dict)} == {"P-500", "P-501"}
+    # A command refused after it wrote (the third piece of a set is a duplicate) is undone
+    # whole, and the commands batched with it still land exactly once.
+    results = await asyncio.gather(
+        store.items.receive(piece(600), "admin"),
+        store.items.receive_many([piece(601), piece(602), piece(0)], "admin"),
+        store.items.receive(piece(603), "admin"),
+        return_exceptions=True)
+    assert isinstance(results[1], Refused) and "P-0" in str(results[1])
+    assert [r["item_id"] for r in (results[0], results[2])] == ["P-600", "P-603"]
+    serials = {r["item_id"] for r in await store.ledger.fetch("SELECT item_id FROM items")}
+    assert {"P-600", "P-603"} <= serials and not {"P-601", "P-602"} & serials
+    assert store.ledger.seq == 204
     assert verify_database(store.config.db_path).ok
