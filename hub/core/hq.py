@@ -18,13 +18,12 @@ from typing import Any
 
 from hub.core.clients import Clients, validate_profile
 from hub.core.errors import Invalid, NotFound, Refused
-from hub.core.items import Items, load_piece_tx, set_status
+from hub.core.items import Items, load_piece_tx, money_field, set_status
 from hub.core.projector import touch_item
 from hub.core.sales import Sales, validate_lines, validate_tenders
 from hub.ledger.journal import Entry
 from hub.ledger.ledger import Ledger, Tx
 from hub.ledger.schema import Migration, Schema
-from hub.money import MoneyError, check_amount
 
 _HQ_V1 = """
 -- state (kept as is by a rebuild) ------------------------------------------------------------
@@ -215,13 +214,6 @@ def _text(body: dict[str, Any], field: str, max_len: int = 200) -> str:
     return value
 
 
-def _amount(value: Any, field: str) -> int:
-    try:
-        return check_amount(value, field)
-    except MoneyError as exc:
-        raise Invalid(str(exc)) from None
-
-
 def _check_rates(rates: Any, currency: str) -> None:
     if not isinstance(rates, list) or not rates:
         raise Invalid("must be a non-empty list", "rates")
@@ -234,7 +226,7 @@ def _check_rates(rates: Any, currency: str) -> None:
         fineness = rate.get("fineness")
         if isinstance(fineness, bool) or not isinstance(fineness, int) or not 1 <= fineness <= 1000:
             raise Invalid("must be parts per thousand, 1-1000", f"{where}.fineness")
-        _amount(rate.get("per_gram"), f"{where}.per_gram")
+        money_field(rate.get("per_gram"), f"{where}.per_gram")
         if rate.get("currency") != currency:
             raise Invalid(f"{rate.get('currency')!r} is not the store's currency {currency}",
                           f"{where}.currency")
@@ -281,7 +273,7 @@ class HQBook:
         """Validate a body before the transaction; returns what the apply step needs."""
         if mtype == "price":
             _text(body, "item_id", 40)
-            _amount(body.get("tag_price"), "tag_price")
+            money_field(body.get("tag_price"), "tag_price")
             if body.get("currency") != self.items.currency:
                 raise Invalid(f"{body.get('currency')!r} is not the store's currency"
                               f" {self.items.currency}", "currency")

@@ -101,7 +101,8 @@ def _choice(value: Any, field: str, choices: tuple[str, ...], *, required: bool 
     return value
 
 
-def _money(value: Any, field: str) -> int:
+def money_field(value: Any, field: str) -> int:
+    """An amount in minor units from outside (a form, a CSV, HQ), refused with its field."""
     try:
         return check_amount(value, field)
     except MoneyError as exc:
@@ -182,7 +183,7 @@ def validate_piece(raw: dict[str, Any], tax_codes: set[str], default_tax: str,
             out[field] = _text(raw.get(field), field, max_len=120)
     for field in ("cost", "tag_price"):
         if want(field):
-            out[field] = _money(raw.get(field), field)
+            out[field] = money_field(raw.get(field), field)
     if want("tax_code"):
         code = raw.get("tax_code") or default_tax
         if code not in tax_codes:
@@ -431,7 +432,7 @@ class Items:
             "sku": _text(raw.get("sku"), "sku", required=True, max_len=60),
             "description": _text(raw.get("description"), "description", required=True),
             "category": _choice(raw.get("category") or "other", "category", CATEGORIES),
-            "unit_price": _money(raw.get("unit_price"), "unit_price"),
+            "unit_price": money_field(raw.get("unit_price"), "unit_price"),
             "tax_code": raw.get("tax_code") or self.default_tax,
             "quantity": _int(raw.get("quantity"), "quantity", lo=1, hi=1_000_000, required=True),
         }
