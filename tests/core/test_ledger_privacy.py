@@ -90,3 +90,15 @@ class _Capture:
 
 def _raw(data_dir: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(data_dir.iterdir()) if p.is_file())
+
+
+async def test_a_whole_demo_store_keeps_clients_and_staff_out_of_its_files(tmp_path):
+    """The demo path (generator, demo staff, every area's tables) leaks nothing either."""
+    from hub.demo import prepare_demo
+
+    await prepare_demo(tmp_path / "demo", items=30, clients=15, sales=10)
+    raw = b"".join(p.read_bytes() for p in (tmp_path / "demo").rglob("*") if p.is_file())
+    # What every generated client has (e-mail, street, mobile number) and the demo staff names.
+    for text in (b"@example.com", b"rue du Faubourg", b"+33 6", b"Sophie Laurent",
+                 b"Marc Delcourt"):
+        assert text not in raw, text
