@@ -20,7 +20,7 @@ async def start(rig: Any) -> None:
     rig.handheld = TslSim(rig.dir / "tsl-1128")
     for sim in (rig.scale, rig.display, rig.handheld):
         sim.plug()
-    rig.reader = ImpinjSim(rate=20)
+    rig.reader = ImpinjSim(rate=400)  # a few seconds to read a demo store's showcases
     await rig.reader.start()
     rig.tags = ZplPrinterSim()
     await rig.tags.start()
@@ -46,17 +46,42 @@ def config(rig: Any) -> dict[str, Any]:
                       "path": str(rig.display.link)},
         "showcase-reader": {"model": "impinj-r700", "host": "127.0.0.1",
                             "port": rig.reader.port,
-                            "antennas": {"1": "showcase-1", "2": "showcase-2"}},
+                            "antennas": {str(port): place for port, place in DEMO_ANTENNAS.items()}},
         "handheld": {"model": "tsl-1128", "path": str(rig.handheld.link)},
         "tag-printer": {"model": "zebra-zd621r", "host": "127.0.0.1", "port": rig.tags.port},
     }
 
 
-async def seed_tags(rig: Any, store: Any, limit: int = 60) -> int:
-    """Put the store's in-stock pieces in front of the demo reader and handheld."""
-    rows = await store.ledger.fetch("SELECT epc FROM items WHERE status = 'in_stock' AND epc"
-                                    " IS NOT NULL LIMIT ?", (limit,))
-    epcs = {r["epc"] for r in rows}
-    rig.reader.in_field = set(epcs)
-    rig.handheld.in_field = set(list(epcs)[: limit // 3])
-    return len(epcs)
+# One antenna under each showcase, window and tray of the generated store; the safe is swept
+# with the handheld (the manager assigns it to the safe in the count screen).
+DEMO_ANTENNAS = {1: "showcase-1", 2: "showcase-2", 3: "showcase-3", 4: "window", 5: "tray-A",
+                 6: "tray-B"}
+
+
+async def seed_tags(rig: Any, store: Any, hidden: int = 3, misplaced: int = 2) -> int:
+    """Put the store's in-stock pieces in front of the antenna of their location (the safe's
+    in front of the handheld), except a few left out and a few under the wrong antenna, so a
+    demo count shows what a real one finds."""
+    rows = await store.ledger.fetch("SELECT epc, location FROM items WHERE status = 'in_stock'"
+                                    " AND epc IS NOT NULL ORDER BY item_id")
+    port_of = {place: port for port, place in DEMO_ANTENNAS.items()}
+    field, antenna_of, safe = set(), {}, set()
+    for n, row in enumerate(rows):
+        if n % 97 == 5 and hidden > 0:  # not in its case: the count will report it missing
+            hidden -= 1
+            continue
+        if row["location"] == "safe":
+            safe.add(row["epc"])
+            continue
+        port = port_of.get(row["location"])
+        if port is None:
+            continue
+        if n % 89 == 7 and misplaced > 0:  # put back in the neighbouring case
+            misplaced -= 1
+            port = port % len(DEMO_ANTENNAS) + 1
+        field.add(row["epc"])
+        antenna_of[row["epc"]] = port
+    rig.reader.in_field = field
+    rig.reader.antenna_of = antenna_of
+    rig.handheld.in_field = safe
+    return len(field) + len(safe)
