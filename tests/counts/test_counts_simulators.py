@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,13 +26,11 @@ from hub.devices.manager import DeviceManager
 from hub.devices.profiles import load_profiles
 from hub.devices.sim.impinj import ImpinjSim
 from hub.devices.sim.tsl import TslSim
-from tests.builders import piece
+from tests.counts.count_scenes import LOCATIONS, five_thousand_pieces
 
-LOCATIONS = ("showcase-1", "showcase-2", "showcase-3", "window", "tray-A", "tray-B", "safe")
-# Fixed readers: device id -> the location each antenna port (1, 2...) looks at. One
-# reader per location keeps each simulator's field near 700 tags: ImpinjSim sorts its whole
-# field for every event, so a bigger field costs more per read than the drivers and the
-# count together, and every tag has to come up in its random draw at least once.
+# Fixed readers: device id -> the location each antenna port (1, 2...) looks at, one reader
+# per location, so each simulator's field stays near 700 tags that all come up in its random
+# draw within seconds.
 FIXED = {f"fx-{n}": (loc,) for n, loc in enumerate(LOCATIONS[:-1], start=1)}
 HANDHELD, SWEPT = "tsl-1", "safe"
 RATE = 1000        # tag events per second per fixed reader (the simulator's knob); six
@@ -102,21 +99,12 @@ class Shop:
 
 
 async def test_full_store_count_through_the_reader_simulators(store, tmp_path):
-    rng = random.Random(2026)
-    await store.items.receive_many(
-        [piece(f"G-{n:05d}", location=rng.choice(LOCATIONS)) for n in range(5_000)], "manager")
-    rows = await store.ledger.fetch("SELECT item_id, epc, location FROM items ORDER BY item_id")
-    hidden = set(rng.sample(range(5_000), 20))
-    moved = rng.sample(sorted(set(range(5_000)) - hidden), 5)
-
+    scene = await five_thousand_pieces(store)
     shop = Shop(tmp_path)
-    for n, row in enumerate(rows):
-        if n in hidden:
-            continue
-        where = row["location"]
-        if n in moved:
-            where = LOCATIONS[(LOCATIONS.index(where) + 1) % len(LOCATIONS)]
-        shop.place(row["epc"], where)
+    for n, row in enumerate(scene.rows):
+        where = scene.where(n)
+        if where is not None:
+            shop.place(row["epc"], where)
 
     heard: dict[str, set[str]] = {device: set() for device in [*FIXED, HANDHELD]}
 
@@ -162,8 +150,8 @@ async def test_full_store_count_through_the_reader_simulators(store, tmp_path):
 
     result = payload["result"]
     assert result["expected"] == 5_000 and result["found"] == 4_980
-    assert {m["item_id"] for m in result["missing"]} == {rows[n]["item_id"] for n in hidden}
-    assert {m["item_id"] for m in result["misplaced"]} == {rows[n]["item_id"] for n in moved}
+    assert {m["item_id"] for m in result["missing"]} == scene.missing()
+    assert {m["item_id"] for m in result["misplaced"]} == scene.misplaced()
     foreign = {epc for sim in [*shop.readers.values(), shop.handheld] for epc in sim.foreign}
     assert sorted(result["unknown"]) == sorted(foreign) and result["unlocated"] == []
     assert result["in_place"] == 4_975 and payload["readers"] == [*FIXED, HANDHELD]

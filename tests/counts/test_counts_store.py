@@ -3,34 +3,24 @@ misplaced: the count reports exactly those, through the real bus, store and jour
 
 from __future__ import annotations
 
-import random
-
 from hub.counts.service import Counts
 from tests.builders import piece
 from tests.counts.conftest import FOREIGN, read, stock
-
-LOCATIONS = ("showcase-1", "showcase-2", "showcase-3", "window", "tray-A", "tray-B", "safe")
+from tests.counts.count_scenes import five_thousand_pieces
 
 
 async def test_full_store_count_of_5000_pieces(store):
-    rng = random.Random(2026)
-    await store.items.receive_many(
-        [piece(f"G-{n:05d}", location=rng.choice(LOCATIONS)) for n in range(5_000)], "manager")
-    rows = await store.ledger.fetch("SELECT item_id, epc, location FROM items ORDER BY item_id")
-    hidden = set(rng.sample(range(5_000), 20))
-    moved = rng.sample(sorted(set(range(5_000)) - hidden), 5)
+    scene = await five_thousand_pieces(store)
     counts = Counts(store, store.bus)
     await counts.start()
     try:
         started = await counts.start_count("full", None, "manager")
         await counts.sweep(started["count_id"], "tsl-1", "safe", "manager")
         for sweep in range(3):  # three passes: every tag answers again and again
-            for n, row in enumerate(rows):
-                if n in hidden:
+            for n, row in enumerate(scene.rows):
+                where = scene.where(n)
+                if where is None:
                     continue
-                where = row["location"]
-                if n in moved:
-                    where = LOCATIONS[(LOCATIONS.index(where) + 1) % len(LOCATIONS)]
                 if where == "safe":  # the safe is swept by the handheld, no location of its own
                     read(store.bus, row["epc"], None, device="tsl-1")
                 else:
@@ -41,8 +31,8 @@ async def test_full_store_count_of_5000_pieces(store):
         await counts.stop()
     result = payload["result"]
     assert result["expected"] == 5_000 and result["found"] == 4_980
-    assert {m["item_id"] for m in result["missing"]} == {rows[n]["item_id"] for n in hidden}
-    assert {m["item_id"] for m in result["misplaced"]} == {rows[n]["item_id"] for n in moved}
+    assert {m["item_id"] for m in result["missing"]} == scene.missing()
+    assert {m["item_id"] for m in result["misplaced"]} == scene.misplaced()
     assert result["unknown"] == [FOREIGN] and result["unlocated"] == []
     assert result["in_place"] == 4_975 and payload["readers"] == ["fx-1", "tsl-1"]
 
