@@ -6,7 +6,6 @@ an EPC for its RFID tag, and a history that is every journal entry that touched 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 from hub.core.errors import Invalid, NotFound, Refused
 from hub.core.projector import touch_item
 from hub.epc import EpcError, gid96_encode, normalise_epc
-from hub.ledger.journal import Entry
+from hub.ledger.journal import ENTRY_COLUMNS, Entry
 from hub.ledger.ledger import Ledger, Tx
 from hub.money import MoneyError, check_amount
 
@@ -461,8 +460,6 @@ class Items:
 
     async def history(self, item_id: str) -> list[dict[str, Any]]:
         """Every journal entry that touched the piece, oldest first, decrypted."""
-        from hub.ledger.journal import ENTRY_COLUMNS
-
         rows = await self.ledger.fetch(
             f"SELECT {', '.join('j.' + c.strip() for c in ENTRY_COLUMNS.split(','))}"
             " FROM item_history h JOIN journal j ON j.seq = h.seq WHERE h.item_id = ?"
@@ -524,6 +521,3 @@ class Items:
         rows = await self.ledger.fetch("SELECT status, COUNT(*) AS n FROM items GROUP BY status")
         return {r["status"]: r["n"] for r in rows}
 
-
-def stones_json(stones: list[dict[str, Any]]) -> str:
-    return json.dumps(stones, sort_keys=True, separators=(",", ":"))
