@@ -112,6 +112,10 @@ def _check_id(value: str, where: str) -> str:
 
 
 def parse_config(doc: dict[str, Any], data_dir: Path) -> Config:
+    if "staff" in doc:
+        raise ConfigError("staff: staff are kept in the books now (PINs hashed, names"
+                          " encrypted): remove [[staff]] from loupe.toml and enroll each"
+                          " person with `loupe staff add`")
     _check_keys(doc, "loupe.toml", _KNOWN)
     for name in _OWNED_ELSEWHERE:
         if name in doc and not isinstance(doc[name], dict):

@@ -26,6 +26,7 @@ def doc(**changes):
     ({"sales__default_tax": "luxury"}, "sales.default_tax: 'luxury' is not a code in tax_rates"),
     ({"sales__prices_include_tax": "yes"}, "sales.prices_include_tax: must be a bool"),
     ({"gadgets": {}}, "loupe.toml: unknown key 'gadgets'"),
+    ({"staff": [{"id": "anna"}]}, "remove [[staff]] from loupe.toml and enroll each person"),
 ])
 def test_each_problem_names_the_key(change, message):
     with pytest.raises(ConfigError) as err:
