@@ -52,8 +52,9 @@ def _refusal(exc: Refused) -> web.Response:
         return error_response(403, exc.code, str(exc), action=exc.action)
     if isinstance(exc, NotFound):
         return error_response(404, exc.code, str(exc))
-    if isinstance(exc, Invalid):
-        return error_response(400, exc.code, str(exc))
+    if isinstance(exc, Invalid):  # `field` lets a form show the error next to its input
+        return error_response(400, exc.code, str(exc),
+                              **({"field": exc.field} if exc.field else {}))
     if exc.code.startswith("approval_"):
         return error_response(403, exc.code, str(exc))
     return error_response(409, exc.code, str(exc))

@@ -47,6 +47,7 @@ def openapi_document(table: Endpoints, runtime: Any) -> dict[str, Any]:
                                             "name": "loupe_session"}},
             "schemas": {"Error": {"type": "object", "required": ["error", "detail"],
                                   "properties": {"error": {"type": "string"},
-                                                 "detail": {"type": "string"}}}},
+                                                 "detail": {"type": "string"},
+                                                 "field": {"type": "string"}}}},
         },
     }

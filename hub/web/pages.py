@@ -114,12 +114,65 @@ async def client_page(request: web.Request) -> web.Response:
     return await render_page(request, "client.html", {"client": client, "sales": sales})
 
 
+# The fingers a ring size is usually kept for (the form offers them; any label is accepted).
+FINGERS = ("left ring", "right ring", "left middle", "right middle", "left index",
+           "right index", "left little", "right little", "thumb")
+
+
+def _form_profile(profile: dict[str, Any] | None) -> dict[str, Any]:
+    """What the client form shows: the profile's fields, with empty ones for a new client."""
+    p = profile or {}
+    sizes = list((p.get("ring_sizes") or {}).items())
+    return {
+        "title": p.get("title") or "", "first_name": p.get("first_name") or "",
+        "last_name": p.get("last_name") or "",
+        "emails": "\n".join(p.get("emails") or []),
+        "phones": "\n".join(p.get("phones") or []),
+        "address": (p.get("addresses") or [{}])[0],
+        # Two empty rows under the sizes already known, so a new finger needs no extra step.
+        "ring_sizes": sizes + [("", "")] * 2,
+        "birthday": (p.get("dates") or {}).get("birthday") or "",
+        "anniversary": (p.get("dates") or {}).get("anniversary") or "",
+        "designers": "\n".join((p.get("preferences") or {}).get("designers") or []),
+        "notes": p.get("notes") or "",
+        "marketing": bool((p.get("consent") or {}).get("marketing")),
+    }
+
+
+async def client_new_page(request: web.Request) -> web.Response:
+    return await render_page(request, "client_form.html", {
+        "client": None, "form": _form_profile(None), "fingers": FINGERS})
+
+
+async def client_edit_page(request: web.Request) -> web.Response:
+    client = await _store(request).clients.get(request.match_info["client_id"])
+    if client["profile"] is None:
+        raise ApiError(404, "not_found", f"client {client['client_id']} was forgotten")
+    return await render_page(request, "client_form.html", {
+        "client": client, "form": _form_profile(client["profile"]), "fingers": FINGERS})
+
+
 async def sale_page(request: web.Request) -> web.Response:
+    from hub.core.clients import display_name
     from hub.web.receipt import receipt_of
 
-    sale = await _store(request).sales.get(request.match_info["sale_id"])
+    store = _store(request)
+    sale = await store.sales.get(request.match_info["sale_id"])
     receipt = await receipt_of(request.app[RUNTIME], sale)
-    return await render_page(request, "sale.html", {"sale": sale, "receipt": receipt})
+    client_name = None
+    if sale.get("client_id"):
+        try:
+            profile = (await store.clients.get(sale["client_id"]))["profile"]
+            client_name = display_name(profile) if profile else None
+        except Refused:
+            client_name = None
+    returnable = [ln for ln in sale["lines"] if ln["quantity"] > ln["returned_qty"]]
+    config = request.app[RUNTIME].config
+    return await render_page(request, "sale.html", {
+        "sale": sale, "receipt": receipt, "client_name": client_name,
+        "returnable": returnable if sale["status"] != "voided" else [],
+        "can_void": sale["status"] == "completed",
+        "registers": config.registers, "register_id": request[SESSION].register_id})
 
 
 async def approvals_page(request: web.Request) -> web.Response:
@@ -145,7 +198,10 @@ def setup(table: Endpoints) -> None:
     table.page("/items", stock, roles=STAFF, title="Stock", nav=True, order=20)
     table.page("/items/{item_id}", item_page, roles=STAFF, title="Piece")
     table.page("/clients", clients_page, roles=STAFF, title="Clients", nav=True, order=30)
+    # /clients/new before /clients/{client_id}: routes match in the order they are added.
+    table.page("/clients/new", client_new_page, roles=STAFF, title="New client")
     table.page("/clients/{client_id}", client_page, roles=STAFF, title="Client")
+    table.page("/clients/{client_id}/edit", client_edit_page, roles=STAFF, title="Edit client")
     table.page("/sales/{sale_id}", sale_page, roles=STAFF, title="Sale and receipt")
     table.page("/approvals", approvals_page, roles=MANAGERS, title="Approvals", nav=True,
                order=80)

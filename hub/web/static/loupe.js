@@ -91,11 +91,15 @@
 
   function describe(action) {
     const bits = [action.kind.replace("_", " ")];
-    const cur = floorCurrency();
+    const cur = pageCurrency();
     if (action.amount !== undefined) bits.push(fmt(action.amount, cur));
     if (action.base !== undefined) bits.push("on " + fmt(action.base, cur));
     if (action.item_id) bits.push("piece " + action.item_id);
     if (action.sale_id) bits.push("sale " + action.sale_id);
+    if (Array.isArray(action.lines)) {
+      bits.push((action.lines.length > 1 ? "lines " : "line ") + action.lines.map((l) =>
+        l.line_no + (l.quantity > 1 ? " ×" + l.quantity : "")).join(", "));
+    }
     if (action.reason) bits.push("— " + action.reason);
     return bits.join(" ");
   }
@@ -129,8 +133,10 @@
     }
   }
 
+  // The currency of the screen's amounts: the sales floor and a sale page both carry it.
+  function pageCurrency() { const f = document.querySelector("[data-currency]"); return f ? f.dataset.currency : ""; }
+
   // -- the sales floor ------------------------------------------------------------------------
-  function floorCurrency() { const f = $("floor"); return f ? f.dataset.currency : ""; }
 
   function setupFloor() {
     const floor = $("floor"); if (!floor) return;
@@ -306,6 +312,138 @@
     load();
   }
 
-  document.addEventListener("DOMContentLoaded", () => { setupSignIn(); setupFloor(); });
+  // -- the client book: new client and edit ---------------------------------------------------
+  function setupClientForm() {
+    const form = $("client-edit-form"); if (!form) return;
+    const clientId = form.dataset.clientId;
+    const lines = (id) => $(id).value.split("\n").map((s) => s.trim()).filter(Boolean);
+    const text = (id) => $(id).value.trim();
+
+    $("add-size").addEventListener("click", () => {
+      const rows = $("ring-sizes"), row = rows.lastElementChild.cloneNode(true);
+      row.querySelectorAll("input").forEach((i) => { i.value = ""; i.removeAttribute("aria-invalid"); });
+      rows.append(row); row.querySelector("input").focus();
+    });
+
+    function clearErrors() {
+      form.querySelectorAll("[data-error-for]").forEach((n) => { n.textContent = ""; });
+      form.querySelectorAll("[aria-invalid]").forEach((n) => n.removeAttribute("aria-invalid"));
+    }
+
+    // The API names the field it refuses (emails[1], dates.birthday, ring_sizes.left ring...):
+    // the message goes next to the closest field on the form, or on top when none matches.
+    function showError(e) {
+      const field = (e.body && e.body.field) || "";
+      let slot = $("form-error"), best = 0;
+      form.querySelectorAll("[data-error-for]").forEach((n) => {
+        const name = n.dataset.errorFor;
+        if (name && name.length > best && (field === name || field.startsWith(name + ".") || field.startsWith(name + "["))) {
+          slot = n; best = name.length;
+        }
+      });
+      slot.textContent = e.message;
+      const inputs = slot.id ? form.querySelectorAll('[aria-describedby="' + slot.id + '"]') : [];
+      inputs.forEach((i) => i.setAttribute("aria-invalid", "true"));
+      if (inputs.length) inputs[0].focus(); else slot.scrollIntoView({ block: "center" });
+    }
+
+    function collect(original) {
+      const o = original || {};
+      const sizes = {};
+      for (const row of form.querySelectorAll(".size-row")) {
+        const finger = row.querySelector(".size-finger").value.trim(), size = row.querySelector(".size-value").value.trim();
+        if (size && !finger) throw new ApiError(400, { error: "invalid", field: "ring_sizes", detail: "ring_sizes: say which finger size " + size + " is for" });
+        if (finger && size) sizes[finger] = size;
+      }
+      const address = {};
+      const firstAddress = (o.addresses || [])[0] || {};
+      if (firstAddress.label) address.label = firstAddress.label;
+      ["line1", "line2", "postcode", "city", "region", "country"].forEach((k) => { if (text("f-" + k)) address[k] = text("f-" + k); });
+      const others = (o.addresses || []).slice(1);  // the form edits the first address only
+      const addresses = Object.keys(address).some((k) => k !== "label") ? [address, ...others] : others;
+      const dates = Object.assign({}, o.dates || {});
+      ["birthday", "anniversary"].forEach((k) => { if (text("f-" + k)) dates[k] = text("f-" + k); else delete dates[k]; });
+      const preferences = Object.assign({}, o.preferences || {});
+      const designers = lines("f-designers");
+      if (designers.length) preferences.designers = designers; else delete preferences.designers;
+      const consent = Object.assign({}, o.consent || {}, { marketing: $("f-marketing").checked });
+      return { title: text("f-title"), first_name: text("f-first_name"), last_name: text("f-last_name"),
+        emails: lines("f-emails"), phones: lines("f-phones"), addresses, ring_sizes: sizes, dates, preferences,
+        notes: $("f-notes").value.trim(), consent };
+    }
+
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      clearErrors();
+      $("client-save").disabled = true;
+      try {
+        let client;
+        if (clientId) {
+          // The form shows part of the profile: what it does not show is kept as it is now.
+          const current = await api("GET", "/api/v1/clients/" + encodeURIComponent(clientId));
+          client = await api("PATCH", "/api/v1/clients/" + encodeURIComponent(clientId), collect(current.profile));
+        } else {
+          client = await api("POST", "/api/v1/clients", collect(null));
+        }
+        location.assign("/clients/" + encodeURIComponent(client.client_id));
+      } catch (e) { showError(e); $("client-save").disabled = false; }
+    });
+  }
+
+  // -- a sale: return lines, or void it (manager approval, as on the floor) --------------------
+  function setupSale() {
+    const box = $("sale-actions"); if (!box) return;
+    const saleId = box.dataset.saleId, cur = box.dataset.currency;
+    const path = (what) => "/api/v1/sales/" + encodeURIComponent(saleId) + "/" + what;
+
+    async function run(what, body, errorBox) {
+      const buttons = box.querySelectorAll("button[type=submit]");
+      buttons.forEach((b) => { b.disabled = true; });
+      try {
+        await withApproval("POST", path(what), Object.assign({ register_id: $("sale-register").value }, body));
+        location.reload();  // the page shows the new status and the return document
+      } catch (e) {
+        errorBox.textContent = e.message;
+        buttons.forEach((b) => { b.disabled = false; });
+      }
+    }
+
+    const rf = $("return-form");
+    if (rf) {
+      const picks = () => Array.from(rf.querySelectorAll(".return-line:checked"), (cb) => {
+        const q = rf.querySelector('.return-qty[data-line="' + cb.value + '"]');
+        return { line_no: parseInt(cb.value, 10), quantity: q ? Number(q.value) : 1,
+          total: Number(cb.dataset.total), of: Number(cb.dataset.quantity) };
+      });
+      const refund = (ps) => ps.reduce((sum, p) => sum + Math.floor((2 * p.total * p.quantity + p.of) / (2 * p.of)), 0);
+      const valid = (ps) => ps.every((p) => Number.isInteger(p.quantity) && p.quantity >= 1);
+      const update = () => {
+        const ps = picks();
+        $("return-refund").textContent = ps.length && valid(ps) ? fmt(refund(ps), cur) : "—";
+      };
+      rf.addEventListener("change", update);
+      rf.addEventListener("input", update);
+      update();
+      rf.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        $("return-error").textContent = "";
+        const ps = picks();
+        if (!ps.length) { $("return-error").textContent = "Pick the lines that come back."; return; }
+        if (!valid(ps)) { $("return-error").textContent = "Type how many pieces come back."; return; }
+        run("return", { lines: ps.map((p) => ({ line_no: p.line_no, quantity: p.quantity })),
+          reason: $("return-reason").value }, $("return-error"));
+      });
+    }
+    const vf = $("void-form");
+    if (vf) {
+      vf.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        $("void-error").textContent = "";
+        run("void", { reason: $("void-reason").value }, $("void-error"));
+      });
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => { setupSignIn(); setupFloor(); setupClientForm(); setupSale(); });
   window.loupe = { api, fmt, parseAmount };
 })();
