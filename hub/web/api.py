@@ -4,6 +4,7 @@ JSON; refusals become `{error, detail}` with a 4xx in the app's middleware."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -379,48 +380,50 @@ def _reason(body: dict[str, Any]) -> str:
     return reason.strip()
 
 
-async def void_sale(request: web.Request) -> web.Response:
+async def _sale_request(request: web.Request) -> tuple[Any, dict[str, Any], dict[str, Any], str]:
+    """The store, body, sale and register of a void or return request, checked."""
     store = _store(request)
     body = await read_json(request)
     sale = await store.sales.get(request.match_info["sale_id"])
     register_id = body.get("register_id")
     store.sales.check_register(register_id)
-    action = {"kind": "void", "sale_id": sale["sale_id"], "register_id": register_id,
-              "amount": sale["total"], "reason": _reason(body)}
+    return store, body, sale, register_id
+
+
+async def _approved(request: web.Request, body: dict[str, Any], action: dict[str, Any],
+                    record: Callable[[Tx, str], Entry]) -> web.Response:
+    """Spend the manager's approval and record the change in one transaction, so the
+    approval is used only if the change is recorded; answer with the new document."""
+    store = _store(request)
     actor = session_of(request).staff_id
     approvals = request.app[APPROVALS]
 
     def command(tx: Tx) -> Entry:
-        # One transaction: the approval is spent only if the void is recorded.
         approvals.spend_in(tx, body.get("approval_id"), action, actor=actor)
-        return store.sales.void_in(tx, sale["sale_id"], register_id=register_id, actor=actor,
-                                   reason=action["reason"])
+        return record(tx, actor)
 
     entry = await store.ledger.transact(command)
     return json_response(await store.sales.document(entry), 201)
 
 
+async def void_sale(request: web.Request) -> web.Response:
+    store, body, sale, register_id = await _sale_request(request)
+    action = {"kind": "void", "sale_id": sale["sale_id"], "register_id": register_id,
+              "amount": sale["total"], "reason": _reason(body)}
+    return await _approved(request, body, action, lambda tx, actor: store.sales.void_in(
+        tx, sale["sale_id"], register_id=register_id, actor=actor, reason=action["reason"]))
+
+
 async def return_sale(request: web.Request) -> web.Response:
-    store = _store(request)
-    body = await read_json(request)
-    sale = await store.sales.get(request.match_info["sale_id"])
-    register_id = body.get("register_id")
-    store.sales.check_register(register_id)
+    store, body, sale, register_id = await _sale_request(request)
     lines = body.get("lines")
     if lines is not None and (not isinstance(lines, list) or len(lines) > 200):
         raise Invalid("must be a list of {line_no, quantity}", "lines")
     action = {"kind": "return", "sale_id": sale["sale_id"], "register_id": register_id,
               "lines": lines, "reason": _reason(body)}
-    actor = session_of(request).staff_id
-    approvals = request.app[APPROVALS]
-
-    def command(tx: Tx) -> Entry:
-        approvals.spend_in(tx, body.get("approval_id"), action, actor=actor)
-        return store.sales.return_in(tx, sale["sale_id"], register_id=register_id, actor=actor,
-                                     reason=action["reason"], lines=lines)
-
-    entry = await store.ledger.transact(command)
-    return json_response(await store.sales.document(entry), 201)
+    return await _approved(request, body, action, lambda tx, actor: store.sales.return_in(
+        tx, sale["sale_id"], register_id=register_id, actor=actor, reason=action["reason"],
+        lines=lines))
 
 
 # -- approvals ----------------------------------------------------------------------------------
