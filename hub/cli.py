@@ -225,7 +225,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_day(args: argparse.Namespace) -> int:
-    from hub.money import format_amount
+    from hub.words import ENGLISH
+
+    format_amount = ENGLISH.money  # TODO(merge): the store's words
 
     if args.day_command == "close":
         report = with_store(args, lambda store: store.closures.close_day(args.actor))

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hub.money import MoneyError, check_currency
+from hub.money import MoneyError, check_currency, minor_units
+from hub.words import LocaleError, parse_locale, parse_timezone
 
 CONFIG_NAME = "loupe.toml"
 DATA_DIR_ENV = "LOUPE_DATA_DIR"
@@ -49,11 +50,13 @@ class Config:
     store_name: str
     currency: str
     timezone: str
+    locale: str  # BCP 47, e.g. fr-FR: the store's language and how it writes numbers
     master_key_file: Path
     registers: tuple[Register, ...]
     tax_rates: tuple[TaxRate, ...]
     prices_include_tax: bool
     default_tax: str
+    max_line_price: int  # minor units: a price above this is a typing mistake
     epc_company_prefix: int
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
@@ -122,7 +125,7 @@ def parse_config(doc: dict[str, Any], data_dir: Path) -> Config:
             raise ConfigError(f"{name}: must be a table")
 
     store = _get(doc, "store", "loupe.toml", dict)
-    _check_keys(store, "store", {"id", "name", "currency", "timezone"})
+    _check_keys(store, "store", {"id", "name", "currency", "timezone", "locale"})
     store_id = _check_id(_get(store, "id", "store", str), "store.id")
     store_name = _get(store, "name", "store", str).strip()
     if not store_name:
@@ -133,6 +136,15 @@ def parse_config(doc: dict[str, Any], data_dir: Path) -> Config:
     except MoneyError as exc:
         raise ConfigError(f"store.currency: {exc}") from None
     timezone = _get(store, "timezone", "store", str, "UTC")
+    locale = _get(store, "locale", "store", str, "en-GB")
+    try:
+        parse_timezone(timezone)
+    except LocaleError as exc:
+        raise ConfigError(f"store.timezone: {exc}") from None
+    try:
+        parse_locale(locale)
+    except LocaleError as exc:
+        raise ConfigError(f"store.locale: {exc}") from None
 
     keys = _get(doc, "keys", "loupe.toml", dict, {})
     _check_keys(keys, "keys", {"master_key_file"})
@@ -170,11 +182,16 @@ def parse_config(doc: dict[str, Any], data_dir: Path) -> Config:
         rates.append(TaxRate("exempt", "No tax", 0))
 
     sales = _get(doc, "sales", "loupe.toml", dict, {})
-    _check_keys(sales, "sales", {"prices_include_tax", "default_tax"})
+    _check_keys(sales, "sales", {"prices_include_tax", "default_tax", "max_line_price"})
     include = _get(sales, "prices_include_tax", "sales", bool, True)
     default_tax = _get(sales, "default_tax", "sales", str, rates[0].code)
     if default_tax not in {r.code for r in rates}:
         raise ConfigError(f"sales.default_tax: {default_tax!r} is not a code in tax_rates")
+    # In the currency's major unit, as a person writes it in the file (500000 = 500,000 EUR).
+    max_major = _get(sales, "max_line_price", "sales", int, 1_000_000)
+    if not 1 <= max_major <= 10**12:
+        raise ConfigError("sales.max_line_price: must be a whole amount from 1 to 10^12 in"
+                          f" {currency}'s major unit, got {max_major}")
 
     epc = _get(doc, "epc", "loupe.toml", dict, {})
     _check_keys(epc, "epc", {"company_prefix"})
@@ -184,8 +201,10 @@ def parse_config(doc: dict[str, Any], data_dir: Path) -> Config:
 
     return Config(
         data_dir=data_dir, store_id=store_id, store_name=store_name, currency=currency,
-        timezone=timezone, master_key_file=key_file, registers=tuple(registers),
-        tax_rates=tuple(rates), prices_include_tax=include, default_tax=default_tax,
+        timezone=timezone, locale=locale, master_key_file=key_file,
+        registers=tuple(registers), tax_rates=tuple(rates), prices_include_tax=include,
+        default_tax=default_tax,
+        max_line_price=max_major * 10 ** minor_units(currency),
         epc_company_prefix=prefix, raw=doc,
     )
 
@@ -203,7 +222,8 @@ def load_config(data_dir: Path) -> Config:
     return parse_config(doc, data_dir)
 
 
-def render_config(store_id: str, store_name: str, currency: str, timezone: str = "UTC") -> str:
+def render_config(store_id: str, store_name: str, currency: str, timezone: str = "UTC",
+                  locale: str = "en-GB") -> str:
     """The config `loupe init` writes: a working store with sensible defaults, commented."""
     name = store_name.replace("\\", "\\\\").replace('"', '\\"')
     return f'''# Loupe store configuration. Validated at every start; see docs/operations.md.
@@ -213,6 +233,7 @@ id = "{store_id}"
 name = "{name}"
 currency = "{currency}"      # ISO 4217; amounts are integers in its minor unit
 timezone = "{timezone}"
+locale = "{locale}"           # language and number formats: fr-FR, de-DE, en-GB...
 
 [keys]
 master_key_file = "master.key"   # 0600; the hub refuses to start if others can read it
@@ -238,6 +259,7 @@ rate_bp = 0
 [sales]
 prices_include_tax = true      # tag prices are what the client pays
 default_tax = "standard"
+max_line_price = 1000000       # in {currency}: a line priced above this is a typing mistake
 
 [epc]
 company_prefix = 0             # GID-96 manager number for tags this store encodes

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from hub.config import Config, load_config
 from hub.generate import generate
-from hub.money import format_amount
 from hub.store import Store, init_store
 
 
@@ -26,7 +25,7 @@ async def prepare_demo(data_dir: Path, *, items: int, clients: int,
     lines = [
         f"demo store {summary['store_name']} in {data_dir}" + ("" if fresh else " (existing)"),
         f"  {summary['pieces']} pieces, stock value"
-        f" {format_amount(summary['stock_value'], summary['currency'])},"
+        f" {store.words.money(summary['stock_value'], summary['currency'])},"
         f" {summary['clients']} clients, {summary['sales']} sales,"
         f" {summary['journal_entries']} journal entries",
     ]

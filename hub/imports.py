@@ -15,7 +15,7 @@ from typing import Any
 
 from hub.core.clients import validate_profile
 from hub.core.errors import Refused
-from hub.money import MoneyError, parse_amount
+from hub.money import MoneyError, parse_plain_amount
 from hub.store import Store
 
 ITEM_COLUMNS = ("item_id", "sku", "epc", "description", "category", "metal", "fineness",
@@ -109,7 +109,7 @@ def piece_from_row(row: dict[str, str], currency: str) -> dict[str, Any]:
         piece["metal_weight_mg"] = _decimal(row["metal_weight_g"], 3, "metal_weight_g")
     for col in ("cost", "tag_price"):
         try:
-            piece[col] = parse_amount(row.get(col, ""), currency)
+            piece[col] = parse_plain_amount(row.get(col, ""), currency)
         except MoneyError as exc:
             raise ValueError(f"{col}: {exc}") from None
     stones = []
@@ -162,13 +162,9 @@ async def import_items(store: Store, path: Path, actor: str = "import") -> int:
         return await store.items.receive_many(pieces, actor)
     except Refused as exc:
         # The books refused one piece (already recorded): name its line.
-        for serial, line in lines.items():
-            if repr(serial) in str(exc):
-                raise ImportError_(f"{path}: line {line}: {exc}") from None
-        for epc, line in seen_epc.items():
-            if epc in str(exc):
-                raise ImportError_(f"{path}: line {line}: {exc}") from None
-        raise ImportError_(f"{path}: {exc}") from None
+        line = lines.get(exc.params.get("item_id")) or seen_epc.get(exc.params.get("epc"))
+        where = f"line {line}: " if line else ""
+        raise ImportError_(f"{path}: {where}{exc}") from None
 
 
 def profile_from_row(row: dict[str, str]) -> dict[str, Any]:
@@ -211,8 +207,9 @@ async def import_clients(store: Store, path: Path, actor: str = "import") -> int
 
 
 def _without_values(exc: Exception) -> str:
+    """A refusal of a client row without the values it quotes: they may be personal."""
+    params = getattr(exc, "params", {}) or {}
     field = getattr(exc, "field", None)
-    text = str(exc)
-    if field and "'" in text:
+    if field and any(isinstance(v, str) for v in params.values()):
         return f"{field}: invalid value"
-    return text
+    return str(exc)

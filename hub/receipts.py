@@ -13,13 +13,11 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.money import format_amount
+from hub.words import ENGLISH, N_, Words, words_for
 
-TENDER_NAMES = {"cash": "Cash", "card": "Card", "store_credit": "Store credit",
-                "gift_card": "Gift card", "trade_in": "Trade-in",
-                "bank_transfer": "Bank transfer"}
-DEFAULT_POLICY = ("Returns within 30 days with this receipt, in original condition."
-                  " Certificates must accompany returned stones.")
+DEFAULT_POLICY = N_("Returns within 30 days with this receipt, in original condition."
+                    " Certificates must accompany returned stones.")
+DEFAULT_GIFT_MESSAGE = N_("A gift for you")
 _RECEIPT_KEYS = {"header_lines", "footer_lines", "return_policy", "gift_message", "width",
                  "verify_url"}
 
@@ -54,9 +52,10 @@ class ReceiptSettings:
     header_lines: tuple[str, ...] = ()
     footer_lines: tuple[str, ...] = ()
     return_policy: str = DEFAULT_POLICY
-    gift_message: str = "A gift for you"
+    gift_message: str = DEFAULT_GIFT_MESSAGE
     width: int = 42
     verify_url: str = ""
+    words: Words = ENGLISH  # the store's language and number formats
 
 
 def receipt_settings(config: Any) -> ReceiptSettings:
@@ -87,21 +86,12 @@ def receipt_settings(config: Any) -> ReceiptSettings:
         store_id=config.store_id, store_name=config.store_name,
         header_lines=lines("header_lines"), footer_lines=lines("footer_lines"),
         return_policy=text("return_policy", DEFAULT_POLICY),
-        gift_message=text("gift_message", "A gift for you"), width=width,
-        verify_url=text("verify_url", ""))
+        gift_message=text("gift_message", DEFAULT_GIFT_MESSAGE), width=width,
+        verify_url=text("verify_url", ""), words=words_for(config.locale, config.timezone))
 
 
-def weight_text(milligrams: int) -> str:
-    grams, mg = divmod(milligrams, 1000)
-    return f"{grams}.{mg // 10:02d} g"
-
-
-def carat_text(carat_cents: int) -> str:
-    return f"{carat_cents // 100}.{carat_cents % 100:02d} ct"
-
-
-def metal_text(piece: dict[str, Any]) -> str:
-    parts = [piece.get("metal_colour") or "", piece.get("metal") or ""]
+def metal_text(piece: dict[str, Any], words: Words = ENGLISH) -> str:
+    parts = [words.term("colour", piece.get("metal_colour")), words.term("metal", piece.get("metal"))]
     name = " ".join(p for p in parts if p).strip()
     if not name:
         return ""
@@ -112,9 +102,9 @@ def metal_text(piece: dict[str, Any]) -> str:
     return name
 
 
-def stone_text(stone: dict[str, Any]) -> str:
+def stone_text(stone: dict[str, Any], words: Words = ENGLISH) -> str:
     grade = "/".join(s for s in (stone.get("colour"), stone.get("clarity")) if s)
-    bits = [carat_text(stone["carat_cents"]), stone.get("shape") or "", stone["type"], grade]
+    bits = [words.carats(stone["carat_cents"]), stone.get("shape") or "", stone["type"], grade]
     return " ".join(b for b in bits if b)
 
 
@@ -133,9 +123,11 @@ def build_receipt(sale: dict[str, Any], pieces: dict[str, dict[str, Any]],
     """Lay out a sale's receipt. `pieces` maps item_id to the piece (with stones);
     `associate` is the staff member's name when the caller knows it (the staff roster)."""
     cur = sale["currency"]
+    w = settings.words
+    _ = w.gettext
 
     def money(amount: int) -> str:
-        return format_amount(amount, cur)
+        return w.money(amount, cur)
 
     r = Receipt(sale["sale_id"], gift, reprint, qr_payload(settings, sale))
     r.add("title", settings.store_name, center=True, bold=True)
@@ -143,11 +135,11 @@ def build_receipt(sale: dict[str, Any], pieces: dict[str, dict[str, Any]],
         r.add("text", line, center=True)
     r.add("blank")
     if gift:
-        r.add("text", "GIFT RECEIPT", center=True, bold=True)
-        r.add("text", settings.gift_message, center=True)
+        r.add("text", _("GIFT RECEIPT"), center=True, bold=True)
+        r.add("text", _(settings.gift_message), center=True)
     if reprint:
-        r.add("text", "DUPLICATE", center=True, bold=True)
-    r.add("pair", f"Receipt {sale['sale_id']}", str(sale["ts"])[:16].replace("T", " "))
+        r.add("text", _("DUPLICATE"), center=True, bold=True)
+    r.add("pair", w.render("Receipt {doc}", {"doc": sale["sale_id"]}), w.when(sale["ts"]))
     r.add("rule")
     for line in sale["lines"]:
         piece = pieces.get(line.get("item_id") or "")
@@ -155,51 +147,57 @@ def build_receipt(sale: dict[str, Any], pieces: dict[str, dict[str, Any]],
         r.add("pair", f"{qty}{line['description']}",
               "" if gift else money(line["unit_price"] * line["quantity"]), bold=True)
         if piece is not None:
-            r.add("small", f"Serial {piece['item_id']}")
-            metal = metal_text(piece)
+            r.add("small", w.render("Serial {serial}", {"serial": piece["item_id"]}))
+            metal = metal_text(piece, w)
             if metal:
                 weight = piece.get("metal_weight_mg")
-                r.add("small", metal + (f", {weight_text(weight)}" if weight else ""))
+                r.add("small", metal + (f", {w.grams(weight)}" if weight else ""))
             stones = piece.get("stones") or []
             if stones:
                 centre = stones[0]
-                r.add("small", f"Centre stone: {stone_text(centre)}")
+                r.add("small", w.render("Centre stone: {stone}", {"stone": stone_text(centre, w)}))
                 if centre.get("certificate"):
                     lab = f"{centre['lab']} " if centre.get("lab") else ""
-                    r.add("small", f"Certificate {lab}{centre['certificate']}")
+                    r.add("small", w.render("Certificate {number}",
+                                            {"number": f"{lab}{centre['certificate']}"}))
                 for other in stones[1:]:
-                    cert = f" (cert. {other['certificate']})" if other.get("certificate") else ""
-                    r.add("small", f"+ {stone_text(other)}{cert}")
+                    cert = (" " + w.render("(cert. {number})", {"number": other["certificate"]})
+                            if other.get("certificate") else "")
+                    r.add("small", f"+ {stone_text(other, w)}{cert}")
         elif line.get("sku"):
-            r.add("small", f"Ref. {line['sku']}")
+            r.add("small", w.render("Ref. {sku}", {"sku": line["sku"]}))
         if line["discount"] and not gift:
-            r.add("pair", "  Discount", money(-line["discount"]))
+            r.add("pair", "  " + _("Discount"), money(-line["discount"]))
     r.add("rule")
     if not gift:
         if sale["discount"]:
-            r.add("pair", "Subtotal", money(sale["subtotal"]))
-            r.add("pair", "Discount", money(-sale["discount"]))
-        r.add("pair", "TOTAL", money(sale["total"]), bold=True)
+            r.add("pair", _("Subtotal"), money(sale["subtotal"]))
+            r.add("pair", _("Discount"), money(-sale["discount"]))
+        r.add("pair", _("TOTAL"), money(sale["total"]), bold=True)
         included = sale["total"] == sale["subtotal"] - sale["discount"]
-        r.add("pair", "incl. tax" if included else "Tax", money(sale["tax"]))
+        r.add("pair", _("incl. tax") if included else _("Tax"), money(sale["tax"]))
         for tender in sale["tenders"]:
-            name = TENDER_NAMES.get(tender["type"], tender["type"])
+            name = w.term("tender", tender["type"])
             detail = tender.get("detail") or {}
             if detail.get("last4"):
                 name += f" {detail.get('brand', '')} **** {detail['last4']}".replace("  ", " ")
             r.add("pair", name, money(tender["amount"]))
+        change = sum(t["amount"] for t in sale["tenders"]) - sale["total"]
+        if change > 0:  # only cash can be over what is due: this is what went back
+            r.add("pair", _("Change given"), money(change), bold=True)
         r.add("rule")
     staff_id = sale.get("associate") or ""
     associate = associate or staff_id
     if associate:
-        r.add("text", f"Your associate: {associate}")
+        r.add("text", w.render("Your associate: {name}", {"name": associate}))
     r.add("blank")
-    r.add("small", settings.return_policy)
+    r.add("small", _(settings.return_policy))
     for line in settings.footer_lines:
         r.add("text", line, center=True)
     r.add("blank")
     r.add("qr", r.qr)
-    r.add("text", f"Journal #{sale['seq']}  Signature {sale['short_code']}", center=True)
+    r.add("text", w.render("Journal entry {seq}  Signature {code}",
+                           {"seq": str(sale["seq"]), "code": sale["short_code"]}), center=True)
     return r
 
 
@@ -224,10 +222,16 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines or [""]
 
 
+_PAPER = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
+
+
 def render_lines(receipt: Receipt, width: int = 42) -> list[tuple[Block, str]]:
-    """Each block as fixed-width text lines (what ESC/POS and the text preview print)."""
+    """Each block as fixed-width text lines (what ESC/POS and the text preview print). The
+    store's no-break spaces (in `3 190,00 €`, `1,02 ct`) become plain spaces: the paper
+    keeps its columns by itself and printer code pages lack them."""
     out: list[tuple[Block, str]] = []
     for b in receipt.blocks:
+        b = Block(b.kind, b.text.translate(_PAPER), b.right.translate(_PAPER), b.bold, b.center)
         if b.kind == "rule":
             out.append((b, "-" * width))
         elif b.kind == "blank":

@@ -23,12 +23,13 @@ from hub.ledger.journal import Entry
 from hub.ledger.keys import create_master_key
 from hub.ledger.ledger import Ledger, LedgerError
 from hub.money import check_currency
+from hub.words import words_for
 
 log = logging.getLogger(__name__)
 
 
 def init_store(data_dir: Path, store_id: str, store_name: str, currency: str,
-               timezone: str = "UTC") -> Config:
+               timezone: str = "UTC", locale: str = "en-GB") -> Config:
     """`loupe init`: config, master key and database for a new store. Never overwrites."""
     import tomllib
 
@@ -39,7 +40,7 @@ def init_store(data_dir: Path, store_id: str, store_name: str, currency: str,
     config_path = data_dir / CONFIG_NAME
     if config_path.exists() or (data_dir / "loupe.db").exists():
         raise LedgerError(f"{data_dir} already holds a store: refusing to overwrite it")
-    text = render_config(store_id, store_name, currency, timezone)
+    text = render_config(store_id, store_name, currency, timezone, locale)
     config = parse_config(tomllib.loads(text), data_dir)  # validate before writing anything
     if config.master_key_file.exists():
         raise LedgerError(f"{config.master_key_file} already exists: refusing to overwrite it")
@@ -57,6 +58,7 @@ class Store:
         self.config = config
         self.ledger = ledger
         self.bus = bus
+        self.words = words_for(config.locale, config.timezone)  # how this store writes
         self.items = Items(ledger, currency=config.currency,
                            tax_codes={r.code for r in config.tax_rates},
                            default_tax=config.default_tax,
@@ -65,7 +67,8 @@ class Store:
         self.sales = Sales(ledger, currency=config.currency,
                            registers={r.id for r in config.registers},
                            tax_rates={r.code: r.rate_bp for r in config.tax_rates},
-                           prices_include_tax=config.prices_include_tax)
+                           prices_include_tax=config.prices_include_tax,
+                           max_line_price=config.max_line_price)
         self.hq = HQBook(ledger, self.items, self.clients, self.sales)  # HQ's messages, applied
         self.staff = Staff(ledger)  # the roster: ids, roles, PIN hashes; names encrypted
         self.closures = Closures(ledger, config.currency, areas_mod.closure_sections(areas))

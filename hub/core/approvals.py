@@ -12,10 +12,13 @@ import hashlib
 import os
 from typing import Any
 
+from hub.core import fields
 from hub.core.errors import Invalid, Refused
+from hub.core.fields import Form
 from hub.core.staff import Staff, check_pin_format, check_staff_id
 from hub.ledger.journal import Entry, canonical_json
 from hub.ledger.ledger import Ledger, Tx
+from hub.words import Term
 
 KINDS = ("discount", "price_change", "void", "return", "no_sale")
 _FIELDS = {"kind", "register_id", "item_id", "sku", "sale_id", "amount", "base", "lines",
@@ -25,8 +28,8 @@ _FIELDS = {"kind", "register_id", "item_id", "sku", "sale_id", "amount", "base",
 class ApprovalNeeded(Refused):
     """The action needs a manager's approval; `action` is what to have approved."""
 
-    def __init__(self, action: dict[str, Any], message: str) -> None:
-        super().__init__("approval_needed", message)
+    def __init__(self, action: dict[str, Any], message: str, **params: Any) -> None:
+        super().__init__("approval_needed", message, **params)
         self.action = action
 
 
@@ -36,15 +39,11 @@ def action_digest(action: dict[str, Any]) -> str:
 
 def check_action(raw: Any) -> dict[str, Any]:
     """An action as a client sends it back for approval: only known fields, plain values."""
-    if not isinstance(raw, dict):
-        raise Invalid("must be an object", "action")
-    if raw.get("kind") not in KINDS:
-        raise Invalid(f"kind must be one of: {', '.join(KINDS)}", "action.kind")
-    extra = set(raw) - _FIELDS
-    if extra:
-        raise Invalid(f"unknown field {sorted(extra)[0]!r}", "action")
+    f = Form(raw, "action", allowed=_FIELDS)
+    f.choice("kind", KINDS, required=True, lower=False, vocabulary="action")
+    f.done()
     if len(canonical_json(raw)) > 8192:
-        raise Invalid("is too large", "action")
+        raise Invalid("this is too large", "action")
     return raw
 
 
@@ -107,17 +106,20 @@ class Approvals:
     def spend_in(tx: Tx, approval_id: Any, action: dict[str, Any], *, actor: str) -> Entry:
         """Spend an approval on `action` inside the action's own transaction."""
         if not approval_id:
-            raise ApprovalNeeded(action, f"a manager must approve this {action['kind']}")
-        if not isinstance(approval_id, str) or len(approval_id) > 40:
-            raise Invalid("must be an approval id", "approval_id")
+            raise ApprovalNeeded(action, "a manager must approve this {kind}",
+                                 kind=Term("action", action["kind"]))
+        fields.identifier(approval_id, "approval_id", what="an approval id")
         row = tx.one("SELECT status, digest FROM approvals WHERE approval_id = ?", (approval_id,))
         if row is None or row["status"] == "refused":
-            raise Refused("approval_invalid", f"no granted approval {approval_id}")
+            raise Refused("approval_invalid", "no granted approval {approval_id}",
+                          approval_id=approval_id)
         if row["status"] == "used":
-            raise Refused("approval_used", f"approval {approval_id} was already used")
+            raise Refused("approval_used", "approval {approval_id} was already used",
+                          approval_id=approval_id)
         if row["digest"] != action_digest(action):
             raise Refused("approval_mismatch",
-                          f"approval {approval_id} was given for another action")
+                          "approval {approval_id} was given for another action",
+                          approval_id=approval_id)
         return tx.append("approval.used", f"approval:{approval_id}",
                          {"approval_id": approval_id, "digest": row["digest"],
                           "kind": action["kind"]}, actor=actor)

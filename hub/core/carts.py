@@ -12,26 +12,31 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hub.core.approvals import Approvals
+from hub.core import fields
+from hub.core.approvals import ApprovalNeeded, Approvals, action_digest
 from hub.core.errors import Invalid, NotFound, Refused
-from hub.core.sales import MAX_LINES, Sales, validate_tenders
+from hub.core.sales import MAX_LINES, Sales, validate_tender
 from hub.ledger.ledger import Ledger, Tx, utc_now
+from hub.words import ENGLISH, Term, Words
+
+_CLIENT_ID = fields.ID
 
 
 def empty_cart() -> dict[str, Any]:
-    return {"lines": [], "client_id": None, "discount": 0, "tenders": [], "note": None}
+    # `discount_approved`: the digest of the approval behind the discount, when it needed one.
+    return {"lines": [], "client_id": None, "discount": 0, "discount_approved": None,
+            "tenders": [], "note": None}
 
 
 def _whole(value: Any, field: str, *, lo: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-        raise Invalid(f"must be a whole number of at least {lo}", field)
-    return value
+    return fields.whole(value, field, lo=lo, required=True)
 
 
 class Carts:
     def __init__(self, ledger: Ledger, sales: Sales, approvals: Approvals, *,
-                 max_discount_bp: int = 1000) -> None:
+                 max_discount_bp: int = 1000, words: Words = ENGLISH) -> None:
         self.ledger = ledger
+        self.words = words
         self.sales = sales
         self.approvals = approvals
         self.max_discount_bp = max_discount_bp  # above this share of the basket: a manager
@@ -45,15 +50,19 @@ class Carts:
         if row is None:
             return self._view(register_id, empty_cart(), None, 0)
         saved = json.loads(row["state"])
-        return self._view(register_id, saved["cart"], saved.get("priced"), row["version"],
-                          saved.get("problem"))
+        return self._view(register_id, {**empty_cart(), **saved["cart"]}, saved.get("priced"),
+                          row["version"], saved.get("problem"), saved.get("discount_action"))
 
     def _view(self, register_id: str, cart: dict[str, Any], priced: dict[str, Any] | None,
-              version: int, problem: str | None = None) -> dict[str, Any]:
+              version: int, problem: Any = None,
+              discount_action: dict[str, Any] | None = None) -> dict[str, Any]:
         paid = sum(t["amount"] for t in cart["tenders"])
         total = priced["total"] if priced else 0
+        # `problem` is why the cart cannot be sold as it is ({code, detail}, in the store's
+        # words); `discount_pending` is the approval its discount still waits for.
         return {"register_id": register_id, "version": version, "client_id": cart["client_id"],
                 "lines": priced["lines"] if priced else [], "discount": cart["discount"],
+                "discount_pending": discount_action,
                 "subtotal": priced["subtotal"] if priced else 0,
                 "tax": priced["tax"] if priced else 0, "total": total,
                 "tenders": cart["tenders"], "paid": paid, "due": max(total - paid, 0),
@@ -66,21 +75,32 @@ class Carts:
         row = tx.one("SELECT state, version FROM carts WHERE register_id = ?", (register_id,))
         if row is None:
             return empty_cart(), 0
-        return json.loads(row["state"])["cart"], row["version"]
+        return {**empty_cart(), **json.loads(row["state"])["cart"]}, row["version"]
 
     def _save(self, tx: Tx, register_id: str, cart: dict[str, Any], version: int) -> dict:
-        priced, problem = None, None
+        priced, problem, pending = None, None, None
         if cart["lines"]:
             try:
                 priced = self.sales.price_in(tx, cart["lines"], cart["discount"])
+                pending = self._pending_discount(tx, register_id, cart)
             except Refused as exc:  # e.g. a piece sold at the other register meanwhile
-                problem = str(exc)
+                problem = {"code": exc.code, "detail": self.words.refusal(exc)}
         tx.execute("INSERT INTO carts (register_id, state, version, updated_at) VALUES (?,?,?,?)"
                    " ON CONFLICT(register_id) DO UPDATE SET state = excluded.state,"
                    " version = excluded.version, updated_at = excluded.updated_at",
-                   (register_id, json.dumps({"cart": cart, "priced": priced, "problem": problem}),
+                   (register_id, json.dumps({"cart": cart, "priced": priced, "problem": problem,
+                                             "discount_action": pending}),
                     version + 1, utc_now()))
-        return self._view(register_id, cart, priced, version + 1, problem)
+        return self._view(register_id, cart, priced, version + 1, problem, pending)
+
+    def _pending_discount(self, tx: Tx, register_id: str,
+                          cart: dict[str, Any]) -> dict[str, Any] | None:
+        """The approval the cart's discount still needs: it was approved for another basket
+        (a line or a price changed since), or never. It is kept, visibly, not dropped."""
+        action = self._discount_action(tx, register_id, cart, cart["discount"])
+        if action is None or cart.get("discount_approved") == action_digest(action):
+            return None
+        return action
 
     async def _change(self, register_id: Any, change) -> dict[str, Any]:
         self.sales.check_register(register_id)
@@ -105,82 +125,90 @@ class Carts:
 
     async def add(self, register_id: Any, *, item_id: Any = None, sku: Any = None,
                   quantity: Any = 1) -> dict[str, Any]:
+        item_id = fields.identifier(item_id, "item_id", required=False, what="a serial")
+        sku = fields.text(sku, "sku", max_len=60)
         if bool(item_id) == bool(sku):
-            raise Invalid("give either item_id (a piece) or sku (a stock line)")
-        for field, value in (("item_id", item_id), ("sku", sku)):
-            if value is not None and (not isinstance(value, str) or len(value) > 60):
-                raise Invalid("must be text", field)
+            raise Invalid("give either a piece (item_id) or a stock line (sku)")
         quantity = _whole(quantity, "quantity", lo=1)
         if item_id and quantity != 1:
             raise Invalid("a piece is sold one at a time", "quantity")
 
         def change(tx: Tx, cart: dict[str, Any]) -> None:
             if len(cart["lines"]) >= MAX_LINES:
-                raise Refused("cart_full", f"a cart holds at most {MAX_LINES} lines")
+                raise Refused("cart_full", "a cart holds at most {max} lines", max=MAX_LINES)
             if item_id and any(ln["item_id"] == item_id for ln in cart["lines"]):
-                raise Refused("already_in_cart", f"piece {item_id} is already in the cart")
+                raise Refused("already_in_cart", "piece {item_id} is already in the cart",
+                              item_id=item_id)
             line = {"item_id": item_id or None, "sku": sku or None, "quantity": quantity,
                     "unit_price": None, "discount": 0}
             self.sales.price_in(tx, [line], 0)  # refuses a sold, reserved or unknown piece
             cart["lines"].append(line)
-            self._keep_discount_if_still_approved(tx, register_id, cart)
 
         return await self._change(register_id, change)
-
-    def _keep_discount_if_still_approved(self, tx: Tx, register_id: str,
-                                         cart: dict[str, Any]) -> None:
-        # An approved discount was approved for a given basket: once the basket changes,
-        # a discount above the threshold needs approving again, so it is dropped.
-        if cart["discount"] and (not cart["lines"] or self._discount_action(
-                tx, register_id, cart, cart["discount"]) is not None):
-            cart["discount"] = 0
 
     def _line(self, cart: dict[str, Any], line_no: Any) -> dict[str, Any]:
         line_no = _whole(line_no, "line_no", lo=1)
         if line_no > len(cart["lines"]):
-            raise NotFound(f"the cart has no line {line_no}")
+            raise NotFound("the cart has no line {line_no}", line_no=line_no)
         return cart["lines"][line_no - 1]
 
     async def remove(self, register_id: Any, line_no: Any) -> dict[str, Any]:
         def change(tx: Tx, cart: dict[str, Any]) -> None:
             cart["lines"].remove(self._line(cart, line_no))
-            self._keep_discount_if_still_approved(tx, register_id, cart)
+            if not cart["lines"]:
+                cart["discount"], cart["discount_approved"] = 0, None
 
         return await self._change(register_id, change)
 
     async def attach_client(self, register_id: Any, client_id: Any) -> dict[str, Any]:
-        if client_id is not None and (not isinstance(client_id, str) or len(client_id) > 20):
-            raise Invalid("must be a client id or null", "client_id")
+        fields.identifier(client_id, "client_id", required=False, pattern=_CLIENT_ID,
+                          what="a client id")
 
         def change(tx: Tx, cart: dict[str, Any]) -> None:
             if client_id is not None and not tx.one(
                     "SELECT 1 FROM clients WHERE client_id = ? AND status = 'active'",
                     (client_id,)):
-                raise NotFound(f"no client {client_id}")
+                raise NotFound("no client {client_id}", client_id=client_id)
             cart["client_id"] = client_id
 
         return await self._change(register_id, change)
 
-    async def set_discount(self, register_id: Any, amount: Any, *, approval_id: Any = None,
+    async def set_discount(self, register_id: Any, amount: Any = None, *,
+                           percent_bp: Any = None, approval_id: Any = None,
                            actor: str) -> dict[str, Any]:
-        amount = _whole(amount, "amount")
+        """Discount the basket by an amount, or by a percentage (basis points: 1000 = 10 %)
+        of the basket before discount, rounded half up to the minor unit."""
+        if (amount is None) == (percent_bp is None):
+            raise Invalid("give the discount as an amount or as a percentage", "amount")
+        if amount is not None:
+            amount = fields.amount(amount, "amount", required=True)
+        else:
+            percent_bp = fields.whole(percent_bp, "percent_bp", lo=0, hi=10_000, required=True)
 
         def change(tx: Tx, cart: dict[str, Any]) -> None:
-            if amount and not cart["lines"]:
-                raise Refused("cart_empty", "the cart is empty: nothing to discount")
+            off = amount
+            if (off or percent_bp) and not cart["lines"]:
+                raise Refused("cart_empty", "the cart is empty: there is nothing to discount")
             base = self.sales.price_in(tx, cart["lines"], 0)["total"] if cart["lines"] else 0
-            if amount > base:
-                raise Invalid(f"discount {amount} is more than the basket's {base}", "amount")
-            action = self._discount_action(tx, register_id, cart, amount)
+            if off is None:
+                q, r = divmod(base * percent_bp, 10_000)
+                off = q + (1 if 2 * r >= 10_000 else 0)
+            if off > base:
+                raise Invalid("the discount of {discount} is more than the basket's {base}",
+                              "amount", discount=self.sales.money(off),
+                              base=self.sales.money(base))
+            action = self._discount_action(tx, register_id, cart, off)
             if action is not None:
                 self.approvals.spend_in(tx, approval_id, action, actor=actor)
-            cart["discount"] = amount
+            cart["discount"] = off
+            cart["discount_approved"] = action_digest(action) if action is not None else None
 
         return await self._change(register_id, change)
 
     async def set_price(self, register_id: Any, line_no: Any, unit_price: Any, *,
                         approval_id: Any = None, actor: str) -> dict[str, Any]:
-        unit_price = _whole(unit_price, "unit_price")
+        unit_price = fields.amount(unit_price, "unit_price", required=True,
+                                   hi=self.sales.max_line_price)
 
         def change(tx: Tx, cart: dict[str, Any]) -> None:
             line = self._line(cart, line_no)
@@ -193,16 +221,26 @@ class Carts:
                 line["unit_price"] = unit_price
             else:
                 line["unit_price"] = None
-            self._keep_discount_if_still_approved(tx, register_id, cart)
 
         return await self._change(register_id, change)
 
     async def add_tender(self, register_id: Any, tender: Any) -> dict[str, Any]:
-        checked = validate_tenders([tender])[0]
+        """Take a tender. Only cash may be more than what is due (the change is given back);
+        a card, a transfer or a voucher above it is refused now, not at completion."""
+        checked = validate_tender(tender)
 
         def change(tx: Tx, cart: dict[str, Any]) -> None:
             if len(cart["tenders"]) >= 20:
-                raise Refused("too_many_tenders", "at most 20 tenders")
+                raise Refused("too_many_tenders", "a sale takes at most {max} tenders", max=20)
+            if not cart["lines"]:
+                raise Refused("cart_empty", "the cart is empty: add a piece first")
+            total = self.sales.price_in(tx, cart["lines"], cart["discount"])["total"]
+            due = total - sum(t["amount"] for t in cart["tenders"])
+            if checked["type"] != "cash" and checked["amount"] > due:
+                raise Refused("overpaid", "a {kind} tender can be at most what is due ({due}):"
+                              " only cash can be more, and gives change",
+                              kind=Term("tender", checked["type"]),
+                              due=self.sales.money(max(due, 0)), field="amount")
             cart["tenders"].append(checked)
 
         return await self._change(register_id, change)
@@ -211,7 +249,7 @@ class Carts:
         def change(tx: Tx, cart: dict[str, Any]) -> None:
             i = _whole(index, "index", lo=1)
             if i > len(cart["tenders"]):
-                raise NotFound(f"the cart has no tender {i}")
+                raise NotFound("the cart has no tender {index}", index=i)
             del cart["tenders"][i - 1]
 
         return await self._change(register_id, change)
@@ -223,11 +261,13 @@ class Carts:
 
         return await self._change(register_id, change)
 
-    async def complete(self, register_id: Any, *, actor: str, note: Any = None) -> str:
-        """Ring up the cart as one sale (journaled) and empty it, in one transaction."""
+    async def complete(self, register_id: Any, *, actor: str, note: Any = None,
+                       approval_id: Any = None) -> str:
+        """Ring up the cart as one sale (journaled) and empty it, in one transaction. A
+        discount still waiting for a manager (the basket changed after it was approved) is
+        approved here, with `approval_id`, or the sale is refused until it is."""
         self.sales.check_register(register_id)
-        if note is not None and (not isinstance(note, str) or len(note) > 500):
-            raise Invalid("must be text of at most 500 characters", "note")
+        note = fields.text(note, "note", max_len=500, multiline=True)
 
         def command(tx: Tx) -> str:
             cart, version = self._load(tx, register_id)
@@ -235,6 +275,12 @@ class Carts:
                 raise Refused("cart_empty", "the cart is empty")
             if not cart["tenders"]:
                 raise Refused("no_tender", "take at least one tender first")
+            pending = self._pending_discount(tx, register_id, cart)
+            if pending is not None:
+                if not approval_id:
+                    raise ApprovalNeeded(pending, "the basket changed after its discount was"
+                                         " approved: a manager approves it again")
+                self.approvals.spend_in(tx, approval_id, pending, actor=actor)
             entry = self.sales.complete_in(
                 tx, register_id=register_id, actor=actor, lines=cart["lines"],
                 tenders=cart["tenders"], client_id=cart["client_id"],
@@ -243,3 +289,4 @@ class Carts:
             return entry.subject.split(":", 1)[1]
 
         return await self.ledger.transact(command)
+

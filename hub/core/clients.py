@@ -12,10 +12,11 @@ import base64
 import os
 import re
 import unicodedata
-from datetime import date
 from typing import Any
 
+from hub.core import fields
 from hub.core.errors import Invalid, NotFound, Refused
+from hub.core.fields import Form
 from hub.ledger.journal import ENTRY_COLUMNS, Entry
 from hub.ledger.keys import normalise_email, normalise_phone
 from hub.ledger.ledger import Ledger, Tx
@@ -32,102 +33,78 @@ def new_client_id() -> str:
     return "C" + base64.b32encode(os.urandom(7)).decode()[:10]
 
 
-def _str(value: Any, field: str, max_len: int = 200) -> str | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise Invalid("must be text", field)
-    value = value.strip()
-    if len(value) > max_len:
-        raise Invalid(f"is longer than {max_len} characters", field)
-    return value or None
-
-
-def _str_list(value: Any, field: str, max_items: int = 10, max_len: int = 200) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or len(value) > max_items:
-        raise Invalid(f"must be a list of at most {max_items} texts", field)
-    return [s for i, v in enumerate(value) if (s := _str(v, f"{field}[{i}]", max_len))]
-
-
-def _check_date(text: str, field: str) -> str:
-    """YYYY-MM-DD, or --MM-DD when the year is unknown (ISO 8601)."""
-    try:
-        if text.startswith("--"):
-            date(2000, int(text[2:4]), int(text[5:7]))
-            if len(text) != 7 or text[4] != "-":
-                raise ValueError
-        else:
-            date.fromisoformat(text)
-            if len(text) != 10:
-                raise ValueError
-    except ValueError:
-        raise Invalid(f"{text!r} is not a date (YYYY-MM-DD or --MM-DD)", field) from None
-    return text
-
-
 def validate_profile(raw: Any) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise Invalid("a client profile must be an object")
-    extra = set(raw) - set(PROFILE_FIELDS)
-    if extra:
-        raise Invalid(f"unknown field {sorted(extra)[0]!r}")
+    """A whole client profile, every field checked at once (all problems together)."""
+    f = Form(raw, allowed=PROFILE_FIELDS)
     p: dict[str, Any] = {}
     for field in ("title", "first_name", "last_name", "language", "tier"):
-        p[field] = _str(raw.get(field), field, 100)
-    if not (p["first_name"] or p["last_name"]):
-        raise Invalid("a client needs a first or last name", "last_name")
-    p["emails"] = [normalise_email(e) for e in _str_list(raw.get("emails"), "emails")]
+        p[field] = f.text(field, max_len=100)
+    if not (p["first_name"] or p["last_name"]) and not any(
+            pr.field in ("first_name", "last_name") for pr in f.problems):
+        f.problem("last_name", "a client needs a first or last name")
+    p["emails"] = [normalise_email(e) for e in f.texts("emails")]
     for i, email in enumerate(p["emails"]):
         if not _EMAIL.match(email):
-            raise Invalid(f"{email!r} is not an e-mail address", f"emails[{i}]")
-    p["phones"] = _str_list(raw.get("phones"), "phones", max_len=40)
+            f.problem(f"emails[{i}]", "“{value}” is not an e-mail address", value=email)
+    p["phones"] = f.texts("phones", max_len=40)
     for i, phone in enumerate(p["phones"]):
         if len(normalise_phone(phone).lstrip("+")) < 6:
-            raise Invalid(f"{phone!r} is not a phone number", f"phones[{i}]")
-    addresses = raw.get("addresses") or []
-    if not isinstance(addresses, list) or len(addresses) > 5:
-        raise Invalid("must be a list of at most 5 addresses", "addresses")
+            f.problem(f"phones[{i}]", "“{value}” is not a phone number", value=phone)
+    addresses = f.get("addresses") or []
     p["addresses"] = []
+    if not isinstance(addresses, list) or len(addresses) > 5:
+        f.problem("addresses", "this must be a list of at most {max} addresses", max=5)
+        addresses = []
     for i, addr in enumerate(addresses):
-        if not isinstance(addr, dict):
-            raise Invalid("must be an object", f"addresses[{i}]")
-        allowed = {"label", "line1", "line2", "city", "postcode", "region", "country"}
-        if set(addr) - allowed:
-            raise Invalid(f"unknown field {sorted(set(addr) - allowed)[0]!r}", f"addresses[{i}]")
-        p["addresses"].append({k: _str(addr.get(k), f"addresses[{i}].{k}") for k in sorted(allowed)
-                               if addr.get(k)})
-    sizes = raw.get("ring_sizes") or {}
+        allowed = ("label", "line1", "line2", "city", "postcode", "region", "country")
+        a = f.check(Form, addr, f"addresses[{i}]", allowed=allowed)
+        if a is None:
+            continue
+        clean = {k: a.text(k) for k in sorted(allowed)}
+        f.problems += a.problems
+        p["addresses"].append({k: v for k, v in clean.items() if v})
+    sizes = f.get("ring_sizes") or {}
+    p["ring_sizes"] = {}
     if not isinstance(sizes, dict) or len(sizes) > 20:
-        raise Invalid("must map a finger to a size, e.g. {\"left ring\": \"52\"}", "ring_sizes")
-    p["ring_sizes"] = {_str(k, "ring_sizes", 40): _str(v, f"ring_sizes.{k}", 10)
-                       for k, v in sizes.items()}
-    prefs = raw.get("preferences") or {}
+        f.problem("ring_sizes", "this maps a finger to a size, e.g. left ring: 52")
+        sizes = {}
+    for finger, size in sizes.items():
+        finger = f.check(fields.text, finger, "ring_sizes", max_len=40)
+        size = f.check(fields.text, size, f"ring_sizes.{finger}", max_len=10)
+        if finger and size:
+            p["ring_sizes"][finger] = size
+    prefs = f.get("preferences") or {}
+    p["preferences"] = {}
     if not isinstance(prefs, dict) or len(prefs) > 20:
-        raise Invalid("must map a topic to a list, e.g. {\"designers\": [\"...\"]}", "preferences")
-    p["preferences"] = {_str(k, "preferences", 40): _str_list(v, f"preferences.{k}", 30, 100)
-                        for k, v in prefs.items()}
-    dates = raw.get("dates") or {}
-    if not isinstance(dates, dict):
-        raise Invalid("must map a kind (birthday, anniversary...) to a date", "dates")
+        f.problem("preferences", "this maps a topic to a list, e.g. designers: ...")
+        prefs = {}
+    for topic, values in prefs.items():
+        topic = f.check(fields.text, topic, "preferences", max_len=40)
+        chosen = f.check(fields.texts, values, f"preferences.{topic}", max_items=30,
+                         max_len=100)
+        if topic:
+            p["preferences"][topic] = chosen or []
+    dates = f.get("dates") or {}
     p["dates"] = {}
+    if not isinstance(dates, dict):
+        f.problem("dates", "this maps a kind of date (birthday, anniversary...) to a date")
+        dates = {}
     for kind, value in dates.items():
         if kind not in DATE_KINDS:
-            raise Invalid(f"{kind!r} is not one of: {', '.join(DATE_KINDS)}", "dates")
-        if value:
-            p["dates"][kind] = _check_date(_str(value, f"dates.{kind}", 10) or "", f"dates.{kind}")
-    partner = _str(raw.get("partner_id"), "partner_id", 20)
-    if partner and not _CLIENT_ID.match(partner):
-        raise Invalid(f"{partner!r} is not a client id", "partner_id")
-    p["partner_id"] = partner
-    p["notes"] = _str(raw.get("notes"), "notes", 5000)
-    consent = raw.get("consent") or {}
+            f.problem("dates", "“{kind}” is not a kind of date this book keeps", kind=str(kind))
+            continue
+        chosen = f.check(fields.day, value, f"dates.{kind}", year_optional=True)
+        if chosen:
+            p["dates"][kind] = chosen
+    p["partner_id"] = f.identifier("partner_id", required=False, pattern=_CLIENT_ID,
+                                   what="a client id")
+    p["notes"] = f.text("notes", max_len=5000, multiline=True)
+    consent = f.get("consent") or {}
     if not isinstance(consent, dict) or not all(isinstance(v, bool) for v in consent.values()):
-        raise Invalid("must map a purpose to true or false", "consent")
+        f.problem("consent", "this maps a purpose to yes or no")
+        consent = {}
     p["consent"] = {str(k): v for k, v in consent.items()}
+    f.done()
     return p
 
 
@@ -238,7 +215,7 @@ class Clients:
         partner = profile.get("partner_id")
         if partner and not tx.one("SELECT 1 FROM clients WHERE client_id = ? AND"
                                   " status = 'active'", (partner,)):
-            raise Invalid(f"no client {partner}", "partner_id")
+            raise Invalid("no client {client_id}", "partner_id", client_id=partner)
 
     def create_in(self, tx: Tx, profile: dict[str, Any], actor: str,
                   client_id: str | None = None) -> str:
@@ -264,7 +241,7 @@ class Clients:
         """Record a client's whole new (validated) profile inside a transaction."""
         row = tx.one("SELECT status FROM clients WHERE client_id = ?", (client_id,))
         if row is None or row["status"] != "active":
-            raise NotFound(f"no client {client_id}")
+            raise NotFound("no client {client_id}", client_id=client_id)
         self._check_partner(tx, profile)
         key_id = f"client:{client_id}"
         entry = tx.append("client.updated", key_id, {"profile": profile}, actor=actor,
@@ -276,7 +253,7 @@ class Clients:
         """Apply a partial change; the entry carries the whole new profile."""
         current = await self.get(client_id)
         if current["profile"] is None:
-            raise NotFound(f"no client {client_id} (forgotten)")
+            raise NotFound("client {client_id} was erased", client_id=client_id)
         if not isinstance(raw, dict):
             raise Invalid("a client change must be an object")
         merged = {**current["profile"], **raw}
@@ -292,9 +269,10 @@ class Clients:
             row = tx.one("SELECT status, created_seq FROM clients WHERE client_id = ?",
                          (client_id,))
             if row is None:
-                raise NotFound(f"no client {client_id}")
+                raise NotFound("no client {client_id}", client_id=client_id)
             if row["status"] == "forgotten":
-                raise Refused("already_forgotten", f"client {client_id} was already forgotten")
+                raise Refused("already_forgotten", "client {client_id} was already erased",
+                              client_id=client_id)
             entry = tx.append("client.forgotten", f"client:{client_id}",
                               {"client_id": client_id, "created_seq": row["created_seq"],
                                "reason": reason}, actor=actor)
@@ -308,7 +286,7 @@ class Clients:
         row = await self.ledger.fetch_one("SELECT * FROM clients WHERE client_id = ?",
                                           (client_id,))
         if row is None:
-            raise NotFound(f"no client {client_id}")
+            raise NotFound("no client {client_id}", client_id=client_id)
         if row["status"] != "active":
             return {"client_id": client_id, "status": row["status"], "profile": None}
         return {"client_id": client_id, "status": "active",

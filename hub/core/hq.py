@@ -16,8 +16,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from hub.core import fields
 from hub.core.clients import Clients, validate_profile
 from hub.core.errors import Invalid, NotFound, Refused
+from hub.core.fields import Form
 from hub.core.items import Items, load_piece_tx, money_field, set_status
 from hub.core.projector import touch_item
 from hub.core.sales import Sales, validate_lines, validate_tenders
@@ -208,40 +210,39 @@ PROJECTIONS = {
 # -- checking message bodies ------------------------------------------------------------------
 
 def _text(body: dict[str, Any], field: str, max_len: int = 200) -> str:
-    value = body.get(field)
-    if not isinstance(value, str) or not value.strip() or len(value) > max_len:
-        raise Invalid(f"must be text of 1-{max_len} characters", field)
-    return value
+    return fields.text(body.get(field), field, required=True, max_len=max_len)
+
+
+def _check_currency(value: Any, currency: str, field: str) -> None:
+    if value != currency:
+        raise Invalid("“{value}” is not the store's currency {currency}", field,
+                      value=str(value), currency=currency)
 
 
 def _check_rates(rates: Any, currency: str) -> None:
     if not isinstance(rates, list) or not rates:
-        raise Invalid("must be a non-empty list", "rates")
+        raise Invalid("at least one rate is needed", "rates")
     for i, rate in enumerate(rates):
-        where = f"rates[{i}]"
-        if not isinstance(rate, dict):
-            raise Invalid("must be an object", where)
+        f = Form(rate, f"rates[{i}]")
         for field in ("metal", "valid_from", "valid_until"):
-            _text(rate, field, 40)
-        fineness = rate.get("fineness")
-        if isinstance(fineness, bool) or not isinstance(fineness, int) or not 1 <= fineness <= 1000:
-            raise Invalid("must be parts per thousand, 1-1000", f"{where}.fineness")
-        money_field(rate.get("per_gram"), f"{where}.per_gram")
-        if rate.get("currency") != currency:
-            raise Invalid(f"{rate.get('currency')!r} is not the store's currency {currency}",
-                          f"{where}.currency")
+            f.text(field, required=True, max_len=40)
+        f.whole("fineness", lo=1, hi=1000, required=True)
+        f.amount("per_gram", required=True)
+        f.check(_check_currency, rate.get("currency"), currency, f.path("currency"))
+        f.done()
         if rate["valid_until"] <= rate["valid_from"]:
-            raise Invalid("valid_until must be after valid_from", where)
+            raise Invalid("a rate's validity must end after it begins", f"rates[{i}]")
 
 
 def _check_events(events: Any) -> None:
     if not isinstance(events, list) or not 0 < len(events) <= 500:
-        raise Invalid("must be a list of 1-500 events", "events")
+        raise Invalid("this must be a list of 1 to {max} events", "events", max=500)
     for i, event in enumerate(events):
-        if not isinstance(event, dict) or event.get("action") not in ("viewed", "wishlisted"):
-            raise Invalid("must be {action: viewed|wishlisted, ref, at}", f"events[{i}]")
-        _text(event, "ref", 60)
-        _text(event, "at", 40)
+        f = Form(event, f"events[{i}]")
+        f.choice("action", ("viewed", "wishlisted"), required=True, lower=False)
+        f.text("ref", required=True, max_len=60)
+        f.text("at", required=True, max_len=40)
+        f.done()
 
 
 # -- the service ------------------------------------------------------------------------------
@@ -274,9 +275,7 @@ class HQBook:
         if mtype == "price":
             _text(body, "item_id", 40)
             money_field(body.get("tag_price"), "tag_price")
-            if body.get("currency") != self.items.currency:
-                raise Invalid(f"{body.get('currency')!r} is not the store's currency"
-                              f" {self.items.currency}", "currency")
+            _check_currency(body.get("currency"), self.items.currency, "currency")
         elif mtype == "rates":
             _check_rates(body["rates"], self.items.currency)
         elif mtype == "catalog":
@@ -285,7 +284,7 @@ class HQBook:
             for field in ("promotion_id", "name", "starts", "ends"):
                 _text(body, field)
             if not isinstance(body["rule"], dict):
-                raise Invalid("must be an object", "rule")
+                raise Invalid("this must be an object", "rule")
         elif mtype == "client":
             _text(body, "client_id", 20)
             if profile is None:
@@ -305,7 +304,7 @@ class HQBook:
             if not isinstance(stores, dict) or not all(
                     isinstance(n, int) and not isinstance(n, bool) and n >= 0
                     for n in stores.values()):
-                raise Invalid("must map a store id to a count", "stores")
+                raise Invalid("this maps a store id to a count", "stores")
         return None
 
     def _apply_in(self, tx: Tx, message: dict[str, Any], signature: str,
@@ -313,8 +312,9 @@ class HQBook:
         msg_id, mtype, body = message["id"], message["type"], message["body"]
         seen = tx.one("SELECT seq FROM hq_messages WHERE message_id = ?", (msg_id,))
         if seen is not None:
-            raise Refused("replayed", f"HQ message {msg_id} was already applied"
-                          f" (journal seq {seen['seq']}): replay refused")
+            raise Refused("replayed", "head office message {message_id} was already applied"
+                          " (journal entry {seq}): replay refused", message_id=msg_id,
+                          seq=str(seen["seq"]))
         conflict = self._conflict_of(tx, mtype, body)
         outcome = "conflict" if conflict else "applied"
         record = tx.append("hq.message", f"hq:{msg_id}",
@@ -378,8 +378,8 @@ class HQBook:
             self.clients.create_in(tx, profile, ACTOR, client_id=client_id)
             return
         if row["status"] != "active":
-            raise Refused("client_forgotten", f"client {client_id} was forgotten here:"
-                          " HQ's update is refused")
+            raise Refused("client_forgotten", "client {client_id} was erased here: head"
+                          " office's update is refused", client_id=client_id)
         self.clients.update_in(tx, client_id, profile, ACTOR)
 
     async def collect(self, reservation_id: str, *, register_id: str, actor: str,
@@ -392,9 +392,11 @@ class HQBook:
             row = tx.one("SELECT * FROM hq_reservations WHERE reservation_id = ?",
                          (reservation_id,))
             if row is None:
-                raise NotFound(f"no reservation {reservation_id}")
+                raise NotFound("no reservation {reservation_id}", reservation_id=reservation_id)
             if row["status"] != "held":
-                raise Refused("not_held", f"reservation {reservation_id} is {row['status']}")
+                raise Refused("not_held", "reservation {reservation_id} is not held here"
+                              " ({status})", reservation_id=reservation_id,
+                              status=row["status"])
             tx.append("hq.reservation_collected", f"item:{row['item_id']}",
                       {"reservation_id": reservation_id, "item_id": row["item_id"],
                        "client_id": row["client_id"]}, actor=actor)

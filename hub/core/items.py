@@ -7,15 +7,16 @@ an EPC for its RFID tag, and a history that is every journal entry that touched 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
+from hub.core import fields
 from hub.core.errors import Invalid, NotFound, Refused
+from hub.core.fields import Form
 from hub.core.projector import touch_item
 from hub.epc import EpcError, gid96_encode, normalise_epc
 from hub.ledger.journal import ENTRY_COLUMNS, Entry
 from hub.ledger.ledger import Ledger, Tx
-from hub.money import MoneyError, check_amount
+from hub.words import N_, Term
 
 CATEGORIES = ("ring", "necklace", "bracelet", "earrings", "pendant", "brooch", "watch",
               "cufflinks", "charm", "loose stone", "set", "other")
@@ -23,7 +24,7 @@ METALS = ("platinum", "gold", "silver", "palladium", "titanium", "steel", "other
 COLOURS = ("yellow", "white", "rose", "black", "two-tone", "tri-colour")
 OWNERSHIP = ("owned", "memo", "consignment")
 STATUSES = ("in_stock", "reserved", "sold", "returned", "memo_out", "in_repair", "in_transfer",
-            "missing")
+            "missing", "written_off")
 # Where a piece may go from each status by a plain status change (sales have their own rules).
 TRANSITIONS = {
     "in_stock": {"reserved", "memo_out", "in_repair", "in_transfer", "missing"},
@@ -34,19 +35,24 @@ TRANSITIONS = {
     "in_transfer": {"in_stock", "missing"},
     "missing": {"in_stock"},
     "sold": set(),
+    "written_off": set(),
 }
+# What a manager may decide when a returned piece is inspected.
+INSPECTION_OUTCOMES = ("in_stock", "in_repair", "written_off")
+# Why a piece cannot be sold, by its status; {ref} is the sale, return or hold behind it.
 WHY_NOT_SELLABLE = {
-    "sold": "was already sold",
-    "reserved": "is reserved",
-    "returned": "was returned and awaits inspection: restock it first",
-    "memo_out": "is out on memo",
-    "in_repair": "is in repair",
-    "in_transfer": "is in transfer to another store",
-    "missing": "is marked missing",
+    "sold": N_("piece {item_id} was already sold (sale {ref})"),
+    "reserved": N_("piece {item_id} is reserved ({ref})"),
+    "returned": N_("piece {item_id} was returned ({ref}) and awaits inspection: a manager"
+                   " inspects it on its page before it is sold again"),
+    "memo_out": N_("piece {item_id} is out on memo ({ref})"),
+    "in_repair": N_("piece {item_id} is in repair"),
+    "in_transfer": N_("piece {item_id} is in transfer to another store"),
+    "missing": N_("piece {item_id} is marked missing"),
+    "written_off": N_("piece {item_id} was written off"),
 }
 
 _SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
-_TEXT_MAX = 500
 
 # Fields a piece carries; the projection has one column for each scalar here.
 ITEM_FIELDS = ("item_id", "sku", "epc", "description", "category", "metal", "fineness", "karat",
@@ -58,162 +64,100 @@ EDITABLE = ("sku", "description", "category", "metal", "fineness", "karat", "met
 STONE_FIELDS = ("type", "carat_cents", "shape", "colour", "clarity", "lab", "certificate")
 
 
-def _text(value: Any, field: str, *, required: bool = False, max_len: int = _TEXT_MAX) -> str | None:
-    if value is None or value == "":
-        if required:
-            raise Invalid("is required", field)
-        return None
-    if not isinstance(value, str):
-        raise Invalid(f"must be text, got {type(value).__name__}", field)
-    value = value.strip()
-    if len(value) > max_len:
-        raise Invalid(f"is longer than {max_len} characters", field)
-    if any(ord(ch) < 32 and ch not in "\t" for ch in value):
-        raise Invalid("must not contain control characters", field)
-    if required and not value:
-        raise Invalid("is required", field)
-    return value or None
-
-
-def _int(value: Any, field: str, *, lo: int | None = None, hi: int | None = None,
-         required: bool = False) -> int | None:
-    if value is None or value == "":
-        if required:
-            raise Invalid("is required", field)
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid(f"must be a whole number, got {value!r}", field)
-    if lo is not None and value < lo:
-        raise Invalid(f"must be at least {lo}, got {value}", field)
-    if hi is not None and value > hi:
-        raise Invalid(f"must be at most {hi}, got {value}", field)
-    return value
-
-
-def _choice(value: Any, field: str, choices: tuple[str, ...], *, required: bool = False) -> str | None:
-    value = _text(value, field, required=required)
-    if value is None:
-        return None
-    value = value.lower()
-    if value not in choices:
-        raise Invalid(f"{value!r} is not one of: {', '.join(choices)}", field)
-    return value
-
-
 def money_field(value: Any, field: str) -> int:
     """An amount in minor units from outside (a form, a CSV, HQ), refused with its field."""
-    try:
-        return check_amount(value, field)
-    except MoneyError as exc:
-        raise Invalid(str(exc)) from None
+    return fields.amount(value, field, required=True)
 
 
-def validate_stones(stones: Any) -> list[dict[str, Any]]:
+def validate_stones(stones: Any, form: Form | None = None) -> list[dict[str, Any]]:
+    """The stones of a piece, centre stone first; problems go to `form` when given."""
     if stones is None:
         return []
     if not isinstance(stones, list):
-        raise Invalid("must be a list (centre stone first)", "stones")
+        raise Invalid("this must be a list (centre stone first)", "stones")
     if len(stones) > 200:
-        raise Invalid("more than 200 stones", "stones")
-    out = []
-    for i, stone in enumerate(stones):
-        where = f"stones[{i}]"
-        if not isinstance(stone, dict):
-            raise Invalid("must be an object", where)
-        extra = set(stone) - set(STONE_FIELDS)
-        if extra:
-            raise Invalid(f"unknown field {sorted(extra)[0]!r}", where)
-        out.append({
-            "type": _text(stone.get("type"), f"{where}.type", required=True, max_len=60).lower(),
-            "carat_cents": _int(stone.get("carat_cents"), f"{where}.carat_cents", lo=1,
-                                hi=100_000_00, required=True),
-            "shape": _text(stone.get("shape"), f"{where}.shape", max_len=60),
-            "colour": _text(stone.get("colour"), f"{where}.colour", max_len=40),
-            "clarity": _text(stone.get("clarity"), f"{where}.clarity", max_len=40),
-            "lab": _text(stone.get("lab"), f"{where}.lab", max_len=40),
-            "certificate": _text(stone.get("certificate"), f"{where}.certificate", max_len=60),
-        })
+        raise Invalid("a piece holds at most {max} stones", "stones", max=200)
+    out, problems = [], []
+    for i, raw in enumerate(stones):
+        try:
+            f = Form(raw, f"stones[{i}]", allowed=STONE_FIELDS)
+        except Invalid as exc:
+            problems += exc.problems
+            continue
+        stone = {"type": f.text("type", required=True, max_len=60),
+                 "carat_cents": f.whole("carat_cents", lo=1, hi=100_000_00, required=True)}
+        for key, max_len in (("shape", 60), ("colour", 40), ("clarity", 40), ("lab", 40),
+                             ("certificate", 60)):
+            stone[key] = f.text(key, max_len=max_len)
+        problems += f.problems
+        if stone["type"]:
+            stone["type"] = stone["type"].lower()
+        out.append(stone)
+    if problems:
+        if form is None:
+            raise Invalid.many(problems)
+        form.problems += problems
     return out
 
 
 def validate_piece(raw: dict[str, Any], tax_codes: set[str], default_tax: str,
                    *, partial: bool = False) -> dict[str, Any]:
-    """Check a piece's fields; with `partial`, only those present (an edit)."""
-    if not isinstance(raw, dict):
-        raise Invalid("a piece must be an object")
-    allowed = set(ITEM_FIELDS) | {"stones"}
-    extra = set(raw) - allowed
-    if extra:
-        raise Invalid(f"unknown field {sorted(extra)[0]!r}")
+    """Check a piece's fields, all at once; with `partial`, only those present (an edit)."""
+    f = Form(raw, allowed=(*ITEM_FIELDS, "stones"))
     out: dict[str, Any] = {}
 
     def want(field: str) -> bool:
-        return not partial or field in raw
+        return not partial or f.has(field)
 
     if want("item_id"):
-        serial = _text(raw.get("item_id"), "item_id", required=True, max_len=40)
-        if not _SERIAL.match(serial):
-            raise Invalid("must be 1-40 letters, digits, '.', '_', '/' or '-'", "item_id")
-        out["item_id"] = serial
+        out["item_id"] = f.identifier("item_id", pattern=_SERIAL,
+                                      what="a serial (1-40 letters, digits, . _ / -)")
     if want("sku"):
-        out["sku"] = _text(raw.get("sku"), "sku", required=True, max_len=60)
-    if want("epc") and raw.get("epc"):
+        out["sku"] = f.text("sku", required=True, max_len=60)
+    if want("epc") and f.get("epc"):
         try:
-            out["epc"] = normalise_epc(raw["epc"])
-        except EpcError as exc:
-            raise Invalid(str(exc), "epc") from None
+            out["epc"] = normalise_epc(f.get("epc"))
+        except EpcError:
+            f.problem("epc", "this is not an EPC (24 hexadecimal digits or a tag URI)")
     if want("description"):
-        out["description"] = _text(raw.get("description"), "description", required=True)
+        out["description"] = f.text("description", required=True)
     if want("category"):
-        out["category"] = _choice(raw.get("category"), "category", CATEGORIES, required=True)
+        out["category"] = f.choice("category", CATEGORIES, required=True,
+                                   vocabulary="category")
     if want("metal"):
-        out["metal"] = _choice(raw.get("metal"), "metal", METALS)
+        out["metal"] = f.choice("metal", METALS, vocabulary="metal")
     if want("fineness"):
-        out["fineness"] = _int(raw.get("fineness"), "fineness", lo=1, hi=1000)
+        out["fineness"] = f.whole("fineness", lo=1, hi=1000)
     if want("karat"):
-        out["karat"] = _int(raw.get("karat"), "karat", lo=1, hi=24)
+        out["karat"] = f.whole("karat", lo=1, hi=24)
     if want("metal_colour"):
-        out["metal_colour"] = _choice(raw.get("metal_colour"), "metal_colour", COLOURS)
+        out["metal_colour"] = f.choice("metal_colour", COLOURS, vocabulary="colour")
     if want("metal_weight_mg"):
-        out["metal_weight_mg"] = _int(raw.get("metal_weight_mg"), "metal_weight_mg", lo=0,
-                                      hi=100_000_000)
+        out["metal_weight_mg"] = f.whole("metal_weight_mg", lo=0, hi=100_000_000)
     for field in ("designer", "collection", "vendor"):
         if want(field):
-            out[field] = _text(raw.get(field), field, max_len=120)
+            out[field] = f.text(field, max_len=120)
     for field in ("cost", "tag_price"):
         if want(field):
-            out[field] = money_field(raw.get(field), field)
+            out[field] = f.amount(field, required=True)
     if want("tax_code"):
-        code = raw.get("tax_code") or default_tax
+        code = f.get("tax_code") or default_tax
         if code not in tax_codes:
-            raise Invalid(f"{code!r} is not a configured tax rate", "tax_code")
+            f.problem("tax_code", "“{code}” is not a tax rate of this store", code=str(code))
         out["tax_code"] = code
     if want("ownership"):
-        out["ownership"] = _choice(raw.get("ownership") or "owned", "ownership", OWNERSHIP)
+        out["ownership"] = f.choice("ownership", OWNERSHIP, vocabulary="ownership") or "owned"
     if want("location"):
-        out["location"] = _text(raw.get("location") or "store", "location", max_len=80)
+        out["location"] = f.text("location", max_len=80) or "store"
     if want("stones"):
-        out["stones"] = validate_stones(raw.get("stones"))
+        out["stones"] = validate_stones(f.get("stones"), f)
     if not partial:
         if out.get("ownership") in ("memo", "consignment") and not out.get("vendor"):
-            raise Invalid(f"a {out['ownership']} piece needs its vendor", "vendor")
+            f.problem("vendor", "a piece on memo or consignment needs its vendor")
         if out.get("metal") is None and (out.get("fineness") or out.get("metal_weight_mg")):
-            raise Invalid("fineness or metal weight given without a metal", "metal")
+            f.problem("metal", "fineness or metal weight given without a metal")
+    f.done()
     return out
-
-
-@dataclass
-class Piece:
-    """A piece as the projection holds it, with its stones."""
-
-    row: dict[str, Any]
-    stones: list[dict[str, Any]]
-
-    def __getitem__(self, key: str) -> Any:
-        return self.row[key]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**self.row, "stones": self.stones}
 
 
 # -- projections ------------------------------------------------------------------------------
@@ -266,6 +210,11 @@ def _on_status(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
     set_status(tx, p["item_id"], p["status"], p.get("ref"), entry.seq)
 
 
+def _on_inspected(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
+    assert p is not None
+    set_status(tx, p["item_id"], p["outcome"], p.get("ref"), entry.seq)
+
+
 def set_status(tx: Tx, item_id: str, status: str, ref: str | None, seq: int) -> None:
     tx.execute("UPDATE items SET status = ?, status_ref = ?, updated_seq = ? WHERE item_id = ?",
                (status, ref, seq, item_id))
@@ -299,6 +248,7 @@ PROJECTIONS = {
     "item.updated": _on_updated,
     "item.moved": _on_moved,
     "item.status": _on_status,
+    "item.inspected": _on_inspected,
     "stock.received": _on_stock_received,
     "stock.adjusted": _on_stock_adjusted,
 }
@@ -321,7 +271,7 @@ def row_dicts(rows: list[Any]) -> list[dict[str, Any]]:
 def load_piece_tx(tx: Tx, item_id: str) -> dict[str, Any]:
     row = tx.one("SELECT * FROM items WHERE item_id = ?", (item_id,))
     if row is None:
-        raise NotFound(f"no piece with serial {item_id!r}")
+        raise NotFound("no piece with serial “{item_id}”", item_id=item_id)
     return row_dict(row)
 
 
@@ -342,12 +292,13 @@ class Items:
     def receive_in(self, tx: Tx, piece: dict[str, Any], actor: str) -> Entry:
         """Receive one validated piece inside a transaction (imports batch many)."""
         if tx.one("SELECT 1 FROM items WHERE item_id = ?", (piece["item_id"],)):
-            raise Refused("duplicate", f"serial {piece['item_id']!r} is already in the books")
+            raise Refused("duplicate", "serial “{item_id}” is already in the books",
+                          item_id=piece["item_id"])
         if not piece.get("epc"):
             # GID-96 serial = the journal seq of the receipt: unique and never reused.
             piece = {**piece, "epc": gid96_encode(self.epc_manager, 1, tx.seq + 1)}
         elif tx.one("SELECT 1 FROM items WHERE epc = ?", (piece["epc"],)):
-            raise Refused("duplicate", f"EPC {piece['epc']} is already on another piece")
+            raise Refused("duplicate", "EPC {epc} is already on another piece", epc=piece["epc"])
         piece = {f: piece.get(f) for f in ITEM_FIELDS} | {"stones": piece.get("stones", [])}
         return tx.append("item.received", f"item:{piece['item_id']}",
                          {"piece": piece, "currency": self.currency}, actor=actor)
@@ -374,14 +325,15 @@ class Items:
         changes.pop("item_id", None)
         changes.pop("location", None)  # moves are their own entry
         if "epc" in changes:
-            raise Invalid("the EPC of a piece is fixed; re-tag by receiving it anew", "epc")
+            raise Invalid("the EPC of a piece is fixed; re-tag it by receiving it anew", "epc")
         if not changes:
-            raise Invalid("nothing to change")
+            raise Invalid("there is nothing to change")
 
         def command(tx: Tx) -> None:
             current = load_piece_tx(tx, item_id)
             if current["status"] == "sold":
-                raise Refused("item_sold", f"piece {item_id} was sold; its record is closed")
+                raise Refused("item_sold", "piece {item_id} was sold; its record is closed",
+                              item_id=item_id)
             before = {k: current[k] for k in changes if k in current}
             tx.append("item.updated", f"item:{item_id}",
                       {"item_id": item_id, "changes": changes, "before": before,
@@ -391,14 +343,16 @@ class Items:
         return await self.get(item_id)
 
     async def move(self, item_id: str, location: str, actor: str) -> dict[str, Any]:
-        location = _text(location, "location", required=True, max_len=80)
+        location = fields.text(location, "location", required=True, max_len=80)
 
         def command(tx: Tx) -> None:
             current = load_piece_tx(tx, item_id)
             if current["status"] == "sold":
-                raise Refused("item_sold", f"piece {item_id} was sold and is not in the store")
+                raise Refused("item_sold", "piece {item_id} was sold and is not in the store",
+                              item_id=item_id)
             if current["location"] == location:
-                raise Refused("no_change", f"piece {item_id} is already in {location}")
+                raise Refused("no_change", "piece {item_id} is already in {location}",
+                              item_id=item_id, location=location)
             tx.append("item.moved", f"item:{item_id}",
                       {"item_id": item_id, "location": location, "from": current["location"]},
                       actor=actor)
@@ -408,12 +362,12 @@ class Items:
 
     def change_status_in(self, tx: Tx, item_id: str, status: str, actor: str,
                          ref: str | None = None, reason: str = "") -> Entry:
-        if status not in STATUSES:
-            raise Invalid(f"{status!r} is not a status", "status")
+        fields.choice(status, "status", STATUSES, vocabulary="status", lower=False)
         current = load_piece_tx(tx, item_id)
         if status not in TRANSITIONS.get(current["status"], set()):
-            raise Refused("bad_status",
-                          f"piece {item_id} is {current['status']}: it cannot become {status}")
+            raise Refused("bad_status", "piece {item_id} is {current}: it cannot become {wanted}",
+                          item_id=item_id, current=Term("status", current["status"]),
+                          wanted=Term("status", status))
         return tx.append("item.status", f"item:{item_id}",
                          {"item_id": item_id, "status": status, "from": current["status"],
                           "ref": ref, "reason": reason}, actor=actor)
@@ -424,19 +378,47 @@ class Items:
             lambda tx: self.change_status_in(tx, item_id, status, actor, ref, reason))
         return await self.get(item_id)
 
+    def inspect_in(self, tx: Tx, item_id: str, outcome: Any, note: Any, actor: str) -> Entry:
+        """A manager's verdict on a returned piece: back to stock, to repair, or written off.
+
+        The entry keeps the return it settles and the note, so the piece's history says who
+        looked at it, what they found and where it went."""
+        f = Form({"outcome": outcome, "note": note})
+        outcome = f.choice("outcome", INSPECTION_OUTCOMES, required=True, lower=False,
+                           vocabulary="inspection")
+        note = f.text("note", max_len=500, multiline=True,
+                      required=outcome in ("in_repair", "written_off"))
+        f.done()
+        current = load_piece_tx(tx, item_id)
+        if current["status"] != "returned":
+            raise Refused("not_returned", "piece {item_id} is {status}: only a returned piece"
+                          " awaits inspection", item_id=item_id,
+                          status=Term("status", current["status"]))
+        return tx.append("item.inspected", f"item:{item_id}",
+                         {"item_id": item_id, "outcome": outcome, "note": note,
+                          "return_id": current["status_ref"],
+                          "ref": None if outcome == "in_stock" else current["status_ref"]},
+                         actor=actor)
+
+    async def inspect(self, item_id: str, outcome: Any, note: Any, actor: str) -> dict[str, Any]:
+        await self.ledger.transact(lambda tx: self.inspect_in(tx, item_id, outcome, note, actor))
+        return await self.get(item_id)
+
     async def receive_stock(self, raw: dict[str, Any], actor: str) -> dict[str, Any]:
-        if not isinstance(raw, dict):
-            raise Invalid("a stock line must be an object")
+        f = Form(raw, allowed=("sku", "description", "category", "unit_price", "tax_code",
+                               "quantity"))
         line = {
-            "sku": _text(raw.get("sku"), "sku", required=True, max_len=60),
-            "description": _text(raw.get("description"), "description", required=True),
-            "category": _choice(raw.get("category") or "other", "category", CATEGORIES),
-            "unit_price": money_field(raw.get("unit_price"), "unit_price"),
-            "tax_code": raw.get("tax_code") or self.default_tax,
-            "quantity": _int(raw.get("quantity"), "quantity", lo=1, hi=1_000_000, required=True),
+            "sku": f.text("sku", required=True, max_len=60),
+            "description": f.text("description", required=True),
+            "category": f.choice("category", CATEGORIES, vocabulary="category") or "other",
+            "unit_price": f.amount("unit_price", required=True),
+            "tax_code": f.get("tax_code") or self.default_tax,
+            "quantity": f.whole("quantity", lo=1, hi=1_000_000, required=True),
         }
         if line["tax_code"] not in self.tax_codes:
-            raise Invalid(f"{line['tax_code']!r} is not a configured tax rate", "tax_code")
+            f.problem("tax_code", "“{code}” is not a tax rate of this store",
+                      code=str(line["tax_code"]))
+        f.done()
         await self.ledger.transact(
             lambda tx: tx.append("stock.received", f"stock:{line['sku']}", line, actor=actor))
         row = await self.ledger.fetch_one("SELECT * FROM stock_lines WHERE sku = ?", (line["sku"],))
@@ -447,7 +429,7 @@ class Items:
     async def get(self, item_id: str) -> dict[str, Any]:
         row = await self.ledger.fetch_one("SELECT * FROM items WHERE item_id = ?", (item_id,))
         if row is None:
-            raise NotFound(f"no piece with serial {item_id!r}")
+            raise NotFound("no piece with serial “{item_id}”", item_id=item_id)
         stones = await self.ledger.fetch(
             "SELECT type, carat_cents, shape, colour, clarity, lab, certificate FROM item_stones"
             " WHERE item_id = ? ORDER BY pos", (item_id,))
@@ -465,7 +447,7 @@ class Items:
             " FROM item_history h JOIN journal j ON j.seq = h.seq WHERE h.item_id = ?"
             " ORDER BY h.seq", (item_id,))
         if not rows:
-            raise NotFound(f"no piece with serial {item_id!r}")
+            raise NotFound("no piece with serial “{item_id}”", item_id=item_id)
         out = []
         for row in rows:
             entry = Entry.from_row(tuple(row))
@@ -514,7 +496,7 @@ class Items:
     async def get_stock(self, sku: str) -> dict[str, Any]:
         row = await self.ledger.fetch_one("SELECT * FROM stock_lines WHERE sku = ?", (sku,))
         if row is None:
-            raise NotFound(f"no stock line {sku!r}")
+            raise NotFound("no stock line “{sku}”", sku=sku)
         return row_dict(row)
 
     async def counts_by_status(self) -> dict[str, int]:

@@ -7,7 +7,9 @@ import json
 import re
 from typing import Any
 
+from hub.core import fields
 from hub.core.errors import Invalid, NotFound, Refused
+from hub.core.fields import Form
 from hub.core.items import (
     WHY_NOT_SELLABLE,
     adjust_stock,
@@ -18,7 +20,8 @@ from hub.core.items import (
 )
 from hub.ledger.journal import Entry, short_code
 from hub.ledger.ledger import Ledger, Tx
-from hub.money import allocate, round_half_up_div, tax_included, tax_on_top
+from hub.money import Money, allocate, round_half_up_div, tax_included, tax_on_top
+from hub.words import Term
 
 TENDER_TYPES = ("cash", "card", "store_credit", "gift_card", "trade_in", "bank_transfer")
 _TENDER_DETAIL = {
@@ -41,72 +44,80 @@ def validate_tenders(raw: Any) -> list[dict[str, Any]]:
     if not isinstance(raw, list) or not raw:
         raise Invalid("at least one tender is needed", "tenders")
     if len(raw) > 20:
-        raise Invalid("at most 20 tenders", "tenders")
-    out = []
+        raise Invalid("a sale takes at most {max} tenders", "tenders", max=20)
+    out, problems = [], []
     for i, tender in enumerate(raw):
-        where = f"tenders[{i}]"
-        if not isinstance(tender, dict):
-            raise Invalid("must be an object", where)
-        kind = tender.get("type")
-        if kind not in TENDER_TYPES:
-            raise Invalid(f"type must be one of: {', '.join(TENDER_TYPES)}", where)
-        amount = tender.get("amount")
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-            raise Invalid("amount must be a positive integer in minor units", f"{where}.amount")
-        detail = {k: v for k, v in tender.items() if k not in ("type", "amount")}
-        extra = set(detail) - _TENDER_DETAIL[kind]
-        if extra:
-            raise Invalid(f"unknown field {sorted(extra)[0]!r} for a {kind} tender", where)
-        for key, value in detail.items():
-            if not isinstance(value, str) or len(value) > 60:
-                raise Invalid("must be text of at most 60 characters", f"{where}.{key}")
-            if _PAN_LIKE.search(value):
-                raise Invalid("looks like a full card number: the hub keeps only the last 4"
-                              " digits, brand and authorization code", f"{where}.{key}")
-        if kind == "card":
-            if not re.fullmatch(r"\d{4}", detail.get("last4", "")):
-                raise Invalid("a card tender needs last4: the card's last 4 digits",
-                              f"{where}.last4")
-        out.append({"type": kind, "amount": amount, "detail": detail})
+        try:
+            out.append(validate_tender(tender, f"tenders[{i}]"))
+        except Invalid as exc:
+            problems += exc.problems
+    if problems:
+        raise Invalid.many(problems)
     return out
 
 
-def validate_lines(raw: Any) -> list[dict[str, Any]]:
+def validate_tender(raw: Any, where: str | None = None) -> dict[str, Any]:
+    """One tender as a register takes it: its type, a positive amount and the few details
+    the hub may keep (never a card number)."""
+    f = Form(raw, where)
+    kind = f.choice("type", TENDER_TYPES, required=True, lower=False, vocabulary="tender")
+    amount = f.amount("amount", required=True)
+    if amount == 0:
+        f.problem("amount", "a tender must be more than zero")
+    detail = {k: v for k, v in f.raw.items() if k not in ("type", "amount")}
+    if kind is not None:
+        for key in sorted(set(detail) - _TENDER_DETAIL[kind]):
+            f.problem(None, "a {kind} tender has no field “{name}”",
+                      kind=Term("tender", kind), name=key)
+            detail.pop(key)
+    for key in list(detail):
+        clean = f.text(key, max_len=60)
+        if clean is not None and _PAN_LIKE.search(clean):
+            f.problem(key, "this looks like a full card number: the hub keeps only the last 4"
+                           " digits, the brand and the authorisation code")
+        if clean is None:
+            detail.pop(key)
+        else:
+            detail[key] = clean
+    if kind == "card" and not re.fullmatch(r"\d{4}", detail.get("last4", "")):
+        f.problem("last4", "a card tender needs the card's last 4 digits")
+    f.done()
+    return {"type": kind, "amount": amount, "detail": detail}
+
+
+def validate_lines(raw: Any, max_price: int | None = None) -> list[dict[str, Any]]:
     if not isinstance(raw, list) or not raw:
         raise Invalid("a sale needs at least one line", "lines")
     if len(raw) > MAX_LINES:
-        raise Invalid(f"at most {MAX_LINES} lines", "lines")
-    out, seen = [], set()
+        raise Invalid("a sale holds at most {max} lines", "lines", max=MAX_LINES)
+    out, seen, problems = [], set(), []
     for i, line in enumerate(raw):
         where = f"lines[{i}]"
-        if not isinstance(line, dict):
-            raise Invalid("must be an object", where)
-        extra = set(line) - {"item_id", "sku", "quantity", "unit_price", "discount"}
-        if extra:
-            raise Invalid(f"unknown field {sorted(extra)[0]!r}", where)
-        item_id, sku = line.get("item_id"), line.get("sku")
-        if bool(item_id) == bool(sku):
-            raise Invalid("give either item_id (a piece) or sku (a stock line)", where)
-        qty = line.get("quantity", 1)
-        if isinstance(qty, bool) or not isinstance(qty, int) or not 1 <= qty <= 10_000:
-            raise Invalid("quantity must be a whole number from 1 to 10000", f"{where}.quantity")
+        try:
+            f = Form(line, where, allowed=("item_id", "sku", "quantity", "unit_price",
+                                           "discount"))
+        except Invalid as exc:
+            problems += exc.problems
+            continue
+        item_id = f.identifier("item_id", required=False, what="a serial")
+        sku = f.text("sku", max_len=60)
+        if bool(item_id) == bool(sku) and not f.problems:
+            f.problem(None, "give either a piece (item_id) or a stock line (sku)")
+        qty = f.whole("quantity", lo=1, hi=10_000)
+        qty = 1 if qty is None else qty
         if item_id:
-            if not isinstance(item_id, str):
-                raise Invalid("must be text", f"{where}.item_id")
             if qty != 1:
-                raise Invalid("a piece is sold one at a time", f"{where}.quantity")
+                f.problem("quantity", "a piece is sold one at a time")
             if item_id in seen:
-                raise Invalid(f"piece {item_id} is twice in the sale", where)
+                f.problem(None, "piece {item_id} is twice in the sale", item_id=item_id)
             seen.add(item_id)
-        elif not isinstance(sku, str):
-            raise Invalid("must be text", f"{where}.sku")
-        for field in ("unit_price", "discount"):
-            value = line.get(field)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                      or value < 0):
-                raise Invalid("must be a non-negative integer in minor units", f"{where}.{field}")
+        unit_price = f.amount("unit_price", hi=max_price)
+        discount = f.amount("discount") or 0
+        problems += f.problems
         out.append({"item_id": item_id, "sku": sku, "quantity": qty,
-                    "unit_price": line.get("unit_price"), "discount": line.get("discount") or 0})
+                    "unit_price": unit_price, "discount": discount})
+    if problems:
+        raise Invalid.many(problems)
     return out
 
 
@@ -182,17 +193,25 @@ PROJECTIONS = {
 
 class Sales:
     def __init__(self, ledger: Ledger, *, currency: str, registers: set[str],
-                 tax_rates: dict[str, int], prices_include_tax: bool) -> None:
+                 tax_rates: dict[str, int], prices_include_tax: bool,
+                 max_line_price: int | None = None) -> None:
         self.ledger = ledger
+        self.max_line_price = max_line_price  # a higher price is a typing mistake
         self.currency = currency
         self.registers = registers
         self.tax_rates = tax_rates
         self.prices_include_tax = prices_include_tax
 
-    def check_register(self, register_id: Any) -> str:
+    def check_register(self, register_id: Any, field: str = "register_id") -> str:
+        fields.identifier(register_id, field, what="a register id")
         if register_id not in self.registers:
-            raise Invalid(f"{register_id!r} is not a register of this store", "register_id")
+            raise Invalid("“{register}” is not a register of this store", field,
+                          register=register_id)
         return register_id
+
+    def money(self, amount: int) -> Money:
+        """An amount of this store's currency, as a refusal's value (shown the store's way)."""
+        return Money(amount, self.currency)
 
     def _tax(self, amount: int, code: str) -> int:
         rate = self.tax_rates[code]
@@ -205,32 +224,34 @@ class Sales:
             if line.get("item_id"):
                 piece = load_piece_tx(tx, line["item_id"])
                 if piece["status"] != "in_stock":
-                    why = WHY_NOT_SELLABLE.get(piece["status"], f"is {piece['status']}")
-                    ref = f" ({piece['status_ref']})" if piece["status_ref"] else ""
-                    raise Refused(f"item_{piece['status']}",
-                                  f"piece {piece['item_id']} {why}{ref}")
+                    why = WHY_NOT_SELLABLE.get(piece["status"], "piece {item_id} is not for sale")
+                    raise Refused(f"item_{piece['status']}", why, item_id=piece["item_id"],
+                                  ref=piece["status_ref"] or "")
                 unit, code, desc = piece["tag_price"], piece["tax_code"], piece["description"]
             else:
                 stock = tx.one("SELECT * FROM stock_lines WHERE sku = ?", (line["sku"],))
                 if stock is None:
-                    raise NotFound(f"no stock line {line['sku']!r}")
+                    raise NotFound("no stock line “{sku}”", sku=line["sku"])
                 if stock["quantity"] < line["quantity"]:
-                    raise Refused("out_of_stock", f"only {stock['quantity']} of {line['sku']}"
-                                  f" in stock, {line['quantity']} asked")
+                    raise Refused("out_of_stock", "only {left} of {sku} in stock, {asked} asked",
+                                  left=stock["quantity"], sku=line["sku"],
+                                  asked=line["quantity"])
                 unit, code, desc = stock["unit_price"], stock["tax_code"], stock["description"]
             if line.get("unit_price") is not None:
                 unit = line["unit_price"]
             gross = unit * line["quantity"]
             if line["discount"] > gross:
-                raise Invalid(f"discount {line['discount']} is more than the line's {gross}",
-                              f"lines[{n - 1}].discount")
+                raise Invalid("the discount of {discount} is more than the line's {gross}",
+                              f"lines[{n - 1}].discount", discount=self.money(line["discount"]),
+                              gross=self.money(gross))
             priced.append({"line_no": n, "item_id": line.get("item_id"), "sku": line.get("sku"),
                            "description": desc, "quantity": line["quantity"],
                            "unit_price": unit, "gross": gross, "line_discount": line["discount"],
                            "tax_code": code})
         net = [p["gross"] - p["line_discount"] for p in priced]
         if discount > sum(net):
-            raise Invalid(f"discount {discount} is more than the sale's {sum(net)}", "discount")
+            raise Invalid("the discount of {discount} is more than the sale's {total}",
+                          "discount", discount=self.money(discount), total=self.money(sum(net)))
         shares = allocate(discount, net)
         for p, n, share in zip(priced, net, shares, strict=True):
             amount = n - share
@@ -251,17 +272,19 @@ class Sales:
         if client_id is not None:
             row = tx.one("SELECT status FROM clients WHERE client_id = ?", (client_id,))
             if row is None or row["status"] != "active":
-                raise NotFound(f"no client {client_id}")
+                raise NotFound("no client {client_id}", client_id=client_id)
         basket = self.price_in(tx, lines, discount)
         paid = sum(t["amount"] for t in tenders)
         change = paid - basket["total"]
         cash = sum(t["amount"] for t in tenders if t["type"] == "cash")
         if change < 0:
-            raise Refused("underpaid", f"tenders add up to {paid} but the sale is"
-                          f" {basket['total']}: {-change} still to pay")
+            raise Refused("underpaid", "the tenders add up to {paid} but the sale is {total}:"
+                          " {due} still to pay", paid=self.money(paid),
+                          total=self.money(basket["total"]), due=self.money(-change))
         if change > cash:
-            raise Refused("overpaid", f"tenders add up to {paid} but the sale is"
-                          f" {basket['total']}: only cash can be overpaid (change)")
+            raise Refused("overpaid", "the tenders add up to {paid} but the sale is {total}:"
+                          " only cash can be more than what is due (the change)",
+                          paid=self.money(paid), total=self.money(basket["total"]))
         receipt_no = _next_receipt(tx, register_id)
         sale_id = document_id(register_id, receipt_no)
         payload = {"sale_id": sale_id, "register_id": register_id, "receipt_no": receipt_no,
@@ -273,10 +296,9 @@ class Sales:
                        client_id: str | None = None, discount: int = 0,
                        note: str | None = None) -> dict[str, Any]:
         self.check_register(register_id)
-        checked_lines = validate_lines(lines)
+        checked_lines = validate_lines(lines, self.max_line_price)
         checked_tenders = validate_tenders(tenders)
-        if isinstance(discount, bool) or not isinstance(discount, int) or discount < 0:
-            raise Invalid("must be a non-negative integer in minor units", "discount")
+        discount = fields.amount(discount, "discount") or 0
         entry = await self.ledger.transact(lambda tx: self.complete_in(
             tx, register_id=register_id, actor=actor, lines=checked_lines,
             tenders=checked_tenders, client_id=client_id, discount=discount, note=note))
@@ -286,7 +308,7 @@ class Sales:
     def _load_sale_tx(self, tx: Tx, sale_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         sale = tx.one("SELECT * FROM sales WHERE sale_id = ?", (sale_id,))
         if sale is None:
-            raise NotFound(f"no sale {sale_id!r}")
+            raise NotFound("no sale “{sale_id}”", sale_id=sale_id)
         lines = tx.all("SELECT * FROM sale_lines WHERE sale_id = ? ORDER BY line_no", (sale_id,))
         return row_dict(sale), [row_dict(r) for r in lines]
 
@@ -299,30 +321,35 @@ class Sales:
         tenders = validate_tenders(refund_tenders) if refund_tenders is not None else None
         sale, sale_lines = self._load_sale_tx(tx, sale_id)
         if sale["status"] == "voided":
-            raise Refused("sale_voided", f"sale {sale_id} was voided: nothing to return")
+            raise Refused("sale_voided", "sale {sale_id} was voided: nothing to return",
+                          sale_id=sale_id)
         by_no = {ln["line_no"]: ln for ln in sale_lines}
         picks = wanted if wanted is not None else [
             {"line_no": ln["line_no"], "quantity": ln["quantity"] - ln["returned_qty"]}
             for ln in sale_lines if ln["quantity"] > ln["returned_qty"]]
         if not picks:
-            raise Refused("nothing_to_return", f"every line of sale {sale_id} was returned")
+            raise Refused("nothing_to_return", "every line of sale {sale_id} was returned",
+                          sale_id=sale_id)
         out, refund = [], 0
         for pick in picks:
             line = by_no.get(pick["line_no"])
             if line is None:
-                raise Invalid(f"sale {sale_id} has no line {pick['line_no']}", "lines")
+                raise Invalid("sale {sale_id} has no line {line_no}", "lines", sale_id=sale_id,
+                              line_no=pick["line_no"])
             left = line["quantity"] - line["returned_qty"]
             if pick["quantity"] > left:
-                raise Refused("over_return", f"line {line['line_no']} of sale {sale_id}:"
-                              f" {pick['quantity']} asked, {left} left to return")
+                raise Refused("over_return", "line {line_no} of sale {sale_id}: {asked} asked,"
+                              " {left} left to return", line_no=line["line_no"],
+                              sale_id=sale_id, asked=pick["quantity"], left=left)
             amount = round_half_up_div(line["total"] * pick["quantity"], line["quantity"])
             refund += amount
             out.append({"line_no": line["line_no"], "item_id": line["item_id"],
                         "sku": line["sku"], "quantity": pick["quantity"], "refund": amount})
         refunds = tenders if tenders is not None else _refund_like_paid(tx, sale, refund)
         if sum(t["amount"] for t in refunds) != refund:
-            raise Refused("refund_mismatch", f"refund tenders add up to"
-                          f" {sum(t['amount'] for t in refunds)}, the refund is {refund}")
+            raise Refused("refund_mismatch", "the refund tenders add up to {paid}, the refund"
+                          " is {refund}", paid=self.money(sum(t["amount"] for t in refunds)),
+                          refund=self.money(refund))
         returned_after = {ln["line_no"]: ln["returned_qty"] for ln in sale_lines}
         for o in out:
             returned_after[o["line_no"]] += o["quantity"]
@@ -354,8 +381,9 @@ class Sales:
         reason = _reason(reason)
         sale, sale_lines = self._load_sale_tx(tx, sale_id)
         if sale["status"] != "completed":
-            raise Refused(f"sale_{sale['status']}", f"sale {sale_id} is {sale['status']}:"
-                          " only a completed sale with no returns can be voided")
+            raise Refused(f"sale_{sale['status']}", "sale {sale_id} is {status}: only a"
+                          " completed sale with no returns can be voided", sale_id=sale_id,
+                          status=Term("sale_status", sale["status"]))
         receipt_no = _next_receipt(tx, register_id)
         tenders = [{"type": t["type"], "amount": t["amount"], "detail": json.loads(t["detail"])}
                    for t in tx.all("SELECT * FROM sale_tenders WHERE sale_id = ? ORDER BY pos",
@@ -387,7 +415,7 @@ class Sales:
     async def get(self, sale_id: str) -> dict[str, Any]:
         sale = await self.ledger.fetch_one("SELECT * FROM sales WHERE sale_id = ?", (sale_id,))
         if sale is None:
-            raise NotFound(f"no sale {sale_id!r}")
+            raise NotFound("no sale “{sale_id}”", sale_id=sale_id)
         lines = await self.ledger.fetch("SELECT * FROM sale_lines WHERE sale_id = ?"
                                         " ORDER BY line_no", (sale_id,))
         tenders = await self.ledger.fetch("SELECT * FROM sale_tenders WHERE sale_id = ?"
@@ -429,25 +457,27 @@ def _refund_like_paid(tx: Tx, sale: dict[str, Any], refund: int) -> list[dict[st
 
 
 def _reason(reason: Any) -> str:
-    if not isinstance(reason, str) or not reason.strip():
-        raise Invalid("a reason is required", "reason")
-    if len(reason) > 500:
-        raise Invalid("is longer than 500 characters", "reason")
-    return reason.strip()
+    return fields.text(reason, "reason", required=True, max_len=500, multiline=True)
 
 
 def _validate_return_lines(raw: Any) -> list[dict[str, int]] | None:
     if raw is None:
         return None
     if not isinstance(raw, list) or not raw:
-        raise Invalid("must be a non-empty list of {line_no, quantity}", "lines")
-    out = []
+        raise Invalid("choose at least one line to return", "lines")
+    if len(raw) > MAX_LINES:
+        raise Invalid("a sale holds at most {max} lines", "lines", max=MAX_LINES)
+    out, problems = [], []
     for i, line in enumerate(raw):
-        if not isinstance(line, dict):
-            raise Invalid("must be an object", f"lines[{i}]")
-        no, qty = line.get("line_no"), line.get("quantity", 1)
-        for name, value in (("line_no", no), ("quantity", qty)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise Invalid("must be a positive whole number", f"lines[{i}].{name}")
-        out.append({"line_no": no, "quantity": qty})
+        try:
+            f = Form(line, f"lines[{i}]", allowed=("line_no", "quantity"))
+        except Invalid as exc:
+            problems += exc.problems
+            continue
+        no = f.whole("line_no", lo=1, required=True)
+        qty = f.whole("quantity", lo=1)
+        problems += f.problems
+        out.append({"line_no": no, "quantity": 1 if qty is None else qty})
+    if problems:
+        raise Invalid.many(problems)
     return out

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from hub.core import fields
 from hub.core.errors import Invalid, NotFound, Refused
 from hub.ledger.journal import ENTRY_COLUMNS, Entry
 from hub.ledger.ledger import Ledger, Tx
@@ -99,7 +100,7 @@ def check_pin_format(pin: Any, field: str = "pin") -> str:
 
 def check_staff_id(staff_id: Any, field: str = "staff_id") -> str:
     if not isinstance(staff_id, str) or not _STAFF_ID.match(staff_id):
-        raise Invalid("must be 1-40 letters, digits, '-' or '_'", field)
+        raise Invalid("a staff id is 1 to 40 letters, digits, - or _", field)
     return staff_id
 
 
@@ -166,16 +167,15 @@ class Staff:
     async def enroll(self, staff_id: Any, name: Any, role: Any, pin: Any, *,
                      actor: str) -> Member:
         staff_id = check_staff_id(staff_id)
-        if not isinstance(name, str) or not name.strip() or len(name) > 100:
-            raise Invalid("a name of 1-100 characters is needed", "name")
-        if role not in ROLES:
-            raise Invalid(f"must be one of: {', '.join(ROLES)}", "role")
+        name = fields.text(name, "name", required=True, max_len=100)
+        fields.choice(role, "role", ROLES, required=True, vocabulary="role", lower=False)
         pin_hash = await asyncio.to_thread(hash_pin, check_pin_format(pin))
-        member = Member(staff_id, name.strip(), role, "active")
+        member = Member(staff_id, name, role, "active")
 
         def command(tx: Tx) -> None:
             if tx.one("SELECT 1 FROM staff WHERE staff_id = ?", (staff_id,)):
-                raise Refused("duplicate", f"staff id {staff_id!r} is taken")
+                raise Refused("duplicate", "staff id “{staff_id}” is taken", staff_id=staff_id,
+                              field="staff_id")
             tx.append("staff.enrolled", f"staff:{staff_id}",
                       {"staff_id": staff_id, "name": member.name, "role": role,
                        "pin_hash": pin_hash}, actor=actor)
@@ -188,20 +188,17 @@ class Staff:
                      status: Any = None) -> Member:
         current = self._members.get(staff_id)
         if current is None:
-            raise NotFound(f"no staff member {staff_id!r}")
+            raise NotFound("no staff member “{staff_id}”", staff_id=staff_id)
         change: dict[str, Any] = {"staff_id": staff_id}
         if pin is not None:
             change["pin_hash"] = await asyncio.to_thread(hash_pin, check_pin_format(pin))
         if role is not None:
-            if role not in ROLES:
-                raise Invalid(f"must be one of: {', '.join(ROLES)}", "role")
-            change["role"] = role
+            change["role"] = fields.choice(role, "role", ROLES, vocabulary="role", lower=False)
         if status is not None:
-            if status not in ("active", "left"):
-                raise Invalid("must be active or left", "status")
-            change["status"] = status
+            change["status"] = fields.choice(status, "status", ("active", "left"),
+                                             vocabulary="staff_status", lower=False)
         if len(change) == 1:
-            raise Invalid("nothing to change")
+            raise Invalid("there is nothing to change")
         updated = Member(staff_id, current.name, change.get("role", current.role),
                          change.get("status", current.status))
         await self.ledger.transact(lambda tx: (

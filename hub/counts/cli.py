@@ -10,7 +10,9 @@ from typing import Any
 
 from hub.cli import CommandError, data_dir_arg, with_store
 from hub.epc import SGTIN_FILTERS, EpcError, decode, encode
-from hub.money import format_amount
+from hub.words import ENGLISH
+
+format_amount = ENGLISH.money  # TODO(merge): the store's words
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -33,7 +33,7 @@ async def count_detail(ledger: Ledger, count_id: str) -> dict[str, Any]:
     """A count and its discrepancies (missing, misplaced) with where each stands now."""
     row = await ledger.fetch_one("SELECT * FROM counts WHERE count_id = ?", (count_id,))
     if row is None:
-        raise NotFound(f"no count {count_id!r}")
+        raise NotFound("no count {count_id}", count_id=count_id)
     rows = await ledger.fetch(
         "SELECT d.*, i.description, i.status AS status_now, i.location AS location_now"
         " FROM count_discrepancies d LEFT JOIN items i ON i.item_id = d.item_id"

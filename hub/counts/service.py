@@ -24,12 +24,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.bus import Event, EventBus
+from hub.core import fields
 from hub.core.errors import Invalid, NotFound, Refused
 from hub.counts.model import KINDS
 from hub.counts.reconcile import IN_STORE, Piece, Result, reconcile
 from hub.counts.session import CountSession, Reader
 from hub.epc import EpcError, normalise_epc
 from hub.ledger.ledger import Tx
+from hub.words import N_, Listing, Term
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ def business_day(now: float, timezone: str) -> str:
 
 def _name(value: Any, what: str) -> str:
     if not isinstance(value, str) or not _NAME.match(value.strip()):
-        raise Invalid("must be 1-80 characters of text", what)
+        raise Invalid("this must be 1 to 80 characters of text", what)
     return value.strip()
 
 
@@ -420,18 +422,17 @@ class Counts:
     def get_session(self, count_id: str) -> CountSession:
         session = self.sessions.get(count_id)
         if session is None:
-            raise NotFound(f"no open count {count_id!r}")
+            raise NotFound("no open count {count_id}", count_id=count_id)
         return session
 
     async def start_count(self, kind: str, scope: list[str] | None, actor: str,
                           *, now: float | None = None) -> dict[str, Any]:
         """Start a count of `kind` over `scope` (locations; None for the whole store)."""
-        if kind not in KINDS:
-            raise Invalid(f"{kind!r} is not one of: {', '.join(KINDS)}", "kind")
+        fields.choice(kind, "kind", KINDS, required=True, lower=False, vocabulary="count_kind")
         if scope is not None:
             if not isinstance(scope, list) or not scope:
-                raise Invalid("must be a non-empty list of locations, or none for the whole"
-                              " store", "scope")
+                raise Invalid("give the locations to count, or none for the whole store",
+                              "scope")
             scope = sorted({_name(loc, "scope") for loc in scope})
         if kind == "full" and scope is not None:
             raise Invalid("a full count covers the whole store: give no locations", "scope")
@@ -441,12 +442,17 @@ class Counts:
         async with self._start_lock:
             for other in self.sessions.values():
                 if other.overlaps(scope_set):
-                    where = ", ".join(sorted(scope_set & other.scope)) if (
-                        scope_set is not None and other.scope is not None) else "the whole store"
-                    raise Refused("count_overlap",
-                                  f"count {other.count_id} ({other.kind}, started"
-                                  f" {other.started_ts}) is already counting {where}: close it"
-                                  " first, or count other locations")
+                    if scope_set is not None and other.scope is not None:
+                        raise Refused("count_overlap", "count {count_id} ({kind}, started"
+                                      " {started}) is already counting {where}: close it first,"
+                                      " or count other locations", count_id=other.count_id,
+                                      kind=Term("count_kind", other.kind),
+                                      started=other.started_ts,
+                                      where=Listing(tuple(sorted(scope_set & other.scope))))
+                    raise Refused("count_overlap", "count {count_id} ({kind}, started {started})"
+                                  " is already counting the whole store: close it first",
+                                  count_id=other.count_id, kind=Term("count_kind", other.kind),
+                                  started=other.started_ts)
 
             def command(tx: Tx) -> tuple[str, str]:
                 n = tx.one("SELECT COUNT(*) FROM counts WHERE day = ?", (day,))[0]
@@ -470,8 +476,9 @@ class Counts:
         device = _name(device, "device")
         location = _name(location, "location")
         if session.scope is not None and location not in session.scope:
-            raise Refused("out_of_scope", f"{location} is not counted by {count_id}"
-                          f" (it counts {', '.join(sorted(session.scope))})")
+            raise Refused("out_of_scope", "{location} is not counted by {count_id} (it counts"
+                          " {scope})", location=location, count_id=count_id,
+                          scope=Listing(tuple(sorted(session.scope))))
         await self.ledger.transact(lambda tx: tx.append(
             "count.sweep", f"count:{count_id}",
             {"count_id": count_id, "device": device, "location": location}, actor=actor))
@@ -541,13 +548,14 @@ class Counts:
     async def _closed_count(self, count_id: str) -> Any:
         row = await self.ledger.fetch_one("SELECT * FROM counts WHERE count_id = ?", (count_id,))
         if row is None:
-            raise NotFound(f"no count {count_id!r}")
+            raise NotFound("no count {count_id}", count_id=count_id)
         if row["status"] != "closed":
-            why = {"open": "is still open: close it first",
-                   "expired": "expired after being left open overnight: its result is partial;"
-                              " run a new count",
-                   "cancelled": "was cancelled"}.get(row["status"], row["status"])
-            raise Refused("count_not_closed", f"count {count_id} {why}")
+            why = {"open": N_("count {count_id} is still open: close it first"),
+                   "expired": N_("count {count_id} expired after being left open overnight:"
+                                 " its result is partial; run a new count"),
+                   "cancelled": N_("count {count_id} was cancelled")}
+            raise Refused("count_not_closed", why.get(row["status"], why["cancelled"]),
+                          count_id=count_id)
         return row
 
     async def _discrepancies(self, count_id: str, kind: str,
@@ -560,8 +568,10 @@ class Counts:
         have = {r["item_id"]: r for r in rows}
         unknown = [i for i in item_ids if i not in have]
         if unknown:
-            raise Invalid(f"{unknown[0]!r} is not an open {kind} piece of count {count_id}",
-                          "item_ids")
+            message = (N_("“{item_id}” is not an open missing piece of count {count_id}")
+                       if kind == "missing" else
+                       N_("“{item_id}” is not an open misplaced piece of count {count_id}"))
+            raise Invalid(message, "item_ids", item_id=unknown[0], count_id=count_id)
         return [have[i] for i in item_ids]
 
     async def confirm_missing(self, count_id: str, actor: str,
@@ -616,7 +626,8 @@ class Counts:
             try:
                 epc = normalise_epc(what)
             except EpcError:
-                raise Invalid(f"{what!r} is neither a piece's serial nor an EPC", "piece") from None
+                raise Invalid("“{value}” is neither a piece's serial nor an RFID tag", "piece",
+                              value=what) from None
         self._finding[epc] = 0.0
         piece = self.index.get(epc)
         return {"epc": epc, "item_id": piece.item_id if piece else None,

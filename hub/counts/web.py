@@ -13,6 +13,7 @@ from hub.counts import reports
 from hub.counts.service import Counts
 from hub.web.app import json_response, read_json, session_of
 from hub.web.endpoints import ANYONE, MANAGERS, STAFF, ApiError, endpoints, render
+from hub.words import N_
 
 STATIC = Path(__file__).parent / "static"
 _ID_LIST = {"type": "array", "items": {"type": "string"}}
@@ -155,7 +156,7 @@ def setup(app: web.Application, runtime: Any) -> None:
               body={"type": "object", "properties": {"piece": {"type": "string"}}})
     table.api("DELETE", "/api/v1/find/{epc}", stop_find, roles=STAFF,
               summary="Stop following a piece")
-    table.page("/counts", counts_page, roles=STAFF, title="Counts", nav=True, order=40)
-    table.page("/counts/find", find_page, roles=STAFF, title="Find a piece")
+    table.page("/counts", counts_page, roles=STAFF, title=N_("Counts"), nav=True, order=40)
+    table.page("/counts/find", find_page, roles=STAFF, title=N_("Find a piece"))
     table.file("/counts/counts.js", script, roles=ANYONE, summary="The counts screens' script")
     table.templates("hub.counts", "templates")

@@ -20,6 +20,7 @@ from typing import Any
 
 from hub.devices.errors import DeviceBusy, DeviceError, DeviceFailed, LinkLost
 from hub.devices.worker import DeviceWorker
+from hub.words import Term
 
 log = logging.getLogger(__name__)
 
@@ -140,13 +141,18 @@ class Device:
             async with asyncio.timeout(timeout):
                 await self._connected.wait()
         except TimeoutError:
-            raise DeviceBusy(f"{self.id} is {self.state.value}"
-                             + (f": {self.error}" if self.error else "")) from None
+            raise self._busy() from None
 
     def require_connected(self) -> None:
         if self.state != State.CONNECTED or not self._connected.is_set():
-            raise DeviceBusy(f"{self.id} is {self.state.value}"
-                             + (f": {self.error}" if self.error else ""))
+            raise self._busy()
+
+    def _busy(self) -> DeviceBusy:
+        if self.error:
+            return DeviceBusy("{device} is {state}: {error}", device=self.id,
+                              state=Term("device_state", self.state.value), error=self.error)
+        return DeviceBusy("{device} is {state}", device=self.id,
+                          state=Term("device_state", self.state.value))
 
     async def run(self) -> None:
         """Connect, serve, and reconnect with backoff until cancelled or failed for good."""

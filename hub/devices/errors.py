@@ -21,8 +21,8 @@ class DeviceBusy(DeviceError, Refused):
     """A command arrived while the device is not connected or cannot take it now. It is a
     Refused, so the web app answers it as a clear 4xx with code `device_unavailable`."""
 
-    def __init__(self, message: str) -> None:
-        Refused.__init__(self, "device_unavailable", message)
+    def __init__(self, message: str, **params: object) -> None:
+        Refused.__init__(self, "device_unavailable", message, **params)
 
 
 class ConfigInvalid(ValueError):

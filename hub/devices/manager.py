@@ -16,8 +16,8 @@ from hub.bus import Event, EventBus
 from hub.devices.base import Device, DeviceSpec
 from hub.devices.errors import DeviceBusy, DeviceError
 from hub.devices.registry import driver_class
-from hub.money import format_amount
 from hub.receipts import ReceiptSettings, build_receipt, render_html, render_text
+from hub.words import ENGLISH, Term, Words
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class DeviceManager:
         self.bus = bus
         self.services = services if services is not None else {}
         self.store = store
+        self.words: Words = store.words if store is not None else ENGLISH
         self.receipts = receipts
         self.devices: dict[str, Device] = {}
         for spec in specs:
@@ -60,20 +61,21 @@ class DeviceManager:
 
     def get(self, device_id: str) -> Device:
         if device_id not in self.devices:
-            raise DeviceBusy(f"no device {device_id!r}")
+            raise DeviceBusy("no device “{device}”", device=device_id)
         return self.devices[device_id]
 
     def for_register(self, register: str, kind: str) -> Device:
         for device in self.devices.values():
             if device.kind == kind and device.register == register:
                 return device
-        raise DeviceBusy(f"no {kind.replace('_', ' ')} is bound to register {register!r}")
+        raise DeviceBusy("no {kind} is bound to register {register}",
+                         kind=Term("device_kind", kind), register=register)
 
     def first(self, kind: str) -> Device:
         for device in self.devices.values():
             if device.kind == kind:
                 return device
-        raise DeviceBusy(f"no {kind.replace('_', ' ')} is configured")
+        raise DeviceBusy("no {kind} is configured", kind=Term("device_kind", kind))
 
     # -- receipts -------------------------------------------------------------------------
 
@@ -91,7 +93,8 @@ class DeviceManager:
         display = self._display(register)
         if display is not None:
             messages = display.spec.get("messages", {})
-            self._spawn(self._show_quietly(display, messages.get("thanks_top", "Thank you"),
+            self._spawn(self._show_quietly(display, messages.get("thanks_top") or
+                                           self.words.gettext("Thank you"),
                                            messages.get("thanks_bottom", "")))
 
     def _display(self, register: str) -> Any:
@@ -109,11 +112,12 @@ class DeviceManager:
         lines = cart.get("lines") or []
         if not lines:
             messages = display.spec.get("messages", {})
-            top, bottom = messages.get("welcome_top", "Welcome"), messages.get("welcome_bottom", "")
+            top = messages.get("welcome_top") or self.words.gettext("Welcome")
+            bottom = messages.get("welcome_bottom", "")
         else:
             top = str(lines[-1].get("description", ""))
-            bottom = "TOTAL " + format_amount(int(cart.get("total") or 0),
-                                              str(cart.get("currency") or "EUR"))
+            bottom = self.words.render("TOTAL {amount}", {"amount": self.words.money(
+                int(cart.get("total") or 0), str(cart.get("currency") or "EUR"))})
         self._spawn(self._show_quietly(display, top, bottom))
 
     async def _show_quietly(self, display: Any, top: str, bottom: str) -> None:
@@ -212,7 +216,7 @@ class DeviceManager:
         piece = await self.store.items.get(item_id)
         printer = self.get(device) if device else self.first("tag_printer")
         return await printer.print_tag(piece, currency=self.store.config.currency,  # type: ignore[attr-defined]
-                                       copies=copies)
+                                       copies=copies, words=self.store.words)
 
     async def zero_scale(self, register: str) -> dict[str, Any]:
         scale = self.for_register(register, "scale")
@@ -226,10 +230,10 @@ class DeviceManager:
                     "show": self.show, "print_tag": self.print_tag,
                     "zero_scale": self.zero_scale, "preview_receipt": self.preview_receipt}
         if name not in handlers:
-            raise DeviceBusy(f"unknown device command {name!r} (have: {', '.join(handlers)})")
+            raise DeviceBusy("unknown device command “{name}”", name=name)
         try:
             return await handlers[name](**kwargs)
         except TypeError as exc:
-            raise DeviceBusy(f"{name}: {exc}") from None
+            raise DeviceBusy("{name}: {error}", name=name, error=str(exc)) from None
         except DeviceError:
             raise

@@ -11,6 +11,7 @@ from aiohttp import web
 from hub.core.errors import Invalid, NotFound
 from hub.web.app import RUNTIME, json_response, read_json
 from hub.web.endpoints import STAFF, endpoints, render
+from hub.words import N_
 
 STATIC = Path(__file__).with_name("static")
 
@@ -90,7 +91,7 @@ async def tag_preview(request: web.Request) -> web.Response:
     manager = _manager(request)
     piece = await runtime.store.items.get(request.match_info["item_id"])
     printer = manager.first("tag_printer")
-    return json_response(printer.preview(piece, runtime.config.currency))
+    return json_response(printer.preview(piece, runtime.config.currency, runtime.store.words))
 
 
 async def show_on_display(request: web.Request) -> web.Response:
@@ -159,6 +160,6 @@ def setup(app: web.Application, runtime: Any) -> None:
     table.api("POST", "/api/v1/devices/demo/sweep", demo_sweep, roles=STAFF,
               summary="Demo: pull the simulated RFID handheld's trigger",
               body={"type": "object"})
-    table.page("/devices", devices_page, roles=STAFF, title="Devices", nav=True, order=60)
+    table.page("/devices", devices_page, roles=STAFF, title=N_("Devices"), nav=True, order=60)
     table.file("/devices/devices.js", devices_js, roles=STAFF, summary="Devices panel script")
     table.templates("hub.devices", "templates")

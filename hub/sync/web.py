@@ -12,6 +12,7 @@ from aiohttp import web
 from hub.core.hq import HQBook
 from hub.web.app import json_response, read_json, session_of
 from hub.web.endpoints import ANYONE, MANAGERS, STAFF, ApiError, endpoints, render
+from hub.words import N_
 
 STATIC = Path(__file__).parent / "static"
 
@@ -78,6 +79,6 @@ def setup(app: web.Application, runtime: Any) -> None:
               summary="HQ messages refused (unsigned, forged, replayed, misaddressed)")
     table.api("GET", "/api/v1/sync/styles/{sku}", style, roles=STAFF,
               summary="Which other stores of the chain hold this style")
-    table.page("/sync", page, roles=STAFF, title="HQ sync", nav=True, order=80)
+    table.page("/sync", page, roles=STAFF, title=N_("Head office sync"), nav=True, order=80)
     table.file("/sync/sync.js", script, roles=ANYONE, summary="The sync screen's script")
     table.templates("hub.sync", "templates")

@@ -10,28 +10,45 @@ import jinja2
 from aiohttp import web
 
 from hub.core.errors import Refused
-from hub.core.items import CATEGORIES, METALS, STATUSES
-from hub.money import format_amount
+from hub.core.items import CATEGORIES, INSPECTION_OUTCOMES, METALS, STATUSES
 from hub.web.app import APPROVALS, RUNTIME, SESSION, STAFF_KEY
 from hub.web.endpoints import ANYONE, ENDPOINTS, MANAGERS, STAFF, ApiError, Endpoints
+from hub.words import N_
 
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 
 
 def setup_templates(app: web.Application, table: Endpoints) -> None:
+    runtime = app[RUNTIME]
+    words = runtime.store.words
     loaders = [jinja2.PackageLoader("hub.web", "templates")]
     loaders += [jinja2.PackageLoader(pkg, folder) for pkg, folder in table.template_packages]
     env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True,
-                             undefined=jinja2.StrictUndefined)
-    env.filters["money"] = lambda amount, cur: "" if amount is None else format_amount(amount, cur)
-    env.filters["carat"] = lambda cents: f"{cents // 100}.{cents % 100:02d} ct"
-    env.filters["grams"] = lambda mg: "" if mg is None else f"{mg / 1000:.2f} g"
-    env.filters["when"] = lambda ts: str(ts or "")[:16].replace("T", " ")
+                             undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"])
+    # One language per store: the store's catalogue, installed once.
+    env.install_gettext_translations(words.translations, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["money"] = lambda amount, cur=None: words.money(amount, cur or
+                                                                runtime.config.currency)
+    env.filters["carat"] = words.carats
+    env.filters["grams"] = words.grams
+    env.filters["when"] = words.when
+    env.filters["day"] = words.day
+    env.filters["number"] = lambda n: "" if n is None else words.number(n)
+    env.filters["percent"] = words.percent
+    env.filters["term"] = lambda value, vocabulary: words.term(vocabulary, value)
+    env.filters["field"] = words.field_label
+    env.filters["actor"] = lambda actor: words.actor(actor, _staff_names(app))
     env.globals["static"] = lambda name: str(
         app.router["static"].url_for(filename=name).with_query(
             {"v": _static_version(app, name)}))
+    env.globals["lang"] = words.tag
+    env.globals["words_bundle"] = words.js_bundle((runtime.config.currency,))
     app[TEMPLATES] = env
+
+
+def _staff_names(app: web.Application) -> dict[str, str]:
+    return {m.staff_id: m.name for m in app[STAFF_KEY].all()}
 
 
 def _static_version(app: web.Application, name: str) -> str:
@@ -74,8 +91,9 @@ async def floor(request: web.Request) -> web.Response:
     register_id = request.query.get("register") or request[SESSION].register_id
     if register_id not in {r.id for r in config.registers}:
         register_id = config.registers[0].id
-    return await render_page(request, "floor.html", {"registers": config.registers,
-                                                     "register_id": register_id})
+    return await render_page(request, "floor.html", {
+        "registers": config.registers, "register_id": register_id,
+        "tender_types": ("cash", "card", "store_credit", "gift_card", "bank_transfer")})
 
 
 async def stock(request: web.Request) -> web.Response:
@@ -98,7 +116,9 @@ async def item_page(request: web.Request) -> web.Response:
     store = _store(request)
     item = await store.items.get(request.match_info["item_id"])
     history = [redact_entry(h) for h in await store.items.history(item["item_id"])]
-    return await render_page(request, "item.html", {"item": item, "history": history})
+    return await render_page(request, "item.html", {
+        "item": item, "history": history, "inspection_outcomes": INSPECTION_OUTCOMES,
+        "can_inspect": request[SESSION].role in MANAGERS})
 
 
 async def clients_page(request: web.Request) -> web.Response:
@@ -115,8 +135,9 @@ async def client_page(request: web.Request) -> web.Response:
 
 
 # The fingers a ring size is usually kept for (the form offers them; any label is accepted).
-FINGERS = ("left ring", "right ring", "left middle", "right middle", "left index",
-           "right index", "left little", "right little", "thumb")
+FINGERS = (N_("left ring"), N_("right ring"), N_("left middle"), N_("right middle"),
+           N_("left index"), N_("right index"), N_("left little"), N_("right little"),
+           N_("thumb"))
 
 
 def _form_profile(profile: dict[str, Any] | None) -> dict[str, Any]:
@@ -192,17 +213,19 @@ async def not_found_page(request: web.Request) -> web.Response:
 
 
 def setup(table: Endpoints) -> None:
-    table.page("/", home, roles=ANYONE, title="Home")
-    table.page("/signin", sign_in_page, roles=ANYONE, title="Sign in")
-    table.page("/floor", floor, roles=STAFF, title="Sales floor", nav=True, order=10)
-    table.page("/items", stock, roles=STAFF, title="Stock", nav=True, order=20)
-    table.page("/items/{item_id}", item_page, roles=STAFF, title="Piece")
-    table.page("/clients", clients_page, roles=STAFF, title="Clients", nav=True, order=30)
+    table.page("/", home, roles=ANYONE, title=N_("Home"))
+    table.page("/signin", sign_in_page, roles=ANYONE, title=N_("Sign in"))
+    table.page("/floor", floor, roles=STAFF, title=N_("Sales floor"), nav=True, order=10)
+    table.page("/items", stock, roles=STAFF, title=N_("Stock"), nav=True, order=20)
+    table.page("/items/{item_id}", item_page, roles=STAFF, title=N_("Piece"))
+    table.page("/clients", clients_page, roles=STAFF, title=N_("Clients"), nav=True, order=30)
     # /clients/new before /clients/{client_id}: routes match in the order they are added.
-    table.page("/clients/new", client_new_page, roles=STAFF, title="New client")
-    table.page("/clients/{client_id}", client_page, roles=STAFF, title="Client")
-    table.page("/clients/{client_id}/edit", client_edit_page, roles=STAFF, title="Edit client")
-    table.page("/sales/{sale_id}", sale_page, roles=STAFF, title="Sale and receipt")
-    table.page("/approvals", approvals_page, roles=MANAGERS, title="Approvals", nav=True,
+    table.page("/clients/new", client_new_page, roles=STAFF, title=N_("New client"))
+    table.page("/clients/{client_id}", client_page, roles=STAFF, title=N_("Client"))
+    table.page("/clients/{client_id}/edit", client_edit_page, roles=STAFF,
+               title=N_("Edit client"))
+    table.page("/sales/{sale_id}", sale_page, roles=STAFF, title=N_("Sale and receipt"))
+    table.page("/approvals", approvals_page, roles=MANAGERS, title=N_("Approvals"), nav=True,
                order=80)
-    table.page("/settings", settings_page, roles=MANAGERS, title="Settings", nav=True, order=90)
+    table.page("/settings", settings_page, roles=MANAGERS, title=N_("Settings"), nav=True,
+               order=90)

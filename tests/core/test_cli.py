@@ -37,7 +37,7 @@ def test_init_makes_a_private_key_and_refuses_twice(data_dir, capsys):
 def test_init_refuses_an_unknown_currency(tmp_path, capsys):
     assert main(["init", "--data-dir", str(tmp_path / "s"), "--store-id", "x",
                  "--store-name", "X", "--currency", "EURO"]) == 1
-    assert "unknown currency 'EURO'" in capsys.readouterr().err
+    assert "unknown currency “EURO”" in capsys.readouterr().err
     assert not (tmp_path / "s" / "loupe.toml").exists()
 
 
@@ -53,9 +53,9 @@ def test_items_import_and_status(data_dir, tmp_path, capsys):
 
 @pytest.mark.parametrize("mutate, message", [
     (lambda t: t.replace("4.25", "-4.25"), "line 2: metal_weight_g '-4.25' is not a decimal"),
-    (lambda t: t.replace("9500.00", "9500.001"), "line 2: tag_price: '9500.001' has more decimals"),
+    (lambda t: t.replace("9500.00", "9500.001"), "line 2: tag_price: “9500.001” has more decimals"),
     (lambda t: t.replace("N-200", "R-100"), "line 3: serial 'R-100' is also on line 2"),
-    (lambda t: t.replace(",necklace,", ",tiara?,"), "line 3: category: 'tiara?' is not one of"),
+    (lambda t: t.replace(",necklace,", ",tiara?,"), "line 3: category: “tiara?” is not one of"),
     (lambda t: t.replace("item_id,", "serial_no,"), "line 1: unknown column 'serial_no'"),
     (lambda t: t.replace("40 diamond 0.10", "forty diamonds"), "line 3: side_stones"),
     (lambda t: t + "X-1,S,Broken,ring\n", "line 4: 4 fields, the header has 21"),
@@ -75,7 +75,7 @@ def test_import_refuses_pieces_already_in_the_books(data_dir, tmp_path, capsys):
     csv.write_text(ITEMS_CSV)
     assert main(["items", "import", "--data-dir", str(data_dir), str(csv)]) == 0
     assert main(["items", "import", "--data-dir", str(data_dir), str(csv)]) == 1
-    assert "line 2: serial 'R-100' is already in the books" in capsys.readouterr().err
+    assert "line 2: serial “R-100” is already in the books" in capsys.readouterr().err
 
 
 def test_sample_files_in_docs_import(data_dir, capsys):
@@ -103,7 +103,7 @@ def test_generate_verify_export_rebuild_forget(data_dir, tmp_path, capsys, monke
         "SELECT client_id FROM clients LIMIT 1").fetchone()[0]
     assert main(["clients", "forget", cid]) == 0
     assert main(["clients", "forget", cid]) == 1
-    assert "already forgotten" in capsys.readouterr().err
+    assert "already erased" in capsys.readouterr().err
     assert main(["ledger", "verify"]) == 0
 
 

@@ -19,7 +19,7 @@ def doc(**changes):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"store__currency": "EUX"}, "store.currency: unknown currency 'EUX'"),
+    ({"store__currency": "EUX"}, "store.currency: unknown currency “EUX”"),
     ({"store__id": "paris 01!"}, "store.id: 'paris 01!' must be 1-40 letters"),
     ({"store__colour": "gold"}, "store: unknown key 'colour'"),
     ({"registers": []}, "registers: at least one register is needed"),

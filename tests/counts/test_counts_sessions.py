@@ -102,13 +102,13 @@ async def test_two_counts_over_one_location_are_refused(counts):
 
 
 async def test_bad_commands_are_refused_clearly(counts):
-    with pytest.raises(Invalid, match="'weekly' is not one of"):
+    with pytest.raises(Invalid, match="“weekly” is not one of"):
         await counts.start_count("weekly", None, "manager")
     with pytest.raises(Invalid, match="full count covers the whole store"):
         await counts.start_count("full", ["safe"], "manager")
-    with pytest.raises(Invalid, match="scope: must be a non-empty list"):
+    with pytest.raises(Invalid, match="scope: give the locations to count"):
         await counts.start_count("spot", [], "manager")
-    with pytest.raises(NotFound, match="no open count 'C1'"):
+    with pytest.raises(NotFound, match="no open count C1"):
         await counts.close("C1", "manager")
     started = await counts.start_count("spot", ["safe"], "manager")
     with pytest.raises(Refused, match="showcase-1 is not counted by"):
@@ -273,7 +273,7 @@ async def test_find_a_piece_publishes_its_signal(store, counts, epcs):
         read(store.bus, epcs["P-5"], None, device="tsl-1", rssi=-6100)
         event = await next_event(sub)
     assert (event.data["item_id"], event.data["rssi_cdbm"]) == ("P-5", -6100)
-    with pytest.raises(Invalid, match="neither a piece's serial nor an EPC"):
+    with pytest.raises(Invalid, match="neither a piece's serial nor an RFID tag"):
         counts.find("no such thing")
 
 

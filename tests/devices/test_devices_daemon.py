@@ -38,7 +38,7 @@ async def test_demo_hub_scan_to_cart_and_websocket_sale_prints_unplug_isolated(t
                 assert "RG-0042" in json.dumps(data["cart"])
                 # The customer sees the piece and the running total on R1's pole display.
                 await wait_until(lambda: rig.display.lines == ["Solitaire ring",
-                                                               "TOTAL 12,500.00 EUR"])
+                                                               "TOTAL EUR 12,500.00"])
 
             state = await (await http.get("/api/v1/devices")).json()
             assert {d["device"] for d in state["devices"]} >= {"scanner-r1", "printer-r1"}

@@ -101,7 +101,7 @@ async def test_a_sale_with_two_tenders_end_to_end(server, page, runtime, store):
     await page.click("#complete-button")
     await page.wait_for_selector("#receipt-pane:not([hidden])")
     receipt = await page.text_content("#receipt")
-    assert "TOTAL" in receipt and "5,000.00 EUR" in receipt and "4242" in receipt
+    assert "TOTAL" in receipt and "€5,000.00" in receipt and "4242" in receipt
     await _shot(page, "receipt")
     sales = await store.sales.recent()
     assert len(sales) == 1 and sales[0]["client_id"] is not None
@@ -137,7 +137,7 @@ async def test_a_manager_approves_a_discount_on_the_associates_screen(server, pa
     await page.wait_for_url(base + "/signin")
     await _sign_in(page, base, "mona")
     await page.goto(base + "/approvals")
-    assert "discount" in await page.text_content("table")
+    assert "Discount" in await page.text_content("table")
     await _shot(page, "approvals")
     await page.goto(base + "/settings")
     await _shot(page, "settings")
@@ -204,10 +204,10 @@ async def test_a_new_client_is_edited_sold_a_piece_and_returns_it(server, page, 
     await page.wait_for_selector("#receipt-pane:not([hidden])")
     await page.click("#receipt-link")  # the receipt leads to the sale
     await page.wait_for_selector("#return-form")
-    await expect(page.locator("#sale-status")).to_have_text("completed")
+    await expect(page.locator("#sale-status")).to_have_text("Completed")
 
     await page.check("#return-line-1")
-    await expect(page.locator("#return-refund")).to_contain_text("2 500.00")
+    await expect(page.locator("#return-refund")).to_contain_text("€2,500.00")
     await _shot(page, "sale")
     await page.fill("#return-reason", "wrong size")
     await page.click("#return-button")
@@ -216,7 +216,7 @@ async def test_a_new_client_is_edited_sold_a_piece_and_returns_it(server, page, 
     await page.fill("#approval-manager", "mona")
     await page.fill("#approval-pin", PINS["mona"])
     await page.press("#approval-pin", "Enter")
-    await expect(page.locator("#sale-status")).to_have_text("returned")
+    await expect(page.locator("#sale-status")).to_have_text("Returned")
     await expect(page.locator("#sale-returns tbody")).to_contain_text("wrong size")
     assert await page.locator("#sale-actions").count() == 0
     await _shot(page, "sale-returned")
@@ -226,5 +226,5 @@ async def test_a_new_client_is_edited_sold_a_piece_and_returns_it(server, page, 
     assert kinds == ["approval.granted", "approval.used"]
 
     await page.click("#sale-client")  # and back in the client's purchase history
-    await expect(page.locator("table.list tbody")).to_contain_text("returned")
+    await expect(page.locator("table.list tbody")).to_contain_text("Returned")
     assert await page.evaluate("typeof window.__xss") == "undefined"

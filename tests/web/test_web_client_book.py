@@ -125,7 +125,7 @@ async def test_a_sale_page_offers_returns_and_shows_those_made(client, store):
                           {"register_id": "R1", "lines": [{"line_no": 1, "quantity": 1}],
                            "reason": "wrong size"})
     page = await (await client.get(f"/sales/{sale_id}")).text()
-    assert "partly returned" in page and doc["return_id"] in page and "wrong size" in page
+    assert "Partly returned" in page and doc["return_id"] in page and "wrong size" in page
     assert 'id="return-line-1"' not in page and 'id="return-line-2"' in page
     assert 'id="void-form"' not in page  # only a sale with no returns can be voided
 
@@ -133,7 +133,7 @@ async def test_a_sale_page_offers_returns_and_shows_those_made(client, store):
                     {"register_id": "R1", "lines": [{"line_no": 2, "quantity": 1}],
                      "reason": "changed her mind"})
     page = await (await client.get(f"/sales/{sale_id}")).text()
-    assert 'id="sale-status">returned' in page and 'id="sale-actions"' not in page
+    assert 'id="sale-status">Returned' in page and 'id="sale-actions"' not in page
 
 
 async def test_a_voided_sale_offers_nothing_more(client, store):
@@ -142,5 +142,5 @@ async def test_a_voided_sale_offers_nothing_more(client, store):
     await _approved(client, h, f"/api/v1/sales/{sale_id}/void",
                     {"register_id": "R1", "reason": "keyed twice"})
     page = await (await client.get(f"/sales/{sale_id}")).text()
-    assert 'id="sale-status">voided' in page and 'id="sale-actions"' not in page
+    assert 'id="sale-status">Voided' in page and 'id="sale-actions"' not in page
     assert "keyed twice" in page

@@ -8,15 +8,32 @@ INIT = ESC + b"@"
 CLEAR = b"\x0c"
 
 
-def fit(text: str, width: int = 20) -> str:
-    """One display line: control characters out, cut or padded to the width."""
-    clean = "".join(c if c.isprintable() else " " for c in text)
-    return clean[:width].ljust(width)
+# What a 20-column display shows for characters its code page lacks (a French price carries
+# narrow no-break spaces and the euro sign; cp437 has neither).
+_STAND_INS = {"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2019": "'", "\u2212": "-",
+              "€": "EUR ", "…": "..."}
+
+
+def fit(text: str, width: int = 20, codepage: str | None = None) -> str:
+    """One display line: control characters out, stand-ins for what the code page cannot
+    show, cut or padded to the width."""
+    out = []
+    for c in text:
+        if not c.isprintable():
+            c = " "
+        if codepage is not None:
+            try:
+                c.encode(codepage)
+            except UnicodeEncodeError:
+                c = _STAND_INS.get(c, "?")
+        out.append(c)
+    return " ".join("".join(out).split(" ")).replace("  ", " ").strip()[:width].ljust(width)
 
 
 def show_lines(top: str, bottom: str, *, width: int = 20, codepage: str = "cp437") -> bytes:
     def line(which: bytes, text: str) -> bytes:
-        return ESC + b"Q" + which + fit(text, width).encode(codepage, "replace") + b"\r"
+        return ESC + b"Q" + which + fit(text, width, codepage).encode(codepage, "replace") \
+            + b"\r"
 
     return CLEAR + line(b"A", top) + line(b"B", bottom)
 

@@ -211,8 +211,8 @@ class ReceiptPrinter(Device):
                 if self._sensor_open(printer_byte):
                     self._drawer_seen(True)
                     return True
-        raise DeviceBusy(f"the drawer of {self.register} did not open after"
-                         f" {1 + self.drawer_retries} pulses")
+        raise DeviceBusy("the drawer of {register} did not open after {n} pulses",
+                         register=self.register, n=1 + self.drawer_retries)
 
     def info(self) -> dict[str, Any]:
         return {"paper": self.paper, "drawer_open": self.drawer_open,

@@ -9,11 +9,27 @@ state. Knobs for tests: `paper_out`, `cover_open`, `mute` (never answers), `draw
 from __future__ import annotations
 
 import asyncio
+import codecs
 from dataclasses import dataclass, field
+
+from escpos.capabilities import get_profile
 
 from hub.devices.sim.tcp import TcpDeviceSim
 
-_CODEPAGES = {0: "cp437", 2: "cp850", 16: "cp1252", 19: "cp858"}
+
+def _codepages() -> dict[int, str]:
+    """Code page numbers (ESC t n) as python-escpos's default profile numbers them, to the
+    Python codecs that decode them: the simulator reads what the library chose to send."""
+    out = {}
+    for name, number in get_profile("default").get_code_pages().items():
+        try:
+            out[int(number)] = codecs.lookup(name.replace("ISO_", "iso").replace("-", "_")).name
+        except LookupError:
+            continue
+    return out
+
+
+_CODEPAGES = _codepages()
 # Commands with a fixed number of parameter bytes after ESC x / GS x.
 _ESC_FIXED = {0x40: 0, 0x61: 1, 0x45: 1, 0x2D: 1, 0x21: 1, 0x74: 1, 0x64: 1, 0x4D: 1,
               0x47: 1, 0x7B: 1, 0x56: 1, 0x4A: 1, 0x32: 0, 0x33: 1, 0x52: 1, 0x20: 1,
@@ -36,6 +52,7 @@ class EscPosDecoder:
         self.codepage = "cp437"
         self.lines: list[str] = []
         self._line = bytearray()
+        self._parts: list[str] = []
         self.qr: list[str] = []
         self.receipts: list[Printed] = []
         self.kicks: list[tuple[int, int, int]] = []
@@ -50,9 +67,16 @@ class EscPosDecoder:
                 return  # a command is incomplete: wait for its remaining bytes
             del self._buf[:used]
 
-    def _text(self) -> None:
-        self.lines.append(self._line.decode(self.codepage, "replace"))
+    def _switch(self, codepage: str) -> None:
+        # Bytes already on the line were sent in the old code page.
+        self._parts.append(self._line.decode(self.codepage, "replace"))
         self._line.clear()
+        self.codepage = codepage
+
+    def _text(self) -> None:
+        self.lines.append("".join(self._parts) + self._line.decode(self.codepage, "replace"))
+        self._line.clear()
+        self._parts.clear()
 
     def _step(self, b: bytearray) -> int:
         c = b[0]
@@ -97,9 +121,9 @@ class EscPosDecoder:
             if len(b) < 2 + n:
                 return 0
             if cmd == 0x74:
-                self.codepage = _CODEPAGES.get(b[2], "cp437")
+                self._switch(_CODEPAGES.get(b[2], "cp437"))
             if cmd == 0x40:
-                self.codepage = "cp437"
+                self._switch("cp437")
             if cmd == 0x64:
                 for _ in range(b[2]):
                     self.lines.append("")
@@ -152,7 +176,7 @@ class EscPosDecoder:
         return 1
 
     def _cut(self) -> None:
-        if self._line:
+        if self._line or self._parts:
             self._text()
         self.receipts.append(Printed("\n".join(self.lines), list(self.qr)))
         self.lines, self.qr = [], []

@@ -1,36 +1,30 @@
 // Devices panel: refresh states, demo scan and sweep. Text nodes only (no innerHTML).
 (function () {
   "use strict";
-  const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
+  const L = () => window.loupe;
+  const _ = (...a) => L()._(...a), term = (...a) => L().term(...a);
 
-  async function post(path, body) {
-    const r = await fetch(path, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
-      body: JSON.stringify(body || {}),
-    });
-    const data = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error(data.detail || r.statusText);
-    return data;
+  function cell(text, label) {
+    const td = document.createElement("td"); td.textContent = text || "";
+    if (label) td.dataset.label = label;
+    return td;
   }
 
-  function cell(text) { const td = document.createElement("td"); td.textContent = text || ""; return td; }
-
   async function refresh() {
-    const r = await fetch("/api/v1/devices", { credentials: "same-origin" });
-    if (!r.ok) return;
-    const data = await r.json();
+    let data;
+    try { data = await L().api("GET", "/api/v1/devices"); } catch (e) { return; }
     const body = document.querySelector("#devices tbody");
     body.replaceChildren(...data.devices.map((d) => {
       const tr = document.createElement("tr");
       tr.dataset.device = d.device;
       const state = document.createElement("span");
       state.className = "status s-" + d.state;
-      state.textContent = d.state;
-      const st = document.createElement("td");
+      state.textContent = term("device_state", d.state);
+      const st = cell("", _("State"));
       st.append(state);
-      tr.append(cell(d.device), cell(d.kind.replace("_", " ")), cell(d.model), cell(d.register),
-                st, cell(d.error || d.last_problem || (d.reads ? d.reads + " reads" : "")));
+      tr.append(cell(d.device, _("Device")), cell(term("device_kind", d.kind), _("Kind")), cell(d.model, _("Model")),
+                cell(d.register, _("Register")), st,
+                cell(d.error || d.last_problem || (d.reads ? _("{n} reads", { n: d.reads }) : ""), _("Detail")));
       return tr;
     }));
     const receipts = document.getElementById("receipts");
@@ -49,25 +43,22 @@
     }
   }
 
-  function toast(text) {
-    const t = document.getElementById("toast");
-    if (!t) return;
-    t.textContent = text; t.hidden = false;
-    setTimeout(() => { t.hidden = true; }, 3000);
-  }
-
   document.addEventListener("DOMContentLoaded", () => {
     const scan = document.getElementById("demo-scan");
     if (scan) scan.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const f = new FormData(scan);
-      try { await post("/api/v1/devices/demo/scan", { register: f.get("register"), code: f.get("code") }); toast("Scanned " + f.get("code")); }
-      catch (e) { toast(e.message); }
+      try {
+        await L().api("POST", "/api/v1/devices/demo/scan", { register: f.get("register"), code: f.get("code") });
+        L().toast(_("Scanned {code}", { code: f.get("code") }));
+      } catch (e) { L().toast(e.message, true); }
     });
     const sweep = document.getElementById("demo-sweep");
     if (sweep) sweep.addEventListener("click", async () => {
-      try { const r = await post("/api/v1/devices/demo/sweep"); toast("Sweep: " + r.tags + " tags in range"); }
-      catch (e) { toast(e.message); }
+      try {
+        const r = await L().api("POST", "/api/v1/devices/demo/sweep");
+        L().toast(_("Sweep: {n} tags in range", { n: r.tags }));
+      } catch (e) { L().toast(e.message, true); }
     });
     setInterval(refresh, 2000);
   });

@@ -13,8 +13,8 @@ from typing import Any
 from hub.devices.errors import DeviceBusy, DeviceFailed
 from hub.devices.stream import StreamDevice
 from hub.devices.zpl.protocol import ZplParser
-from hub.money import format_amount
-from hub.receipts import carat_text, metal_text, weight_text
+from hub.receipts import metal_text
+from hub.words import ENGLISH, Words
 
 DEFAULT_TEMPLATE = Path(__file__).with_name("barbell.zpl")
 
@@ -29,24 +29,29 @@ def cost_letters(amount: int, code: str) -> str:
 
 
 def _safe(text: str) -> str:
-    return text.replace("^", " ").replace("~", " ")  # field data must not start commands
+    # Field data must not start commands; label fonts print no-break spaces as boxes.
+    return text.replace("^", " ").replace("~", " ").translate(_PLAIN_SPACES)
+
+
+_PLAIN_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
 
 
 def tag_fields(piece: dict[str, Any], currency: str, *, cost_code: str = "",
-               show_price: bool = True, rfid: bool = False) -> dict[str, str]:
+               show_price: bool = True, rfid: bool = False,
+               words: Words = ENGLISH) -> dict[str, str]:
     stones = piece.get("stones") or []
     total_ct = sum(s["carat_cents"] for s in stones)
     stone_summary = ""
     if stones:
-        stone_summary = f"{len(stones)} st. {carat_text(total_ct)}"
+        stone_summary = f"{len(stones)} st. {words.carats(total_ct)}"
         if stones[0].get("colour") or stones[0].get("clarity"):
             stone_summary += " " + "/".join(x for x in (stones[0].get("colour"),
                                                         stones[0].get("clarity")) if x)
     fields = {
         "serial": piece["item_id"],
-        "price": format_amount(piece["tag_price"], currency) if show_price else "",
-        "metal": metal_text(piece),
-        "weight": weight_text(piece["metal_weight_mg"]) if piece.get("metal_weight_mg") else "",
+        "price": words.money(piece["tag_price"], currency) if show_price else "",
+        "metal": metal_text(piece, words),
+        "weight": words.grams(piece.get("metal_weight_mg")),
         "stones": stone_summary,
         "cost_code": cost_letters(piece.get("cost") or 0, cost_code) if cost_code else "",
         "rfid": f"^RS8^RFW,H^FD{piece['epc']}^FS" if rfid and piece.get("epc") else "",
@@ -71,17 +76,19 @@ class TagPrinter(StreamDevice):
         self.printed = 0
         self.paper = "unknown"
 
-    def render(self, piece: dict[str, Any], currency: str) -> bytes:
+    def render(self, piece: dict[str, Any], currency: str, words: Words = ENGLISH) -> bytes:
         fields = tag_fields(piece, currency, cost_code=self.cost_code,
-                            show_price=self.show_price, rfid=self.rfid)
+                            show_price=self.show_price, rfid=self.rfid, words=words)
         try:
             return self.template.substitute(fields).encode("utf-8")
         except (KeyError, ValueError) as exc:
-            raise DeviceBusy(f"tag template: unknown or bad placeholder {exc}") from None
+            raise DeviceBusy("tag template: unknown or bad placeholder {name}",
+                             name=str(exc)) from None
 
-    def preview(self, piece: dict[str, Any], currency: str) -> dict[str, Any]:
+    def preview(self, piece: dict[str, Any], currency: str,
+                words: Words = ENGLISH) -> dict[str, Any]:
         parser = ZplParser()
-        parser.feed(self.render(piece, currency))
+        parser.feed(self.render(piece, currency, words))
         label = parser.labels[0]
         return {"fields": [vars(f) for f in label.fields], "rfid_writes": label.rfid_writes}
 
@@ -104,17 +111,17 @@ class TagPrinter(StreamDevice):
         self.paper = "paper_out" if paper_out else "ready"
         return True
 
-    async def print_tag(self, piece: dict[str, Any], currency: str,
-                        copies: int = 1) -> dict[str, Any]:
+    async def print_tag(self, piece: dict[str, Any], currency: str, copies: int = 1,
+                        words: Words = ENGLISH) -> dict[str, Any]:
         self.require_connected()
         if not 1 <= copies <= 50:
             raise DeviceBusy("copies must be from 1 to 50")
-        data = self.render(piece, currency)
+        data = self.render(piece, currency, words)
         await self.send(data * copies)
         self.printed += copies
         return {"device": self.id, "item_id": piece["item_id"], "copies": copies,
                 "rfid": self.rfid and bool(piece.get("epc")),
-                "preview": self.preview(piece, currency)}
+                "preview": self.preview(piece, currency, words)}
 
     def info(self) -> dict[str, Any]:
         return {**super().info(), "printed": self.printed, "rfid": self.rfid, "paper": self.paper}

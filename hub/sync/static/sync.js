@@ -3,21 +3,26 @@
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
-  const api = (...a) => window.loupe.api(...a);
+  const L = () => window.loupe;
+  const api = (...a) => L().api(...a), _ = (...a) => L()._(...a), term = (...a) => L().term(...a);
+  const when = (ts) => (ts ? new Date(ts).toLocaleString(document.documentElement.lang || undefined,
+    { dateStyle: "medium", timeStyle: "short" }) : "");
 
   function row(tbody, cells) {
     const tr = document.createElement("tr");
-    for (const c of cells) { const td = document.createElement("td"); td.textContent = c ?? ""; tr.append(td); }
+    for (const [label, c] of cells) {
+      const td = document.createElement("td"); td.textContent = c ?? ""; td.dataset.label = label; tr.append(td);
+    }
     tbody.append(tr);
   }
 
   function showState(s) {
-    $("sync-state").textContent = s.state;
+    $("sync-state").textContent = term("sync_state", s.state);
     const total = Math.max(1, s.seq);
     $("sync-progress").max = total;
     $("sync-progress").value = Math.min(total, s.acked);
-    $("sync-detail").textContent = `${s.acked} of ${s.seq} entries at HQ · backlog ${s.backlog}` +
-      (s.connected ? " · connected" : " · not connected");
+    $("sync-detail").textContent = _("{acked} of {seq} entries at head office · {backlog} to send", { acked: s.acked, seq: s.seq, backlog: s.backlog }) +
+      " · " + (s.connected ? _("connected") : _("not connected"));
     $("sync-problem").textContent = s.problem || "";
   }
 
@@ -25,10 +30,11 @@
     showState(await api("GET", "/api/v1/sync"));
     const c = $("sync-conflicts"); c.replaceChildren();
     for (const k of (await api("GET", "/api/v1/sync/conflicts")).conflicts)
-      row(c, [k.seq, k.ts, k.kind, k.item_id, k.detail]);
+      row(c, [[_("Entry"), k.seq], [_("When"), when(k.ts)], [_("Kind"), String(k.kind).replace(/_/g, " ")], [_("Piece"), k.item_id], [_("Detail"), k.detail]]);
     const h = $("sync-holds"); h.replaceChildren();
     for (const r of (await api("GET", "/api/v1/sync/reservations")).reservations)
-      row(h, [r.reservation_id, r.item_id, r.client_id, r.pickup_by, r.status]);
+      row(h, [[_("Reservation"), r.reservation_id], [_("Piece"), r.item_id], [_("Client"), r.client_id], [_("Pick up by"), r.pickup_by],
+        [_("Status"), String(r.status).replace(/_/g, " ")]]);
   }
 
   function events() {
@@ -46,10 +52,13 @@
     $("sync-style").addEventListener("submit", async (e) => {
       e.preventDefault();
       const out = $("sync-style-stores"); out.replaceChildren();
-      const res = await api("GET", "/api/v1/sync/styles/" + encodeURIComponent($("sync-sku").value));
-      for (const [store, count] of Object.entries(res.stores)) {
-        const li = document.createElement("li"); li.textContent = `${store}: ${count}`; out.append(li);
-      }
+      try {
+        const res = await api("GET", "/api/v1/sync/styles/" + encodeURIComponent($("sync-sku").value));
+        for (const [store, count] of Object.entries(res.stores)) {
+          const li = document.createElement("li"); li.textContent = _("{store}: {n}", { store, n: count }); out.append(li);
+        }
+        if (!Object.keys(res.stores).length) out.append(Object.assign(document.createElement("li"), { textContent: _("No other store holds it.") }));
+      } catch (err) { $("sync-problem").textContent = err.message; }
     });
     refresh().catch((e) => { $("sync-problem").textContent = e.message; });
     events();

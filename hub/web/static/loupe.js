@@ -1,11 +1,27 @@
 /* Loupe staff UI: a thin layer over the JSON API. Text goes into the page with textContent
-   only (never innerHTML), so a client's note or a piece's description cannot become markup. */
+   only (never innerHTML), so a client's note or a piece's description cannot become markup.
+   Numbers and words come from the store's bundle (#loupe-words, made by hub.words on the
+   server): amounts are written and read exactly as the server writes and reads them. */
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
   const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  const W = (() => { try { return JSON.parse($("loupe-words").textContent); } catch (e) { return {}; } })();
+  const NUM = W.number || { decimal: ".", group: ",", minus: "-", grouping: [3, 3] };
 
-  class ApiError extends Error {
+  // A message in the store's language; {name} placeholders filled from `params`.
+  function _(message, params) {
+    const text = (W.messages && W.messages[message]) || message;
+    return params ? text.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m)) : text;
+  }
+  // A machine value (status, tender type, action...) in words; never a code on screen.
+  function term(vocabulary, value) {
+    if (value === null || value === undefined || value === "") return "";
+    const words = (W.terms && W.terms[vocabulary]) || {};
+    return words[value] || String(value).replace(/_/g, " ");
+  }
+
+  class HubError extends Error {
     constructor(status, body) { super(body.detail || body.error || ("HTTP " + status)); this.status = status; this.body = body; }
   }
 
@@ -18,16 +34,18 @@
     }
     const res = await fetch(path, opts);
     let data = {};
-    try { data = await res.json(); } catch (e) { data = { error: "bad_response", detail: res.statusText }; }
-    if (!res.ok) throw new ApiError(res.status, data);
+    try { data = await res.json(); } catch (e) { data = { error: "bad_response", detail: _("The hub did not answer as expected; try again.") }; }
+    if (!res.ok) throw new HubError(res.status, data);
     return data;
   }
 
   function toast(text, bad) {
-    const t = $("toast"); if (!t) return;
-    t.textContent = text; t.className = "toast" + (bad ? " bad" : ""); t.hidden = false;
-    clearTimeout(toast.timer); toast.timer = setTimeout(() => { t.hidden = true; }, 4000);
+    const box = $("toast"); if (!box) return;
+    box.textContent = text; box.className = "toast" + (bad ? " bad" : ""); box.hidden = false;
+    clearTimeout(toast.timer); toast.timer = setTimeout(() => { box.hidden = true; }, bad ? 6000 : 3000);
   }
+  // A valid action clears an error still showing from the one before.
+  function clearToast() { const box = $("toast"); if (box && box.classList.contains("bad")) { box.hidden = true; } }
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -39,21 +57,80 @@
     return node;
   }
 
-  // Money: integers in minor units; string arithmetic only.
-  const DIGITS = { JPY: 0, KRW: 0, CLP: 0, ISK: 0, BHD: 3, KWD: 3, OMR: 3, JOD: 3, TND: 3 };
-  function digits(cur) { return cur in DIGITS ? DIGITS[cur] : 2; }
+  // -- money: integers in minor units, written and read with string arithmetic only ----------
+  const SPACES = "\u00a0\u202f\u2009 ";
+  function currency(cur) {
+    return (W.currencies && W.currencies[cur]) ||
+      { digits: 2, symbol: cur, pos_prefix: "", pos_suffix: " " + cur, neg_prefix: "-", neg_suffix: " " + cur };
+  }
+  // `scaled` / 10**digits, grouped the store's way (hub.words.Words.decimal).
+  function decimal(scaled, digits) {
+    const text = String(Math.abs(scaled)).padStart(digits + 1, "0");
+    let whole = digits ? text.slice(0, -digits) : text;
+    const frac = digits ? text.slice(-digits) : "";
+    const groups = []; let size = NUM.grouping[0];
+    while (whole.length > size) { groups.unshift(whole.slice(-size)); whole = whole.slice(0, -size); size = NUM.grouping[1]; }
+    let body = [whole, ...groups].join(NUM.group);
+    if (digits) body += NUM.decimal + frac;
+    return scaled < 0 ? NUM.minus + body : body;
+  }
   function fmt(amount, cur) {
     if (amount === null || amount === undefined) return "—";
-    const d = digits(cur), neg = amount < 0; let s = String(Math.abs(amount)).padStart(d + 1, "0");
-    const whole = d ? s.slice(0, -d) : s, frac = d ? s.slice(-d) : "";
-    return (neg ? "−" : "") + whole.replace(/\B(?=(\d{3})+(?!\d))/g, " ") + (d ? "." + frac : "") + " " + cur;
+    const c = currency(cur), number = decimal(Math.abs(amount), c.digits);
+    return amount < 0 ? c.neg_prefix + number + c.neg_suffix : c.pos_prefix + number + c.pos_suffix;
   }
+  const isDigits = (s) => /^[0-9]+$/.test(s);
+  function parseGrouped(raw, digits) {
+    const neg = raw[0] === "-" || raw[0] === "\u2212";
+    if (neg) raw = raw.slice(1).replace(new RegExp("^[" + SPACES + "]+"), "");
+    let whole = raw, frac = "", sep = false;
+    const at = raw.lastIndexOf(NUM.decimal);
+    if (at >= 0) {
+      sep = true; whole = raw.slice(0, at); frac = raw.slice(at + NUM.decimal.length);
+      if (!isDigits(frac) || frac.length > digits) return null;
+    }
+    const spaces = SPACES.includes(NUM.group);
+    let pieces = spaces ? whole.split(new RegExp("[" + SPACES + "]")) : whole.split(NUM.group);
+    if (sep && whole === "") pieces = ["0"];
+    if (!pieces.every(isDigits)) return null;
+    if (pieces.length > 1) {
+      const [primary, secondary] = NUM.grouping;
+      const first = pieces[0].length, limit = pieces.length > 2 ? secondary : primary;
+      if (first < 1 || first > limit || pieces[pieces.length - 1].length !== primary ||
+          pieces.slice(1, -1).some((p) => p.length !== secondary)) return null;
+    }
+    const value = BigInt(pieces.join("")) * 10n ** BigInt(digits) + BigInt((frac.padEnd(digits, "0")) || "0");
+    return neg ? -value : value;
+  }
+  function parsePlain(raw, digits) {
+    let s = raw.trim().replace(/[,_]/g, "");
+    const neg = s.startsWith("-"); if (neg) s = s.slice(1);
+    const dot = s.indexOf("."); const whole = dot >= 0 ? s.slice(0, dot) : s, frac = dot >= 0 ? s.slice(dot + 1) : "";
+    if (!whole && !frac) return null;
+    if (!isDigits(whole || "0") || (frac && !isDigits(frac)) || frac.length > digits) return null;
+    const value = BigInt(whole || "0") * 10n ** BigInt(digits) + BigInt(frac.padEnd(digits, "0") || "0");
+    return neg ? -value : value;
+  }
+  // What a person types in an amount field (the store's way, or plain 1234.50) -> minor units.
   function parseAmount(text, cur) {
-    const t = String(text).trim().replace(/\s/g, "").replace(",", ".");
-    const m = /^(\d*)(?:\.(\d*))?$/.exec(t);
-    const d = digits(cur);
-    if (!m || (!m[1] && !m[2]) || (m[2] || "").length > d) return null;
-    return parseInt((m[1] || "0") + (m[2] || "").padEnd(d, "0"), 10);
+    const c = currency(cur);
+    let raw = String(text).normalize("NFC").trim();
+    for (const mark of [c.symbol, cur].filter(Boolean).sort((a, b) => b.length - a.length)) raw = raw.split(mark).join("");
+    raw = raw.replace(new RegExp("^[" + SPACES + "\u200f\u200e\\s]+|[" + SPACES + "\u200f\u200e\\s]+$", "g"), "");
+    if (!raw) return null;
+    const v = parseGrouped(raw, c.digits) ?? parsePlain(raw.replace(/\u2212/g, "-"), c.digits);
+    return v === null ? null : Number(v);
+  }
+  // A discount typed as "10 %" (basis points for the server) or as an amount.
+  function parseDiscount(text, cur) {
+    const s = String(text).trim();
+    if (s.endsWith("%")) {
+      const n = s.slice(0, -1).trim();
+      const v = parseGrouped(n, 2) ?? parsePlain(n, 2);
+      return v === null || v < 0n || v > 10000n ? null : { percent_bp: Number(v) };
+    }
+    const amount = parseAmount(s, cur);
+    return amount === null || amount < 0 ? null : { amount };
   }
 
   // -- sign in / out ----------------------------------------------------------------------
@@ -78,37 +155,55 @@
   });
 
   // -- dialogs ------------------------------------------------------------------------------
-  function ask(title, label) {
+  // Ask for a value; `check(value)` returns an error sentence to show, or null to accept.
+  function ask(title, label, check) {
     return new Promise((resolve) => {
       const d = $("ask-dialog"); $("ask-title").textContent = title; $("ask-label").textContent = label;
-      $("ask-input").value = "";
+      $("ask-input").value = ""; $("ask-error").textContent = "";
       const done = (v) => { d.close(); $("ask-form").onsubmit = null; $("ask-cancel").onclick = null; resolve(v); };
-      $("ask-form").onsubmit = (ev) => { ev.preventDefault(); done($("ask-input").value); };
+      $("ask-form").onsubmit = (ev) => {
+        ev.preventDefault();
+        const problem = check ? check($("ask-input").value) : null;
+        if (problem) { $("ask-error").textContent = problem; $("ask-input").focus(); return; }
+        done($("ask-input").value);
+      };
       $("ask-cancel").onclick = () => done(null);
       d.showModal(); $("ask-input").focus();
     });
   }
 
+  function confirmAction(title, text, ok) {
+    return new Promise((resolve) => {
+      const d = $("confirm-dialog");
+      $("confirm-title").textContent = title; $("confirm-text").textContent = text; $("confirm-ok").textContent = ok;
+      const done = (v) => { d.close(); $("confirm-form").onsubmit = null; $("confirm-cancel").onclick = null; resolve(v); };
+      $("confirm-form").onsubmit = (ev) => { ev.preventDefault(); done(true); };
+      $("confirm-cancel").onclick = () => done(false);
+      d.showModal(); $("confirm-ok").focus();
+    });
+  }
+
+  // What a manager is asked to approve, in words.
   function describe(action) {
-    const bits = [action.kind.replace("_", " ")];
     const cur = pageCurrency();
+    const bits = [term("action", action.kind)];
     if (action.amount !== undefined) bits.push(fmt(action.amount, cur));
-    if (action.base !== undefined) bits.push("on " + fmt(action.base, cur));
-    if (action.item_id) bits.push("piece " + action.item_id);
-    if (action.sale_id) bits.push("sale " + action.sale_id);
+    if (action.base !== undefined) bits.push(_("on {amount}", { amount: fmt(action.base, cur) }));
+    if (action.item_id) bits.push(_("piece {item_id}", { item_id: action.item_id }));
+    if (action.sale_id) bits.push(_("sale {sale_id}", { sale_id: action.sale_id }));
     if (Array.isArray(action.lines)) {
-      bits.push((action.lines.length > 1 ? "lines " : "line ") + action.lines.map((l) =>
-        l.line_no + (l.quantity > 1 ? " ×" + l.quantity : "")).join(", "));
+      bits.push(_("lines {lines}", { lines: action.lines.map((l) => l.line_no + (l.quantity > 1 ? " ×" + l.quantity : "")).join(", ") }));
     }
     if (action.reason) bits.push("— " + action.reason);
-    return bits.join(" ");
+    const text = bits.join(" ");
+    return text.charAt(0).toUpperCase() + text.slice(1);
   }
 
   // A manager types their id and PIN here; the approval is bound to exactly this action.
-  function approve(action) {
+  function approve(action, why) {
     return new Promise((resolve) => {
       const d = $("approval-dialog");
-      $("approval-what").textContent = describe(action);
+      $("approval-what").textContent = describe(action) + (why ? " · " + why : "");
       $("approval-error").textContent = ""; $("approval-manager").value = ""; $("approval-pin").value = "";
       const done = (v) => { d.close(); $("approval-form").onsubmit = null; resolve(v); };
       $("approval-cancel").onclick = () => done(null);
@@ -126,9 +221,9 @@
 
   async function withApproval(method, path, body) {
     try { return await api(method, path, body); } catch (e) {
-      if (!(e instanceof ApiError) || e.body.error !== "approval_needed") throw e;
-      const approvalId = await approve(e.body.action);
-      if (!approvalId) throw new Error("not approved");
+      if (!(e instanceof HubError) || e.body.error !== "approval_needed") throw e;
+      const approvalId = await approve(e.body.action, e.message);
+      if (!approvalId) throw new Error(_("Not approved: nothing was changed."));
       return await api(method, path, Object.assign({}, body, { approval_id: approvalId }));
     }
   }
@@ -143,39 +238,44 @@
     const cur = floor.dataset.currency;
     let register = floor.dataset.register;
     const cartPath = () => "/api/v1/registers/" + encodeURIComponent(register) + "/cart";
-    let lastVersion = -1;
+    let lastVersion = -1, cart = null;
 
-    function render(cart) {
-      if (cart.register_id !== register) return;
-      lastVersion = cart.version;
+    function render(c) {
+      if (c.register_id !== register) return;
+      cart = c; lastVersion = c.version;
       $("cart-register").textContent = "· " + register;
       const lines = $("cart-lines"); lines.replaceChildren();
-      cart.lines.forEach((l) => {
+      c.lines.forEach((l) => {
         const desc = el("span", { class: "desc" }, l.description, el("small", {}, l.item_id || l.sku));
         const price = el("span", { class: "num" }, fmt(l.total, cur));
-        const edit = el("button", { type: "button", class: "quiet", "aria-label": "Change price of line " + l.line_no,
-          onclick: () => changePrice(l) }, "Price");
-        const rm = el("button", { type: "button", class: "quiet", "aria-label": "Remove line " + l.line_no,
-          onclick: () => change("DELETE", cartPath() + "/lines/" + l.line_no) }, "Remove");
+        const edit = el("button", { type: "button", class: "quiet", "aria-label": _("Change the price of line {n}", { n: l.line_no }),
+          onclick: () => changePrice(l) }, _("Price"));
+        const rm = el("button", { type: "button", class: "quiet", "aria-label": _("Remove line {n}", { n: l.line_no }),
+          onclick: () => change("DELETE", cartPath() + "/lines/" + l.line_no) }, _("Remove"));
         lines.append(el("li", { "data-item": l.item_id || l.sku }, desc, price, edit, rm));
       });
-      if (!cart.lines.length) lines.append(el("li", { class: "muted" }, "Scan a piece to begin."));
-      $("cart-subtotal").textContent = fmt(cart.subtotal, cur);
-      $("cart-discount").textContent = cart.discount ? fmt(-cart.discount, cur) : "—";
-      $("cart-tax").textContent = fmt(cart.tax, cur);
-      $("cart-total").textContent = fmt(cart.total, cur);
-      $("cart-paid").textContent = fmt(cart.paid, cur);
-      $("cart-due").textContent = fmt(cart.due, cur);
+      if (!c.lines.length) lines.append(el("li", { class: "muted" }, _("Scan a piece to begin.")));
+      $("cart-subtotal").textContent = fmt(c.subtotal, cur);
+      $("cart-discount").textContent = c.discount ? fmt(-c.discount, cur) : "—";
+      const pending = $("cart-discount-pending");
+      pending.hidden = !c.discount_pending;
+      pending.textContent = c.discount_pending ? _("The basket changed after the discount was approved: a manager approves it again when the sale completes, or remove it.") : "";
+      $("cart-tax").textContent = fmt(c.tax, cur);
+      $("cart-total").textContent = fmt(c.total, cur);
+      $("cart-paid").textContent = fmt(c.paid, cur);
+      $("cart-due").textContent = fmt(c.due, cur);
+      $("cart-change").hidden = $("cart-change-label").hidden = !c.change;
+      $("cart-change").textContent = fmt(c.change, cur);
       const tenders = $("cart-tenders"); tenders.replaceChildren();
-      cart.tenders.forEach((t, i) => {
-        const label = t.type.replace("_", " ") + (t.detail && t.detail.last4 ? " ···· " + t.detail.last4 : "");
-        tenders.append(el("li", {}, el("span", {}, label), el("span", { class: "num" }, fmt(t.amount, cur)),
-          el("button", { type: "button", class: "quiet", onclick: () => change("DELETE", cartPath() + "/tenders/" + (i + 1)) }, "Remove")));
+      c.tenders.forEach((tender, i) => {
+        const label = term("tender", tender.type) + (tender.detail && tender.detail.last4 ? " ···· " + tender.detail.last4 : "");
+        tenders.append(el("li", {}, el("span", {}, label), el("span", { class: "num" }, fmt(tender.amount, cur)),
+          el("button", { type: "button", class: "quiet", onclick: () => change("DELETE", cartPath() + "/tenders/" + (i + 1)) }, _("Remove"))));
       });
-      $("tender-amount").placeholder = cart.due ? fmt(cart.due, cur) : "";
-      const problem = $("cart-problem"); problem.hidden = !cart.problem; problem.textContent = cart.problem || "";
-      showClient(cart.client_id);
-      $("complete-button").disabled = !cart.lines.length || cart.due > 0 || !!cart.problem;
+      $("tender-amount").placeholder = c.due ? fmt(c.due, cur) : "";
+      const problem = $("cart-problem"); problem.hidden = !c.problem; problem.textContent = c.problem ? c.problem.detail : "";
+      showClient(c.client_id);
+      $("complete-button").disabled = !c.lines.length || c.due > 0 || !!c.problem;
     }
 
     let shownClient = null;
@@ -183,30 +283,30 @@
       if (clientId === shownClient) return;
       shownClient = clientId;
       const box = $("cart-client"); box.replaceChildren();
-      if (!clientId) { box.textContent = "No client attached"; return; }
+      if (!clientId) { box.textContent = _("No client attached"); return; }
       try {
         const c = await api("GET", "/api/v1/clients/" + encodeURIComponent(clientId));
         const p = c.profile || {};
         box.append(el("a", { href: "/clients/" + encodeURIComponent(clientId) }, [p.first_name, p.last_name].filter(Boolean).join(" ") || clientId),
-          " ", el("button", { type: "button", class: "quiet", onclick: () => change("PUT", cartPath() + "/client", { client_id: null }) }, "Detach"));
+          " ", el("button", { type: "button", class: "quiet", onclick: () => change("PUT", cartPath() + "/client", { client_id: null }) }, _("Detach")));
       } catch (e) { box.textContent = clientId; }
     }
 
     async function change(method, path, body, approvable) {
       try {
-        const cart = await (approvable ? withApproval(method, path, body) : api(method, path, body));
-        render(cart); return cart;
+        const c = await (approvable ? withApproval(method, path, body) : api(method, path, body));
+        render(c); clearToast(); return c;
       } catch (e) { toast(e.message, true); return null; }
     }
 
     async function load() { try { render(await api("GET", cartPath())); } catch (e) { toast(e.message, true); } }
 
+    const amountProblem = (v) => (parseAmount(v, cur) === null ? _("Type an amount such as {example}", { example: fmt(123450, cur) }) : null);
+
     async function changePrice(line) {
-      const v = await ask("Price of " + (line.item_id || line.sku), "New unit price (" + cur + ")");
+      const v = await ask(_("Price of {what}", { what: line.item_id || line.sku }), _("New unit price"), amountProblem);
       if (v === null) return;
-      const amount = parseAmount(v, cur);
-      if (amount === null) { toast("Not an amount", true); return; }
-      await change("PUT", cartPath() + "/lines/" + line.line_no + "/price", { unit_price: amount }, true);
+      await change("PUT", cartPath() + "/lines/" + line.line_no + "/price", { unit_price: parseAmount(v, cur) }, true);
     }
 
     $("register-select").addEventListener("change", (ev) => {
@@ -226,8 +326,9 @@
         r.items.forEach((i) => out.append(el("li", {},
           el("a", { href: "/items/" + encodeURIComponent(i.item_id) }, i.description),
           el("span", { class: "num" }, fmt(i.tag_price, cur)),
-          el("button", { type: "button", onclick: () => change("POST", cartPath() + "/lines", { item_id: i.item_id }) }, "Add"))));
-        if (!r.items.length) out.append(el("li", { class: "muted" }, "Nothing in stock matches."));
+          el("button", { type: "button", onclick: () => change("POST", cartPath() + "/lines", { item_id: i.item_id }) }, _("Add")))));
+        if (!r.items.length) out.append(el("li", { class: "muted" }, _("Nothing in stock matches.")));
+        clearToast();
       } catch (e) { toast(e.message, true); }
     });
     $("client-form").addEventListener("submit", async (ev) => {
@@ -238,8 +339,9 @@
         r.clients.forEach((c) => out.append(el("li", {}, el("span", {}, c.name),
           el("button", { type: "button", onclick: async () => {
             if (await change("PUT", cartPath() + "/client", { client_id: c.client_id })) { out.replaceChildren(); $("client-input").value = ""; }
-          } }, "Attach"))));
-        if (!r.clients.length) out.append(el("li", { class: "muted" }, "No client found."));
+          } }, _("Attach")))));
+        if (!r.clients.length) out.append(el("li", { class: "muted" }, _("No client found.")));
+        clearToast();
       } catch (e) { toast(e.message, true); }
     });
     $("tender-type").addEventListener("change", () => {
@@ -248,33 +350,41 @@
     $("tender-type").dispatchEvent(new Event("change"));
     $("tender-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      const amount = parseAmount($("tender-amount").value, cur);
-      if (amount === null || amount <= 0) { toast("Type an amount, e.g. 1200.00", true); return; }
+      const typed = $("tender-amount").value.trim();
+      // Take with an empty amount takes what is due.
+      const amount = typed === "" ? (cart ? cart.due : 0) : parseAmount(typed, cur);
+      if (amount === null) { toast(_("Type an amount such as {example}", { example: fmt(123450, cur) }), true); return; }
+      if (amount <= 0) { toast(_("Nothing is due: the sale is paid."), true); return; }
       const tender = { type: $("tender-type").value, amount };
       if (tender.type === "card") tender.last4 = $("tender-last4").value.trim();
       if (await change("POST", cartPath() + "/tenders", tender)) { $("tender-amount").value = ""; $("tender-last4").value = ""; }
     });
     $("discount-button").addEventListener("click", async () => {
-      const v = await ask("Discount", "Amount off the basket (" + cur + ")");
+      const v = await ask(_("Discount"), _("Amount off the basket, or a percentage such as 10 %"),
+        (x) => (x.trim() && parseDiscount(x, cur) === null ? _("Type an amount such as {example}, or a percentage such as 10 %", { example: fmt(5000, cur) }) : null));
       if (v === null) return;
-      const amount = parseAmount(v, cur);
-      if (amount === null) { toast("Not an amount", true); return; }
-      await change("PUT", cartPath() + "/discount", { amount }, true);
+      await change("PUT", cartPath() + "/discount", v.trim() ? parseDiscount(v, cur) : { amount: 0 }, true);
     });
-    $("clear-button").addEventListener("click", () => change("DELETE", cartPath()));
+    $("clear-button").addEventListener("click", async () => {
+      if (cart && !cart.lines.length && !cart.tenders.length) return;
+      if (await confirmAction(_("Clear the cart?"), _("Every line, tender and discount of this cart goes."), _("Clear the cart"))) {
+        change("DELETE", cartPath());
+      }
+    });
     $("nosale-button").addEventListener("click", async () => {
-      const reason = await ask("Open the drawer", "Reason");
+      const reason = await ask(_("Open the drawer"), _("Reason"), (x) => (x.trim() ? null : _("Say why the drawer opens.")));
       if (!reason) return;
       try {
         const r = await withApproval("POST", "/api/v1/registers/" + encodeURIComponent(register) + "/no-sale", { reason });
-        toast(r.drawer_opened ? "Drawer opened" : "No-sale recorded (no drawer connected)");
+        toast(r.drawer_opened ? _("Drawer opened") : _("No-sale recorded (no drawer connected)"));
       } catch (e) { toast(e.message, true); }
     });
     $("complete-button").addEventListener("click", async () => {
       $("complete-button").disabled = true;
       try {
-        const r = await api("POST", cartPath() + "/complete", {});
+        const r = await withApproval("POST", cartPath() + "/complete", {});
         showReceipt(r.receipt, r.sale);
+        clearToast();
         load();
       } catch (e) { toast(e.message, true); $("complete-button").disabled = false; }
     });
@@ -330,10 +440,9 @@
       form.querySelectorAll("[aria-invalid]").forEach((n) => n.removeAttribute("aria-invalid"));
     }
 
-    // The API names the field it refuses (emails[1], dates.birthday, ring_sizes.left ring...):
-    // the message goes next to the closest field on the form, or on top when none matches.
-    function showError(e) {
-      const field = (e.body && e.body.field) || "";
+    // The API names every field it refuses (emails[1], dates.birthday, ring_sizes.left ring...):
+    // each sentence goes next to the closest field on the form, or on top when none matches.
+    function slotFor(field) {
       let slot = $("form-error"), best = 0;
       form.querySelectorAll("[data-error-for]").forEach((n) => {
         const name = n.dataset.errorFor;
@@ -341,10 +450,21 @@
           slot = n; best = name.length;
         }
       });
-      slot.textContent = e.message;
-      const inputs = slot.id ? form.querySelectorAll('[aria-describedby="' + slot.id + '"]') : [];
-      inputs.forEach((i) => i.setAttribute("aria-invalid", "true"));
-      if (inputs.length) inputs[0].focus(); else slot.scrollIntoView({ block: "center" });
+      return slot;
+    }
+    function showErrors(e) {
+      const problems = (e.body && e.body.problems && e.body.problems.length) ? e.body.problems
+        : [{ field: (e.body && e.body.field) || "", message: e.message }];
+      let first = null;
+      problems.forEach((p) => {
+        const slot = slotFor(p.field || "");
+        slot.textContent = slot.textContent ? slot.textContent + " " + p.message : p.message;
+        const inputs = slot.id ? form.querySelectorAll('[aria-describedby="' + slot.id + '"]') : [];
+        inputs.forEach((i) => i.setAttribute("aria-invalid", "true"));
+        if (!first) first = inputs.length ? inputs[0] : slot;
+      });
+      if (problems.length > 1 && e.message) $("form-error").textContent = e.message;
+      if (first && first.focus && first.tagName !== "P") first.focus(); else if (first) first.scrollIntoView({ block: "center" });
     }
 
     function collect(original) {
@@ -352,7 +472,7 @@
       const sizes = {};
       for (const row of form.querySelectorAll(".size-row")) {
         const finger = row.querySelector(".size-finger").value.trim(), size = row.querySelector(".size-value").value.trim();
-        if (size && !finger) throw new ApiError(400, { error: "invalid", field: "ring_sizes", detail: "ring_sizes: say which finger size " + size + " is for" });
+        if (size && !finger) throw new HubError(400, { error: "invalid", field: "ring_sizes", detail: _("Say which finger size {size} is for.", { size }) });
         if (finger && size) sizes[finger] = size;
       }
       const address = {};
@@ -386,7 +506,7 @@
           client = await api("POST", "/api/v1/clients", collect(null));
         }
         location.assign("/clients/" + encodeURIComponent(client.client_id));
-      } catch (e) { showError(e); $("client-save").disabled = false; }
+      } catch (e) { showErrors(e); $("client-save").disabled = false; }
     });
   }
 
@@ -428,8 +548,8 @@
         ev.preventDefault();
         $("return-error").textContent = "";
         const ps = picks();
-        if (!ps.length) { $("return-error").textContent = "Pick the lines that come back."; return; }
-        if (!valid(ps)) { $("return-error").textContent = "Type how many pieces come back."; return; }
+        if (!ps.length) { $("return-error").textContent = _("Pick the lines that come back."); return; }
+        if (!valid(ps)) { $("return-error").textContent = _("Type how many pieces come back."); return; }
         run("return", { lines: ps.map((p) => ({ line_no: p.line_no, quantity: p.quantity })),
           reason: $("return-reason").value }, $("return-error"));
       });
@@ -444,6 +564,22 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", () => { setupSignIn(); setupFloor(); setupClientForm(); setupSale(); });
-  window.loupe = { api, fmt, parseAmount };
+  // -- a returned piece: the manager's inspection ------------------------------------------------
+  function setupInspection() {
+    const form = $("inspect-form"); if (!form) return;
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      $("inspect-error").textContent = "";
+      $("inspect-button").disabled = true;
+      const outcome = (form.querySelector('input[name="outcome"]:checked') || {}).value;
+      try {
+        await api("POST", "/api/v1/items/" + encodeURIComponent(form.dataset.itemId) + "/inspection",
+          { outcome, note: $("inspect-note").value.trim() });
+        location.reload();
+      } catch (e) { $("inspect-error").textContent = e.message; $("inspect-button").disabled = false; }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => { setupSignIn(); setupFloor(); setupClientForm(); setupSale(); setupInspection(); });
+  window.loupe = { api, fmt, parseAmount, parseDiscount, _, term, toast, clearToast, el };
 })();

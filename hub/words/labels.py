@@ -1,0 +1,140 @@
+"""The words a person reads for the hub's machine values: statuses, categories, tenders,
+journal kinds, actors and input fields. Each is a message id (English), translated where it is
+shown (`Words.term`, `Words.field_label`). The API keeps the machine values; screens, receipts
+and error sentences use these."""
+
+from __future__ import annotations
+
+
+def N_(message: str) -> str:
+    return message
+
+
+STATUS = {
+    "in_stock": N_("In stock"), "reserved": N_("Reserved"), "sold": N_("Sold"),
+    "returned": N_("Returned, awaiting inspection"), "memo_out": N_("Out on memo"),
+    "in_repair": N_("In repair"), "in_transfer": N_("In transfer"), "missing": N_("Missing"),
+    "written_off": N_("Written off"),
+}
+CATEGORY = {
+    "ring": N_("ring"), "necklace": N_("necklace"), "bracelet": N_("bracelet"),
+    "earrings": N_("earrings"), "pendant": N_("pendant"), "brooch": N_("brooch"),
+    "watch": N_("watch"), "cufflinks": N_("cufflinks"), "charm": N_("charm"),
+    "loose stone": N_("loose stone"), "set": N_("set"), "other": N_("other"),
+}
+METAL = {
+    "platinum": N_("platinum"), "gold": N_("gold"), "silver": N_("silver"),
+    "palladium": N_("palladium"), "titanium": N_("titanium"), "steel": N_("steel"),
+    "other": N_("other metal"),
+}
+COLOUR = {
+    "yellow": N_("yellow"), "white": N_("white"), "rose": N_("rose"), "black": N_("black"),
+    "two-tone": N_("two-tone"), "tri-colour": N_("tri-colour"),
+}
+OWNERSHIP = {"owned": N_("Owned"), "memo": N_("On memo from a vendor"),
+             "consignment": N_("On consignment")}
+TENDER = {
+    "cash": N_("Cash"), "card": N_("Card"), "store_credit": N_("Store credit"),
+    "gift_card": N_("Gift card"), "trade_in": N_("Trade-in"),
+    "bank_transfer": N_("Bank transfer"),
+}
+SALE_STATUS = {"completed": N_("Completed"), "voided": N_("Voided"),
+               "partly_returned": N_("Partly returned"), "returned": N_("Returned")}
+APPROVAL_STATUS = {"granted": N_("Granted"), "refused": N_("Refused"), "used": N_("Used")}
+ACTION = {"discount": N_("discount"), "price_change": N_("price change"), "void": N_("void"),
+          "return": N_("return"), "no_sale": N_("drawer opening without a sale"),
+          "inspection": N_("inspection of a returned piece")}
+ROLE = {"associate": N_("Associate"), "manager": N_("Manager"), "admin": N_("Administrator")}
+STAFF_STATUS = {"active": N_("Active"), "left": N_("Left")}
+INSPECTION = {"in_stock": N_("Back to stock"), "in_repair": N_("To repair"),
+              "written_off": N_("Written off")}
+# What a journal entry did, as a piece's history or an audit list shows it.
+KIND = {
+    "item.received": N_("Received into stock"), "item.updated": N_("Details changed"),
+    "item.moved": N_("Moved"), "item.status": N_("Status changed"),
+    "item.inspected": N_("Inspected after its return"),
+    "stock.received": N_("Stock received"), "stock.adjusted": N_("Stock adjusted"),
+    "sale.completed": N_("Sold"), "sale.returned": N_("Returned"),
+    "sale.voided": N_("Sale voided"),
+    "client.created": N_("Client added"), "client.updated": N_("Client profile changed"),
+    "client.forgotten": N_("Client erased"),
+    "day.closed": N_("Day closed (Z report)"),
+    "staff.enrolled": N_("Staff member enrolled"), "staff.changed": N_("Staff member changed"),
+    "staff.lockout": N_("Sign-in locked after wrong PINs"),
+    "approval.granted": N_("Manager approval granted"),
+    "approval.refused": N_("Manager approval refused"),
+    "approval.used": N_("Manager approval used"),
+    "count.started": N_("Count started"), "count.closed": N_("Counted"),
+    "count.sweep": N_("Handheld sweep"), "count.piece_found": N_("Found again"),
+    "hq.message": N_("Message from head office"), "hq.conflict": N_("Conflict with head office"),
+    "hq.reservation_collected": N_("Collected (click and collect)"),
+}
+DEVICE_STATE = {"connecting": N_("Connecting"), "connected": N_("Connected"),
+                "retrying": N_("Retrying"), "failed": N_("Failed"), "stopped": N_("Stopped")}
+DEVICE_KIND = {"scanner": N_("Scanner"), "printer": N_("Receipt printer"),
+               "tag_printer": N_("Tag printer"), "scale": N_("Scale"),
+               "display": N_("Pole display"), "rfid": N_("RFID reader"), "drawer": N_("Drawer"),
+               "device": N_("Device")}
+COUNT_KIND = {"opening": N_("Opening"), "closing": N_("Closing"), "spot": N_("Spot check"),
+              "full": N_("Whole store")}
+COUNT_STATUS = {"open": N_("Open"), "closed": N_("Closed"), "expired": N_("Expired"),
+                "cancelled": N_("Cancelled")}
+SYNC_STATE = {"starting": N_("Starting"), "idle": N_("Not connected"), "offline": N_("Offline"),
+              "syncing": N_("Sending"), "in_sync": N_("Up to date"), "blocked": N_("Blocked"),
+              "hq_ahead": N_("Head office is ahead"), "refused_by_hq": N_("Refused by head office"),
+              "not_enrolled": N_("Not enrolled")}
+VOCABULARIES: dict[str, dict[str, str]] = {
+    "status": STATUS, "category": CATEGORY, "metal": METAL, "colour": COLOUR,
+    "ownership": OWNERSHIP, "tender": TENDER, "sale_status": SALE_STATUS,
+    "approval_status": APPROVAL_STATUS, "action": ACTION, "role": ROLE,
+    "staff_status": STAFF_STATUS, "inspection": INSPECTION, "kind": KIND,
+    "device_state": DEVICE_STATE, "device_kind": DEVICE_KIND, "count_kind": COUNT_KIND,
+    "count_status": COUNT_STATUS, "sync_state": SYNC_STATE,
+}
+# Who did it, when it was not a person on the roster.
+ACTORS = {"generator": N_("Demo data"), "demo": N_("Demo set-up"), "import": N_("CSV import"),
+          "hub": N_("Loupe"), "hq": N_("Head office"), "admin": N_("Administrator"),
+          "manager": N_("Manager")}
+
+# Input fields by their machine key (the last part of a path such as `tenders[0].last4`);
+# `name[]` is how an element of the list `name` is called.
+FIELDS = {
+    # pieces
+    "item_id": N_("Serial"), "sku": N_("SKU"), "epc": N_("RFID tag (EPC)"),
+    "description": N_("Description"), "category": N_("Category"), "metal": N_("Metal"),
+    "fineness": N_("Fineness"), "karat": N_("Karat"), "metal_colour": N_("Metal colour"),
+    "metal_weight_mg": N_("Metal weight"), "designer": N_("Designer"),
+    "collection": N_("Collection"), "cost": N_("Cost"), "tag_price": N_("Tag price"),
+    "tax_code": N_("Tax rate"), "ownership": N_("Ownership"), "vendor": N_("Vendor"),
+    "location": N_("Location"), "status": N_("Status"), "stones": N_("Stones"),
+    "stones[]": N_("Stone"), "type": N_("Type"), "carat_cents": N_("Carats"),
+    "shape": N_("Shape"), "colour": N_("Colour"), "clarity": N_("Clarity"), "lab": N_("Lab"),
+    "certificate": N_("Certificate"), "quantity": N_("Quantity"),
+    "unit_price": N_("Unit price"), "stone": N_("Stone"), "q": N_("Search"),
+    "price_min": N_("Lowest price"), "price_max": N_("Highest price"), "limit": N_("Page size"),
+    "offset": N_("Page"), "code": N_("Code"), "note": N_("Note"), "outcome": N_("Outcome"),
+    # clients
+    "title": N_("Title"), "first_name": N_("First name"), "last_name": N_("Last name"),
+    "emails": N_("E-mail"), "phones": N_("Phone"), "addresses": N_("Address"),
+    "addresses[]": N_("Address"), "line1": N_("Address line 1"),
+    "line2": N_("Address line 2"), "city": N_("City"), "postcode": N_("Postcode"),
+    "region": N_("Region"), "country": N_("Country"), "label": N_("Label"),
+    "ring_sizes": N_("Ring sizes"), "preferences": N_("Preferences"), "dates": N_("Dates"),
+    "birthday": N_("Birthday"), "anniversary": N_("Anniversary"),
+    "engagement": N_("Engagement"), "wedding": N_("Wedding"), "other": N_("Other date"),
+    "partner_id": N_("Partner"), "notes": N_("Notes"), "consent": N_("Consent"),
+    "language": N_("Language"), "tier": N_("Tier"), "client_id": N_("Client"),
+    "designers": N_("Designers"),
+    # sales, carts, tenders
+    "lines": N_("Lines"), "lines[]": N_("Line"), "line_no": N_("Line"),
+    "tenders": N_("Tenders"), "tenders[]": N_("Tender"), "amount": N_("Amount"),
+    "last4": N_("Last 4 digits of the card"), "brand": N_("Card brand"),
+    "auth_code": N_("Authorisation code"), "terminal_ref": N_("Terminal reference"),
+    "reference": N_("Reference"), "number": N_("Number"), "discount": N_("Discount"),
+    "register_id": N_("Register"), "sale_id": N_("Sale"), "reason": N_("Reason"),
+    "index": N_("Tender"), "keep_discount": N_("Discount"),
+    # staff and approvals
+    "staff_id": N_("Staff id"), "name": N_("Name"), "role": N_("Role"), "pin": N_("PIN"),
+    "manager_id": N_("Manager"), "approval_id": N_("Approval"), "action": N_("Action"),
+    "kind": N_("Kind"),
+}
