@@ -190,7 +190,8 @@ class Sales:
         self.prices_include_tax = prices_include_tax
 
     def check_register(self, register_id: Any) -> str:
-        if register_id not in self.registers:
+        # A list or an object is no register (and is not hashable: check the type first).
+        if not isinstance(register_id, str) or register_id not in self.registers:
             raise Invalid(f"{register_id!r} is not a register of this store", "register_id")
         return register_id
 

@@ -95,18 +95,10 @@ async def sign_in(request: web.Request) -> web.Response:
     runtime = _runtime(request)
     if register_id is not None:
         runtime.store.sales.check_register(register_id)
-    lockout = request.app[LOCKOUT]
-    wait = lockout.wait_s(staff_id)
-    if wait > 0:
-        raise ApiError(429, "locked_out", f"too many wrong PINs: try again in {int(wait) + 1} s",
-                       retry_after_s=int(wait) + 1)
-    member = await request.app[STAFF_KEY].check_pin(staff_id, pin)
+    member = await request.app[LOCKOUT].check_pin(request.app[STAFF_KEY], staff_id, pin,
+                                                  via="sign_in")
     if member is None:
-        failures, locked = lockout.failed(staff_id)
-        if locked:
-            await request.app[STAFF_KEY].record_lockout(staff_id, failures, locked)
         raise ApiError(401, "signin_refused", "wrong staff id or PIN")
-    lockout.succeeded(staff_id)
     sessions = request.app[SESSIONS]
     old = request.cookies.get(COOKIE)
     if old:
