@@ -14,7 +14,7 @@ from typing import Any
 
 from hub.core.approvals import Approvals
 from hub.core.errors import Invalid, NotFound, Refused
-from hub.core.sales import MAX_LINES, Sales, validate_tenders
+from hub.core.sales import MAX_AMOUNT, MAX_LINES, Sales, validate_tenders
 from hub.ledger.ledger import Ledger, Tx, utc_now
 
 
@@ -22,8 +22,8 @@ def empty_cart() -> dict[str, Any]:
     return {"lines": [], "client_id": None, "discount": 0, "tenders": [], "note": None}
 
 
-def _whole(value: Any, field: str, *, lo: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+def _whole(value: Any, field: str, *, lo: int = 0, hi: int = MAX_AMOUNT) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise Invalid(f"must be a whole number of at least {lo}", field)
     return value
 

@@ -31,6 +31,9 @@ _TENDER_DETAIL = {
 }
 _PAN_LIKE = re.compile(r"\d[\d \-]{10,}\d")
 MAX_LINES = 200
+# The largest amount a price or tender may be, in minor units (10 billion euros): far above
+# any jewel, and low enough that 200 lines of 10,000 each still fit SQLite's 64-bit integers.
+MAX_AMOUNT = 10**12
 
 
 def document_id(register_id: str, receipt_no: int) -> str:
@@ -51,7 +54,7 @@ def validate_tenders(raw: Any) -> list[dict[str, Any]]:
         if kind not in TENDER_TYPES:
             raise Invalid(f"type must be one of: {', '.join(TENDER_TYPES)}", where)
         amount = tender.get("amount")
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_AMOUNT:
             raise Invalid("amount must be a positive integer in minor units", f"{where}.amount")
         detail = {k: v for k, v in tender.items() if k not in ("type", "amount")}
         extra = set(detail) - _TENDER_DETAIL[kind]
@@ -103,7 +106,7 @@ def validate_lines(raw: Any) -> list[dict[str, Any]]:
         for field in ("unit_price", "discount"):
             value = line.get(field)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                      or value < 0):
+                                      or not 0 <= value <= MAX_AMOUNT):
                 raise Invalid("must be a non-negative integer in minor units", f"{where}.{field}")
         out.append({"item_id": item_id, "sku": sku, "quantity": qty,
                     "unit_price": line.get("unit_price"), "discount": line.get("discount") or 0})
