@@ -135,6 +135,44 @@ async def test_collect_with_a_register_that_is_not_an_id_is_400(client, store, r
     assert body["field"] == "register_id" and store.ledger.seq == seq
 
 
+# -- found by the Hypothesis run below ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [CART + "/tenders/\u00b2", CART + "/lines/\u0663",
+                                  "/api/v1/items?limit=\u00b2", "/api/v1/sales?limit=\u2460"])
+async def test_digits_that_are_not_ascii_are_400_not_500(client, path):
+    csrf = await sign_in(client, "alex")
+    method = "DELETE" if "/cart/" in path else "GET"
+    r = await client.request(method, path, headers={"X-CSRF-Token": csrf})
+    _assert_clean_4xx(r.status, await r.json(), "invalid")
+
+
+@pytest.mark.parametrize("tender", [{"type": "cash", "amount": 2**64},
+                                    {"type": "cash", "amount": 10**12 + 1}])
+async def test_a_tender_too_large_for_the_books_is_400_not_a_failed_sale(client, store, tender):
+    csrf = await sign_in(client, "alex")
+    h = {"X-CSRF-Token": csrf}
+    await client.post(CART + "/lines", json={"item_id": "P001"}, headers=h)
+    r = await client.post(CART + "/tenders", json=tender, headers=h)
+    body = await r.json()
+    _assert_clean_4xx(r.status, body, "invalid")
+    assert body["field"] == "tenders[0].amount"
+    seq = store.ledger.seq
+    r = await client.post(CART + "/complete", json={}, headers=h)  # nothing was tendered
+    _assert_clean_4xx(r.status, await r.json(), "no_tender")
+    assert store.ledger.seq == seq
+
+
+async def test_a_price_too_large_for_the_books_is_400(client):
+    csrf = await sign_in(client, "alex")
+    h = {"X-CSRF-Token": csrf}
+    await client.post(CART + "/lines", json={"item_id": "P001"}, headers=h)
+    r = await client.put(CART + "/lines/1/price", json={"unit_price": 2**70}, headers=h)
+    body = await r.json()
+    _assert_clean_4xx(r.status, body, "invalid")
+    assert body["field"] == "unit_price"
+
+
 # -- /metrics tells refusals from failures -------------------------------------------------------
 
 
@@ -422,3 +460,239 @@ def _records(name: str):
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old)
+
+
+# -- Hypothesis over the OpenAPI request shapes --------------------------------------------------
+#
+# Every API endpoint of the table (the one /api/v1/openapi.json is generated from, with the
+# devices, counts and sync layers' own), called as each role with path values, query strings
+# and bodies that mix valid shapes with wrong types. Never a 5xx; every 4xx a JSON {error,
+# detail}; a refused request leaves the journal as it was. Values lean towards refusals: most
+# requests are wrong somewhere, a few are right (those may write: a sale, a count, a client).
+
+# Staff the fuzzer signs in as, per role; "sam" is there to be changed by the admin's PATCHes.
+FUZZ_STAFF = {"associate": "alex", "manager": "mona", "admin": "ada"}
+# Refusals that legitimately write: a wrong manager PIN is journaled (approval.refused) and
+# a wrong sign-in may earn a lock (staff.lockout).
+WRITING_REFUSALS = {("POST", "/api/v1/approvals", "approval_refused"),
+                    ("POST", "/api/v1/session", "signin_refused")}
+# Signing out would leave the role's session dead for the examples after it.
+NOT_FUZZED = {("DELETE", "/api/v1/session")}
+
+
+def _strategies(real: dict[str, list[Any]]):
+    from hypothesis import strategies as st
+
+    # Long, but within the request line aiohttp reads (8 kB): longer is a malformed request,
+    # answered by the HTTP parser (see test_malformed_requests_log_one_line_each...).
+    long = st.sampled_from(["x" * 1_000, "é" * 150, "\U0001f48e" * 60])
+    huge = st.sampled_from(["x" * 5_000, "é" * 3_000, "\U0001f48e" * 1_000, "9" * 400,
+                            "x" * 70_000])  # the last is over the body cap: 413
+    odd = st.sampled_from(["", " ", "NOPE", "-1", "1.5", "null", "' OR 1=1 --", "../../etc",
+                           "\x00", "\u202e", "R1-000001", "%s%n", "<script>"])
+    text = st.one_of(st.text(max_size=12), odd, long, huge)
+    number = st.one_of(st.integers(-10**6, 10**6), st.sampled_from(
+        [0, -1, 2**31, 2**63 - 1, 2**63, 2**64, -2**63 - 1, 10**20, 10**30]),
+        st.floats(allow_nan=False, allow_infinity=False))
+    scalar = st.one_of(st.none(), st.booleans(), number, text)
+    wrong = st.one_of(scalar, st.lists(scalar, max_size=3),
+                      st.dictionaries(st.text(max_size=6), scalar, max_size=3))
+
+    def plausible(*values: Any) -> Any:
+        return st.sampled_from(values)
+
+    money = st.one_of(plausible(1, 100, 250_000, 10**9), number)
+    fields: dict[str, Any] = {
+        "item_id": plausible(*real["item_id"]), "sku": plausible("SKU-P001", "NOPE"),
+        "code": plausible("P001", "SKU-P002", *real["epc"]), "quantity": plausible(1, 2),
+        "unit_price": money, "amount": money, "base": money, "approval_id": plausible("A" * 16),
+        "client_id": plausible(*real["client_id"]), "register_id": plausible("R1", "R2", "R9"),
+        "register": plausible("R1", "R2"), "type": plausible("cash", "card", "gift_card"),
+        "brand": plausible("visa"), "last4": plausible("4242"), "auth_code": plausible("A1"),
+        "note": plausible("gift wrap"), "reason": plausible("changed their mind"),
+        "lines": st.lists(st.fixed_dictionaries({"line_no": plausible(1, 2),
+                                                 "quantity": plausible(1)}), max_size=2),
+        "tenders": st.lists(st.fixed_dictionaries({"type": plausible("cash"),
+                                                   "amount": money}), max_size=2),
+        "staff_id": plausible("zed", "mona", "sam"), "manager_id": plausible("mona", "alex"),
+        "pin": plausible("000000", "1234"), "name": plausible("Zed Zephyr"),
+        "role": plausible("associate", "manager"), "status": plausible("active", "left"),
+        "kind": plausible("spot", "full", "no_sale", "void", "discount"),
+        "scope": st.one_of(st.none(), st.lists(plausible("showcase-1", "safe"), max_size=2)),
+        "device": plausible("handheld", "printer-1"), "location": plausible("showcase-1"),
+        "item_ids": st.lists(plausible(*real["item_id"]), max_size=2),
+        "piece": plausible("P001"), "gift": st.booleans(), "copies": plausible(1, 2),
+        "top": plausible("Welcome"), "bottom": plausible("to the shop"),
+        "first_name": plausible("Zoë"), "last_name": plausible("Marchand"),
+        "emails": st.lists(plausible("zoe@example.fr", "no-at-sign"), max_size=2),
+        "phones": st.lists(plausible("+33 6 12 34 56 78"), max_size=1),
+        "dates": st.dictionaries(plausible("birthday", "someday"), plausible("--06-14", "x")),
+        "ring_sizes": st.dictionaries(plausible("left ring"), plausible("52", "")),
+        "notes": plausible("Art Deco"), "sale_id": plausible(*real["sale_id"]),
+        "consent": st.dictionaries(plausible("email", "sms"), st.booleans()),
+    }
+    fields["action"] = st.fixed_dictionaries(
+        {"kind": fields["kind"], "register_id": fields["register_id"]},
+        optional={"amount": money, "reason": fields["reason"], "sale_id": fields["sale_id"],
+                  "lines": fields["lines"], "items": wrong})
+
+    def value(name: str) -> Any:
+        return st.one_of(fields[name], wrong) if name in fields else wrong
+
+    raw_bodies = st.sampled_from([b"", b"[]", b"null", b'"x"', b"{", b"\xff\xfe", b"{}" * 3,
+                                  b'{"a": ' * 300, b'{"amount": 1e999}', b'{"a": NaN}'])
+    queries = st.one_of(st.text(max_size=12), odd, long, st.sampled_from(
+        ["1", "0", "500", "501", "99999999999999", "ring", "gold", "in_stock", "2026-11-26"]))
+    garbage_path = st.text(st.characters(blacklist_characters="/?#",
+                                         blacklist_categories=("Cs",)), min_size=1, max_size=30)
+    paths = {name: st.integers(0, 4).flatmap(
+        lambda i, values=values: st.sampled_from(values) if i < 3 else garbage_path if i < 4
+        else long) for name, values in real.items()}
+    return st, fields, value, wrong, raw_bodies, queries, paths
+
+
+def test_no_request_shape_gets_a_5xx_or_writes_when_refused(tmp_path):
+    with asyncio.Runner() as runner:
+        shop = runner.run(_open_fuzz_shop(tmp_path))
+        try:
+            asked = _fuzz(runner, shop)
+        finally:
+            runner.run(shop["stack"].aclose())
+    # every endpoint was asked, as every role
+    assert asked == {(e.method, e.path, role) for e in shop["endpoints"] for role in FUZZ_STAFF}
+
+
+async def _open_fuzz_shop(tmp_path) -> dict[str, Any]:
+    from aiohttp.test_utils import TestClient, TestServer
+    from web_helpers import NAMES, ROLES, piece
+
+    from hub.counts.part import part as counts_part
+    from hub.devices.part import part as devices_part
+    from hub.store import Store, init_store
+    from hub.web.app import create_app
+    from hub.web.endpoints import ENDPOINTS
+
+    stack = contextlib.AsyncExitStack()
+    config = init_store(tmp_path / "store", "fuzz-01", "Maison Fuzz", "EUR")
+    store = await Store.open(config)
+    stack.push_async_callback(store.close)
+    await store.items.receive_many(
+        [piece(f"P{n:03d}", location="showcase-1") for n in range(1, 6)], actor="test")
+    for staff_id, pin in {**PINS, "sam": "112233"}.items():
+        await store.staff.enroll(staff_id, NAMES.get(staff_id, "Sam Spare"),
+                                 ROLES.get(staff_id, "associate"), pin, actor="test")
+    client_id = (await store.clients.create({"first_name": "Zoë", "last_name": "Marchand"},
+                                            actor="test"))["client_id"]
+    runtime = Runtime(config, store, store.bus,
+                      Options(host="127.0.0.1", port=0, insecure_http=True, zeroconf=False),
+                      services={"staff": store.staff})
+    await stack.enter_async_context(counts_part(runtime))
+    await stack.enter_async_context(devices_part(runtime))
+    app = create_app(runtime)
+    server = TestServer(app)
+    clients, csrf = {}, {}
+    for role, staff_id in FUZZ_STAFF.items():
+        clients[role] = await stack.enter_async_context(TestClient(server))
+        csrf[role] = await sign_in(clients[role], staff_id)
+    sale_id = await _sell(clients["associate"], csrf["associate"], "P005")
+    for register_id, serial in (("R1", "P001"), ("R2", "P002")):  # carts with something to
+        await clients["associate"].post(  # price, so a fuzzed tender or price meets a sale
+            f"/api/v1/registers/{register_id}/cart/lines", json={"item_id": serial},
+            headers={"X-CSRF-Token": csrf["associate"]})
+    count = await clients["manager"].post("/api/v1/counts", json={"kind": "spot",
+                                                                  "scope": ["safe"]},
+                                          headers={"X-CSRF-Token": csrf["manager"]})
+    epcs = [r["epc"] for r in await store.ledger.fetch("SELECT epc FROM items")]
+    real = {"item_id": ["P001", "P005", "NOPE"], "client_id": [client_id, "CZZZZZZZZZZ"],
+            "register_id": ["R1", "R2", "R9"], "line_no": ["1", "0", "999999999999"],
+            "index": ["1", "0", "-1"], "sale_id": [sale_id, "R1-999999"],
+            "staff_id": ["sam", "nobody"], "count_id": [(await count.json())["count_id"]],
+            "day": ["2026-11-26", "2026-13-45", "yesterday"], "epc": epcs[:1] + ["00"],
+            "reservation_id": ["H-1"], "sku": ["SKU-P001", "NOPE"]}
+    endpoints = [e for e in app[ENDPOINTS].all
+                 if e.kind == "api" and (e.method, e.path) not in NOT_FUZZED]
+    return {"stack": stack, "store": store, "clients": clients, "csrf": csrf, "real": real,
+            "endpoints": endpoints}
+
+
+def _fuzz(runner: asyncio.Runner, shop: dict[str, Any]) -> set[tuple[str, str, str]]:
+    import urllib.parse
+
+    from hypothesis import HealthCheck, given, seed, settings
+
+    st, fields, value, wrong, raw_bodies, queries, paths = _strategies(shop["real"])
+    store = shop["store"]
+    asked: set[tuple[str, str, str]] = set()
+
+    async def call(endpoint, role: str, path_values: dict[str, str], query: dict[str, str],
+                   body: bytes | None, gzipped: bool) -> None:
+        path = endpoint.path
+        for name, raw in path_values.items():
+            path = path.replace("{" + name + "}", urllib.parse.quote(raw, safe=""))
+        headers = {"Content-Type": "application/json", "X-CSRF-Token": shop["csrf"][role]}
+        if gzipped:
+            headers["Content-Encoding"] = "gzip"
+        seq = store.ledger.seq
+        asked.add((endpoint.method, endpoint.path, role))
+        r = await shop["clients"][role].request(endpoint.method, path, params=query,
+                                                data=body, headers=headers)
+        text = await r.text()
+        where = f"{endpoint.method} {path} as {role}: {r.status} {text[:300]}"
+        assert r.status < 500, where
+        if r.status >= 400:
+            assert r.content_type == "application/json", where
+            error = json.loads(text)
+            assert isinstance(error.get("error"), str), where
+            assert isinstance(error.get("detail"), str) and error["detail"], where
+            if (endpoint.method, endpoint.path, error["error"]) not in WRITING_REFUSALS:
+                assert store.ledger.seq == seq, f"a refusal wrote to the journal: {where}"
+
+    def probe(n: int, endpoint, role: str, examples: int) -> None:
+        names = re.findall(r"{(\w+)}", endpoint.path)
+        declared = sorted((endpoint.body or {}).get("properties", {})) or sorted(fields)
+        every_key = st.one_of(st.sampled_from(sorted(fields)), st.text(max_size=8))
+
+        def draw_body(data) -> dict[str, Any]:
+            """Mostly a valid shape with one or two fields wrong, so the deeper checks run;
+            else any keys with any values."""
+            if data.draw(st.integers(0, 2), label="shape") > 0:
+                doc = {k: data.draw(fields[k] if k in fields else wrong, label=k)
+                       for k in declared}
+                for k in data.draw(st.lists(st.sampled_from(declared), min_size=1,
+                                            max_size=2, unique=True), label="spoil"):
+                    if data.draw(st.booleans(), label=f"drop {k}"):
+                        doc.pop(k)
+                    else:
+                        doc[k] = data.draw(wrong, label=f"wrong {k}")
+                return doc
+            keys = data.draw(st.lists(every_key, max_size=5, unique=True), label="keys")
+            return {k: data.draw(value(k), label=k) for k in keys}
+
+        @seed(n)  # a fixed seed per endpoint and role: the same requests on every run
+        @settings(max_examples=examples, database=None, deadline=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(data=st.data())
+        def one(data) -> None:
+            path_values = {n: data.draw(paths.get(n, paths["item_id"]), label=n) for n in names}
+            query_names = data.draw(st.lists(st.sampled_from(
+                list(endpoint.query) + ["limit", "q", "x"]), max_size=4, unique=True))
+            query = {n: data.draw(queries, label=f"?{n}") for n in query_names}
+            body, gzipped = None, False
+            if endpoint.changes_state:
+                if data.draw(st.integers(0, 9), label="raw body?") == 0:
+                    body = data.draw(raw_bodies, label="raw body")
+                    gzipped = data.draw(st.booleans(), label="labelled gzip")
+                else:
+                    body = json.dumps(draw_body(data),
+                                      ensure_ascii=data.draw(st.booleans())).encode()
+            runner.run(call(endpoint, role, path_values, query, body, gzipped))
+
+        one()
+
+    n = 0
+    for endpoint in shop["endpoints"]:
+        for role in FUZZ_STAFF:
+            allowed = not endpoint.roles or role in endpoint.roles
+            n += 1
+            probe(n, endpoint, role, (4 if endpoint.changes_state else 2) if allowed else 1)
+    return asked
