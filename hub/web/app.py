@@ -9,6 +9,7 @@ import functools
 import json
 import logging
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +193,10 @@ def _unreadable(exc: Exception) -> str:
     return f"the request body cannot be read: {getattr(exc, 'message', None) or exc}"
 
 
+# Surrogates, escaped ("\\ud800") or as bytes (json.loads decodes with "surrogatepass").
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -215,8 +220,8 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(body, parse_constant=_no_constants, parse_float=_finite)
-        # A lone surrogate ("\ud800") parses but can never be stored as UTF-8.
-        json.dumps(data, ensure_ascii=False).encode()
+        if _SURROGATE.search(body):  # a lone surrogate parses, but is no UTF-8 text
+            json.dumps(data, ensure_ascii=False).encode()
     except (ValueError, UnicodeError) as exc:
         raise ApiError(400, "bad_json", f"the body is not valid JSON: {exc}") from None
     except RecursionError:

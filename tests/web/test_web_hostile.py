@@ -88,6 +88,7 @@ async def test_a_bad_gzip_body_on_a_signed_in_route_is_a_clean_400(client, store
 
 @pytest.mark.parametrize("raw", [b'{"staff_id": "alex", "pin": NaN}', b"[" * 50_000,
                                  b'{"staff_id": "\\ud800", "pin": "1234"}',
+                                 b'{"staff_id": "\xed\xa0\x80", "pin": "1234"}',
                                  b'{"pin": 1e999999}'])
 async def test_json_that_python_would_parse_but_no_store_should_keep_is_refused(client, raw):
     r = await client.post("/api/v1/session", data=raw, headers=JSON)
@@ -540,7 +541,8 @@ def _strategies(real: dict[str, list[Any]]):
         return st.one_of(fields[name], wrong) if name in fields else wrong
 
     raw_bodies = st.sampled_from([b"", b"[]", b"null", b'"x"', b"{", b"\xff\xfe", b"{}" * 3,
-                                  b'{"a": ' * 300, b'{"amount": 1e999}', b'{"a": NaN}'])
+                                  b'{"a": ' * 300, b'{"amount": 1e999}', b'{"a": NaN}',
+                                  b'{"first_name": "\\udc00"}', b'{"note": "\xed\xa0\x80"}'])
     queries = st.one_of(st.text(max_size=12), odd, long, st.sampled_from(
         ["1", "0", "500", "501", "99999999999999", "ring", "gold", "in_stock", "2026-11-26"]))
     garbage_path = st.text(st.characters(blacklist_characters="/?#",
