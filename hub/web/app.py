@@ -110,7 +110,7 @@ def _same_origin(request: web.Request) -> bool:
     try:
         there, here = URL(origin), request.url
         return (there.scheme, there.host, there.port) == (here.scheme, here.host, here.port)
-    except ValueError:  # "null" (a sandboxed frame, a file:) or garbage
+    except ValueError:  # garbage (an Origin "null", from a sandboxed frame, has no scheme)
         return False
 
 

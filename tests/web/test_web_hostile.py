@@ -203,7 +203,7 @@ async def test_metrics_count_ok_refused_and_failed_requests_apart(runtime):
         before.get("refused", 0) + 3
     assert _metric(text, "loupe_http_requests_total", outcome="failed") == \
         before.get("failed", 0) + 1
-    # the sign-in and the search were ok (the /metrics call is counted once answered)
+    # the search was ok (the sign-in came before `before`; /metrics counts once answered)
     assert _metric(text, "loupe_http_requests_total", outcome="ok") == before.get("ok", 0) + 1
 
 
