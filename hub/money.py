@@ -27,6 +27,11 @@ def _active_currencies() -> frozenset[str]:
 _ACTIVE = _active_currencies()
 
 
+# The largest amount a price or tender may be, in minor units (10 billion euros): far above
+# any jewel, and low enough that 200 lines of 10,000 each still fit SQLite's 64-bit integers.
+MAX_AMOUNT = 10**12
+
+
 class MoneyError(ValueError):
     """An amount or currency that cannot be money. Like a refusal (`hub.core.errors`), it
     keeps its message template and values apart so a screen can say it in the store's

@@ -10,12 +10,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hub.core import fields
 from hub.core.errors import Invalid, Refused
 from hub.core.fields import Form
-from hub.core.staff import Staff, check_pin_format, check_staff_id
+from hub.core.staff import Member, Staff, check_pin_format, check_staff_id
 from hub.ledger.journal import Entry, canonical_json
 from hub.ledger.ledger import Ledger, Tx
 from hub.words import Term
@@ -76,17 +77,23 @@ PROJECTIONS = {
 
 
 class Approvals:
-    def __init__(self, ledger: Ledger, staff: Staff) -> None:
+    def __init__(self, ledger: Ledger, staff: Staff,
+                 check_pin: Callable[[str, str], Awaitable[Member | None]] | None = None
+                 ) -> None:
         self.ledger = ledger
         self.staff = staff
+        # The web app passes a check behind its sign-in lockout, so approvals cannot be a
+        # second door for guessing a manager's PIN; it may refuse before checking.
+        self.check_pin = check_pin or staff.check_pin
 
     async def decide(self, action: Any, manager_id: Any, pin: Any, *,
                      requested_by: str) -> dict[str, Any]:
-        """Grant the action if `pin` is a manager's (or admin's); otherwise journal a refusal."""
+        """Grant the action if `pin` is a manager's (or admin's); otherwise journal a refusal.
+        A PIN check that refuses to run (a locked-out id) raises before anything is journaled."""
         action = check_action(action)
         manager_id = check_staff_id(manager_id, "manager_id")
         pin = check_pin_format(pin)
-        member = await self.staff.check_pin(manager_id, pin)
+        member = await self.check_pin(manager_id, pin)
         approval_id, digest = new_approval_id(), action_digest(action)
         record = {"approval_id": approval_id, "action": action, "digest": digest,
                   "requested_by": requested_by}

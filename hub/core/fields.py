@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from hub.core.errors import Invalid
-from hub.money import MoneyError, check_amount
+from hub.money import MAX_AMOUNT, MoneyError, check_amount
 from hub.words import Listing, Term
 
 T = TypeVar("T")
@@ -95,14 +95,14 @@ def amount(value: Any, field: str | None, *, required: bool = False,
             raise Invalid("this is required", field)
         return None
     if from_text and isinstance(value, str):
-        return whole(value, field, lo=0, hi=hi, from_text=True)
+        value = whole(value, field, lo=0, from_text=True)
     try:
         check_amount(value, "amount")
     except MoneyError:
         raise Invalid("this must be an amount in minor units (a whole number)", field) from None
     if value < 0:
         raise Invalid("this must not be negative", field)
-    if hi is not None and value > hi:
+    if value > MAX_AMOUNT or (hi is not None and value > hi):
         raise Invalid("this is more than the store allows", field)
     return value
 

@@ -214,9 +214,11 @@ class Staff:
         ok = await asyncio.to_thread(verify_pin, pin, stored)
         return self._members.get(staff_id) if ok else None
 
-    async def record_lockout(self, staff_id: str, failures: int, locked_s: float) -> None:
-        """A refused sign-in streak goes in the books (the id tried, never the PINs)."""
+    async def record_lockout(self, staff_id: str, failures: int, locked_s: float, *,
+                             refused: int = 0, via: str = "sign_in") -> None:
+        """A refused PIN streak goes in the books (the id tried, never the PINs): `refused`
+        guesses were turned away unchecked while locked, at sign-in or approval (`via`)."""
         await self.ledger.transact(lambda tx: tx.append(
             "staff.lockout", f"staff:{staff_id}",
-            {"staff_id": staff_id, "failures": failures, "locked_s": round(locked_s)},
-            actor="hub"))
+            {"staff_id": staff_id, "failures": failures, "locked_s": round(locked_s),
+             "refused": refused, "via": via}, actor="hub"))

@@ -10,8 +10,10 @@ from typing import Any
 from aiohttp import web
 
 from hub.core.approvals import check_action
+from hub.core.clients import PROFILE_FIELDS
 from hub.core.errors import Invalid, Refused
 from hub.core.items import CATEGORIES, METALS, STATUSES
+from hub.core.sales import TENDER_TYPES
 from hub.core.staff import check_pin_format, check_staff_id
 from hub.epc import EpcError, normalise_epc
 from hub.ledger.journal import Entry
@@ -47,7 +49,7 @@ def _q_int(request: web.Request, name: str, lo: int = 0, hi: int = 10**12) -> in
     raw = request.query.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 13:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 13:  # '²' is a digit to isdigit
         raise Invalid(f"must be a whole number, got {raw[:40]!r}", name)
     value = int(raw)
     if not lo <= value <= hi:
@@ -73,7 +75,7 @@ def _q_choice(request: web.Request, name: str, choices: tuple[str, ...]) -> str 
 
 def _path_int(request: web.Request, name: str) -> int:
     raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 6:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
         raise Invalid("must be a whole number", name)
     return int(raw)
 
@@ -95,18 +97,10 @@ async def sign_in(request: web.Request) -> web.Response:
     runtime = _runtime(request)
     if register_id is not None:
         runtime.store.sales.check_register(register_id)
-    lockout = request.app[LOCKOUT]
-    wait = lockout.wait_s(staff_id)
-    if wait > 0:
-        raise ApiError(429, "locked_out", f"too many wrong PINs: try again in {int(wait) + 1} s",
-                       retry_after_s=int(wait) + 1)
-    member = await request.app[STAFF_KEY].check_pin(staff_id, pin)
+    member = await request.app[LOCKOUT].check_pin(request.app[STAFF_KEY], staff_id, pin,
+                                                  via="sign_in")
     if member is None:
-        failures, locked = lockout.failed(staff_id)
-        if locked:
-            await request.app[STAFF_KEY].record_lockout(staff_id, failures, locked)
         raise ApiError(401, "signin_refused", "wrong staff id or PIN")
-    lockout.succeeded(staff_id)
     sessions = request.app[SESSIONS]
     old = request.cookies.get(COOKIE)
     if old:
@@ -497,6 +491,18 @@ async def get_settings(request: web.Request) -> web.Response:
 
 _OBJ = {"type": "object"}
 _CART = "/api/v1/registers/{register_id}/cart"
+_TEXT, _INT = {"type": "string"}, {"type": "integer"}
+_ID_OR_NULL = {"type": ["string", "null"]}
+
+
+def _body(*required: str, **properties: dict[str, Any]) -> dict[str, Any]:
+    """A JSON object body with these fields (for OpenAPI, and the hostile-input tests)."""
+    return {"type": "object", "properties": properties,
+            **({"required": list(required)} if required else {})}
+
+
+_PROFILE = _body(**{name: {} for name in PROFILE_FIELDS})
+_LINE_REFS = {"type": "array", "items": _body("line_no", line_no=_INT, quantity=_INT)}
 
 
 def setup(table: Endpoints) -> None:
@@ -520,32 +526,39 @@ def setup(table: Endpoints) -> None:
     api("GET", "/api/v1/clients", search_clients, roles=STAFF, summary="Search the client book",
         query=("q", "limit"))
     api("POST", "/api/v1/clients", create_client, roles=STAFF, summary="Add a client",
-        body=_OBJ)
+        body=_PROFILE)
     api("GET", "/api/v1/clients/{client_id}", get_client, roles=STAFF,
         summary="A client's profile")
     api("PATCH", "/api/v1/clients/{client_id}", update_client, roles=STAFF,
-        summary="Change a client's profile", body=_OBJ)
+        summary="Change a client's profile", body=_PROFILE)
     api("GET", "/api/v1/clients/{client_id}/sales", client_sales, roles=STAFF,
         summary="A client's purchase history")
 
     api("GET", _CART, get_cart, roles=STAFF, summary="A register's cart")
     api("DELETE", _CART, clear_cart, roles=STAFF, summary="Empty a register's cart")
     api("POST", _CART + "/lines", add_line, roles=STAFF,
-        summary="Add a piece (item_id, or a scanned code) or a stock line (sku)", body=_OBJ)
+        summary="Add a piece (item_id, or a scanned code) or a stock line (sku)",
+        body=_body(item_id=_TEXT, code=_TEXT, sku=_TEXT, quantity=_INT))
     api("DELETE", _CART + "/lines/{line_no}", remove_line, roles=STAFF, summary="Remove a line")
     api("PUT", _CART + "/lines/{line_no}/price", set_price, roles=STAFF,
-        summary="Change a line's price (manager approval)", body=_OBJ)
+        summary="Change a line's price (manager approval)",
+        body=_body("unit_price", unit_price=_INT, approval_id=_TEXT))
     api("PUT", _CART + "/client", attach_client, roles=STAFF,
-        summary="Attach a client (or null)", body=_OBJ)
+        summary="Attach a client (or null)", body=_body(client_id=_ID_OR_NULL))
     api("PUT", _CART + "/discount", set_discount, roles=STAFF,
-        summary="Discount the basket (above the threshold: manager approval)", body=_OBJ)
-    api("POST", _CART + "/tenders", add_tender, roles=STAFF, summary="Take a tender", body=_OBJ)
+        summary="Discount the basket (above the threshold: manager approval)",
+        body=_body("amount", amount=_INT, approval_id=_TEXT))
+    api("POST", _CART + "/tenders", add_tender, roles=STAFF, summary="Take a tender",
+        body=_body("type", "amount", type={"enum": list(TENDER_TYPES)}, amount=_INT,
+                   brand=_TEXT, last4=_TEXT, auth_code=_TEXT, terminal_ref=_TEXT,
+                   reference=_TEXT))
     api("DELETE", _CART + "/tenders/{index}", remove_tender, roles=STAFF,
         summary="Remove a tender")
     api("POST", _CART + "/complete", complete, roles=STAFF,
-        summary="Complete the sale; returns the sale and its receipt", body=_OBJ)
+        summary="Complete the sale; returns the sale and its receipt", body=_body(note=_TEXT))
     api("POST", "/api/v1/registers/{register_id}/no-sale", no_sale, roles=STAFF,
-        summary="Open the drawer without a sale (manager approval)", body=_OBJ)
+        summary="Open the drawer without a sale (manager approval)",
+        body=_body("reason", reason=_TEXT, approval_id=_TEXT))
 
     api("GET", "/api/v1/sales", recent_sales, roles=STAFF, summary="Recent sales",
         query=("limit",))
@@ -553,9 +566,13 @@ def setup(table: Endpoints) -> None:
     api("GET", "/api/v1/sales/{sale_id}/receipt", sale_receipt, roles=STAFF,
         summary="A sale's receipt layout")
     api("POST", "/api/v1/sales/{sale_id}/void", void_sale, roles=STAFF,
-        summary="Void a sale (manager approval)", body=_OBJ)
+        summary="Void a sale (manager approval)",
+        body=_body("register_id", "reason", register_id=_TEXT, reason=_TEXT,
+                   approval_id=_TEXT))
     api("POST", "/api/v1/sales/{sale_id}/return", return_sale, roles=STAFF,
-        summary="Return lines of a sale (manager approval)", body=_OBJ)
+        summary="Return lines of a sale (manager approval)",
+        body=_body("register_id", "reason", register_id=_TEXT, reason=_TEXT,
+                   lines=_LINE_REFS, approval_id=_TEXT))
 
     api("POST", "/api/v1/approvals", approve, roles=STAFF,
         summary="A manager's PIN approves one exact action", body={
@@ -567,8 +584,11 @@ def setup(table: Endpoints) -> None:
 
     api("GET", "/api/v1/staff", list_staff, roles=MANAGERS, summary="The staff roster")
     api("POST", "/api/v1/staff", enroll_staff, roles=ADMINS, summary="Enroll a staff member",
-        body=_OBJ)
+        body=_body("staff_id", "name", "role", "pin", staff_id=_TEXT, name=_TEXT,
+                   role={"enum": ["associate", "manager", "admin"]}, pin=_TEXT))
     api("PATCH", "/api/v1/staff/{staff_id}", change_staff, roles=ADMINS,
-        summary="Change a member's PIN, role or status", body=_OBJ)
+        summary="Change a member's PIN, role or status",
+        body=_body(pin=_TEXT, role={"enum": ["associate", "manager", "admin"]},
+                   status={"enum": ["active", "left"]}))
     api("GET", "/api/v1/settings", get_settings, roles=MANAGERS,
         summary="Registers, tax rates and sales settings")

@@ -5,12 +5,18 @@ aiohttp's test client, `hub.web.part` serves it for `loupe run` and `loupe demo`
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import math
+import re
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
+from yarl import URL
 
 from hub.core.approvals import ApprovalNeeded, Approvals
 from hub.core.carts import Carts
@@ -18,7 +24,7 @@ from hub.core.errors import Invalid, NotFound, Refused
 from hub.core.staff import Staff
 from hub.layers import optional_modules
 from hub.web.endpoints import ENDPOINTS, ApiError, Endpoint, Endpoints
-from hub.web.sessions import COOKIE, Lockout, Session, Sessions
+from hub.web.sessions import COOKIE, LockedOut, Lockout, Session, Sessions
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,10 @@ def error_response(status: int, error: str, detail: str, **extra: Any) -> web.Re
 
 
 def _refusal(exc: Refused) -> web.Response:
+    if isinstance(exc, LockedOut):
+        response = error_response(429, exc.code, str(exc), retry_after_s=exc.retry_after_s)
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
     if isinstance(exc, ApprovalNeeded):
         return error_response(403, exc.code, str(exc), action=exc.action)
     if isinstance(exc, NotFound):
@@ -71,16 +81,37 @@ _SECURITY_HEADERS = {
 }
 
 
+# Sent on HTTPS only: once a tablet has seen the hub over HTTPS it never falls back to HTTP.
+_HSTS = "max-age=31536000"
+SERVER_NAME = "Loupe"  # the Server header: no aiohttp or Python version to look up exploits by
+
+
+async def _on_response_prepare(request: web.Request, response: web.StreamResponse) -> None:
+    """Security headers on every response the app sends: JSON, pages, files, redirects
+    (raised or returned) and the WebSocket handshake."""
+    response.headers.update(_SECURITY_HEADERS)
+    response.headers["Server"] = SERVER_NAME
+    if request.secure:
+        response.headers["Strict-Transport-Security"] = _HSTS
+    endpoint = request.app[ROUTE_ENDPOINT].get(request.match_info.route)
+    if endpoint is not None and endpoint.kind in ("api", "page"):
+        response.headers.setdefault("Cache-Control", "no-store")
+
+
 def _wants_html(request: web.Request, endpoint: Endpoint | None) -> bool:
     return endpoint is not None and endpoint.kind == "page"
 
 
 def _same_origin(request: web.Request) -> bool:
+    """The Origin header (when a browser sends one) is this hub: scheme, host and port."""
     origin = request.headers.get("Origin")
     if origin is None:
         return True  # no Origin (older browsers, scripts): the CSRF token decides
-    host = request.headers.get("Host", "")
-    return origin.split("://", 1)[-1] == host
+    try:
+        there, here = URL(origin), request.url
+        return (there.scheme, there.host, there.port) == (here.scheme, here.host, here.port)
+    except ValueError:  # garbage (an Origin "null", from a sandboxed frame, has no scheme)
+        return False
 
 
 def _check_access(request: web.Request, endpoint: Endpoint, session: Session | None) -> None:
@@ -95,6 +126,10 @@ def _check_access(request: web.Request, endpoint: Endpoint, session: Session | N
         if session.role not in endpoint.roles:
             raise ApiError(403, "forbidden",
                            f"a {session.role} may not {endpoint.method} {endpoint.path}")
+    if endpoint.kind == "ws" and not _same_origin(request):
+        # Browsers send the cookie on a cross-site WebSocket handshake and no CORS applies:
+        # the Origin is the only thing that tells another site's page from ours.
+        raise ApiError(403, "csrf", "cross-origin WebSocket refused")
     if endpoint.changes_state:
         # CSRF: the session's token in a header (a cross-site form cannot set headers),
         # JSON only (a cross-site form cannot send it without a CORS preflight), same origin.
@@ -107,11 +142,16 @@ def _check_access(request: web.Request, endpoint: Endpoint, session: Session | N
             raise ApiError(403, "csrf", "missing or wrong X-CSRF-Token header")
 
 
+def _count(app: web.Application, status: int) -> None:
+    outcome = "ok" if status < 400 else "refused" if status < 500 else "failed"
+    stats = app[STATS]
+    stats[outcome] = stats.get(outcome, 0) + 1
+
+
 @web.middleware
 async def security(request: web.Request, handler):
-    """Roles, CSRF, clean JSON errors and security headers, for every route."""
+    """Roles, CSRF, clean JSON errors and the count of outcomes, for every route."""
     app = request.app
-    app[STATS]["requests"] = app[STATS].get("requests", 0) + 1
     route = request.match_info.route
     endpoint = app[ROUTE_ENDPOINT].get(route)
     session = app[SESSIONS].get(request.cookies.get(COOKIE))
@@ -133,18 +173,39 @@ async def security(request: web.Request, handler):
         response = error_response(413, "too_large", f"the body is over {MAX_BODY} bytes")
     except web.HTTPException as exc:
         if exc.status < 400:
-            raise
+            _count(app, exc.status)
+            raise  # a redirect: aiohttp sends it (with the headers of `_on_response_prepare`)
         response = error_response(exc.status, exc.reason.lower().replace(" ", "_"),
                                   exc.text or exc.reason)
+    except (RequestPayloadError, HttpProcessingError) as exc:  # a body not read by read_json
+        response = error_response(400, "bad_body", _unreadable(exc))
     except Exception:
         log.exception("request failed", extra={"path": request.path, "method": request.method})
-        app[STATS]["errors"] = app[STATS].get("errors", 0) + 1
         response = error_response(500, "internal", "the hub could not do this; it is logged")
-    if not response.prepared:
-        response.headers.update(_SECURITY_HEADERS)
-        if endpoint is not None and endpoint.kind in ("api", "page"):
-            response.headers.setdefault("Cache-Control", "no-store")
+    if request.content.exception() is not None:
+        response.force_close()  # the body cannot be read to its end: this connection is done
+    _count(app, response.status)
     return response
+
+
+def _unreadable(exc: Exception) -> str:
+    # aiohttp's message names the problem ("Can not decode content-encoding: gzip")
+    return f"the request body cannot be read: {getattr(exc, 'message', None) or exc}"
+
+
+# Surrogates, escaped ("\\ud800") or as bytes (json.loads decodes with "surrogatepass").
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as infinity
+        raise ValueError(f"{text[:40]} is out of range")
+    return value
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
@@ -153,12 +214,18 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise ApiError(413, "too_large", f"the body is over {MAX_BODY} bytes") from None
+    except (RequestPayloadError, HttpProcessingError) as exc:  # bad gzip, cut-off chunks
+        raise ApiError(400, "bad_body", _unreadable(exc)) from None
     if not body:
         return {}
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = json.loads(body, parse_constant=_no_constants, parse_float=_finite)
+        if _SURROGATE.search(body):  # a lone surrogate parses, but is no UTF-8 text
+            json.dumps(data, ensure_ascii=False).encode()
+    except (ValueError, UnicodeError) as exc:
         raise ApiError(400, "bad_json", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(400, "bad_json", "the body is nested too deeply") from None
     if not isinstance(data, dict):
         raise ApiError(400, "bad_json", "the body must be a JSON object")
     return data
@@ -185,16 +252,20 @@ def create_app(runtime: Any) -> web.Application:
     store = runtime.store
     settings = runtime.config.section("web")
     app = web.Application(middlewares=[security], client_max_size=MAX_BODY)
+    app.on_response_prepare.append(_on_response_prepare)
     app[RUNTIME] = runtime
     app[STATS] = {}
     staff = store.staff
-    approvals = Approvals(store.ledger, staff)
+    # One lockout per staff id, shared by sign-in and manager approvals.
+    lockout = Lockout()
+    approvals = Approvals(store.ledger, staff,
+                          check_pin=functools.partial(lockout.check_pin, staff, via="approval"))
     app[STAFF_KEY] = staff
     app[APPROVALS] = approvals
     app[CARTS] = Carts(store.ledger, store.sales, approvals,
                        max_discount_bp=int(settings.get("max_discount_pct", 10)) * 100)
     app[SESSIONS] = Sessions(idle_s=float(settings.get("idle_timeout_s", 900)))
-    app[LOCKOUT] = Lockout()
+    app[LOCKOUT] = lockout
     runtime.services.setdefault("staff", staff)
     runtime.services.setdefault("carts", app[CARTS])
 

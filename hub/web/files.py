@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.web.app import RUNTIME, SESSIONS, STATS, json_response
+from hub.web.app import LOCKOUT, RUNTIME, SESSIONS, STATS, json_response
 from hub.web.endpoints import ANYONE, ENDPOINTS, MANAGERS, ApiError, Endpoints
 from hub.web.events import WS_CLIENTS
 from hub.web.openapi import openapi_document
@@ -20,7 +20,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     app = request.app
     store = app[RUNTIME].store
-    stats = app[STATS]
+    stats, lockout = app[STATS], app[LOCKOUT]
     lines = [
         "# HELP loupe_journal_seq Last committed journal sequence number.",
         "# TYPE loupe_journal_seq gauge",
@@ -28,12 +28,18 @@ async def metrics(request: web.Request) -> web.Response:
         "# HELP loupe_ledger_commits_total Group commits made by the ledger writer.",
         "# TYPE loupe_ledger_commits_total counter",
         f"loupe_ledger_commits_total {store.ledger.batches}",
-        "# HELP loupe_http_requests_total HTTP requests served.",
+        "# HELP loupe_http_requests_total HTTP requests answered, by outcome: ok (1xx-3xx),"
+        " refused (4xx), failed (5xx: a fault of the hub), malformed (refused by the HTTP"
+        " parser before any route).",
         "# TYPE loupe_http_requests_total counter",
-        f"loupe_http_requests_total {stats.get('requests', 0)}",
-        "# HELP loupe_http_errors_total Requests that failed inside the hub (500).",
-        "# TYPE loupe_http_errors_total counter",
-        f"loupe_http_errors_total {stats.get('errors', 0)}",
+        *(f'loupe_http_requests_total{{outcome="{outcome}"}} {stats.get(outcome, 0)}'
+          for outcome in ("ok", "refused", "failed", "malformed")),
+        "# HELP loupe_pin_locks_total Locks earned by repeated wrong PINs (sign-in, approvals).",
+        "# TYPE loupe_pin_locks_total counter",
+        f"loupe_pin_locks_total {lockout.locks_total}",
+        "# HELP loupe_pin_guesses_refused_total PINs refused unchecked during a lock.",
+        "# TYPE loupe_pin_guesses_refused_total counter",
+        f"loupe_pin_guesses_refused_total {lockout.refused_total}",
         "# HELP loupe_sessions Signed-in staff sessions.",
         "# TYPE loupe_sessions gauge",
         f"loupe_sessions {len(app[SESSIONS])}",
