@@ -1016,6 +1016,11 @@ def make_client(rng: Random, n: int, stock: StockWords | None = None, *,
     street, postcode = rng.choice(STREETS)
     language = _pick(rng, LANGUAGES)
     born = rng.randint(1950, 2001)
+    if partner is not None:  # about the partner's age, and of age at the wedding
+        born = int(partner["dates"]["birthday"][:4]) + rng.randint(-6, 6)
+        married = partner["dates"]["anniversary"]
+        if not married.startswith("--"):
+            born = min(born, int(married[:4]) - 20)
     local = ascii_fold(f"{first}.{last}").lower().replace(" ", "").replace("'", "")
     profile: dict[str, Any] = {
         "title": "Mme" if woman else "M.", "first_name": first, "last_name": last,
@@ -1042,7 +1047,8 @@ def make_client(rng: Random, n: int, stock: StockWords | None = None, *,
         prefs["metals"] = rng.sample(stock.metals, min(len(stock.metals), rng.choice((1, 1, 2))))
     if prefs:
         profile["preferences"] = prefs
-    if partner is not None:
+    if partner is not None:  # a couple: one home, one anniversary
+        profile["addresses"] = partner["addresses"]
         profile["dates"]["anniversary"] = partner["dates"]["anniversary"]
     elif rng.random() < 0.4:
         married = rng.randint(min(born + 22, REFERENCE_YEAR), REFERENCE_YEAR)

@@ -244,6 +244,14 @@ def test_any_seed_makes_plausible_clients(seed):
         married = profile["dates"].get("anniversary")
         if married and not married.startswith("--"):
             assert born.year + 18 <= date.fromisoformat(married).year <= 2025
+        if married and n % 2 == 0:  # the partner: same home and anniversary, of an age
+            partner = validate_profile(make_client(rng, n + 100, words, partner=profile))
+            assert partner["addresses"] == profile["addresses"]
+            assert partner["dates"]["anniversary"] == married
+            partner_born = date.fromisoformat(partner["dates"]["birthday"]).year
+            assert abs(partner_born - born.year) <= 6
+            if not married.startswith("--"):
+                assert partner_born + 18 <= int(married[:4])
         prefs = profile["preferences"]
         assert set(prefs["designers"]) <= set(words.designers)
         assert set(prefs["metals"]) <= set(words.metals)
