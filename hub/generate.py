@@ -1184,8 +1184,7 @@ async def _make_sales(store: Store, rng: Random, count: int, scale: int) -> int:
         "SELECT client_id FROM clients WHERE status = 'active' ORDER BY client_id")]
     rows = await store.ledger.fetch(
         "SELECT item_id, category, designer, collection, metal, metal_colour, tag_price"
-        " FROM items"
-        " WHERE status = 'in_stock' ORDER BY item_id")
+        " FROM items WHERE status = 'in_stock' AND tag_price > 0 ORDER BY item_id")
     stock = {r["item_id"]: dict(zip(r.keys(), r, strict=True)) for r in rows}
     order = list(stock)
     rng.shuffle(order)
