@@ -18,9 +18,9 @@ async def prepare_demo(data_dir: Path, *, items: int, clients: int,
                             "Europe/Paris")
     config = load_config(data_dir)
     async with await Store.open(config) as store:
+        staff_lines = await seed_demo_staff(store)  # first, so the demo staff ring up its sales
         if fresh:
             await generate(store, items=items, clients=clients, sales=sales, seed=1)
-        staff_lines = await seed_demo_staff(store)
         summary = await store.summary()
     lines = [
         f"demo store {summary['store_name']} in {data_dir}" + ("" if fresh else " (existing)"),
