@@ -102,7 +102,10 @@ class Approvals:
             await self.ledger.transact(lambda tx: tx.append(
                 "approval.refused", f"approval:{approval_id}",
                 {**record, "manager_id": manager_id, "why": why}, actor=requested_by))
-            raise Refused("approval_refused", f"approval refused: {why}")
+            if member is None:
+                raise Refused("approval_refused", "approval refused: wrong staff id or PIN")
+            raise Refused("approval_refused", "approval refused: {staff_id} is not a manager",
+                          staff_id=manager_id)
         await self.ledger.transact(lambda tx: tx.append(
             "approval.granted", f"approval:{approval_id}", {**record, "manager": manager_id},
             actor=manager_id))
@@ -130,6 +133,12 @@ class Approvals:
         return tx.append("approval.used", f"approval:{approval_id}",
                          {"approval_id": approval_id, "digest": row["digest"],
                           "kind": action["kind"]}, actor=actor)
+
+    @staticmethod
+    def approver_in(tx: Tx, approval_id: Any) -> str | None:
+        """The manager who granted an approval (to name them on what they approved)."""
+        row = tx.one("SELECT manager FROM approvals WHERE approval_id = ?", (approval_id,))
+        return row["manager"] if row else None
 
     async def spend(self, approval_id: Any, action: dict[str, Any], *, actor: str) -> int:
         entry = await self.ledger.transact(

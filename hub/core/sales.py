@@ -18,7 +18,7 @@ from hub.core.items import (
     row_dicts,
     set_status,
 )
-from hub.ledger.journal import Entry, short_code
+from hub.ledger.journal import ENTRY_COLUMNS, Entry, short_code
 from hub.ledger.ledger import Ledger, Tx
 from hub.money import Money, allocate, round_half_up_div, tax_included, tax_on_top
 from hub.words import Term
@@ -313,7 +313,8 @@ class Sales:
         return row_dict(sale), [row_dict(r) for r in lines]
 
     def return_in(self, tx: Tx, sale_id: str, *, register_id: str, actor: str, reason: Any,
-                  lines: Any = None, refund_tenders: Any = None) -> Entry:
+                  lines: Any = None, refund_tenders: Any = None,
+                  approved_by: str | None = None) -> Entry:
         """Return some or all of a sale's lines inside a transaction (see `return_lines`)."""
         self.check_register(register_id)
         reason = _reason(reason)
@@ -359,7 +360,7 @@ class Sales:
             "return_id": document_id(register_id, receipt_no), "sale_id": sale_id,
             "register_id": register_id, "receipt_no": receipt_no, "lines": out,
             "refund": refund, "tenders": refunds, "reason": reason,
-            "currency": sale["currency"],
+            "currency": sale["currency"], "approved_by": approved_by,
             "sale_status": "returned" if whole else "partly_returned"}, actor=actor)
 
     async def return_lines(self, sale_id: str, *, register_id: str, actor: str,
@@ -375,7 +376,7 @@ class Sales:
         return await self.document(entry)
 
     def void_in(self, tx: Tx, sale_id: str, *, register_id: str, actor: str,
-                reason: Any) -> Entry:
+                reason: Any, approved_by: str | None = None) -> Entry:
         """Cancel a whole sale inside a transaction (see `void`)."""
         self.check_register(register_id)
         reason = _reason(reason)
@@ -394,7 +395,8 @@ class Sales:
             "lines": [{"line_no": ln["line_no"], "item_id": ln["item_id"], "sku": ln["sku"],
                        "quantity": ln["quantity"], "refund": ln["total"]} for ln in sale_lines],
             "refund": sale["total"], "tenders": tenders, "reason": reason,
-            "currency": sale["currency"], "sale_status": "voided"}, actor=actor)
+            "currency": sale["currency"], "approved_by": approved_by,
+            "sale_status": "voided"}, actor=actor)
 
     async def void(self, sale_id: str, *, register_id: str, actor: str,
                    reason: str) -> dict[str, Any]:
@@ -427,9 +429,18 @@ class Sales:
         out = row_dict(sale)
         out["lines"] = [row_dict(r) for r in lines]
         out["tenders"] = [{**row_dict(t), "detail": json.loads(t["detail"])} for t in tenders]
-        out["returns"] = [row_dict(r) for r in returns]
+        out["returns"] = [{**row_dict(r), "approved_by": await self._approved_by(r["seq"])}
+                          for r in returns]
+        out["change"] = max(0, sum(t["amount"] for t in out["tenders"]) - sale["total"])
         out["short_code"] = short_code(bytes(sig["signature"]))
         return out
+
+    async def _approved_by(self, seq: int) -> str | None:
+        """The manager named in a return or void entry (a sale has few of them)."""
+        row = await self.ledger.fetch_one(f"SELECT {ENTRY_COLUMNS} FROM journal WHERE seq = ?",
+                                          (seq,))
+        payload = self.ledger.decrypt(Entry.from_row(tuple(row))) if row else None
+        return (payload or {}).get("approved_by")
 
     async def for_client(self, client_id: str, limit: int = 100) -> list[dict[str, Any]]:
         rows = await self.ledger.fetch("SELECT * FROM sales WHERE client_id = ? ORDER BY seq DESC"

@@ -9,6 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
+from hub.core import fields
+from hub.core.errors import Invalid
 from hub.counts import reports
 from hub.counts.service import Counts
 from hub.web.app import json_response, read_json, session_of
@@ -70,9 +72,7 @@ def setup(app: web.Application, runtime: Any) -> None:
     def ending(outcome: str):
         async def handler(request: web.Request) -> web.Response:
             body = await read_json(request)
-            note = body.get("note", "")
-            if not isinstance(note, str) or len(note) > 500:
-                raise ApiError(400, "invalid", "note: must be text of at most 500 characters")
+            note = fields.text(body.get("note"), "note", max_len=500, multiline=True) or ""
             return json_response(await counts().close(request.match_info["count_id"],
                                                       session_of(request).staff_id,
                                                       outcome=outcome, note=note))
@@ -84,7 +84,7 @@ def setup(app: web.Application, runtime: Any) -> None:
             item_ids = body.get("item_ids")
             if item_ids is not None and (not isinstance(item_ids, list) or not all(
                     isinstance(i, str) for i in item_ids)):
-                raise ApiError(400, "invalid", "item_ids: must be a list of serials")
+                raise Invalid("this must be a list of serials", "item_ids")
             service = counts()
             method = service.confirm_missing if action == "confirm" else service.move_misplaced
             return json_response(await method(request.match_info["count_id"],

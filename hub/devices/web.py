@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from hub.core import fields
 from hub.core.errors import Invalid, NotFound
 from hub.web.app import RUNTIME, json_response, read_json
 from hub.web.endpoints import STAFF, endpoints, render
@@ -35,17 +36,11 @@ def _rig(request: web.Request) -> Any:
 
 
 def _text(body: dict[str, Any], key: str, max_len: int, required: bool = True) -> str:
-    value = body.get(key, "")
-    if not isinstance(value, str) or len(value) > max_len or (required and not value.strip()):
-        raise Invalid(f"must be text of 1-{max_len} characters", key)
-    return value.strip()
+    return fields.text(body.get(key), key, required=required, max_len=max_len) or ""
 
 
 def _register(request: web.Request, body: dict[str, Any]) -> str:
-    register = _text(body, "register", 40)
-    if register not in {r.id for r in _runtime(request).config.registers}:
-        raise Invalid(f"{register!r} is not a register of this store", "register")
-    return register
+    return _runtime(request).store.sales.check_register(body.get("register"), "register")
 
 
 async def list_devices(request: web.Request) -> web.Response:
@@ -57,9 +52,7 @@ async def list_devices(request: web.Request) -> web.Response:
 
 async def reprint(request: web.Request) -> web.Response:
     body = await read_json(request)
-    gift = body.get("gift", False)
-    if not isinstance(gift, bool):
-        raise Invalid("must be true or false", "gift")
+    gift = fields.boolean(body.get("gift"), "gift")
     register = _register(request, body) if body.get("register") else None
     sale_id = request.match_info["sale_id"]
     manager = _manager(request)
@@ -76,12 +69,8 @@ async def receipt_preview(request: web.Request) -> web.Response:
 
 async def print_tag(request: web.Request) -> web.Response:
     body = await read_json(request)
-    copies = body.get("copies", 1)
-    if isinstance(copies, bool) or not isinstance(copies, int) or not 1 <= copies <= 50:
-        raise Invalid("must be a whole number from 1 to 50", "copies")
-    device = body.get("device")
-    if device is not None and not isinstance(device, str):
-        raise Invalid("must be a device id", "device")
+    copies = fields.whole(body.get("copies", 1), "copies", lo=1, hi=50, required=True)
+    device = fields.identifier(body.get("device"), "device", required=False, what="a device id")
     return json_response(await _manager(request).print_tag(request.match_info["item_id"],
                                                            device, copies))
 

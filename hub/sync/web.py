@@ -9,9 +9,10 @@ from typing import Any
 
 from aiohttp import web
 
+from hub.core.errors import Invalid
 from hub.core.hq import HQBook
 from hub.web.app import json_response, read_json, session_of
-from hub.web.endpoints import ANYONE, MANAGERS, STAFF, ApiError, endpoints, render
+from hub.web.endpoints import ANYONE, MANAGERS, STAFF, endpoints, render
 from hub.words import N_
 
 STATIC = Path(__file__).parent / "static"
@@ -51,7 +52,7 @@ def setup(app: web.Application, runtime: Any) -> None:
         body = await read_json(request)
         register_id = body.get("register_id") or session_of(request).register_id
         if not register_id:
-            raise ApiError(400, "invalid", "register_id: which register takes the payment?")
+            raise Invalid("say which register takes the payment", "register_id")
         sale = await book().collect(request.match_info["reservation_id"],
                                     register_id=register_id,
                                     actor=session_of(request).staff_id,

@@ -9,10 +9,11 @@ from typing import Any
 
 from aiohttp import web
 
+from hub.core import fields
 from hub.core.approvals import check_action
 from hub.core.clients import PROFILE_FIELDS
 from hub.core.errors import Invalid, Refused
-from hub.core.items import CATEGORIES, METALS, STATUSES
+from hub.core.items import CATEGORIES, INSPECTION_OUTCOMES, METALS, STATUSES
 from hub.core.sales import TENDER_TYPES
 from hub.core.staff import check_pin_format, check_staff_id
 from hub.epc import EpcError, normalise_epc
@@ -46,38 +47,22 @@ def _store(request: web.Request) -> Any:
 
 
 def _q_int(request: web.Request, name: str, lo: int = 0, hi: int = 10**12) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return None
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 13:  # '²' is a digit to isdigit
-        raise Invalid(f"must be a whole number, got {raw[:40]!r}", name)
-    value = int(raw)
-    if not lo <= value <= hi:
-        raise Invalid(f"must be between {lo} and {hi}", name)
-    return value
+    return fields.whole(request.query.get(name), name, lo=lo, hi=hi, from_text=True)
 
 
 def _q_text(request: web.Request, name: str, max_len: int = 100) -> str | None:
-    raw = request.query.get(name)
-    if raw is None or raw.strip() == "":
-        return None
-    if len(raw) > max_len:
-        raise Invalid(f"is longer than {max_len} characters", name)
-    return raw.strip()
+    return fields.text(request.query.get(name), name, max_len=max_len)
 
 
-def _q_choice(request: web.Request, name: str, choices: tuple[str, ...]) -> str | None:
-    value = _q_text(request, name)
-    if value is not None and value not in choices:
-        raise Invalid(f"{value!r} is not one of: {', '.join(choices)}", name)
-    return value
+def _q_choice(request: web.Request, name: str, choices: tuple[str, ...],
+              vocabulary: str | None = None) -> str | None:
+    return fields.choice(request.query.get(name), name, choices, vocabulary=vocabulary,
+                         lower=False)
 
 
 def _path_int(request: web.Request, name: str) -> int:
-    raw = request.match_info[name]
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
-        raise Invalid("must be a whole number", name)
-    return int(raw)
+    return fields.whole(request.match_info[name], name, lo=0, hi=999_999, required=True,
+                        from_text=True)
 
 
 def _publish_cart(request: web.Request, cart: dict[str, Any], why: str) -> None:
@@ -160,6 +145,14 @@ async def search_items(request: web.Request) -> web.Response:
 
 async def get_item(request: web.Request) -> web.Response:
     return json_response(await _store(request).items.get(request.match_info["item_id"]))
+
+
+async def inspect_item(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    piece = await _store(request).items.inspect(
+        request.match_info["item_id"], body.get("outcome"), body.get("note"),
+        actor=session_of(request).staff_id)
+    return json_response(piece)
 
 
 async def item_history(request: web.Request) -> web.Response:
@@ -260,12 +253,11 @@ async def add_line(request: web.Request) -> web.Response:
     body = await read_json(request)
     item_id, sku = body.get("item_id"), body.get("sku")
     if "code" in body:  # a typed or scanned code: resolve like the scanner does
-        if not isinstance(body["code"], str):
-            raise Invalid("must be text", "code")
-        piece = await find_piece(_store(request), body["code"])
+        code = fields.text(body["code"], "code", required=True, max_len=100)
+        piece = await find_piece(_store(request), code)
         if piece is None:
-            raise ApiError(404, "not_found", f"no piece with serial, EPC or SKU"
-                                             f" {body['code'][:60]!r}")
+            raise ApiError(404, "not_found", "no piece with serial, tag or SKU “{code}”",
+                           params={"code": code})
         item_id = piece["item_id"]
     cart = await request.app[CARTS].add(register_id, item_id=item_id, sku=sku,
                                         quantity=body.get("quantity", 1))
@@ -298,8 +290,8 @@ async def attach_client(request: web.Request) -> web.Response:
 async def set_discount(request: web.Request) -> web.Response:
     body = await read_json(request)
     cart = await request.app[CARTS].set_discount(
-        _register(request), body.get("amount"), approval_id=body.get("approval_id"),
-        actor=session_of(request).staff_id)
+        _register(request), body.get("amount"), percent_bp=body.get("percent_bp"),
+        approval_id=body.get("approval_id"), actor=session_of(request).staff_id)
     _publish_cart(request, cart, "discount")
     return json_response(cart)
 
@@ -323,7 +315,7 @@ async def complete(request: web.Request) -> web.Response:
     body = await read_json(request)
     carts = request.app[CARTS]
     sale_id = await carts.complete(register_id, actor=session_of(request).staff_id,
-                                   note=body.get("note"))
+                                   note=body.get("note"), approval_id=body.get("approval_id"))
     sale = await _store(request).sales.get(sale_id)
     _publish_cart(request, await carts.get(register_id), "completed")
     return json_response({"sale": sale, "receipt": await receipt_of(_runtime(request), sale)}, 201)
@@ -333,20 +325,20 @@ async def no_sale(request: web.Request) -> web.Response:
     """Open the drawer without a sale: a manager approves it, the journal records it."""
     register_id = _register(request)
     body = await read_json(request)
-    reason = body.get("reason")
-    if not isinstance(reason, str) or not reason.strip() or len(reason) > 200:
-        raise Invalid("a reason of 1-200 characters is needed", "reason")
-    action = {"kind": "no_sale", "register_id": register_id, "reason": reason.strip()}
+    reason = fields.text(body.get("reason"), "reason", required=True, max_len=200)
+    action = {"kind": "no_sale", "register_id": register_id, "reason": reason}
     seq = await request.app[APPROVALS].spend(body.get("approval_id"), action,
                                              actor=session_of(request).staff_id)
     devices = _runtime(request).services.get("devices")
     if devices is None:
         return json_response({"seq": seq, "drawer_opened": False,
-                              "problem": "no devices are running on this hub"})
+                              "problem": _store(request).words.render(
+                                  "no devices are running on this hub")})
     try:
         result = await devices.open_drawer(register_id)
     except Refused as exc:  # the printer that kicks the drawer is unplugged or busy
-        return json_response({"seq": seq, "drawer_opened": False, "problem": str(exc)})
+        return json_response({"seq": seq, "drawer_opened": False,
+                              "problem": _store(request).words.refusal(exc)})
     return json_response({"seq": seq, "drawer_opened": bool(result.get("open"))})
 
 
@@ -368,10 +360,7 @@ async def sale_receipt(request: web.Request) -> web.Response:
 
 
 def _reason(body: dict[str, Any]) -> str:
-    reason = body.get("reason")
-    if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
-        raise Invalid("a reason of 1-500 characters is needed", "reason")
-    return reason.strip()
+    return fields.text(body.get("reason"), "reason", required=True, max_len=500, multiline=True)
 
 
 async def _sale_request(request: web.Request) -> tuple[Any, dict[str, Any], dict[str, Any], str]:
@@ -385,16 +374,17 @@ async def _sale_request(request: web.Request) -> tuple[Any, dict[str, Any], dict
 
 
 async def _approved(request: web.Request, body: dict[str, Any], action: dict[str, Any],
-                    record: Callable[[Tx, str], Entry]) -> web.Response:
+                    record: Callable[[Tx, str, str | None], Entry]) -> web.Response:
     """Spend the manager's approval and record the change in one transaction, so the
-    approval is used only if the change is recorded; answer with the new document."""
+    approval is used only if the change is recorded; answer with the new document. The
+    change names the manager who approved it."""
     store = _store(request)
     actor = session_of(request).staff_id
     approvals = request.app[APPROVALS]
 
     def command(tx: Tx) -> Entry:
         approvals.spend_in(tx, body.get("approval_id"), action, actor=actor)
-        return record(tx, actor)
+        return record(tx, actor, approvals.approver_in(tx, body.get("approval_id")))
 
     entry = await store.ledger.transact(command)
     return json_response(await store.sales.document(entry), 201)
@@ -404,20 +394,21 @@ async def void_sale(request: web.Request) -> web.Response:
     store, body, sale, register_id = await _sale_request(request)
     action = {"kind": "void", "sale_id": sale["sale_id"], "register_id": register_id,
               "amount": sale["total"], "reason": _reason(body)}
-    return await _approved(request, body, action, lambda tx, actor: store.sales.void_in(
-        tx, sale["sale_id"], register_id=register_id, actor=actor, reason=action["reason"]))
+    return await _approved(request, body, action, lambda tx, actor, by: store.sales.void_in(
+        tx, sale["sale_id"], register_id=register_id, actor=actor, reason=action["reason"],
+        approved_by=by))
 
 
 async def return_sale(request: web.Request) -> web.Response:
     store, body, sale, register_id = await _sale_request(request)
     lines = body.get("lines")
     if lines is not None and (not isinstance(lines, list) or len(lines) > 200):
-        raise Invalid("must be a list of {line_no, quantity}", "lines")
+        raise Invalid("choose the lines to return", "lines")
     action = {"kind": "return", "sale_id": sale["sale_id"], "register_id": register_id,
               "lines": lines, "reason": _reason(body)}
-    return await _approved(request, body, action, lambda tx, actor: store.sales.return_in(
+    return await _approved(request, body, action, lambda tx, actor, by: store.sales.return_in(
         tx, sale["sale_id"], register_id=register_id, actor=actor, reason=action["reason"],
-        lines=lines))
+        lines=lines, approved_by=by))
 
 
 # -- approvals ----------------------------------------------------------------------------------
@@ -461,7 +452,7 @@ async def change_staff(request: web.Request) -> web.Response:
     body = await read_json(request)
     extra = set(body) - {"pin", "role", "status"}
     if extra:
-        raise Invalid(f"unknown field {sorted(extra)[0]!r}")
+        raise Invalid("unknown field “{name}”", name=sorted(extra)[0])
     staff_id = request.match_info["staff_id"]
     member = await request.app[STAFF_KEY].change(
         staff_id, actor=session_of(request).staff_id, pin=body.get("pin"),
@@ -522,6 +513,9 @@ def setup(table: Endpoints) -> None:
         summary="A piece with its stones and certificates")
     api("GET", "/api/v1/items/{item_id}/history", item_history, roles=STAFF,
         summary="Every journal entry that touched a piece")
+    api("POST", "/api/v1/items/{item_id}/inspection", inspect_item, roles=MANAGERS,
+        summary="Inspect a returned piece: back to stock, to repair, or written off",
+        body=_body("outcome", outcome={"enum": list(INSPECTION_OUTCOMES)}, note=_TEXT))
 
     api("GET", "/api/v1/clients", search_clients, roles=STAFF, summary="Search the client book",
         query=("q", "limit"))
@@ -546,8 +540,9 @@ def setup(table: Endpoints) -> None:
     api("PUT", _CART + "/client", attach_client, roles=STAFF,
         summary="Attach a client (or null)", body=_body(client_id=_ID_OR_NULL))
     api("PUT", _CART + "/discount", set_discount, roles=STAFF,
-        summary="Discount the basket (above the threshold: manager approval)",
-        body=_body("amount", amount=_INT, approval_id=_TEXT))
+        summary="Discount the basket by an amount or a percentage (basis points; above the"
+                " threshold: manager approval)",
+        body=_body(amount=_INT, percent_bp=_INT, approval_id=_TEXT))
     api("POST", _CART + "/tenders", add_tender, roles=STAFF, summary="Take a tender",
         body=_body("type", "amount", type={"enum": list(TENDER_TYPES)}, amount=_INT,
                    brand=_TEXT, last4=_TEXT, auth_code=_TEXT, terminal_ref=_TEXT,
@@ -555,7 +550,9 @@ def setup(table: Endpoints) -> None:
     api("DELETE", _CART + "/tenders/{index}", remove_tender, roles=STAFF,
         summary="Remove a tender")
     api("POST", _CART + "/complete", complete, roles=STAFF,
-        summary="Complete the sale; returns the sale and its receipt", body=_body(note=_TEXT))
+        summary="Complete the sale; returns the sale and its receipt (approval_id: a discount"
+                " approved again after the basket changed)",
+        body=_body(note=_TEXT, approval_id=_TEXT))
     api("POST", "/api/v1/registers/{register_id}/no-sale", no_sale, roles=STAFF,
         summary="Open the drawer without a sale (manager approval)",
         body=_body("reason", reason=_TEXT, approval_id=_TEXT))

@@ -25,6 +25,7 @@ from hub.core.staff import Staff
 from hub.layers import optional_modules
 from hub.web.endpoints import ENDPOINTS, ApiError, Endpoint, Endpoints
 from hub.web.sessions import COOKIE, LockedOut, Lockout, Session, Sessions
+from hub.words import N_, Term
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ LOCKOUT = web.AppKey("lockout", Lockout)
 ROUTE_ENDPOINT = web.AppKey("route_endpoint", dict)
 STATS = web.AppKey("stats", dict)
 SESSION = web.RequestKey("session", object)  # the signed-in Session, or None
+RENDER = web.AppKey("render", object)  # pages.render_page, set once the templates are loaded
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
@@ -53,21 +55,44 @@ def error_response(status: int, error: str, detail: str, **extra: Any) -> web.Re
     return json_response({"error": error, "detail": detail, **extra}, status)
 
 
-def _refusal(exc: Refused) -> web.Response:
+def _words(request: web.Request) -> Any:
+    return request.app[RUNTIME].store.words
+
+
+def _refusal(request: web.Request, exc: Refused) -> web.Response:
+    """A refusal as `{error, detail, field?, problems?}`: the machine code stays, the
+    sentence is in the store's words (every field of a form at once in `problems`)."""
+    words = _words(request)
+    detail = words.refusal(exc)
+    extra: dict[str, Any] = {}
     if isinstance(exc, LockedOut):
-        response = error_response(429, exc.code, str(exc), retry_after_s=exc.retry_after_s)
+        response = error_response(429, exc.code, detail, retry_after_s=exc.retry_after_s)
         response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
+    if exc.field:  # lets a form show the sentence next to its input
+        extra["field"] = exc.field
+    if isinstance(exc, Invalid) and (len(exc.problems) > 1 or exc.field):
+        extra["problems"] = words.problems(exc)
     if isinstance(exc, ApprovalNeeded):
-        return error_response(403, exc.code, str(exc), action=exc.action)
+        return error_response(403, exc.code, detail, action=exc.action)
     if isinstance(exc, NotFound):
-        return error_response(404, exc.code, str(exc))
-    if isinstance(exc, Invalid):  # `field` lets a form show the error next to its input
-        return error_response(400, exc.code, str(exc),
-                              **({"field": exc.field} if exc.field else {}))
+        return error_response(404, exc.code, detail)
+    if isinstance(exc, Invalid):
+        return error_response(400, exc.code, detail, **extra)
     if exc.code.startswith("approval_"):
-        return error_response(403, exc.code, str(exc))
-    return error_response(409, exc.code, str(exc))
+        return error_response(403, exc.code, detail)
+    return error_response(409, exc.code, detail, **extra)
+
+
+def _api_error(request: web.Request, exc: ApiError) -> web.Response:
+    return error_response(exc.status, exc.error,
+                          _words(request).sentence(exc.detail, exc.params), **exc.extra)
+
+
+# What a person is told when a page cannot be shown (the API answers with its own codes).
+_PAGE_ERRORS = {400: N_("This request could not be read."), 403: N_("You may not open this"
+                " page."), 404: N_("There is no such page."), 405: N_("This page cannot be"
+                " opened that way."), 413: N_("What was sent is too large.")}
 
 
 _SECURITY_HEADERS = {
@@ -124,8 +149,8 @@ def _check_access(request: web.Request, endpoint: Endpoint, session: Session | N
                 return
             raise ApiError(401, "unauthorized", "sign in first")
         if session.role not in endpoint.roles:
-            raise ApiError(403, "forbidden",
-                           f"a {session.role} may not {endpoint.method} {endpoint.path}")
+            raise ApiError(403, "forbidden", "your role ({role}) may not do this",
+                           params={"role": Term("role", session.role)})
     if endpoint.kind == "ws" and not _same_origin(request):
         # Browsers send the cookie on a cross-site WebSocket handshake and no CORS applies:
         # the Origin is the only thing that tells another site's page from ours.
@@ -166,31 +191,62 @@ async def security(request: web.Request, handler):
                 raise
         response = await handler(request)
     except ApiError as exc:
-        response = error_response(exc.status, exc.error, exc.detail, **exc.extra)
+        response = _api_error(request, exc)
     except Refused as exc:
-        response = _refusal(exc)
+        response = _refusal(request, exc)
     except web.HTTPRequestEntityTooLarge:
-        response = error_response(413, "too_large", f"the body is over {MAX_BODY} bytes")
+        response = _api_error(request, _too_large())
     except web.HTTPException as exc:
         if exc.status < 400:
             _count(app, exc.status)
             raise  # a redirect: aiohttp sends it (with the headers of `_on_response_prepare`)
+        message = _PAGE_ERRORS.get(exc.status, N_("The hub cannot do this."))
         response = error_response(exc.status, exc.reason.lower().replace(" ", "_"),
-                                  exc.text or exc.reason)
+                                  _words(request).sentence(message))
     except (RequestPayloadError, HttpProcessingError) as exc:  # a body not read by read_json
-        response = error_response(400, "bad_body", _unreadable(exc))
+        response = _api_error(request, _unreadable(exc))
     except Exception:
         log.exception("request failed", extra={"path": request.path, "method": request.method})
-        response = error_response(500, "internal", "the hub could not do this; it is logged")
+        response = error_response(500, "internal", _words(request).sentence(
+            "the hub could not do this; it is logged"))
+    if response.status >= 400 and _wants_page(request, endpoint):
+        response = await _error_page(request, response)
     if request.content.exception() is not None:
         response.force_close()  # the body cannot be read to its end: this connection is done
     _count(app, response.status)
     return response
 
 
-def _unreadable(exc: Exception) -> str:
+def _unreadable(exc: Exception) -> ApiError:
     # aiohttp's message names the problem ("Can not decode content-encoding: gzip")
-    return f"the request body cannot be read: {getattr(exc, 'message', None) or exc}"
+    return ApiError(400, "bad_body", "the request body cannot be read: {why}",
+                    params={"why": str(getattr(exc, "message", None) or exc)})
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, "too_large", "the body is over {limit} bytes", params={"limit": MAX_BODY})
+
+
+def _wants_page(request: web.Request, endpoint: Endpoint | None) -> bool:
+    """A person's browser asked for a page (a screen, or a URL typed by hand): an error is
+    shown as a page, not as JSON. API calls and files keep their JSON answers."""
+    if endpoint is not None:
+        return endpoint.kind == "page"
+    return (request.method == "GET" and not request.path.startswith("/api/")
+            and "text/html" in request.headers.get("Accept", ""))
+
+
+async def _error_page(request: web.Request, response: web.Response) -> web.Response:
+    try:
+        detail = json.loads(response.text or "{}").get("detail", "")
+    except ValueError:
+        detail = ""
+    page = await request.app[RENDER](request, "error.html", {"status": response.status,
+                                                             "detail": detail}, response.status)
+    for name in ("Retry-After",):
+        if name in response.headers:
+            page.headers[name] = response.headers[name]
+    return page
 
 
 # Surrogates, escaped ("\\ud800") or as bytes (json.loads decodes with "surrogatepass").
@@ -213,9 +269,9 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        raise ApiError(413, "too_large", f"the body is over {MAX_BODY} bytes") from None
+        raise _too_large() from None
     except (RequestPayloadError, HttpProcessingError) as exc:  # bad gzip, cut-off chunks
-        raise ApiError(400, "bad_body", _unreadable(exc)) from None
+        raise _unreadable(exc) from None
     if not body:
         return {}
     try:
@@ -223,7 +279,8 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         if _SURROGATE.search(body):  # a lone surrogate parses, but is no UTF-8 text
             json.dumps(data, ensure_ascii=False).encode()
     except (ValueError, UnicodeError) as exc:
-        raise ApiError(400, "bad_json", f"the body is not valid JSON: {exc}") from None
+        raise ApiError(400, "bad_json", "the body is not valid JSON: {why}",
+                       params={"why": str(exc)}) from None
     except RecursionError:
         raise ApiError(400, "bad_json", "the body is nested too deeply") from None
     if not isinstance(data, dict):
@@ -263,7 +320,8 @@ def create_app(runtime: Any) -> web.Application:
     app[STAFF_KEY] = staff
     app[APPROVALS] = approvals
     app[CARTS] = Carts(store.ledger, store.sales, approvals,
-                       max_discount_bp=int(settings.get("max_discount_pct", 10)) * 100)
+                       max_discount_bp=int(settings.get("max_discount_pct", 10)) * 100,
+                       words=store.words)
     app[SESSIONS] = Sessions(idle_s=float(settings.get("idle_timeout_s", 900)))
     app[LOCKOUT] = lockout
     runtime.services.setdefault("staff", staff)

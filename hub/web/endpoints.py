@@ -48,13 +48,17 @@ Redactor = Callable[[str, dict[str, Any]], dict[str, Any] | None]
 
 
 class ApiError(Exception):
-    """A clean refusal: answered as `{"error": code, "detail": detail}` with `status`."""
+    """A clean refusal: answered as `{"error": code, "detail": sentence}` with `status`.
+    `detail` is a message template (a gettext id) filled from `params` in the store's
+    words; `extra` goes into the JSON as it is."""
 
-    def __init__(self, status: int, error: str, detail: str, **extra: Any) -> None:
+    def __init__(self, status: int, error: str, detail: str, *,
+                 params: dict[str, Any] | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.status = status
         self.error = error
         self.detail = detail
+        self.params = params or {}
         self.extra = extra
 
 

@@ -120,11 +120,12 @@ async def scanner_binding(app: web.Application):
         piece = await find_piece(runtime.store, code)
         try:
             if piece is None:
-                raise Refused("not_found", f"no piece with serial, EPC or SKU {code[:60]!r}")
+                raise Refused("not_found", "no piece with serial, tag or SKU “{code}”",
+                              code=code)
             cart = await app[CARTS].add(register_id, item_id=piece["item_id"])
         except Refused as exc:
             runtime.bus.publish("cart.scan_refused", register_id=register_id, code=code[:60],
-                                error=exc.code, detail=str(exc))
+                                error=exc.code, detail=runtime.store.words.refusal(exc))
             return
         runtime.bus.publish("cart.changed", register_id=register_id, why="scanned",
                             by=data.get("device"), cart=cart)

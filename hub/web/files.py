@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.web.app import LOCKOUT, RUNTIME, SESSIONS, STATS, json_response
+from hub.web.app import LOCKOUT, RUNTIME, SESSIONS, STATIC, STATS, json_response
 from hub.web.endpoints import ANYONE, ENDPOINTS, MANAGERS, ApiError, Endpoints
 from hub.web.events import WS_CLIENTS
 from hub.web.openapi import openapi_document
@@ -65,6 +65,12 @@ async def ca_certificate(request: web.Request) -> web.Response:
                         headers={"Content-Disposition": 'attachment; filename="loupe-ca.crt"'})
 
 
+async def favicon(request: web.Request) -> web.Response:
+    """Browsers ask for /favicon.ico whatever the page says: the same mark as the layout's."""
+    return web.Response(body=(STATIC / "favicon.svg").read_bytes(), content_type="image/svg+xml",
+                        headers={"Cache-Control": "max-age=86400"})
+
+
 async def openapi(request: web.Request) -> web.Response:
     return json_response(openapi_document(request.app[ENDPOINTS], request.app[RUNTIME]))
 
@@ -73,6 +79,7 @@ def setup(table: Endpoints) -> None:
     table.file("/healthz", healthz, roles=ANYONE, summary="Liveness and journal position")
     table.file("/metrics", metrics, roles=MANAGERS, token_ok=True,
                summary="Prometheus metrics (a manager, or the configured bearer token)")
+    table.file("/favicon.ico", favicon, roles=ANYONE, summary="The hub's icon for browsers")
     table.file("/ca.crt", ca_certificate, roles=ANYONE,
                summary="The store's CA certificate, to trust once on each tablet")
     table.api("GET", "/api/v1/openapi.json", openapi, roles=ANYONE,

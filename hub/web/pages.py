@@ -11,7 +11,7 @@ from aiohttp import web
 
 from hub.core.errors import Refused
 from hub.core.items import CATEGORIES, INSPECTION_OUTCOMES, METALS, STATUSES
-from hub.web.app import APPROVALS, RUNTIME, SESSION, STAFF_KEY
+from hub.web.app import APPROVALS, RENDER, RUNTIME, SESSION, STAFF_KEY
 from hub.web.endpoints import ANYONE, ENDPOINTS, MANAGERS, STAFF, ApiError, Endpoints
 from hub.words import N_
 
@@ -45,6 +45,7 @@ def setup_templates(app: web.Application, table: Endpoints) -> None:
     env.globals["lang"] = words.tag
     env.globals["words_bundle"] = words.js_bundle((runtime.config.currency,))
     app[TEMPLATES] = env
+    app[RENDER] = render_page
 
 
 def _staff_names(app: web.Application) -> dict[str, str]:
@@ -168,7 +169,8 @@ async def client_new_page(request: web.Request) -> web.Response:
 async def client_edit_page(request: web.Request) -> web.Response:
     client = await _store(request).clients.get(request.match_info["client_id"])
     if client["profile"] is None:
-        raise ApiError(404, "not_found", f"client {client['client_id']} was forgotten")
+        raise ApiError(404, "not_found", "client {client_id} was erased",
+                       params={"client_id": client["client_id"]})
     return await render_page(request, "client_form.html", {
         "client": client, "form": _form_profile(client["profile"]), "fingers": FINGERS})
 
@@ -206,10 +208,6 @@ async def settings_page(request: web.Request) -> web.Response:
 
     return await render_page(request, "settings.html", {
         "settings": settings_of(request), "staff": request.app[STAFF_KEY].all()})
-
-
-async def not_found_page(request: web.Request) -> web.Response:
-    raise ApiError(404, "not_found", "no such page")
 
 
 def setup(table: Endpoints) -> None:

@@ -291,14 +291,20 @@ class Words:
         return self._(label)
 
     def field_label(self, path: str | None) -> str:
-        """`tenders[0].last4` -> "Last 4 digits of the card (tender 1)"."""
+        """`tenders[0].last4` -> "Last 4 digits of the card (tender 1)";
+        `ring_sizes.left ring` -> "Ring sizes (left ring)"."""
         if not path:
             return ""
-        parts = re.findall(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?", path)
+        parts = re.findall(r"([^.\[\]]+)(?:\[(\d+)\])?", path)
         if not parts:
             return path
         leaf, leaf_index = parts[-1]
-        text = self._(labels.FIELDS.get(leaf, leaf.replace("_", " ").capitalize()))
+        if leaf in labels.FIELDS or len(parts) == 1:
+            text = self._(labels.FIELDS.get(leaf, leaf.replace("_", " ").capitalize()))
+        else:  # a key of a map (a finger, a topic): name the map, then the key
+            parent = parts[-2][0]
+            text = f"{self._(labels.FIELDS.get(parent, parent))} ({leaf})"
+            parts = parts[:-1]
         if leaf_index:
             text = f"{text} {int(leaf_index) + 1}"
         for name, index in reversed(parts[:-1]):
@@ -329,6 +335,10 @@ class Words:
             return text.format(**shown)
         except (KeyError, IndexError, ValueError):
             return self._(message) if text != message else message
+
+    def sentence(self, message: str, params: dict[str, Any] | None = None) -> str:
+        """`render`, as a sentence on its own (capitalised)."""
+        return _capitalised(self.render(message, params))
 
     def value(self, v: Any) -> str:
         if isinstance(v, Money):

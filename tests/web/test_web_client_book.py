@@ -26,8 +26,25 @@ async def test_a_refused_client_field_is_named_in_the_error(client, store, body,
     assert r.status == 400
     error = await r.json()
     assert error["error"] == "invalid" and error["field"] == field
-    assert error["detail"].startswith(field + ": ")
+    # A person reads the field's name in words, never its key; the key stays for machines.
+    label = store.words.field_label(field)
+    assert error["detail"].startswith(label + ": ") and field not in error["detail"]
+    assert [p["field"] for p in error["problems"]] == [field]
     assert await store.clients.search("Ines") == []
+
+
+async def test_every_problem_of_a_form_comes_back_at_once(client, store):
+    h = {"X-CSRF-Token": await sign_in(client, "alex")}
+    r = await client.post("/api/v1/clients", json={
+        "emails": ["no address"], "phones": ["12"], "dates": {"birthday": "1990-02-31"}},
+        headers=h)
+    error = await r.json()
+    assert r.status == 400
+    assert {p["field"] for p in error["problems"]} == {"last_name", "emails[0]", "phones[0]",
+                                                        "dates.birthday"}
+    assert error["detail"].startswith("4 fields need attention")
+    assert all(p["message"] and "_" not in p["label"] for p in error["problems"])
+    assert await store.clients.search("no") == []
 
 
 async def test_an_error_about_no_one_field_has_none(client):

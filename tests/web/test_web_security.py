@@ -136,10 +136,23 @@ async def test_bad_query_strings_are_400(client, query):
 async def test_unknown_ids_are_404(client):
     await sign_in(client, "alex")
     for path in ("/api/v1/items/NOPE", "/api/v1/items/NOPE/history", "/api/v1/clients/CNOPE",
-                 "/api/v1/sales/R1-424242", "/api/v1/lookup?code=NOPE", "/items/NOPE"):
+                 "/api/v1/sales/R1-424242", "/api/v1/lookup?code=NOPE"):
         r = await client.get(path)
         assert r.status == 404, path
         assert (await r.json())["error"] == "not_found"
+
+
+async def test_error_pages_are_pages_in_words(client):
+    await sign_in(client, "alex")
+    for path, status, words in (("/items/NOPE", 404, "No piece with serial “NOPE”"),
+                                ("/approvals", 403, "Your role (Associate) may not do this"),
+                                ("/no/such/screen", 404, "There is no such page.")):
+        r = await client.get(path, headers={"Accept": "text/html"})
+        page = await r.text()
+        assert r.status == status and r.content_type == "text/html", path
+        assert words in page and '"error"' not in page, path
+    r = await client.get("/favicon.ico")  # browsers ask for it whatever the page says
+    assert r.status == 200 and r.content_type == "image/svg+xml"
 
 
 async def test_a_forged_cookie_is_just_signed_out(client):
