@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from hub.cli import CommandError, data_dir_arg, with_store
+from hub.cli import CommandError, data_dir_arg, read_books
 from hub.epc import SGTIN_FILTERS, EpcError, decode, encode
 from hub.money import format_amount
 
@@ -31,7 +31,7 @@ def cmd_epc_decode(args: argparse.Namespace) -> int:
     if identity.note:
         lines.append(("note", identity.note))
     if args.data_dir:
-        lines.append(("piece", with_store(args, lambda store: _piece_line(store, identity.hex))))
+        lines.append(("piece", read_books(args, lambda store: _piece_line(store, identity.hex))))
     for label, value in lines:
         print(f"{label + ':':<15}{value}")
     return 0
@@ -73,7 +73,7 @@ def _percent(bp: int | None) -> str:
 def cmd_counts_list(args: argparse.Namespace) -> int:
     from hub.counts import reports
 
-    rows = with_store(args, lambda store: reports.counts_list(
+    rows = read_books(args, lambda store: reports.counts_list(
         store.ledger, since=args.since, until=args.until))
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -94,7 +94,7 @@ def cmd_counts_show(args: argparse.Namespace) -> int:
     from hub.counts import reports
 
     try:
-        detail = with_store(args, lambda store: reports.count_detail(store.ledger,
+        detail = read_books(args, lambda store: reports.count_detail(store.ledger,
                                                                        args.count_id))
     except NotFound as exc:
         raise CommandError(str(exc), 2) from None
@@ -112,7 +112,7 @@ def cmd_counts_report(args: argparse.Namespace) -> int:
                 "shrinkage": await reports.shrinkage(store.ledger, **window),
                 "locations": await reports.hot_locations(store.ledger, **window)}
 
-    report = with_store(args, gather)
+    report = read_books(args, gather)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
