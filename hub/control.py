@@ -42,6 +42,7 @@ HUB_COMMANDS = ("loupe run", "loupe demo")  # lock holders that take commands on
 ACCEPT_TIMEOUT_S = 10.0  # a hub that has not accepted a command by then is not answering
 STOP_GRACE_S = 10.0  # at shutdown, commands still running get this long to finish
 MAX_REQUEST = 256 * 1024 * 1024  # one JSON line; imports carry whole files
+REQUEST_TIMEOUT_S = 60.0  # a connection that sends no request by then is dropped
 
 
 class ControlError(Exception):
@@ -250,7 +251,7 @@ def ask_hub(held: BooksHeld, name: str, args: dict[str, Any]) -> Any:
             raise ControlError(f"{held}, running as another user: run this command as that"
                                " user; nothing was written") from None
         except FileNotFoundError:
-            raise unreachable("no socket") from None
+            raise unreachable("no socket: it may still be starting") from None
         except ConnectionRefusedError:
             raise unreachable("nobody listens: a socket left by a hub that stopped") from None
         except OSError as exc:
@@ -387,8 +388,10 @@ class ControlServer:
                                    "exit": 1}})
             return
         try:
-            line = await reader.readline()
-        except (asyncio.LimitOverrunError, ValueError):
+            line = await asyncio.wait_for(reader.readline(), REQUEST_TIMEOUT_S)
+        except TimeoutError:
+            return  # connected and said nothing: not a CLI
+        except ValueError:  # longer than MAX_REQUEST
             await send({"failed": {"message": "the request is too large", "exit": 2}})
             return
         try:
