@@ -9,13 +9,14 @@ from hub.generate import generate
 from hub.store import Store, init_store
 
 
-async def prepare_demo(data_dir: Path, *, items: int, clients: int,
-                       sales: int) -> tuple[Config, list[str]]:
-    """Create and fill the demo store unless it exists; return its config and what to print."""
+async def prepare_demo(data_dir: Path, *, items: int, clients: int, sales: int,
+                       locale: str = "en-GB") -> tuple[Config, list[str]]:
+    """Create and fill the demo store unless it exists; return its config and what to print.
+    `locale` is the new store's language and formats (an existing store keeps its own)."""
     fresh = not (data_dir / "loupe.toml").exists()
     if fresh:
         config = init_store(data_dir, "demo-paris", "Maison Loupe — Paris", "EUR",
-                            "Europe/Paris")
+                            "Europe/Paris", locale)
     config = load_config(data_dir)
     async with await Store.open(config) as store:
         staff_lines = await seed_demo_staff(store)  # first, so the demo staff ring up its sales

@@ -8,6 +8,7 @@ file with a bad row is recorded. Column reference: docs/operations.md.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from pathlib import Path
@@ -53,10 +54,12 @@ def _int(text: str, what: str) -> int:
     return int(text)
 
 
-def read_rows(path: Path, columns: tuple[str, ...],
-              required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+def read_rows(path: Path, columns: tuple[str, ...], required: tuple[str, ...],
+              data: bytes | None = None) -> list[tuple[int, dict[str, str]]]:
+    """The rows of a CSV file: read from `path`, or given as `data` (what the CLI read from
+    `path` and sent to the hub; `path` still names it in every message)."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = (path.read_bytes() if data is None else data).decode("utf-8-sig")
     except FileNotFoundError:
         raise ImportError_(f"{path}: no such file") from None
     except UnicodeDecodeError as exc:
@@ -139,8 +142,22 @@ def piece_from_row(row: dict[str, str], currency: str) -> dict[str, Any]:
     return piece
 
 
-async def import_items(store: Store, path: Path, actor: str = "import") -> int:
-    rows = read_rows(path, ITEM_COLUMNS, ITEM_REQUIRED)
+async def import_items(store: Store, path: Path, actor: str = "import",
+                       data: bytes | None = None) -> int:
+    # Parsing and checking a big file is CPU work: off the loop (the hub may be selling).
+    pieces, lines, seen_epc = await asyncio.to_thread(_check_items, store, path, data)
+    try:
+        return await store.items.receive_many(pieces, actor)
+    except Refused as exc:
+        # The books refused one piece (already recorded): name its line.
+        line = lines.get(exc.params.get("item_id")) or seen_epc.get(exc.params.get("epc"))
+        where = f"line {line}: " if line else ""
+        raise ImportError_(f"{path}: {where}{exc}") from None
+
+
+def _check_items(store: Store, path: Path, data: bytes | None,
+                 ) -> tuple[list[dict[str, Any]], dict[str, int], dict[str, int]]:
+    rows = read_rows(path, ITEM_COLUMNS, ITEM_REQUIRED, data)
     pieces, lines = [], {}
     seen_epc: dict[str, int] = {}
     for line, row in rows:
@@ -158,13 +175,7 @@ async def import_items(store: Store, path: Path, actor: str = "import") -> int:
         if piece.get("epc"):
             seen_epc[piece["epc"]] = line
         pieces.append(piece)
-    try:
-        return await store.items.receive_many(pieces, actor)
-    except Refused as exc:
-        # The books refused one piece (already recorded): name its line.
-        line = lines.get(exc.params.get("item_id")) or seen_epc.get(exc.params.get("epc"))
-        where = f"line {line}: " if line else ""
-        raise ImportError_(f"{path}: {where}{exc}") from None
+    return pieces, lines, seen_epc
 
 
 def profile_from_row(row: dict[str, str]) -> dict[str, Any]:
@@ -193,8 +204,15 @@ def profile_from_row(row: dict[str, str]) -> dict[str, Any]:
     return profile
 
 
-async def import_clients(store: Store, path: Path, actor: str = "import") -> int:
-    rows = read_rows(path, CLIENT_COLUMNS, CLIENT_REQUIRED)
+async def import_clients(store: Store, path: Path, actor: str = "import",
+                         data: bytes | None = None) -> int:
+    profiles = await asyncio.to_thread(_check_clients, path, data)  # CPU work: off the loop
+    ids = await store.clients.create_many(profiles, actor)
+    return len(ids)
+
+
+def _check_clients(path: Path, data: bytes | None) -> list[dict[str, Any]]:
+    rows = read_rows(path, CLIENT_COLUMNS, CLIENT_REQUIRED, data)
     profiles = []
     for line, row in rows:
         try:
@@ -202,8 +220,7 @@ async def import_clients(store: Store, path: Path, actor: str = "import") -> int
         except (ValueError, Refused) as exc:
             # Name the line and the field, never the value: it may be personal data.
             raise ImportError_(f"{path}: line {line}: {_without_values(exc)}") from None
-    ids = await store.clients.create_many(profiles, actor)
-    return len(ids)
+    return profiles
 
 
 def _without_values(exc: Exception) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from hub import areas as areas_mod
 from hub.bus import EventBus
 from hub.config import Config, load_config, render_config
-from hub.core.clients import Clients
+from hub.core.clients import Clients, NameIndex
 from hub.core.closures import Closures
 from hub.core.hq import HQBook
 from hub.core.items import Items
@@ -75,7 +75,11 @@ class Store:
 
     @classmethod
     async def open(cls, config: Config | Path, bus: EventBus | None = None,
-                   areas: tuple[areas_mod.Area, ...] = areas_mod.AREAS) -> Store:
+                   areas: tuple[areas_mod.Area, ...] = areas_mod.AREAS, *,
+                   read_only: bool = False) -> Store:
+        """Open the books. Only the process holding the store's lock (`hub.control`) may
+        open them to write; `read_only` opens them beside it: no writer thread, no
+        migration, every command refused, and no client name index (nothing reads it)."""
         if isinstance(config, Path):
             config = load_config(config)
         bus = bus or EventBus()
@@ -88,14 +92,26 @@ class Store:
 
         ledger = await Ledger.open(config.db_path, config.store_id, config.master_key_file,
                                    areas_mod.projector(areas), areas_mod.schemas(areas),
-                                   on_commit)
+                                   on_commit, read_only=read_only)
         store = cls(config, ledger, bus, areas)
         holder["store"] = store
-        indexed = await store.clients.load_index()
-        await store.staff.load()
+        if read_only:
+            await store.staff.load()
+            return store
+        indexed = await store.reload()
         log.info("store opened", extra={"store_id": config.store_id, "seq": ledger.seq,
                                         "clients_indexed": indexed})
         return store
+
+    async def reload(self) -> int:
+        """Rebuild the in-memory indexes (client names, the staff roster) from the books,
+        e.g. after `ledger rebuild`. Returns the number of clients indexed."""
+        # A fresh index: commits made meanwhile put their clients into it (their hooks look
+        # `names` up when they run), and a forgotten client's profile no longer decrypts.
+        self.clients.names = NameIndex()
+        indexed = await self.clients.load_index()
+        await self.staff.load()
+        return indexed
 
     def _published(self, entries: list[tuple[Entry, dict[str, Any]]]) -> None:
         """Events out: every committed entry, on the bus as `journal.<kind>`."""

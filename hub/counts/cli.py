@@ -8,11 +8,10 @@ import json
 import re
 from typing import Any
 
-from hub.cli import CommandError, data_dir_arg, with_store
+from hub.cli import CommandError, data_dir_arg, read_books
+from hub.config import load_config, resolve_data_dir
 from hub.epc import SGTIN_FILTERS, EpcError, decode, encode
-from hub.words import ENGLISH
-
-format_amount = ENGLISH.money  # TODO(merge): the store's words
+from hub.words import words_for
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -33,7 +32,7 @@ def cmd_epc_decode(args: argparse.Namespace) -> int:
     if identity.note:
         lines.append(("note", identity.note))
     if args.data_dir:
-        lines.append(("piece", with_store(args, lambda store: _piece_line(store, identity.hex))))
+        lines.append(("piece", read_books(args, lambda store: _piece_line(store, identity.hex))))
     for label, value in lines:
         print(f"{label + ':':<15}{value}")
     return 0
@@ -43,7 +42,7 @@ async def _piece_line(store: Any, epc: str) -> str:
     piece = await store.items.by_epc(epc)
     if piece is None:
         return f"none in store {store.config.store_id} (a foreign or unregistered tag)"
-    price = format_amount(piece["tag_price"], store.config.currency)
+    price = store.words.money(piece["tag_price"], store.config.currency)
     return (f"{piece['item_id']}  {piece['description']}  ({piece['status']},"
             f" {piece['location']}, {price})")
 
@@ -75,7 +74,7 @@ def _percent(bp: int | None) -> str:
 def cmd_counts_list(args: argparse.Namespace) -> int:
     from hub.counts import reports
 
-    rows = with_store(args, lambda store: reports.counts_list(
+    rows = read_books(args, lambda store: reports.counts_list(
         store.ledger, since=args.since, until=args.until))
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -96,7 +95,7 @@ def cmd_counts_show(args: argparse.Namespace) -> int:
     from hub.counts import reports
 
     try:
-        detail = with_store(args, lambda store: reports.count_detail(store.ledger,
+        detail = read_books(args, lambda store: reports.count_detail(store.ledger,
                                                                        args.count_id))
     except NotFound as exc:
         raise CommandError(str(exc), 2) from None
@@ -114,10 +113,12 @@ def cmd_counts_report(args: argparse.Namespace) -> int:
                 "shrinkage": await reports.shrinkage(store.ledger, **window),
                 "locations": await reports.hot_locations(store.ledger, **window)}
 
-    report = with_store(args, gather)
+    report = read_books(args, gather)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
+    config = load_config(resolve_data_dir(args.data_dir))
+    format_amount = words_for(config.locale, config.timezone).money
     money = report["currency"]
     acc = report["accuracy"]
     print(f"Inventory accuracy: {_percent(acc['accuracy_bp'])} over {len(acc['counts'])}"

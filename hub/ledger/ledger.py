@@ -166,6 +166,7 @@ class Ledger:
         self._next_reader = 0
         self._closed = False
         self._needs_rebuild = False
+        self.read_only = False
         self.batches = 0  # commits made, for metrics and the group-commit benchmark
 
     # -- life cycle ------------------------------------------------------------------------
@@ -208,12 +209,23 @@ class Ledger:
     async def open(cls, db_path: Path, store_id: str, master_key_file: Path,
                    projector: Projector, schemas: tuple[schema.Schema, ...],
                    on_commit: Callable[[list[tuple[Entry, dict[str, Any]]]], None] | None = None,
-                   readers: int = 2) -> Ledger:
+                   readers: int = 2, read_only: bool = False) -> Ledger:
+        """Open the books. `read_only`: no writer thread and no migration (`transact`
+        refuses), so it can sit beside the running hub, the one writer of these books."""
         if not db_path.exists():
             raise LedgerError(f"{db_path}: no database (run `loupe init` first)")
         master = load_master_key(master_key_file)
         keyring = Keyring(store_id, master)
         ledger = cls(db_path, store_id, keyring, projector, on_commit, schemas)
+        if read_only:
+            ledger.read_only = True
+            await asyncio.to_thread(ledger._load_read_only)
+            for _ in range(readers):
+                reader = await aiosqlite.connect(f"file:{db_path}?mode=ro", uri=True)
+                reader.row_factory = sqlite3.Row
+                await reader.execute("PRAGMA busy_timeout=10000")
+                ledger._readers.append(reader)
+            return ledger
         await asyncio.to_thread(ledger._open_writer_conn)
         ledger._thread = threading.Thread(target=ledger._writer_loop, name="ledger-writer",
                                           daemon=True)
@@ -233,24 +245,36 @@ class Ledger:
         conn = self._connect(self.db_path)
         try:
             self._needs_rebuild = schema.migrate(conn, (schema.LEDGER, *self.schemas))
-            meta = dict(conn.execute("SELECT key, value FROM store_meta").fetchall())
-            if meta.get("store_id") != self.store_id:
-                raise LedgerError(
-                    f"{self.db_path} belongs to store {meta.get('store_id')!r}, "
-                    f"not {self.store_id!r}: wrong data dir or config")
-            self.keyring.load(conn.execute("SELECT key_id, version, wrapped FROM keys").fetchall())
-            self.public_key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(meta["public_key"]))
-            signing = self.keyring.signing_key
-            if signing is None or public_key_bytes(signing.public_key()) != \
-                    public_key_bytes(self.public_key):
-                raise LedgerError("the store's signing key does not match its public key")
-            row = conn.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
-            if row:
-                self._seq, self._tip = row[0], bytes(row[1])
+            self._load_meta(conn)
         except BaseException:
             conn.close()
             raise
         self._writer_conn = conn
+
+    def _load_read_only(self) -> None:
+        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)
+        try:
+            _check_schema_current(conn, (schema.LEDGER, *self.schemas))
+            self._load_meta(conn)
+        finally:
+            conn.close()
+
+    def _load_meta(self, conn: sqlite3.Connection) -> None:
+        """The store's identity, keys and chain tip, checked against the config."""
+        meta = dict(conn.execute("SELECT key, value FROM store_meta").fetchall())
+        if meta.get("store_id") != self.store_id:
+            raise LedgerError(
+                f"{self.db_path} belongs to store {meta.get('store_id')!r}, "
+                f"not {self.store_id!r}: wrong data dir or config")
+        self.keyring.load(conn.execute("SELECT key_id, version, wrapped FROM keys").fetchall())
+        self.public_key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(meta["public_key"]))
+        signing = self.keyring.signing_key
+        if signing is None or public_key_bytes(signing.public_key()) != \
+                public_key_bytes(self.public_key):
+            raise LedgerError("the store's signing key does not match its public key")
+        row = conn.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
+        if row:
+            self._seq, self._tip = row[0], bytes(row[1])
 
     async def close(self) -> None:
         """Finish every queued command (their commits included), then close."""
@@ -284,6 +308,8 @@ class Ledger:
         """
         if self._closed:
             raise LedgerError("the ledger is closed")
+        if self.read_only:
+            raise LedgerError("these books are open read-only: only the running hub writes them")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put(_Request(command, future, loop))
@@ -424,6 +450,26 @@ class Ledger:
         rows = await self.fetch(sql, params)
         return rows[0] if rows else None
 
+    async def read(self, query: Callable[[Tx], T]) -> T:
+        """Run `query(tx)` on one consistent snapshot of the books, on a thread and beside
+        the writer (an X report while sales go on). The connection is read-only: a query
+        that tries to append or write fails and changes nothing."""
+        if self._closed:
+            raise LedgerError("the ledger is closed")
+        return await asyncio.to_thread(self._read, query)
+
+    def _read(self, query: Callable[[Tx], T]) -> T:
+        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute("BEGIN")  # the snapshot starts at the first read, just below
+            row = conn.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, tip = (row[0], bytes(row[1])) if row else (0, GENESIS_HASH)
+            return query(Tx(self, conn, seq, tip))
+        finally:
+            conn.close()
+
     async def entries(self, after_seq: int = 0, limit: int = 1000) -> list[Entry]:
         rows = await self.fetch(f"SELECT {ENTRY_COLUMNS} FROM journal WHERE seq > ? "
                                 "ORDER BY seq LIMIT ?", (after_seq, limit))
@@ -459,6 +505,24 @@ class Ledger:
                 self.projector.apply(tx, entry, self.decrypt(entry))
                 count += 1
         return count
+
+
+def _check_schema_current(conn: sqlite3.Connection, schemas: tuple[schema.Schema, ...]) -> None:
+    """A read-only open migrates nothing, so it needs the schema this code knows."""
+    try:
+        versions = dict(conn.execute("SELECT area, version FROM schema_versions").fetchall())
+    except sqlite3.OperationalError:
+        versions = {}
+    for area in schemas:
+        current = versions.get(area.area, 0)
+        if current > area.latest:
+            raise schema.SchemaError(
+                f"the database's {area.area} schema is version {current}, newer than this"
+                f" hub knows ({area.latest}): upgrade Loupe before opening it")
+        if current < area.latest:
+            raise schema.SchemaError(
+                f"the database's {area.area} schema is version {current} and this Loupe"
+                f" needs {area.latest}: start the hub (`loupe run`) once to migrate it")
 
 
 def _settle_all(settled: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:

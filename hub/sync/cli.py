@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 from pathlib import Path
 from typing import Any
 
-from hub.cli import CommandError, data_dir_arg, open_store, run_async
+from hub.cli import CommandError, data_dir_arg, file_content, write_books
+from hub.control import Books, book_command
 
 
 def _hq(args: argparse.Namespace):
@@ -30,27 +32,32 @@ def _broker(url: str):
         raise CommandError(str(exc), 2) from None
 
 
-def cmd_enroll(args: argparse.Namespace) -> int:
+@book_command("enroll")
+async def enroll(books: Books, bundle: str, content: str) -> dict[str, Any]:
     from hub.sync.enroll import EnrollError, enroll_in, install_bundle, read_bundle
 
-    async def go() -> int:
-        store = await open_store(args)
-        try:
-            try:
-                data = Path(args.bundle).read_bytes()
-                doc = read_bundle(data, store.config.store_id)
-                enrollment = install_bundle(doc, store.config.data_dir)
-                fingerprint = await store.ledger.transact(lambda tx: enroll_in(tx, enrollment))
-            except EnrollError as exc:
-                raise CommandError(f"{args.bundle}: {exc}") from None
-        finally:
-            await store.close()
-        print(f"enrolled store {enrollment.store_id} in chain {enrollment.chain_id}")
-        print(f"HQ key fingerprint: {fingerprint} (compare with the one HQ printed)")
-        print(f"broker: {enrollment.broker}; sync starts with `loupe run`")
-        return 0
+    store = books.store
+    try:
+        doc = read_bundle(base64.b64decode(content), store.config.store_id)
+        enrollment = install_bundle(doc, store.config.data_dir)
+        fingerprint = await store.ledger.transact(lambda tx: enroll_in(tx, enrollment))
+    except EnrollError as exc:
+        raise CommandError(f"{bundle}: {exc}") from None
+    sync = "sync starts with `loupe run`"
+    if books.runtime is not None:  # the running hub: its sync part takes the new enrollment
+        part = books.runtime.services.get("sync_part")
+        sync = (await part.restart() if part is not None
+                else "this hub runs without its sync part: sync starts when it is restarted")
+    return {"store_id": enrollment.store_id, "chain_id": enrollment.chain_id,
+            "fingerprint": fingerprint, "broker": enrollment.broker, "sync": sync}
 
-    return run_async(go)
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    done = write_books(args, "enroll", bundle=args.bundle, content=file_content(args.bundle))
+    print(f"enrolled store {done['store_id']} in chain {done['chain_id']}")
+    print(f"HQ key fingerprint: {done['fingerprint']} (compare with the one HQ printed)")
+    print(f"broker: {done['broker']}; {done['sync']}")
+    return 0
 
 
 def cmd_hq_init(args: argparse.Namespace) -> int:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
+from dataclasses import asdict
+from typing import Any
 
-from hub.cli import CommandError, data_dir_arg, with_store
+from hub.cli import CommandError, data_dir_arg, read_books, write_books
+from hub.control import Books, book_command
 
 
 def _pin(args: argparse.Namespace) -> str:
@@ -17,18 +20,40 @@ def _pin(args: argparse.Namespace) -> str:
     return pin
 
 
+@book_command("staff.add")
+async def enroll_staff(books: Books, staff_id: str, name: str, role: str, pin: str,
+                       actor: str) -> dict[str, Any]:
+    member = await books.store.staff.enroll(staff_id, name, role, pin, actor=actor)
+    return asdict(member)
+
+
+@book_command("staff.change")
+async def change_staff(books: Books, staff_id: str, actor: str, pin: str | None = None,
+                       role: str | None = None, status: str | None = None) -> dict[str, Any]:
+    member = await books.store.staff.change(staff_id, actor=actor, pin=pin, role=role,
+                                            status=status)
+    return asdict(member)
+
+
 def cmd_staff_add(args: argparse.Namespace) -> int:
-    pin = _pin(args)
-    member = with_store(args, lambda store: store.staff.enroll(
-        args.staff_id, args.name, args.role, pin, actor=args.actor))
-    print(f"enrolled {member.staff_id} ({member.role})")
+    member = write_books(args, "staff.add", staff_id=args.staff_id, name=args.name,
+                         role=args.role, pin=_pin(args), actor=args.actor)
+    print(f"enrolled {member['staff_id']} ({member['role']})")
     return 0
 
 
 def cmd_staff_pin(args: argparse.Namespace) -> int:
-    pin = _pin(args)
-    with_store(args, lambda store: store.staff.change(args.staff_id, actor=args.actor, pin=pin))
+    write_books(args, "staff.change", staff_id=args.staff_id, actor=args.actor, pin=_pin(args))
     print(f"new PIN set for {args.staff_id}")
+    return 0
+
+
+def cmd_staff_set(args: argparse.Namespace) -> int:
+    if args.role is None and args.status is None:
+        raise CommandError("say what changes: --role and/or --status", 2)
+    member = write_books(args, "staff.change", staff_id=args.staff_id, actor=args.actor,
+                         role=args.role, status=args.status)
+    print(f"{member['staff_id']}: {member['role']}, {member['status']}")
     return 0
 
 
@@ -36,7 +61,7 @@ def cmd_staff_list(args: argparse.Namespace) -> int:
     async def roster(store):
         return store.staff.all()
 
-    for m in with_store(args, roster):
+    for m in read_books(args, roster):
         print(f"{m.staff_id:<16} {m.role:<10} {m.status:<7} {m.name}")
     return 0
 
@@ -68,6 +93,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pin", help="the PIN (default: asked without echo)")
     p.add_argument("--actor", default="admin")
     p.set_defaults(func=cmd_staff_pin)
+    p = staff.add_parser("set", help="change a staff member's role, or mark them as left")
+    data_dir_arg(p)
+    p.add_argument("staff_id")
+    p.add_argument("--role", choices=("associate", "manager", "admin"))
+    p.add_argument("--status", choices=("active", "left"))
+    p.add_argument("--actor", default="admin")
+    p.set_defaults(func=cmd_staff_set)
     p = staff.add_parser("list", help="list the roster")
     data_dir_arg(p)
     p.set_defaults(func=cmd_staff_list)

@@ -81,6 +81,9 @@ async def part(runtime):
     runtime.services["web"] = {"app": app, "port": port, "scheme": scheme}
     shown = "localhost" if opts.host in ("127.0.0.1", "0.0.0.0") else opts.host
     print(f"Loupe is serving {config.store_name} at {scheme}://{shown}:{port}/", flush=True)
+    if opts.zeroconf:  # say so: the hub announces itself to every device on the network
+        print(f"  advertised on the local network as {config.store_id}.local (_loupe._tcp);"
+              " --no-zeroconf turns this off", flush=True)
     log.info("web serving", extra={"scheme": scheme, "port": port})
     try:
         async with contextlib.AsyncExitStack() as stack:

@@ -46,9 +46,13 @@ def test_items_import_and_status(data_dir, tmp_path, capsys):
     csv.write_text(ITEMS_CSV)
     assert main(["items", "import", "--data-dir", str(data_dir), str(csv)]) == 0
     assert "imported 2 pieces" in capsys.readouterr().out
-    assert main(["status", "--data-dir", str(data_dir)]) == 0
+    assert main(["status", "--data-dir", str(data_dir), "--json"]) == 0
     out = capsys.readouterr().out
     assert '"pieces": 2' in out and '"stock_value": 4550050' in out
+    assert main(["status", "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "pieces       2 (2 in stock)" in out and "€45,500.50" in out
+    assert "hub          not running" in out
 
 
 @pytest.mark.parametrize("mutate, message", [
