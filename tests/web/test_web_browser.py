@@ -11,19 +11,14 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import expect
+from browser_helpers import CHROMIUM, SHOTS, chromium_args, needs_chromium
 from web_helpers import PINS
 
 from hub.web.app import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-# Screenshots for the README land in docs/screenshots/ when LOUPE_SCREENSHOTS=1 (so an
-# ordinary test run leaves the tree clean); otherwise in a temp dir.
-SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-         if os.environ.get("LOUPE_SCREENSHOTS") else Path(tempfile.gettempdir()) / "loupe-shots")
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
 
-pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None,
-                                reason="Debian's chromium is not installed (.ci/run installs it)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -42,9 +37,7 @@ async def page():
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=chromium_args())
         context = await browser.new_context(viewport={"width": 1280, "height": 860})
         page = await context.new_page()
         page.set_default_timeout(10_000)
