@@ -3,15 +3,10 @@ an XSS probe. Saves screenshots of the main screens into docs/screenshots/."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from pathlib import Path
-
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import expect
 from browser_helpers import CHROMIUM, SHOTS, chromium_args, needs_chromium
+from playwright.async_api import expect
 from web_helpers import PINS
 
 from hub.web.app import create_app

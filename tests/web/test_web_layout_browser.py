@@ -22,13 +22,12 @@ CODE = re.compile(r"\b[a-z]+_[a-z_]+\b|\b(item|sale|client|stock|staff|count|app
 @contextlib.asynccontextmanager
 async def whole_hub(tmp_path):
     """The hub as `loupe demo` runs it, over a small generated store with one return."""
-    from tests.devices.device_helpers import wait_until
-
     from hub.config import load_config
     from hub.daemon import Options, running
     from hub.demo import seed_demo_staff
     from hub.generate import generate
     from hub.store import Store, init_store
+    from tests.devices.device_helpers import wait_until
 
     config = init_store(tmp_path / "store", "paris-01", "Maison Test — Paris", "EUR",
                         "Europe/Paris")
