@@ -504,6 +504,12 @@ def projection_tables(schemas: tuple[schema.Schema, ...]) -> list[str]:
     return [table for s in schemas for table in s.projections]
 
 
+def _is_fts5(conn: sqlite3.Connection, table: str) -> bool:
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+    return bool(row and row[0].upper().startswith("CREATE VIRTUAL TABLE")
+                and "USING FTS5" in row[0].upper())
+
+
 def dump_projections(db_path: Path, schemas: tuple[schema.Schema, ...]) -> dict[str, list[tuple]]:
     """Every projection row, in a stable order: what `rebuild` must reproduce exactly."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
@@ -512,6 +518,18 @@ def dump_projections(db_path: Path, schemas: tuple[schema.Schema, ...]) -> dict[
         for table in projection_tables(schemas):
             cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
             order = ", ".join(cols)
+            if _is_fts5(conn, table):
+                # A full-text table: its rows with their rowids (what queries join on), and
+                # what the index holds, token by token (its b-tree pages depend on the order
+                # of past merges, so they are not compared).
+                out[table] = [tuple(r) for r in conn.execute(
+                    f"SELECT rowid, * FROM {table} ORDER BY rowid")]
+                conn.execute(f"CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, {table},"
+                             " instance)")
+                out[f"{table} (index)"] = [tuple(r) for r in conn.execute(
+                    "SELECT term, doc, col, offset FROM temp.vocab")]
+                conn.execute("DROP TABLE temp.vocab")
+                continue
             out[table] = [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY {order}")]
         return out
     finally:
