@@ -5,8 +5,8 @@ metal and colour, designer, collection, stone types); the item handlers keep it 
 transaction as the `items` row. A search lists, in this order: pieces whose serial, SKU or
 EPC is the text typed in full; pieces where every word of the text is a whole word; then
 pieces where some word only starts a word ("ring" finds "ringed" after "ring"). Words match
-in any order, accents and case fold, and the user's text never reaches FTS5 as syntax: each
-word becomes a quoted phrase of its letters and digits.
+in any order, accents and case fold, and the user's text never reaches FTS5 as syntax: it is
+cut into runs of letters and digits, each quoted.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from hub.ledger.ledger import Ledger, Tx
 # says "more than N" instead.
 COUNT_CAP = 1000
 TEXT_MAX = 200
+PREFIX_INDEXED = 8  # the longest prefix `items_fts` indexes (core schema v5)
 _COLUMNS = "serial, sku, description, category, metal, designer, collection, stones"
 
 
@@ -82,16 +83,11 @@ def _word_char(ch: str) -> bool:
 
 
 def words(text: str) -> list[str]:
-    """The words of a search: each run between spaces, as its tokens ("R-1042/A" -> "R 1042 A").
+    """The words of a search: runs of letters and digits ("R-1042/A" is R, 1042 and A).
 
     Punctuation, quotes and FTS5 operators fall away, so no text can be FTS5 syntax.
     """
-    out = []
-    for chunk in text.split():
-        tokens = "".join(ch if _word_char(ch) else " " for ch in chunk).split()
-        if tokens:
-            out.append(" ".join(tokens))
-    return out
+    return "".join(ch if _word_char(ch) else " " for ch in text).split()
 
 
 def singular(word: str) -> str | None:
@@ -108,25 +104,59 @@ def singular(word: str) -> str | None:
     return None
 
 
-def match_expressions(text: str) -> tuple[str, str | None] | None:
+def match_expressions(text: str, whole_only: Iterable[str] = ()) -> tuple[str, str | None] | None:
     """FTS5 queries for (every word whole, every word whole or as a prefix), or None.
 
-    The second is None when no word can be a prefix (one-letter words match whole only:
-    a one-letter prefix would list nearly every piece).
+    The second is None when no word can be a prefix: one-letter words match whole only (a
+    one-letter prefix would list nearly every piece), and so do `whole_only` words (those
+    no longer word in the index starts with).
     """
     whole, loose = [], []
+    skip = set(whole_only)
     for word in words(text):
         forms = [f'"{word}"']
         if (one := singular(word)) is not None:
             forms.append(f'"{one}"')
         whole.append(forms[0] if len(forms) == 1 else f"({' OR '.join(forms)})")
-        if len(word.rsplit(" ", 1)[-1]) > 1:
+        if len(word) > 1 and word not in skip:
             forms[0] += "*"
         loose.append(forms[0] if len(forms) == 1 else f"({' OR '.join(forms)})")
     if not whole:
         return None
     exact, prefixed = " AND ".join(whole), " AND ".join(loose)
     return exact, (prefixed if prefixed != exact else None)
+
+
+def _folded(token: str) -> str | None:
+    """A token as the index keeps it (case and accents folded), when Python can tell for
+    sure: plain ASCII letters and digits after folding; None otherwise."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", token.lower())
+                     if unicodedata.category(c) != "Mn")
+    return folded if folded.isascii() and folded.isalnum() else None
+
+
+async def _without_longer_words(ledger: Ledger, text: str) -> set[str]:
+    """The words of `text`, longer than the prefix indexes, that no longer word starts.
+
+    FTS5 answers a prefix longer than its prefix indexes (8 letters) by merging the doclists
+    of every word it starts, the word's own included: when the index holds no longer word,
+    the prefix is the whole word and costs nothing.
+    """
+    checked = {}
+    for word in words(text):
+        token = _folded(word)
+        if token is not None and len(token) > PREFIX_INDEXED:
+            checked[word] = token
+    if not checked:
+        return set()
+    # One query; "\x01" past the word: fts5vocab reads the doclist of each word it visits,
+    # so start after the word itself, at its first completion.
+    probe = ("(SELECT count(*) FROM (SELECT 1 FROM items_fts_terms WHERE term >= ?"
+             " AND term < ? LIMIT 1))")
+    row = await ledger.fetch_one("SELECT " + ", ".join([probe] * len(checked)),
+                                 tuple(p for t in checked.values()
+                                       for p in (t + "\x01", t + "\U0010ffff")))
+    return {word for word, longer in zip(checked, row, strict=True) if not longer}
 
 
 # -- the query ------------------------------------------------------------------------------
@@ -137,6 +167,8 @@ class _Tier:
     params: tuple[Any, ...]
     order: str
     count_sql: str | None = None  # the same set without `items`, when the index can count it
+    # The same set asked more cheaply, for when the tier before it turned out empty.
+    after_empty: _Tier | None = None
 
 
 def _filters(category: str | None, metal: str | None, fineness: int | None,
@@ -183,7 +215,7 @@ def _code_match(text: str) -> tuple[str, list[Any]]:
 
 def _indexed_filters(category: str | None, metal: str | None, fineness: int | None,
                      stone: str | None, designer: str | None) -> str:
-    """The filters the index holds as words, as FTS5 column filters (`AND category : "ring"`).
+    """The filters the index holds as words, as FTS5 column filters (`category : ("ring")`).
 
     They narrow what the index yields before each piece is read; the SQL filters still
     decide (a designer's words may appear in a longer name).
@@ -191,42 +223,48 @@ def _indexed_filters(category: str | None, metal: str | None, fineness: int | No
     out = []
     for column, value in (("category", category), ("metal", metal), ("metal", fineness),
                           ("designer", designer), ("stones", stone)):
-        phrase = " ".join(words(str(value))) if value not in (None, "") else ""
-        if phrase:
-            out.append(f' AND {column} : "{phrase}"')
+        quoted = [f'"{w}"' for w in words(str(value))] if value not in (None, "") else []
+        if quoted:
+            out.append(f" AND {column} : ({' AND '.join(quoted)})")
     return "".join(out)
 
 
-def _tiers(text: str | None, where: list[str], params: list[Any],
-           narrow: str = "") -> list[_Tier]:
+def _tiers(text: str | None, where: list[str], params: list[Any], narrow: str = "",
+           whole_only: Iterable[str] = ()) -> tuple[list[_Tier], list[_Tier]]:
+    """The tiers a page walks in order, and the disjoint sets that count every match (the
+    whole-word and prefix tiers are counted as one: one pass over the index, not two)."""
     if not text:
         sql = "FROM items i" + (" WHERE " + " AND ".join(where) if where else "")
-        return [_Tier(sql, tuple(params), "ORDER BY i.item_id")]
+        tiers = [_Tier(sql, tuple(params), "ORDER BY i.item_id")]
+        return tiers, tiers
     codes, code_params = _code_match(text)
     # `+`: the filters only check the few pieces the codes find, never drive the query.
     checks = [w.replace("i.", "+i.", 1) if w.startswith("i.") else w for w in where]
     tiers = [_Tier("FROM items i WHERE " + " AND ".join([codes, *checks]),
                    (*code_params, *params), "ORDER BY i.item_id")]
-    expressions = match_expressions(text)
+    expressions = match_expressions(text, whole_only)
     if expressions is None:
-        return tiers
+        return tiers, tiers
     exact, prefixed = expressions
     exact, prefixed = f"({exact}){narrow}", (f"({prefixed}){narrow}" if prefixed else None)
     # Pieces listed by their code are not listed again (the subquery runs once).
     fts = ("items_fts MATCH ? AND items_fts.rowid NOT IN"
            f" (SELECT i.received_seq FROM items i WHERE {codes})")
-    # CROSS JOIN keeps the index as the outer loop: it yields pieces newest received first
-    # (rowid = received_seq) with no sort, so a page stops early even for a broad word.
+    # CROSS JOIN keeps the index as the outer loop: it yields pieces in the order they were
+    # received (rowid = received_seq) with no sort, so a page stops early even for a broad
+    # word. (Ascending: FTS5 skips through a long doclist forwards, not backwards.)
     sql = ("FROM items_fts CROSS JOIN items i ON i.received_seq = items_fts.rowid WHERE "
            + " AND ".join([fts, *where]))
     # Without filters the index counts alone, ten times faster than joining each piece.
     count_sql = None if where else "FROM items_fts WHERE " + fts
-    order = "ORDER BY items_fts.rowid DESC"
-    tiers.append(_Tier(sql, (exact, *code_params, *params), order, count_sql))
-    if prefixed is not None:
-        tiers.append(_Tier(sql, (f"({prefixed}) NOT ({exact})", *code_params, *params), order,
-                           count_sql))
-    return tiers
+    order = "ORDER BY items_fts.rowid"
+    whole = _Tier(sql, (exact, *code_params, *params), order, count_sql)
+    if prefixed is None:
+        return [*tiers, whole], [*tiers, whole]
+    either = _Tier(sql, (prefixed, *code_params, *params), order, count_sql)
+    started = _Tier(sql, (f"({prefixed}) NOT ({exact})", *code_params, *params), order,
+                    count_sql, after_empty=either)  # no whole-word match: no NOT to check
+    return [*tiers, whole, started], [*tiers, either]
 
 
 async def search(ledger: Ledger, *, text: str | None = None, category: str | None = None,
@@ -244,8 +282,9 @@ async def search(ledger: Ledger, *, text: str | None = None, category: str | Non
     limit, offset = max(1, min(limit, 500)), max(0, offset)
     where, params = _filters(category, metal, fineness, stone, designer, price_min, price_max,
                              location, status)
-    tiers = _tiers(text, where, params, _indexed_filters(category, metal, fineness, stone,
-                                                         designer))
+    narrow = _indexed_filters(category, metal, fineness, stone, designer)
+    whole_only = await _without_longer_words(ledger, text) if text else set()
+    tiers, counted = _tiers(text, where, params, narrow, whole_only)
 
     async def count(tier: _Tier, cap: int) -> int:
         row = await ledger.fetch_one(
@@ -263,6 +302,8 @@ async def search(ledger: Ledger, *, text: str | None = None, category: str | Non
         if need == 0:
             counts.append(None)
             continue
+        if counts and counts[-1] == 0 and tier.after_empty is not None:
+            tier = tier.after_empty
         got = await ledger.fetch(f"SELECT i.* {tier.sql} {tier.order} LIMIT ? OFFSET ?",
                                  (*tier.params, need, skip))
         if len(got) == need:
@@ -280,10 +321,13 @@ async def search(ledger: Ledger, *, text: str | None = None, category: str | Non
     end = offset + len(items)
     total, capped = sum(n for n in counts if n is not None), False
     if more:
-        # The tiers not counted yet, up to the cap (and always past this page: the tier
-        # that filled it has at least `end + 1 - total` rows).
-        for tier, n in zip(tiers, counts, strict=True):
-            if n is not None:
+        # Count what the page did not, up to the cap (and always past this page: the
+        # matches after those already counted are at least `end + 1 - total`).
+        total = 0
+        for i, tier in enumerate(counted):
+            known = counts[i] if tier is tiers[i] else None  # a tier the page walked through
+            if known is not None:
+                total += known
                 continue
             cap = max(COUNT_CAP + 1 - total, end + 1 - total, 1)
             n = await count(tier, cap)
