@@ -1,5 +1,7 @@
 """Web benchmark: item search over HTTP on a store of 100,000 pieces, against a bare aiohttp
-handler returning a fixed JSON body of the same size; and process start to first request.
+handler returning a fixed JSON body of the same size; process start to first request; and
+the search service itself (no HTTP): free-text queries against filtered ones and against the
+LIKE scan free text used to be, in the same run on the same store.
 
 Both servers run as their own processes (the hub as `loupe run`), the load generator here,
 so the ratio compares like with like on this machine. The built store is cached under /tmp.
