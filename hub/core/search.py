@@ -280,6 +280,11 @@ async def search(ledger: Ledger, *, text: str | None = None, category: str | Non
     text = (text or "").strip()
     if len(text) > TEXT_MAX:
         raise Invalid(f"is longer than {TEXT_MAX} characters", "text")
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:  # a lone surrogate: SQLite could not take it
+            raise Invalid("is not valid text", "text") from None
     limit, offset = max(1, min(limit, 500)), max(0, offset)
     where, params = _filters(category, metal, fineness, stone, designer, price_min, price_max,
                              location, status)

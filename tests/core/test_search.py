@@ -212,9 +212,11 @@ def test_the_index_holds_no_client_and_nothing_unlisted():
                    "Maison Aurore", "Étoile", "ruby")
 
 
-async def test_overlong_text_is_refused_with_a_reason(shop):
+async def test_overlong_or_broken_text_is_refused_with_a_reason(shop):
     with pytest.raises(Invalid, match="longer than 200 characters"):
         await shop.items.search(text="x" * 201)
+    with pytest.raises(Invalid, match="not valid text"):
+        await shop.items.search(text="ruby \udc80")
 
 
 FTS_NOISE = st.lists(st.sampled_from(list('"*()^:+-{}., \'\\') + ["AND", "OR", "NOT", "NEAR",

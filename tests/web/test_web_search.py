@@ -40,6 +40,9 @@ async def test_fts_syntax_in_the_query_string_is_just_text(client):
     for q in ('"', "ring*", "NEAR(", "solitaire AND", "description:ring", "(((", "-ring", "^"):
         r = await client.get("/api/v1/items", params={"q": q})
         assert r.status == 200, (q, await r.text())
+    for raw in ("%00", "ring%00solitaire", "%FF%FE", "%ED%A0%80"):  # NUL, bytes not UTF-8
+        r = await client.get("/api/v1/items?q=" + raw)
+        assert r.status == 200, (raw, await r.text())
 
 
 async def test_the_stock_page_counts_and_pages_keeping_its_filters(client, store):
