@@ -13,6 +13,8 @@ from hub.core import fields
 from hub.core.errors import Invalid, NotFound, Refused
 from hub.core.fields import Form
 from hub.core.projector import touch_item
+from hub.core.search import SearchPage, index_piece, reindex_piece
+from hub.core.search import search as search_pieces
 from hub.epc import EpcError, gid96_encode, normalise_epc
 from hub.ledger.journal import ENTRY_COLUMNS, Entry
 from hub.ledger.ledger import Ledger, Tx
@@ -180,7 +182,12 @@ def _on_received(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
         f" VALUES ({', '.join('?' * len(cols))}, 'in_stock', NULL, ?, ?)",
         (*[piece.get(c) for c in cols], entry.seq, entry.seq))
     _write_stones(tx, piece["item_id"], piece.get("stones", []))
+    index_piece(tx, entry.seq, piece, (s["type"] for s in piece.get("stones", [])))
     touch_item(tx, piece["item_id"], entry.seq)
+
+
+# Edits of these fields leave the search text as it was.
+_UNINDEXED = frozenset({"metal_weight_mg", "cost", "tag_price", "tax_code", "ownership", "vendor"})
 
 
 def _on_updated(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
@@ -195,6 +202,8 @@ def _on_updated(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
         tx.execute("UPDATE items SET updated_seq = ? WHERE item_id = ?", (entry.seq, p["item_id"]))
     if stones is not None:
         _write_stones(tx, p["item_id"], stones)
+    if stones is not None or not _UNINDEXED.issuperset(changes):
+        reindex_piece(tx, p["item_id"])
     touch_item(tx, p["item_id"], entry.seq)
 
 
@@ -461,37 +470,20 @@ class Items:
                      stone: str | None = None, designer: str | None = None,
                      price_min: int | None = None, price_max: int | None = None,
                      location: str | None = None, status: str | None = None,
-                     limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-        where, params = [], []
-        if text:
-            like = f"%{text.strip()}%"
-            where.append("(item_id LIKE ? OR sku LIKE ? OR epc = ? OR description LIKE ?"
-                         " OR designer LIKE ? OR collection LIKE ?)")
-            params += [like, like, text.strip().upper(), like, like, like]
-        for col, value in (("category", category), ("metal", metal), ("fineness", fineness),
-                           ("designer", designer), ("location", location), ("status", status)):
-            if value is not None and value != "":
-                where.append(f"{col} = ?")
-                params.append(value)
-        if price_min is not None:
-            where.append("tag_price >= ?")
-            params.append(price_min)
-        if price_max is not None:
-            where.append("tag_price <= ?")
-            params.append(price_max)
-        if stone:
-            # Correlated EXISTS: checked row by row while walking in serial order, so a
-            # common stone (diamond) stops after one page instead of listing every match.
-            # (`+s.type`: look the piece's stones up by its serial, not every stone by type.)
-            where.append("EXISTS (SELECT 1 FROM item_stones s WHERE s.item_id = items.item_id"
-                         " AND +s.type = ?)")
-            params.append(stone.lower())
-        sql = "SELECT * FROM items"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY item_id LIMIT ? OFFSET ?"
-        rows = await self.ledger.fetch(sql, (*params, max(1, min(limit, 500)), max(0, offset)))
-        return row_dicts(rows)
+                     limit: int = 50, offset: int = 0) -> SearchPage:
+        """A page of pieces and how many matched: see `hub.core.search` for the order."""
+        return await search_pieces(
+            self.ledger, text=text, category=category, metal=metal, fineness=fineness,
+            stone=stone, designer=designer, price_min=price_min, price_max=price_max,
+            location=location, status=status, limit=limit, offset=offset)
+
+    async def by_sku(self, sku: str) -> dict[str, Any] | None:
+        """The piece a scanned SKU means: one in stock, else the last one to change (a sold
+        or reserved piece, so the register can say why it cannot be sold), else None."""
+        row = await self.ledger.fetch_one(
+            "SELECT item_id FROM items WHERE sku = ? ORDER BY status != 'in_stock',"
+            " CASE WHEN status = 'in_stock' THEN item_id END, updated_seq DESC LIMIT 1", (sku,))
+        return await self.get(row["item_id"]) if row else None
 
     async def get_stock(self, sku: str) -> dict[str, Any]:
         row = await self.ledger.fetch_one("SELECT * FROM stock_lines WHERE sku = ?", (sku,))

@@ -139,8 +139,12 @@ async def search_filters(request: web.Request) -> dict[str, Any]:
 
 
 async def search_items(request: web.Request) -> web.Response:
-    items = await _store(request).items.search(**await search_filters(request))
-    return json_response({"items": items, "count": len(items)})
+    """A page of pieces: `count` on this page, `total` matched in all (with
+    `total_is_capped`, more than `total`), and `next_offset` for the next page or null."""
+    found = await _store(request).items.search(**await search_filters(request))
+    return json_response({"items": found.items, "count": len(found.items), "total": found.total,
+                          "total_is_capped": found.total_is_capped, "offset": found.offset,
+                          "limit": found.limit, "next_offset": found.next_offset})
 
 
 async def get_item(request: web.Request) -> web.Response:
@@ -182,10 +186,9 @@ async def find_piece(store: Any, code: str) -> dict[str, Any] | None:
             return piece
     except EpcError:
         pass
-    for piece in await store.items.search(text=code, status="in_stock", limit=20):
-        if piece["sku"] == code:
-            return piece
-    return None
+    # A SKU: a piece of that style in stock, else the last one sold or put aside, so the
+    # register says "was already sold (R1-000042)" rather than "no piece".
+    return await store.items.by_sku(code)
 
 
 async def lookup(request: web.Request) -> web.Response:

@@ -5,6 +5,7 @@ with `static/loupe.js`; every other screen is plain HTML that works without it."
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from aiohttp import web
@@ -100,15 +101,26 @@ async def floor(request: web.Request) -> web.Response:
 async def stock(request: web.Request) -> web.Response:
     from hub.web.api import search_filters
 
+    found, problem, pages = None, None, {}
     try:
-        filters = await search_filters(request)
-        items = await _store(request).items.search(**filters)
-        problem = None
+        found = await _store(request).items.search(**await search_filters(request))
     except Refused as exc:
-        filters, items, problem = {}, [], str(exc)
+        problem = str(exc)
+    if found is not None:
+        # Previous / Next keep every filter of this page's URL and change only the offset.
+        kept = [(k, v) for k, v in request.query.items() if k != "offset" and v != ""]
+        if found.offset > 0:
+            pages["previous"] = _with_offset(kept, max(0, found.offset - found.limit))
+        if found.next_offset is not None:
+            pages["next"] = _with_offset(kept, found.next_offset)
     return await render_page(request, "stock.html", {
-        "items": items, "filters": request.query, "problem": problem,
+        "found": found, "items": found.items if found else [], "pages": pages,
+        "filters": request.query, "problem": problem,
         "categories": CATEGORIES, "metals": METALS, "statuses": STATUSES})
+
+
+def _with_offset(query: list[tuple[str, str]], offset: int) -> str:
+    return "/items?" + urlencode(query + ([("offset", str(offset))] if offset else []))
 
 
 async def item_page(request: web.Request) -> web.Response:
