@@ -276,15 +276,16 @@ async def search(ledger: Ledger, *, text: str | None = None, category: str | Non
                  limit: int = 50, offset: int = 0) -> SearchPage:
     """One page of pieces matching the text and every filter, and how many matched."""
     if text is not None and not isinstance(text, str):
-        raise Invalid("must be text", "text")
-    text = (text or "").strip()
+        raise Invalid("this must be text", "text")
+    # A search box forgives: control characters separate words like spaces do.
+    text = "".join(" " if ord(ch) < 32 or ord(ch) == 127 else ch for ch in text or "").strip()
     if len(text) > TEXT_MAX:
-        raise Invalid(f"is longer than {TEXT_MAX} characters", "text")
+        raise Invalid("this is longer than {max} characters", "text", max=TEXT_MAX)
     if not text.isascii():
         try:
             text.encode()
         except UnicodeEncodeError:  # a lone surrogate: SQLite could not take it
-            raise Invalid("is not valid text", "text") from None
+            raise Invalid("this is not valid text", "text") from None
     limit, offset = max(1, min(limit, 500)), max(0, offset)
     where, params = _filters(category, metal, fineness, stone, designer, price_min, price_max,
                              location, status)

@@ -13,6 +13,7 @@ from hub.core import fields
 from hub.core.approvals import check_action
 from hub.core.clients import PROFILE_FIELDS
 from hub.core.errors import Invalid, Refused
+from hub.core.fields import Form
 from hub.core.items import CATEGORIES, INSPECTION_OUTCOMES, METALS, STATUSES
 from hub.core.sales import TENDER_TYPES
 from hub.core.staff import check_pin_format, check_staff_id
@@ -121,27 +122,44 @@ ITEM_QUERY = ("q", "category", "metal", "fineness", "stone", "designer", "price_
               "price_max", "location", "status", "limit", "offset")
 
 
-async def search_filters(request: web.Request) -> dict[str, Any]:
-    return {
-        "text": _q_text(request, "q"),
-        "category": _q_choice(request, "category", CATEGORIES),
-        "metal": _q_choice(request, "metal", METALS),
-        "fineness": _q_int(request, "fineness", 1, 1000),
-        "stone": _q_text(request, "stone", 60),
-        "designer": _q_text(request, "designer", 120),
-        "price_min": _q_int(request, "price_min"),
-        "price_max": _q_int(request, "price_max"),
-        "location": _q_text(request, "location", 80),
-        "status": _q_choice(request, "status", STATUSES),
-        "limit": _q_int(request, "limit", 1, 500) or 50,
-        "offset": _q_int(request, "offset", 0, 10**7) or 0,
+def _search_text(value: Any) -> str | None:
+    """The search box's words: any text (control characters become spaces), 100 at most."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise Invalid("this must be text", "q")
+    if len(value) > 100:
+        raise Invalid("this is longer than {max} characters", "q", max=100)
+    return value
+
+
+def search_filters(query: Any, prices: dict[str, int | None] | None = None) -> dict[str, Any]:
+    """A stock search's filters from a query string, every problem at once. `prices` are
+    the price bounds already read (the stock page reads what a person typed; the API takes
+    minor units)."""
+    f = Form(query, query=True)
+    filters = {
+        "text": f.check(_search_text, f.get("q")),
+        "category": f.choice("category", CATEGORIES, vocabulary="category", lower=False),
+        "metal": f.choice("metal", METALS, vocabulary="metal", lower=False),
+        "fineness": f.whole("fineness", lo=1, hi=1000),
+        "stone": f.text("stone", max_len=60),
+        "designer": f.text("designer", max_len=120),
+        "location": f.text("location", max_len=80),
+        "status": f.choice("status", STATUSES, vocabulary="status", lower=False),
+        "limit": f.whole("limit", lo=1, hi=500) or 50,
+        "offset": f.whole("offset", lo=0, hi=10**7) or 0,
     }
+    if prices is None:
+        prices = {k: f.amount(k) for k in ("price_min", "price_max")}
+    f.done()
+    return {**filters, **prices}
 
 
 async def search_items(request: web.Request) -> web.Response:
     """A page of pieces: `count` on this page, `total` matched in all (with
     `total_is_capped`, more than `total`), and `next_offset` for the next page or null."""
-    found = await _store(request).items.search(**await search_filters(request))
+    found = await _store(request).items.search(**search_filters(request.query))
     return json_response({"items": found.items, "count": len(found.items), "total": found.total,
                           "total_is_capped": found.total_is_capped, "offset": found.offset,
                           "limit": found.limit, "next_offset": found.next_offset})
@@ -195,7 +213,8 @@ async def lookup(request: web.Request) -> web.Response:
     code = _q_text(request, "code") or ""
     piece = await find_piece(_store(request), code)
     if piece is None:
-        raise ApiError(404, "not_found", f"no piece with serial, EPC or SKU {code[:60]!r}")
+        raise ApiError(404, "not_found", "no piece with serial, tag or SKU “{code}”",
+                       params={"code": code})
     return json_response(piece)
 
 

@@ -10,8 +10,9 @@ from urllib.parse import urlencode
 import jinja2
 from aiohttp import web
 
-from hub.core.errors import Refused
+from hub.core.errors import Invalid, Refused
 from hub.core.items import CATEGORIES, INSPECTION_OUTCOMES, METALS, STATUSES
+from hub.money import MoneyError
 from hub.web.app import APPROVALS, RENDER, RUNTIME, SESSION, STAFF_KEY
 from hub.web.endpoints import ANYONE, ENDPOINTS, MANAGERS, STAFF, ApiError, Endpoints
 from hub.words import N_
@@ -101,11 +102,20 @@ async def floor(request: web.Request) -> web.Response:
 async def stock(request: web.Request) -> web.Response:
     from hub.web.api import search_filters
 
-    found, problem, pages = None, None, {}
+    store = _store(request)
+    found, problems, pages = None, [], {}
+    prices, typed_wrong = _typed_prices(request)
     try:
-        found = await _store(request).items.search(**await search_filters(request))
+        try:
+            filters = search_filters(request.query, prices)
+        except Invalid as exc:  # every wrong filter at once, the prices' with the others'
+            raise Invalid.many(typed_wrong + exc.problems) from None
+        if typed_wrong:
+            raise Invalid.many(typed_wrong)
+        found = await store.items.search(**filters)
     except Refused as exc:
-        problem = str(exc)
+        problems = store.words.problems(exc) or [{"field": "", "label": "",
+                                                   "message": store.words.refusal(exc)}]
     if found is not None:
         # Previous / Next keep every filter of this page's URL and change only the offset.
         kept = [(k, v) for k, v in request.query.items() if k != "offset" and v != ""]
@@ -115,8 +125,25 @@ async def stock(request: web.Request) -> web.Response:
             pages["next"] = _with_offset(kept, found.next_offset)
     return await render_page(request, "stock.html", {
         "found": found, "items": found.items if found else [], "pages": pages,
-        "filters": request.query, "problem": problem,
+        "filters": request.query, "problems": problems,
         "categories": CATEGORIES, "metals": METALS, "statuses": STATUSES})
+
+
+def _typed_prices(request: web.Request) -> tuple[dict[str, int | None], list[Invalid]]:
+    """The stock form's price bounds as a person types them (`3 000`, `1.500,50 €`), and
+    what could not be read."""
+    store = _store(request)
+    prices: dict[str, int | None] = {}
+    wrong = []
+    for key in ("price_min", "price_max"):
+        typed = (request.query.get(key) or "").strip()
+        try:
+            prices[key] = store.words.parse_amount(typed, store.config.currency) \
+                if typed else None
+        except MoneyError as exc:
+            prices[key] = None
+            wrong.append(Invalid(exc.message, key, **exc.params))
+    return prices, wrong
 
 
 def _with_offset(query: list[tuple[str, str]], offset: int) -> str:

@@ -53,18 +53,25 @@ def _extracted() -> set[str]:
     found = set()
     for _, _, message, _, _ in extract_from_dir(str(HUB), method_map, options,
                                                 keywords=KEYWORDS):
-        for m in (message if isinstance(message, tuple) else (message,)):
-            if m:
-                found.add(m)
+        m = message[0] if isinstance(message, tuple) else message
+        if m:
+            found.add(m)
     return found
 
 
 def test_the_french_catalogue_translates_every_message():
     with (HUB / "words/locales/fr/LC_MESSAGES/loupe.po").open("rb") as f:
-        catalogue = {m.id: m.string for m in read_po(f) if m.id}
-    missing = sorted(m for m in _extracted() if not catalogue.get(m))
+        # A plural entry is keyed by its singular; its translation is every plural form.
+        catalogue = {(m.id[0] if isinstance(m.id, tuple) else m.id): m.string
+                     for m in read_po(f) if m.id}
+    def translated(m: str) -> bool:
+        s = catalogue.get(m)
+        return bool(s) and (not isinstance(s, tuple) or all(s))  # every plural form too
+
+    missing = sorted(m for m in _extracted() if not translated(m))
     assert not missing, f"{len(missing)} messages lack a French translation (scripts/words):" \
                         f" {missing[:10]}"
-    wrong = [m for m, s in catalogue.items() if s and sorted(PLACEHOLDER.findall(m)) !=
-             sorted(PLACEHOLDER.findall(s if isinstance(s, str) else s[0]))]
+    wrong = [m for m, s in catalogue.items() if s and any(
+        sorted(PLACEHOLDER.findall(m)) != sorted(PLACEHOLDER.findall(form))
+        for form in (s if isinstance(s, tuple) else (s,)))]
     assert not wrong, f"placeholders differ: {wrong[:10]}"

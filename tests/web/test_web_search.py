@@ -77,7 +77,7 @@ async def test_a_sold_pieces_sku_says_it_was_sold_and_on_which_sale(client, stor
     assert r.status == 409
     body = await r.json()
     assert body["error"] == "item_sold"
-    assert body["detail"] == f"piece P002 was already sold ({sale['sale_id']})"
+    assert body["detail"] == f"Piece P002 was already sold (sale {sale['sale_id']})"
     looked = await (await client.get("/api/v1/lookup?code=SKU-P002")).json()
     assert looked["item_id"] == "P002" and looked["status"] == "sold"
     assert looked["status_ref"] == sale["sale_id"]
@@ -95,7 +95,7 @@ async def test_a_sold_pieces_sku_says_it_was_sold_and_on_which_sale(client, stor
     # A SKU nobody has is still "no piece".
     r = await client.post("/api/v1/registers/R1/cart/lines", json={"code": "SKU-NOPE"},
                           headers={"X-CSRF-Token": csrf})
-    assert r.status == 404 and "no piece with serial, EPC or SKU" in (await r.json())["detail"]
+    assert r.status == 404 and "No piece with serial, tag or SKU" in (await r.json())["detail"]
 
 
 async def test_an_in_stock_piece_of_a_style_wins_over_a_sold_one(client, store):
