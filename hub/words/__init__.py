@@ -404,8 +404,7 @@ class Words:
             "currencies": {c: self.currency_format(c).__dict__ for c in currencies},
             "messages": {m: self._(m) for m in _js_messages()},
             "terms": {name: {k: self._(v) for k, v in vocab.items()}
-                      for name, vocab in labels.VOCABULARIES.items()},
-            "fields": {k: self._(v) for k, v in labels.FIELDS.items()},
+                      for name, vocab in labels.VOCABULARIES.items() if name != "kind"},
         }
 
 

@@ -102,4 +102,4 @@ async def test_sync_screen_api(store):
         assert resp.status == 201, await resp.text()
         assert (await store.items.get("paris-2"))["status"] == "sold"
         page = await client.get("/sync")
-        assert page.status == 200 and "Sync with HQ" in await page.text()
+        assert page.status == 200 and "Sync with head office" in await page.text()

@@ -151,16 +151,24 @@ async def test_a_new_client_is_edited_sold_a_piece_and_returns_it(server, page, 
     await page.fill("#f-first_name", "Camille")
     await page.fill("#f-last_name", "Morel")
     await page.fill("#f-emails", "camille@example.com\nnot an address")
+    await page.fill("#f-phones", "12")
+    await page.fill("#f-birthday", "1990-02-31")
     await page.fill("#ring-sizes .size-row:first-child .size-finger", "left ring")
     await page.fill("#ring-sizes .size-row:first-child .size-value", "52")
     await page.fill("#f-notes", XSS)
     await page.check("#f-marketing")
     await page.click("#client-save")
-    # The API's refusal lands next to the e-mails, which are marked; nothing was saved.
-    await expect(page.locator("#err-emails")).to_contain_text("not an e-mail address")
+    # Every refused field at once, each sentence beside its field, in words; nothing saved.
+    await expect(page.locator("#err-emails")).to_contain_text("is not an e-mail address")
+    await expect(page.locator("#err-phones")).to_contain_text("is not a phone number")
+    await expect(page.locator("[id='err-dates.birthday']")).to_contain_text("is not a date")
     await expect(page.locator("#f-emails")).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#form-error")).to_contain_text("3 fields need attention")
+    assert "emails[1]" not in await page.text_content("#client-edit-form")
     assert await store.clients.search("Morel") == []
     await page.fill("#f-emails", "camille@example.com")
+    await page.fill("#f-phones", "")
+    await page.fill("#f-birthday", "")
     await page.press("#f-last_name", "Enter")  # by keyboard
     await page.wait_for_url(base + "/clients/C*")
     assert await page.text_content("#client-notes") == XSS
