@@ -13,6 +13,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub.core.items import group_stones
 from hub.words import ENGLISH, N_, Words, words_for
 
 DEFAULT_POLICY = N_("Returns within 30 days with this receipt, in original condition."
@@ -160,10 +161,11 @@ def build_receipt(sale: dict[str, Any], pieces: dict[str, dict[str, Any]],
                     lab = f"{centre['lab']} " if centre.get("lab") else ""
                     r.add("small", w.render("Certificate {number}",
                                             {"number": f"{lab}{centre['certificate']}"}))
-                for other in stones[1:]:
+                for count, other in group_stones(stones)[1:]:
                     cert = (" " + w.render("(cert. {number})", {"number": other["certificate"]})
                             if other.get("certificate") else "")
-                    r.add("small", f"+ {stone_text(other, w)}{cert}")
+                    many = f"{count} × " if count > 1 else ""
+                    r.add("small", f"+ {many}{stone_text(other, w)}{cert}")
         elif line.get("sku"):
             r.add("small", w.render("Ref. {sku}", {"sku": line["sku"]}))
         if line["discount"] and not gift:

@@ -66,6 +66,18 @@ EDITABLE = ("sku", "description", "category", "metal", "fineness", "karat", "met
 STONE_FIELDS = ("type", "carat_cents", "shape", "colour", "clarity", "lab", "certificate")
 
 
+def group_stones(stones: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """Identical stones side by side as one (count, stone): a pavé of 22 diamonds or a
+    strand of pearls reads as one line, the centre stone stays first and alone."""
+    groups: list[tuple[int, dict[str, Any]]] = []
+    for i, stone in enumerate(stones):
+        if i >= 2 and groups[-1][1] == stone:  # never merged into the centre stone (i = 0)
+            groups[-1] = (groups[-1][0] + 1, stone)
+        else:
+            groups.append((1, stone))
+    return groups
+
+
 def money_field(value: Any, field: str) -> int:
     """An amount in minor units from outside (a form, a CSV, HQ), refused with its field."""
     return fields.amount(value, field, required=True)

@@ -11,7 +11,7 @@ import jinja2
 from aiohttp import web
 
 from hub.core.errors import Invalid, Refused
-from hub.core.items import CATEGORIES, INSPECTION_OUTCOMES, METALS, STATUSES
+from hub.core.items import CATEGORIES, INSPECTION_OUTCOMES, METALS, STATUSES, group_stones
 from hub.money import MoneyError
 from hub.web.app import APPROVALS, RENDER, RUNTIME, SESSION, STAFF_KEY
 from hub.web.endpoints import ANYONE, ENDPOINTS, MANAGERS, STAFF, ApiError, Endpoints
@@ -158,6 +158,7 @@ async def item_page(request: web.Request) -> web.Response:
     history = [redact_entry(h) for h in await store.items.history(item["item_id"])]
     return await render_page(request, "item.html", {
         "item": item, "history": history, "inspection_outcomes": INSPECTION_OUTCOMES,
+        "stone_groups": group_stones(item["stones"]),
         "can_inspect": request[SESSION].role in MANAGERS})
 
 

@@ -203,3 +203,15 @@ async def test_group_commit_batches_concurrent_callers(store):
     assert {"P-600", "P-603"} <= serials and not {"P-601", "P-602"} & serials
     assert store.ledger.seq == 204
     assert verify_database(store.config.db_path).ok
+
+
+def test_identical_stones_read_as_one_line_after_the_centre_stone():
+    from hub.core.items import group_stones
+
+    centre = {"type": "diamond", "carat_cents": 101}
+    pave = {"type": "diamond", "carat_cents": 2}
+    ruby = {"type": "ruby", "carat_cents": 5}
+    assert group_stones([centre, pave, pave, pave, ruby, pave]) == [
+        (1, centre), (3, pave), (1, ruby), (1, pave)]
+    assert group_stones([pave, pave]) == [(1, pave), (1, pave)]  # the centre stays alone
+    assert sum(n for n, _ in group_stones([centre] + [pave] * 22)) == 23
