@@ -14,6 +14,7 @@ from browser_helpers import CHROMIUM, SHOTS, chromium_args, needs_chromium
 pytestmark = needs_chromium
 
 SIZES = {"tablet": (1024, 768), "phone": (390, 844)}
+SHOWN = {"floor-tablet", "floor-phone", "returned-piece-tablet"}  # the README's pictures
 # What a screen must never show: snake_case codes and journal kinds.
 CODE = re.compile(r"\b[a-z]+_[a-z_]+\b|\b(item|sale|client|stock|staff|count|approval|hq|day)"
                   r"\.[a-z_]+\b")
@@ -108,8 +109,9 @@ async def test_every_screen_fits_the_tablet_and_the_phone(tmp_path, size):
             codes = sorted({c.group(0) for c in CODE.finditer(m["text"])})
             if codes:
                 problems.append(f"{where}: codes on screen: {codes[:5]}")
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(SHOTS / f"{name}-{size}.png"), full_page=True)
+            if f"{name}-{size}" in SHOWN:
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                await page.screenshot(path=str(SHOTS / f"{name}-{size}.png"), full_page=True)
         assert not problems, "\n".join(problems)
         assert errors == []
         await browser.close()
