@@ -4,7 +4,6 @@ when several test folders have one)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -52,8 +51,9 @@ class HQRunner:
 
     async def close(self) -> None:
         self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.task
+        # Bounded: a receiver that swallowed its cancellation fails the test, never hangs it.
+        done, _ = await asyncio.wait({self.task}, timeout=10)
+        assert done, "the HQ receiver did not stop within 10 s"
         await self.receiver.close()
 
 
