@@ -105,7 +105,8 @@ def metal_text(piece: dict[str, Any], words: Words = ENGLISH) -> str:
 
 def stone_text(stone: dict[str, Any], words: Words = ENGLISH) -> str:
     grade = "/".join(s for s in (stone.get("colour"), stone.get("clarity")) if s)
-    bits = [words.carats(stone["carat_cents"]), stone.get("shape") or "", stone["type"], grade]
+    bits = [words.carats(stone["carat_cents"]), stone.get("shape") or "",
+            words.term("stone", stone["type"]), grade]
     return " ".join(b for b in bits if b)
 
 

@@ -63,6 +63,7 @@ class Store:
                            tax_codes={r.code for r in config.tax_rates},
                            default_tax=config.default_tax,
                            epc_manager=config.epc_company_prefix)
+        self.items.search_synonyms = self.words.search_synonyms()
         self.clients = Clients(ledger)
         self.sales = Sales(ledger, currency=config.currency,
                            registers={r.id for r in config.registers},

@@ -306,6 +306,9 @@ class Items:
         self.tax_codes = tax_codes
         self.default_tax = default_tax
         self.epc_manager = epc_manager
+        # Words of the store's language for categories, metals, colours and stones (folded),
+        # to the index's English ones: the Store sets them from its locale.
+        self.search_synonyms: dict[str, str] = {}
 
     def validate(self, raw: dict[str, Any], partial: bool = False) -> dict[str, Any]:
         return validate_piece(raw, self.tax_codes, self.default_tax, partial=partial)
@@ -487,7 +490,8 @@ class Items:
         return await search_pieces(
             self.ledger, text=text, category=category, metal=metal, fineness=fineness,
             stone=stone, designer=designer, price_min=price_min, price_max=price_max,
-            location=location, status=status, limit=limit, offset=offset)
+            location=location, status=status, limit=limit, offset=offset,
+            synonyms=self.search_synonyms)
 
     async def by_sku(self, sku: str) -> dict[str, Any] | None:
         """The piece a scanned SKU means: one in stock, else the last one to change (a sold

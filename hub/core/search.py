@@ -12,7 +12,7 @@ cut into runs of letters and digits, each quoted.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,7 +105,26 @@ def singular(word: str) -> str | None:
     return None
 
 
-def match_expressions(text: str, whole_only: Iterable[str] = ()) -> tuple[str, str | None] | None:
+def fold(text: str) -> str:
+    """Case and accents folded, as the index keeps its words."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold())
+                   if unicodedata.category(c) != "Mn")
+
+
+def with_store_words(text: str, synonyms: Mapping[str, str]) -> str:
+    """A phrase in the store's language for a category, metal, colour or stone ("boucles
+    d'oreilles", "pierre sur papier") becomes the index's word for it before the words are
+    cut (the index holds the pieces' data, in English)."""
+    folded = " ".join(words(fold(text)))
+    for phrase in sorted((p for p in synonyms if " " in p), key=len, reverse=True):
+        if f" {phrase} " in f" {folded} ":
+            folded = f" {folded} ".replace(f" {phrase} ", f" {synonyms[phrase]} ").strip()
+    return folded
+
+
+def match_expressions(text: str, whole_only: Iterable[str] = (),
+                      synonyms: Mapping[str, str] | None = None
+                      ) -> tuple[str, str | None] | None:
     """FTS5 queries for (every word whole, every word whole or as a prefix), or None.
 
     The second is None when no word can be a prefix: one-letter words match whole only (a
@@ -118,6 +137,9 @@ def match_expressions(text: str, whole_only: Iterable[str] = ()) -> tuple[str, s
         forms = [f'"{word}"']
         if (one := singular(word)) is not None:
             forms.append(f'"{one}"')
+        same = (synonyms or {}).get(fold(word))  # "bague" is also "ring"
+        if same is not None and same != fold(word):
+            forms.append("(" + " AND ".join(f'"{w}"' for w in same.split()) + ")")
         whole.append(forms[0] if len(forms) == 1 else f"({' OR '.join(forms)})")
         if len(word) > 1 and word not in skip:
             forms[0] += "*"
@@ -131,8 +153,7 @@ def match_expressions(text: str, whole_only: Iterable[str] = ()) -> tuple[str, s
 def _folded(token: str) -> str | None:
     """A token as the index keeps it (case and accents folded), when Python can tell for
     sure: plain ASCII letters and digits after folding; None otherwise."""
-    folded = "".join(c for c in unicodedata.normalize("NFKD", token.lower())
-                     if unicodedata.category(c) != "Mn")
+    folded = fold(token)
     return folded if folded.isascii() and folded.isalnum() else None
 
 
@@ -231,7 +252,8 @@ def _indexed_filters(category: str | None, metal: str | None, fineness: int | No
 
 
 def _tiers(text: str | None, where: list[str], params: list[Any], narrow: str = "",
-           whole_only: Iterable[str] = ()) -> tuple[list[_Tier], list[_Tier]]:
+           whole_only: Iterable[str] = (), synonyms: Mapping[str, str] | None = None
+           ) -> tuple[list[_Tier], list[_Tier]]:
     """The tiers a page walks in order, and the disjoint sets that count every match (the
     whole-word and prefix tiers are counted as one: one pass over the index, not two)."""
     if not text:
@@ -243,7 +265,9 @@ def _tiers(text: str | None, where: list[str], params: list[Any], narrow: str = 
     checks = [w.replace("i.", "+i.", 1) if w.startswith("i.") else w for w in where]
     tiers = [_Tier("FROM items i WHERE " + " AND ".join([codes, *checks]),
                    (*code_params, *params), "ORDER BY i.item_id")]
-    expressions = match_expressions(text, whole_only)
+    if synonyms:
+        text = with_store_words(text, synonyms)
+    expressions = match_expressions(text, whole_only, synonyms)
     if expressions is None:
         return tiers, tiers
     exact, prefixed = expressions
@@ -273,8 +297,11 @@ async def search(ledger: Ledger, *, text: str | None = None, category: str | Non
                  stone: str | None = None, designer: str | None = None,
                  price_min: int | None = None, price_max: int | None = None,
                  location: str | None = None, status: str | None = None,
-                 limit: int = 50, offset: int = 0) -> SearchPage:
-    """One page of pieces matching the text and every filter, and how many matched."""
+                 limit: int = 50, offset: int = 0,
+                 synonyms: Mapping[str, str] | None = None) -> SearchPage:
+    """One page of pieces matching the text and every filter, and how many matched.
+    `synonyms` maps words a person of the store's language types (folded) to the index's
+    words for the same thing."""
     if text is not None and not isinstance(text, str):
         raise Invalid("this must be text", "text")
     # A search box forgives: control characters separate words like spaces do.
@@ -291,7 +318,7 @@ async def search(ledger: Ledger, *, text: str | None = None, category: str | Non
                              location, status)
     narrow = _indexed_filters(category, metal, fineness, stone, designer)
     whole_only = await _without_longer_words(ledger, text) if text else set()
-    tiers, counted = _tiers(text, where, params, narrow, whole_only)
+    tiers, counted = _tiers(text, where, params, narrow, whole_only, synonyms)
 
     async def count(tier: _Tier, cap: int) -> int:
         row = await ledger.fetch_one(

@@ -290,6 +290,22 @@ class Words:
             return str(value).replace("_", " ").replace(".", " ")
         return self._(label)
 
+    def search_synonyms(self) -> dict[str, str]:
+        """What a person of this language types for a category, metal, colour or stone,
+        folded (plural too), to the word the pieces' data uses: "bagues" -> "ring"."""
+        out: dict[str, str] = {}
+        if self.locale.language == "en":
+            return out
+        for name in ("category", "metal", "colour", "stone"):
+            for value, label in labels.VOCABULARIES[name].items():
+                word = _fold(self._(label))
+                if not word or word == value:
+                    continue
+                out.setdefault(word, value)
+                if not word.endswith(("s", "x")):
+                    out.setdefault(word + "s", value)  # the plural of most nouns here
+        return out
+
     def field_label(self, path: str | None) -> str:
         """`tenders[0].last4` -> "Last 4 digits of the card (tender 1)";
         `ring_sizes.left ring` -> "Ring sizes (left ring)"."""
@@ -406,6 +422,12 @@ class Words:
             "terms": {name: {k: self._(v) for k, v in vocab.items()}
                       for name, vocab in labels.VOCABULARIES.items() if name != "kind"},
         }
+
+
+def _fold(text: str) -> str:
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text.casefold())
+                     if unicodedata.category(c) != "Mn")
+    return " ".join(re.sub(r"[^\w]+", " ", folded).split())
 
 
 def _capitalised(text: str) -> str:

@@ -27,6 +27,13 @@ METAL = {
     "palladium": N_("palladium"), "titanium": N_("titanium"), "steel": N_("steel"),
     "other": N_("other metal"),
 }
+STONE = {
+    "diamond": N_("diamond"), "sapphire": N_("sapphire"), "ruby": N_("ruby"),
+    "emerald": N_("emerald"), "pearl": N_("pearl"), "tanzanite": N_("tanzanite"),
+    "spinel": N_("spinel"), "tourmaline": N_("tourmaline"), "aquamarine": N_("aquamarine"),
+    "amethyst": N_("amethyst"), "morganite": N_("morganite"), "opal": N_("opal"),
+    "garnet": N_("garnet"), "topaz": N_("topaz"), "onyx": N_("onyx"),
+}
 COLOUR = {
     "yellow": N_("yellow"), "white": N_("white"), "rose": N_("rose"), "black": N_("black"),
     "two-tone": N_("two-tone"), "tri-colour": N_("tri-colour"),
@@ -84,7 +91,7 @@ SYNC_STATE = {"starting": N_("Starting"), "idle": N_("Not connected"), "offline"
               "hq_ahead": N_("Head office is ahead"), "refused_by_hq": N_("Refused by head office"),
               "not_enrolled": N_("Not enrolled")}
 VOCABULARIES: dict[str, dict[str, str]] = {
-    "status": STATUS, "category": CATEGORY, "metal": METAL, "colour": COLOUR,
+    "status": STATUS, "category": CATEGORY, "metal": METAL, "colour": COLOUR, "stone": STONE,
     "ownership": OWNERSHIP, "tender": TENDER, "sale_status": SALE_STATUS,
     "approval_status": APPROVAL_STATUS, "action": ACTION, "role": ROLE,
     "staff_status": STAFF_STATUS, "inspection": INSPECTION, "kind": KIND,

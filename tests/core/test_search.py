@@ -273,3 +273,25 @@ async def test_search_finds_exactly_what_the_rules_say(shop, chosen):
     found = [p["item_id"] for p in page.items]
     assert len(found) == len(set(found)) == page.total
     assert set(found) == _oracle(text)
+
+
+async def test_a_french_boutique_searches_in_french(tmp_path):
+    """The pieces' data is in English; the associate types the store's language."""
+    from hub.store import init_store
+
+    config = init_store(tmp_path / "fr", "paris-02", "Maison Paris", "EUR", "Europe/Paris",
+                        "fr-FR")
+    async with await Store.open(config) as fr:
+        await fr.items.receive_many(PIECES, "admin")
+
+        async def found(text: str) -> list[str]:
+            return [p["item_id"] for p in (await fr.items.search(text=text)).items]
+
+        assert await found("rubis broche") == ["A-1", "A-2"]  # brooch + ruby, any order
+        assert await found("bague") == ["A-2", "A-5"]  # category "ring"
+        assert await found("bagues or jaune") == []  # no yellow gold ring here
+        assert await found("broche or jaune") == ["A-1"]
+        assert await found("boucles d'oreilles") == ["A-3"]
+        assert await found("Émeraude") == []
+        assert await found("perle argent") == ["A-6"]
+        assert await found("Kono") == ["A-2", "A-3"]  # names still match as typed
