@@ -27,16 +27,19 @@ ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,59}$")
 _ALLOWED_CONTROL = "\t"
 
 
-def _is_missing(value: Any) -> bool:
-    return value is None or value == ""
+def _absent(value: Any, field: str | None, required: bool) -> bool:
+    """Nothing given: fine, or "this is required"."""
+    if value is None or value == "":
+        if required:
+            raise Invalid("this is required", field)
+        return True
+    return False
 
 
 def text(value: Any, field: str | None, *, required: bool = False, max_len: int = TEXT_MAX,
          multiline: bool = False) -> str | None:
     """Trimmed text without control characters (newlines only where `multiline`)."""
-    if _is_missing(value):
-        if required:
-            raise Invalid("this is required", field)
+    if _absent(value, field, required):
         return None
     if not isinstance(value, str):
         raise Invalid("this must be text", field)
@@ -56,9 +59,7 @@ def text(value: Any, field: str | None, *, required: bool = False, max_len: int 
 def identifier(value: Any, field: str | None, *, required: bool = True,
                pattern: re.Pattern[str] = ID, what: str = "an id") -> str | None:
     """An id string: a list, an object or a number where an id belongs is refused."""
-    if _is_missing(value):
-        if required:
-            raise Invalid("this is required", field)
+    if _absent(value, field, required):
         return None
     if not isinstance(value, str) or not pattern.match(value):
         raise Invalid("this is not {what}", field, what=what)
@@ -68,9 +69,7 @@ def identifier(value: Any, field: str | None, *, required: bool = True,
 def whole(value: Any, field: str | None, *, lo: int | None = None, hi: int | None = None,
           required: bool = False, from_text: bool = False) -> int | None:
     """A whole number (bools and floats refused); `from_text` reads one from a query string."""
-    if _is_missing(value):
-        if required:
-            raise Invalid("this is required", field)
+    if _absent(value, field, required):
         return None
     if from_text and isinstance(value, str):
         raw = value.strip()
@@ -90,9 +89,7 @@ def amount(value: Any, field: str | None, *, required: bool = False,
            hi: int | None = None, from_text: bool = False) -> int | None:
     """An amount in minor units, not negative (the API speaks integers; screens parse what
     a person types with `Words.parse_amount` before they send it)."""
-    if _is_missing(value):
-        if required:
-            raise Invalid("this is required", field)
+    if _absent(value, field, required):
         return None
     if from_text and isinstance(value, str):
         value = whole(value, field, lo=0, from_text=True)
@@ -110,9 +107,7 @@ def amount(value: Any, field: str | None, *, required: bool = False,
 def choice(value: Any, field: str | None, choices: Iterable[str], *, required: bool = False,
            vocabulary: str | None = None, lower: bool = True) -> str | None:
     choices = tuple(choices)
-    if _is_missing(value):
-        if required:
-            raise Invalid("this is required", field)
+    if _absent(value, field, required):
         return None
     if not isinstance(value, str):
         raise Invalid("this must be text", field)
