@@ -64,9 +64,10 @@ class Config:
     def db_path(self) -> Path:
         return self.data_dir / "loupe.db"
 
-    def section(self, name: str) -> dict[str, Any]:
-        """A layer's own section (`web`, `devices`, `sync`), empty when absent."""
-        return dict(self.raw.get(name, {}))
+    def section(self, name: str) -> Section:
+        """A layer's own section (`web`, `devices`, `sync`...), to read key by key and end
+        with `done()`; empty when absent."""
+        return Section(name, self.raw.get(name))
 
     def tax_rate(self, code: str) -> TaxRate:
         for rate in self.tax_rates:
@@ -79,6 +80,88 @@ class Config:
             if reg.id == register_id:
                 return reg
         raise ConfigError(f"registers: no register {register_id!r}")
+
+
+class Section:
+    """One table of loupe.toml read key by key with the same rules everywhere: a wrong type
+    or range names `section.key`; a key nobody reads is refused at `done()` (a typo in a
+    key must not be silently ignored)."""
+
+    def __init__(self, name: str, raw: Any) -> None:
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{name}: must be a table")
+        self.name, self.raw, self._read = name, raw, set()
+
+    def _get(self, key: str) -> Any:
+        self._read.add(key)
+        return self.raw.get(key)
+
+    def has(self, key: str) -> bool:
+        return key in self.raw
+
+    def text(self, key: str, default: str = "") -> str:
+        value = self._get(key)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise ConfigError(f"{self.name}.{key}: must be text, got {value!r}")
+        return value
+
+    def texts(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        value = self._get(key)
+        if value is None:
+            return default
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{self.name}.{key}: must be a list of text lines")
+        return tuple(value)
+
+    def whole(self, key: str, default: int, lo: int, hi: int) -> int:
+        value = self._get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ConfigError(f"{self.name}.{key}: must be a whole number from {lo} to {hi},"
+                              f" got {value!r}")
+        return value
+
+    def seconds(self, key: str, default: float, lo: float, hi: float) -> float:
+        value = self._get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+            raise ConfigError(f"{self.name}.{key}: must be seconds from {lo:g} to {hi:g},"
+                              f" got {value!r}")
+        return float(value)
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self._get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise ConfigError(f"{self.name}.{key}: must be true or false, got {value!r}")
+        return value
+
+    def table(self, key: str) -> dict[str, Any]:
+        value = self._get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{self.name}.{key}: must be a table")
+        return value
+
+    def rest(self) -> dict[str, Any]:
+        """The keys not read yet (a section whose keys are names: devices, layouts)."""
+        out = {k: v for k, v in self.raw.items() if k not in self._read}
+        self._read.update(out)
+        return out
+
+    def done(self) -> None:
+        unknown = sorted(set(self.raw) - self._read)
+        if unknown:
+            raise ConfigError(f"{self.name}.{unknown[0]}: unknown key (known:"
+                              f" {', '.join(sorted(self._read))})")
 
 
 def resolve_data_dir(value: str | os.PathLike[str] | None) -> Path:

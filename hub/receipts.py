@@ -13,14 +13,13 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub.config import Config
 from hub.core.items import group_stones
 from hub.words import ENGLISH, N_, Words, words_for
 
 DEFAULT_POLICY = N_("Returns within 30 days with this receipt, in original condition."
                     " Certificates must accompany returned stones.")
 DEFAULT_GIFT_MESSAGE = N_("A gift for you")
-_RECEIPT_KEYS = {"header_lines", "footer_lines", "return_policy", "gift_message", "width",
-                 "verify_url"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,36 +58,18 @@ class ReceiptSettings:
     words: Words = ENGLISH  # the store's language and number formats
 
 
-def receipt_settings(config: Any) -> ReceiptSettings:
-    """From the store config's `[receipts]` table, validated; errors name the key."""
-    raw = config.section("receipts")
-    extra = sorted(set(raw) - _RECEIPT_KEYS)
-    if extra:
-        raise ValueError(f"receipts: unknown key {extra[0]!r}"
-                         f" (allowed: {', '.join(sorted(_RECEIPT_KEYS))})")
-
-    def lines(key: str) -> tuple[str, ...]:
-        value = raw.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ValueError(f"receipts.{key}: must be a list of text lines")
-        return tuple(value)
-
-    def text(key: str, default: str) -> str:
-        value = raw.get(key, default)
-        if not isinstance(value, str):
-            raise ValueError(f"receipts.{key}: must be text, got {value!r}")
-        return value
-
-    width = raw.get("width", 42)
-    if isinstance(width, bool) or not isinstance(width, int) or not 24 <= width <= 64:
-        raise ValueError(f"receipts.width: must be a whole number of columns from 24 to 64,"
-                         f" got {width!r}")
-    return ReceiptSettings(
+def receipt_settings(config: Config) -> ReceiptSettings:
+    """From the store config's `[receipts]` table; a problem names `receipts.key`."""
+    section = config.section("receipts")
+    settings = ReceiptSettings(
         store_id=config.store_id, store_name=config.store_name,
-        header_lines=lines("header_lines"), footer_lines=lines("footer_lines"),
-        return_policy=text("return_policy", DEFAULT_POLICY),
-        gift_message=text("gift_message", DEFAULT_GIFT_MESSAGE), width=width,
-        verify_url=text("verify_url", ""), words=words_for(config.locale, config.timezone))
+        header_lines=section.texts("header_lines"), footer_lines=section.texts("footer_lines"),
+        return_policy=section.text("return_policy", DEFAULT_POLICY),
+        gift_message=section.text("gift_message", DEFAULT_GIFT_MESSAGE),
+        width=section.whole("width", 42, 24, 64), verify_url=section.text("verify_url", ""),
+        words=words_for(config.locale, config.timezone))
+    section.done()
+    return settings
 
 
 def metal_text(piece: dict[str, Any], words: Words = ENGLISH) -> str:

@@ -24,7 +24,7 @@ async def part(runtime: Any):
         receipts = receipt_settings(config)
     except ValueError as exc:
         raise ConfigInvalid(str(exc)) from None
-    section = config.section("devices")
+    section = config.section("devices").rest()  # checked by hub.devices.config
     if section.get("autodetect", False):
         from hub.devices.discovery import discover
 

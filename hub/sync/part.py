@@ -51,7 +51,7 @@ class SyncPart:
 
 @contextlib.asynccontextmanager
 async def part(runtime: Any):
-    settings = parse_settings(runtime.config.section("sync"))  # ConfigError names the key
+    settings = parse_settings(runtime.config.section("sync").rest())  # ConfigError names the key
     sync = SyncPart(runtime, settings)
     await sync.restart()
     runtime.services["sync_part"] = sync

@@ -42,6 +42,7 @@ SESSIONS = web.AppKey("sessions", Sessions)
 LOCKOUT = web.AppKey("lockout", Lockout)
 ROUTE_ENDPOINT = web.AppKey("route_endpoint", dict)
 STATS = web.AppKey("stats", dict)
+METRICS_TOKEN = web.AppKey("metrics_token", str)  # `[web] metrics_token`: /metrics for scrapers
 SESSION = web.RequestKey("session", object)  # the signed-in Session, or None
 RENDER = web.AppKey("render", object)  # pages.render_page, set once the templates are loaded
 
@@ -143,7 +144,7 @@ def _check_access(request: web.Request, endpoint: Endpoint, session: Session | N
     app = request.app
     if endpoint.roles:
         if session is None:
-            token = app[RUNTIME].config.section("web").get("metrics_token")
+            token = app[METRICS_TOKEN]
             auth = request.headers.get("Authorization", "")
             if endpoint.token_ok and token and auth == f"Bearer {token}":
                 return
@@ -307,7 +308,11 @@ def create_app(runtime: Any) -> web.Application:
     from hub.web import api, events, files, pages
 
     store = runtime.store
-    settings = runtime.config.section("web")
+    section = runtime.config.section("web")
+    max_discount_pct = section.whole("max_discount_pct", 10, 0, 100)
+    idle_s = section.seconds("idle_timeout_s", 900, 60, 86_400)
+    app_metrics_token = section.text("metrics_token", "")
+    section.done()
     app = web.Application(middlewares=[security], client_max_size=MAX_BODY)
     app.on_response_prepare.append(_on_response_prepare)
     app[RUNTIME] = runtime
@@ -320,9 +325,10 @@ def create_app(runtime: Any) -> web.Application:
     app[STAFF_KEY] = staff
     app[APPROVALS] = approvals
     app[CARTS] = Carts(store.ledger, store.sales, approvals,
-                       max_discount_bp=int(settings.get("max_discount_pct", 10)) * 100,
+                       max_discount_bp=max_discount_pct * 100,
                        words=store.words)
-    app[SESSIONS] = Sessions(idle_s=float(settings.get("idle_timeout_s", 900)))
+    app[SESSIONS] = Sessions(idle_s=idle_s)
+    app[METRICS_TOKEN] = app_metrics_token
     app[LOCKOUT] = lockout
     runtime.services.setdefault("staff", staff)
     runtime.services.setdefault("carts", app[CARTS])
