@@ -23,6 +23,7 @@ from typing import Any
 
 import aiomqtt
 
+from hub.core.hq import MESSAGE_TYPES
 from hub.ledger.journal import Entry, entry_hash, open_payload, verify_chain
 from hub.ledger.ledger import utc_now
 from hub.sync.enroll import HQKeys, hello_proof
@@ -31,7 +32,6 @@ from hub.sync.mqtt import make_client
 from hub.sync.settings import Broker, TlsFiles
 from hub.sync.wire import (
     ALL,
-    MESSAGE_TYPES,
     WireError,
     WrappedKey,
     decode_batch,

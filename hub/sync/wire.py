@@ -30,26 +30,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from hub.core.hq import MESSAGE_TYPES  # HQ -> store types and the fields each body carries
 from hub.ledger.journal import Entry, canonical_json
 
 BATCH_FORMAT = "loupe-batch/1"
 ALL = "all"
 LEAVES = ("journal", "hello", "status", "ack", "inbox")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
-
-# HQ -> store message types and the body fields each must carry.
-MESSAGE_TYPES: dict[str, tuple[str, ...]] = {
-    "price": ("item_id", "tag_price", "currency"),
-    "rates": ("rates",),
-    "catalog": ("piece",),
-    "promotion": ("promotion_id", "name", "starts", "ends", "rule"),
-    "client": ("client_id", "sealed_profile"),
-    "reservation": ("reservation_id", "item_id", "client_id", "pickup_by"),
-    "reservation_cancelled": ("reservation_id", "reason"),
-    "activity": ("client_id", "events"),
-    "stock_elsewhere": ("sku", "stores"),
-}
-
 
 class WireError(ValueError):
     """A message that is malformed, forged, misaddressed or otherwise refused."""
@@ -231,7 +218,7 @@ def check_message(doc: dict[str, Any], chain: str, store: str) -> dict[str, Any]
                         f" not {store!r}")
     if not isinstance(body, dict):
         raise WireError(f"HQ message {msg_id}: body must be an object")
-    missing = [f for f in MESSAGE_TYPES[mtype] if f not in body]
+    missing = [f for f in MESSAGE_TYPES[mtype].fields if f not in body]
     if missing:
         raise WireError(f"HQ message {msg_id} ({mtype}): body lacks {', '.join(missing)}")
     return doc
