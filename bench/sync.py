@@ -121,7 +121,7 @@ async def run(quick: bool, out: Any = sys.stdout) -> dict[str, float]:
                  "--broker", mq.url, "--log-level", "warning"], stdout=subprocess.DEVNULL,
                 stderr=open(os.environ.get("LOUPE_BENCH_HQ_LOG", os.devnull), "wb"))
             settings = SyncSettings(resend_after_s=30.0)
-            enrollment = await load_enrollment(store)
+            enrollment = await load_enrollment(store.ledger)
             # Warm-up: HQ up, the store's hello and its first entries stored. (HQ's session
             # is new, so what the hub sends before HQ subscribes is resent after 0.5 s.)
             rep = Replicator(store, SyncSettings(resend_after_s=0.5), enrollment)
@@ -138,7 +138,7 @@ async def run(quick: bool, out: Any = sys.stdout) -> dict[str, float]:
             entries = await store.ledger.entries(rep.acked, store.ledger.seq)
             payloads = []
             for i in range(0, len(entries), settings.batch_entries):
-                payloads += [p for p, _ in await rep._encode(
+                payloads += [p for p, _ in await rep.batches(
                     entries[i:i + settings.batch_entries])]
             size = sum(map(len, payloads))
             del entries

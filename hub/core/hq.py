@@ -28,27 +28,9 @@ from hub.ledger.journal import Entry
 from hub.ledger.ledger import Ledger, Tx
 from hub.ledger.schema import Migration, Schema
 
+# v1 as first shipped also made the sync layer's tables (sync_state, sync_hq_keys,
+# sync_refusals); they belong to the sync area now, which adopts them where they exist.
 _HQ_V1 = """
--- state (kept as is by a rebuild) ------------------------------------------------------------
-
-CREATE TABLE sync_state (
-    key   TEXT PRIMARY KEY,            -- enrollment, acked_seq
-    value TEXT NOT NULL
-);
-
-CREATE TABLE sync_hq_keys (
-    key_id  TEXT PRIMARY KEY,          -- data keys sealed to HQ's X25519 key (HQ alone opens)
-    version INTEGER NOT NULL,
-    wrapped BLOB NOT NULL
-);
-
-CREATE TABLE sync_refusals (
-    id     INTEGER PRIMARY KEY AUTOINCREMENT,
-    at     TEXT NOT NULL,
-    source TEXT NOT NULL,              -- the topic or command it came from
-    reason TEXT NOT NULL
-);
-
 -- projections (rebuilt from hq.* entries) --------------------------------------------------
 
 CREATE TABLE hq_messages (
@@ -394,9 +376,9 @@ def _on_collected(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
 
 def _on_conflict(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
     assert p is not None
-    tx.execute("INSERT INTO hq_conflicts (seq, ts, kind, item_id, ref, detail) VALUES (?,?,?,?,?,?)",
-               (entry.seq, entry.ts, p["conflict"], p.get("item_id"), p.get("ref"),
-                p["detail"]))
+    tx.execute("INSERT INTO hq_conflicts (seq, ts, kind, item_id, ref, detail)"
+               " VALUES (?,?,?,?,?,?)", (entry.seq, entry.ts, p["conflict"], p.get("item_id"),
+                                         p.get("ref"), p["detail"]))
     if p.get("item_id"):
         touch_item(tx, p["item_id"], entry.seq)
 
