@@ -17,6 +17,7 @@ from hub.counts import model as counts_model
 from hub.counts import reports as counts_reports
 from hub.ledger.ledger import Tx
 from hub.ledger.schema import CORE, Schema
+from hub.sync import model as sync_model
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ AREAS: tuple[Area, ...] = (
     Area("hq", hq.SCHEMA, hq.PROJECTIONS),
     Area("counts", counts_model.SCHEMA, counts_model.PROJECTIONS,
          closure_section=counts_reports.closure_section),
+    Area(sync_model.AREA, sync_model.SCHEMA, sync_model.PROJECTIONS),
 )
 
 

@@ -13,6 +13,7 @@ This module knows nothing of MQTT.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,27 +28,9 @@ from hub.ledger.journal import Entry
 from hub.ledger.ledger import Ledger, Tx
 from hub.ledger.schema import Migration, Schema
 
+# v1 as first shipped also made the sync layer's tables (sync_state, sync_hq_keys,
+# sync_refusals); they belong to the sync area now, which adopts them where they exist.
 _HQ_V1 = """
--- state (kept as is by a rebuild) ------------------------------------------------------------
-
-CREATE TABLE sync_state (
-    key   TEXT PRIMARY KEY,            -- enrollment, acked_seq
-    value TEXT NOT NULL
-);
-
-CREATE TABLE sync_hq_keys (
-    key_id  TEXT PRIMARY KEY,          -- data keys sealed to HQ's X25519 key (HQ alone opens)
-    version INTEGER NOT NULL,
-    wrapped BLOB NOT NULL
-);
-
-CREATE TABLE sync_refusals (
-    id     INTEGER PRIMARY KEY AUTOINCREMENT,
-    at     TEXT NOT NULL,
-    source TEXT NOT NULL,              -- the topic or command it came from
-    reason TEXT NOT NULL
-);
-
 -- projections (rebuilt from hq.* entries) --------------------------------------------------
 
 CREATE TABLE hq_messages (
@@ -130,81 +113,37 @@ class Applied:
     conflict: str | None = None
 
 
-# -- projections ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Conflict:
+    """Why a message cannot be applied as asked: an `hq.conflict` entry, never a silent fix."""
 
-def _on_message(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
-    assert p is not None
-    msg, outcome = p["message"], p["outcome"]
-    body = msg["body"]
-    tx.execute("INSERT INTO hq_messages (message_id, type, outcome, seq) VALUES (?,?,?,?)",
-               (msg["id"], msg["type"], outcome, entry.seq))
-    if outcome != "applied":
-        return
-    mtype = msg["type"]
-    if mtype == "rates":
-        tx.conn.executemany(
-            "INSERT INTO hq_rates (metal, fineness, currency, per_gram, valid_from, valid_until,"
-            " seq) VALUES (?,?,?,?,?,?,?) ON CONFLICT(metal, fineness, currency) DO UPDATE SET"
-            " per_gram = excluded.per_gram, valid_from = excluded.valid_from,"
-            " valid_until = excluded.valid_until, seq = excluded.seq",
-            [(r["metal"], r["fineness"], r["currency"], r["per_gram"], r["valid_from"],
-              r["valid_until"], entry.seq) for r in body["rates"]])
-    elif mtype == "promotion":
-        tx.execute("INSERT INTO hq_promotions (promotion_id, name, starts, ends, rule, seq)"
-                   " VALUES (?,?,?,?,?,?) ON CONFLICT(promotion_id) DO UPDATE SET"
-                   " name = excluded.name, starts = excluded.starts, ends = excluded.ends,"
-                   " rule = excluded.rule, seq = excluded.seq",
-                   (body["promotion_id"], body["name"], body["starts"], body["ends"],
-                    json.dumps(body["rule"], sort_keys=True), entry.seq))
-    elif mtype == "activity":
-        tx.conn.executemany(
-            "INSERT INTO hq_activity (seq, pos, client_id, action, ref, at) VALUES (?,?,?,?,?,?)",
-            [(entry.seq, i, body["client_id"], e["action"], e["ref"], e["at"])
-             for i, e in enumerate(body["events"])])
-    elif mtype == "stock_elsewhere":
-        tx.execute("DELETE FROM hq_stock_elsewhere WHERE sku = ?", (body["sku"],))
-        tx.conn.executemany(
-            "INSERT INTO hq_stock_elsewhere (sku, store_id, count, seq) VALUES (?,?,?,?)",
-            [(body["sku"], store, count, entry.seq) for store, count in body["stores"].items()])
-    elif mtype == "reservation":
-        tx.execute("INSERT INTO hq_reservations (reservation_id, item_id, client_id, pickup_by,"
-                   " status, seq, updated_seq) VALUES (?,?,?,?,'held',?,?)",
-                   (body["reservation_id"], body["item_id"], body["client_id"],
-                    body["pickup_by"], entry.seq, entry.seq))
-        set_status(tx, body["item_id"], "reserved", f"reservation:{body['reservation_id']}",
-                   entry.seq)
-    elif mtype == "reservation_cancelled":
-        _release(tx, body["reservation_id"], "cancelled", entry.seq)
+    kind: str
+    item_id: str | None
+    detail: str
 
 
-def _release(tx: Tx, reservation_id: str, status: str, seq: int) -> None:
-    row = tx.one("SELECT item_id FROM hq_reservations WHERE reservation_id = ?",
-                 (reservation_id,))
-    tx.execute("UPDATE hq_reservations SET status = ?, updated_seq = ? WHERE reservation_id = ?",
-               (status, seq, reservation_id))
-    if row is not None:
-        set_status(tx, row["item_id"], "in_stock", None, seq)
+def _nothing(*_: Any) -> None:
+    return None
 
 
-def _on_collected(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
-    assert p is not None
-    _release(tx, p["reservation_id"], "collected", entry.seq)
+@dataclass(frozen=True)
+class MessageType:
+    """One kind of HQ message and what it does to the books.
 
+    `fields`: what its body must carry (the wire refuses a body without them).
+    `validate(book, body, profile)`: checks the body before the transaction (raises
+    Invalid) and returns what `apply` needs. `conflict(tx, body)`: why it cannot be applied
+    as asked, or None. `apply(book, tx, message, checked)`: the core entries it implies.
+    `project(tx, body, seq)`: its rows in the hq_* projections, from its `hq.message`
+    entry (so a rebuild replays it).
+    """
 
-def _on_conflict(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
-    assert p is not None
-    tx.execute("INSERT INTO hq_conflicts (seq, ts, kind, item_id, ref, detail) VALUES (?,?,?,?,?,?)",
-               (entry.seq, entry.ts, p["conflict"], p.get("item_id"), p.get("ref"),
-                p["detail"]))
-    if p.get("item_id"):
-        touch_item(tx, p["item_id"], entry.seq)
-
-
-PROJECTIONS = {
-    "hq.message": _on_message,
-    "hq.reservation_collected": _on_collected,
-    "hq.conflict": _on_conflict,
-}
+    name: str
+    fields: tuple[str, ...]
+    validate: Callable[[HQBook, dict[str, Any], dict[str, Any] | None], Any] = _nothing
+    conflict: Callable[[Tx, dict[str, Any]], Conflict | None] = _nothing
+    apply: Callable[[HQBook, Tx, dict[str, Any], Any], None] = _nothing
+    project: Callable[[Tx, dict[str, Any], int], None] = _nothing
 
 
 # -- checking message bodies ------------------------------------------------------------------
@@ -245,6 +184,212 @@ def _check_events(events: Any) -> None:
         f.done()
 
 
+def _texts(*names: str, max_len: int = 200) -> Callable[..., None]:
+    def validate(book: HQBook, body: dict[str, Any], profile: dict[str, Any] | None) -> None:
+        for name in names:
+            _text(body, name, max_len)
+    return validate
+
+
+# -- what each message does -------------------------------------------------------------------
+
+def _piece_conflict(tx: Tx, mtype: str, item_id: str, what: str) -> Conflict | None:
+    """A price or a hold for a piece this store does not have, or already sold."""
+    item = tx.one("SELECT status, status_ref FROM items WHERE item_id = ?", (item_id,))
+    if item is None:
+        return Conflict("unknown_piece", item_id,
+                        f"HQ sent a {mtype} for piece {item_id}, which is not in this store")
+    if item["status"] == "sold":
+        return Conflict(f"{mtype}_for_sold_piece", item_id,
+                        f"piece {item_id} was {what} but was already sold in store"
+                        f" ({item['status_ref']})")
+    if mtype == "reservation" and item["status"] != "in_stock":
+        return Conflict("reservation_unavailable", item_id,
+                        f"piece {item_id} cannot be held: it is {item['status']}"
+                        f" ({item['status_ref']})")
+    return None
+
+
+def _price_validate(book: HQBook, body: dict[str, Any], profile: dict[str, Any] | None) -> None:
+    _text(body, "item_id", 40)
+    money_field(body.get("tag_price"), "tag_price")
+    _check_currency(body.get("currency"), book.items.currency, "currency")
+
+
+def _price_apply(book: HQBook, tx: Tx, message: dict[str, Any], checked: Any) -> None:
+    body = message["body"]
+    current = load_piece_tx(tx, body["item_id"])
+    tx.append("item.updated", f"item:{body['item_id']}", {
+        "item_id": body["item_id"], "changes": {"tag_price": body["tag_price"]},
+        "before": {"tag_price": current["tag_price"]},
+        "reason": f"HQ price list (message {message['id']})"}, actor=ACTOR)
+
+
+def _rates_project(tx: Tx, body: dict[str, Any], seq: int) -> None:
+    tx.conn.executemany(
+        "INSERT INTO hq_rates (metal, fineness, currency, per_gram, valid_from, valid_until,"
+        " seq) VALUES (?,?,?,?,?,?,?) ON CONFLICT(metal, fineness, currency) DO UPDATE SET"
+        " per_gram = excluded.per_gram, valid_from = excluded.valid_from,"
+        " valid_until = excluded.valid_until, seq = excluded.seq",
+        [(r["metal"], r["fineness"], r["currency"], r["per_gram"], r["valid_from"],
+          r["valid_until"], seq) for r in body["rates"]])
+
+
+def _catalog_conflict(tx: Tx, body: dict[str, Any]) -> Conflict | None:
+    item_id = body["piece"].get("item_id")
+    if tx.one("SELECT 1 FROM items WHERE item_id = ?", (item_id,)):
+        return Conflict("catalog_duplicate", item_id,
+                        f"HQ assigned piece {item_id}, already in this store")
+    return None
+
+
+def _promotion_validate(book: HQBook, body: dict[str, Any],
+                        profile: dict[str, Any] | None) -> None:
+    _texts("promotion_id", "name", "starts", "ends")(book, body, profile)
+    if not isinstance(body["rule"], dict):
+        raise Invalid("this must be an object", "rule")
+
+
+def _promotion_project(tx: Tx, body: dict[str, Any], seq: int) -> None:
+    tx.execute("INSERT INTO hq_promotions (promotion_id, name, starts, ends, rule, seq)"
+               " VALUES (?,?,?,?,?,?) ON CONFLICT(promotion_id) DO UPDATE SET"
+               " name = excluded.name, starts = excluded.starts, ends = excluded.ends,"
+               " rule = excluded.rule, seq = excluded.seq",
+               (body["promotion_id"], body["name"], body["starts"], body["ends"],
+                json.dumps(body["rule"], sort_keys=True), seq))
+
+
+def _client_validate(book: HQBook, body: dict[str, Any],
+                     profile: dict[str, Any] | None) -> dict[str, Any]:
+    _text(body, "client_id", 20)
+    if profile is None:
+        raise Invalid("the sealed profile was not opened", "sealed_profile")
+    return validate_profile(profile)
+
+
+def _reservation_project(tx: Tx, body: dict[str, Any], seq: int) -> None:
+    tx.execute("INSERT INTO hq_reservations (reservation_id, item_id, client_id, pickup_by,"
+               " status, seq, updated_seq) VALUES (?,?,?,?,'held',?,?)",
+               (body["reservation_id"], body["item_id"], body["client_id"], body["pickup_by"],
+                seq, seq))
+    set_status(tx, body["item_id"], "reserved", f"reservation:{body['reservation_id']}", seq)
+
+
+def _cancel_conflict(tx: Tx, body: dict[str, Any]) -> Conflict | None:
+    row = tx.one("SELECT status, item_id FROM hq_reservations WHERE reservation_id = ?",
+                 (body["reservation_id"],))
+    if row is None or row["status"] != "held":
+        state = "unknown" if row is None else row["status"]
+        return Conflict("cancel_not_held", None if row is None else row["item_id"],
+                        f"reservation {body['reservation_id']} is {state}: nothing to cancel")
+    return None
+
+
+def _release(tx: Tx, reservation_id: str, status: str, seq: int) -> None:
+    row = tx.one("SELECT item_id FROM hq_reservations WHERE reservation_id = ?",
+                 (reservation_id,))
+    tx.execute("UPDATE hq_reservations SET status = ?, updated_seq = ? WHERE reservation_id = ?",
+               (status, seq, reservation_id))
+    if row is not None:
+        set_status(tx, row["item_id"], "in_stock", None, seq)
+
+
+def _activity_validate(book: HQBook, body: dict[str, Any],
+                       profile: dict[str, Any] | None) -> None:
+    _text(body, "client_id", 20)
+    _check_events(body["events"])
+
+
+def _activity_project(tx: Tx, body: dict[str, Any], seq: int) -> None:
+    tx.conn.executemany(
+        "INSERT INTO hq_activity (seq, pos, client_id, action, ref, at) VALUES (?,?,?,?,?,?)",
+        [(seq, i, body["client_id"], e["action"], e["ref"], e["at"])
+         for i, e in enumerate(body["events"])])
+
+
+def _stock_validate(book: HQBook, body: dict[str, Any], profile: dict[str, Any] | None) -> None:
+    _text(body, "sku", 60)
+    stores = body["stores"]
+    if not isinstance(stores, dict) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in stores.values()):
+        raise Invalid("this maps a store id to a count", "stores")
+
+
+def _stock_project(tx: Tx, body: dict[str, Any], seq: int) -> None:
+    tx.execute("DELETE FROM hq_stock_elsewhere WHERE sku = ?", (body["sku"],))
+    tx.conn.executemany(
+        "INSERT INTO hq_stock_elsewhere (sku, store_id, count, seq) VALUES (?,?,?,?)",
+        [(body["sku"], store, count, seq) for store, count in body["stores"].items()])
+
+
+# -- the message types: adding one is one entry here ------------------------------------------
+
+MESSAGE_TYPES: dict[str, MessageType] = {t.name: t for t in (
+    MessageType("price", ("item_id", "tag_price", "currency"), validate=_price_validate,
+                conflict=lambda tx, body: _piece_conflict(tx, "price", body["item_id"],
+                                                          "re-priced by HQ"),
+                apply=_price_apply),
+    MessageType("rates", ("rates",),
+                validate=lambda book, body, _: _check_rates(body["rates"], book.items.currency),
+                project=_rates_project),
+    MessageType("catalog", ("piece",),
+                validate=lambda book, body, _: book.items.validate(body["piece"]),
+                conflict=_catalog_conflict,
+                apply=lambda book, tx, _, piece: book.items.receive_in(tx, piece, ACTOR)),
+    MessageType("promotion", ("promotion_id", "name", "starts", "ends", "rule"),
+                validate=_promotion_validate, project=_promotion_project),
+    MessageType("client", ("client_id", "sealed_profile"), validate=_client_validate,
+                apply=lambda book, tx, message, profile: book.client_in(
+                    tx, message["body"]["client_id"], profile)),
+    MessageType("reservation", ("reservation_id", "item_id", "client_id", "pickup_by"),
+                validate=_texts("reservation_id", "item_id", "client_id", "pickup_by",
+                                max_len=60),
+                conflict=lambda tx, body: _piece_conflict(tx, "reservation", body["item_id"],
+                                                          "reserved online"),
+                project=_reservation_project),
+    MessageType("reservation_cancelled", ("reservation_id", "reason"),
+                validate=_texts("reservation_id", max_len=60), conflict=_cancel_conflict,
+                project=lambda tx, body, seq: _release(tx, body["reservation_id"], "cancelled",
+                                                       seq)),
+    MessageType("activity", ("client_id", "events"), validate=_activity_validate,
+                project=_activity_project),
+    MessageType("stock_elsewhere", ("sku", "stores"), validate=_stock_validate,
+                project=_stock_project),
+)}
+
+
+# -- projections ------------------------------------------------------------------------------
+
+def _on_message(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
+    assert p is not None
+    msg, outcome = p["message"], p["outcome"]
+    tx.execute("INSERT INTO hq_messages (message_id, type, outcome, seq) VALUES (?,?,?,?)",
+               (msg["id"], msg["type"], outcome, entry.seq))
+    if outcome == "applied":
+        MESSAGE_TYPES[msg["type"]].project(tx, msg["body"], entry.seq)
+
+
+def _on_collected(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
+    assert p is not None
+    _release(tx, p["reservation_id"], "collected", entry.seq)
+
+
+def _on_conflict(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
+    assert p is not None
+    tx.execute("INSERT INTO hq_conflicts (seq, ts, kind, item_id, ref, detail)"
+               " VALUES (?,?,?,?,?,?)", (entry.seq, entry.ts, p["conflict"], p.get("item_id"),
+                                         p.get("ref"), p["detail"]))
+    if p.get("item_id"):
+        touch_item(tx, p["item_id"], entry.seq)
+
+
+PROJECTIONS = {
+    "hq.message": _on_message,
+    "hq.reservation_collected": _on_collected,
+    "hq.conflict": _on_conflict,
+}
+
+
 # -- the service ------------------------------------------------------------------------------
 
 class HQBook:
@@ -262,117 +407,41 @@ class HQBook:
 
         A client message carries its profile sealed to this store; the caller opens it and
         passes it as `profile`, so the clear profile goes only into the client's own entry.
-        Raises Refused (`replayed`, `invalid`) for what must not enter the books.
+        Raises Refused (`replayed`, `invalid`, `unknown_type`) for what must not enter the
+        books.
         """
-        mtype, body = message["type"], message["body"]
-        checked = self._check(mtype, body, profile)
+        kind = MESSAGE_TYPES.get(message["type"])
+        if kind is None:
+            raise Refused("unknown_type", "head office message {message_id} is of a type this"
+                          " hub does not know ({type}): refused", message_id=str(message["id"]),
+                          type=str(message["type"]))
+        checked = kind.validate(self, message["body"], profile)
         return await self.ledger.transact(
-            lambda tx: self._apply_in(tx, message, signature, checked))
+            lambda tx: self._apply_in(tx, kind, message, signature, checked))
 
-    def _check(self, mtype: str, body: dict[str, Any],
-               profile: dict[str, Any] | None) -> dict[str, Any] | None:
-        """Validate a body before the transaction; returns what the apply step needs."""
-        if mtype == "price":
-            _text(body, "item_id", 40)
-            money_field(body.get("tag_price"), "tag_price")
-            _check_currency(body.get("currency"), self.items.currency, "currency")
-        elif mtype == "rates":
-            _check_rates(body["rates"], self.items.currency)
-        elif mtype == "catalog":
-            return self.items.validate(body["piece"])
-        elif mtype == "promotion":
-            for field in ("promotion_id", "name", "starts", "ends"):
-                _text(body, field)
-            if not isinstance(body["rule"], dict):
-                raise Invalid("this must be an object", "rule")
-        elif mtype == "client":
-            _text(body, "client_id", 20)
-            if profile is None:
-                raise Invalid("the sealed profile was not opened", "sealed_profile")
-            return validate_profile(profile)
-        elif mtype == "reservation":
-            for field in ("reservation_id", "item_id", "client_id", "pickup_by"):
-                _text(body, field, 60)
-        elif mtype == "reservation_cancelled":
-            _text(body, "reservation_id", 60)
-        elif mtype == "activity":
-            _text(body, "client_id", 20)
-            _check_events(body["events"])
-        elif mtype == "stock_elsewhere":
-            _text(body, "sku", 60)
-            stores = body["stores"]
-            if not isinstance(stores, dict) or not all(
-                    isinstance(n, int) and not isinstance(n, bool) and n >= 0
-                    for n in stores.values()):
-                raise Invalid("this maps a store id to a count", "stores")
-        return None
-
-    def _apply_in(self, tx: Tx, message: dict[str, Any], signature: str,
-                  checked: dict[str, Any] | None) -> Applied:
-        msg_id, mtype, body = message["id"], message["type"], message["body"]
+    def _apply_in(self, tx: Tx, kind: MessageType, message: dict[str, Any], signature: str,
+                  checked: Any) -> Applied:
+        msg_id = message["id"]
         seen = tx.one("SELECT seq FROM hq_messages WHERE message_id = ?", (msg_id,))
         if seen is not None:
             raise Refused("replayed", "head office message {message_id} was already applied"
                           " (journal entry {seq}): replay refused", message_id=msg_id,
                           seq=str(seen["seq"]))
-        conflict = self._conflict_of(tx, mtype, body)
+        conflict = kind.conflict(tx, message["body"])
         outcome = "conflict" if conflict else "applied"
         record = tx.append("hq.message", f"hq:{msg_id}",
                            {"message": message, "sig": signature, "outcome": outcome},
                            actor=ACTOR)
         if conflict:
-            kind, item_id, detail = conflict
+            item_id = conflict.item_id
             tx.append("hq.conflict", f"item:{item_id}" if item_id else f"hq:{msg_id}",
-                      {"conflict": kind, "item_id": item_id, "ref": f"hq:{msg_id}",
-                       "message_type": mtype, "detail": detail}, actor=ACTOR)
-            return Applied(record.seq, outcome, kind)
-        if mtype == "price":
-            current = load_piece_tx(tx, body["item_id"])
-            tx.append("item.updated", f"item:{body['item_id']}", {
-                "item_id": body["item_id"], "changes": {"tag_price": body["tag_price"]},
-                "before": {"tag_price": current["tag_price"]},
-                "reason": f"HQ price list (message {msg_id})"}, actor=ACTOR)
-        elif mtype == "catalog":
-            assert checked is not None
-            self.items.receive_in(tx, checked, ACTOR)
-        elif mtype == "client":
-            assert checked is not None
-            self._client_in(tx, body["client_id"], checked)
+                      {"conflict": conflict.kind, "item_id": item_id, "ref": f"hq:{msg_id}",
+                       "message_type": kind.name, "detail": conflict.detail}, actor=ACTOR)
+            return Applied(record.seq, outcome, conflict.kind)
+        kind.apply(self, tx, message, checked)
         return Applied(record.seq, outcome)
 
-    def _conflict_of(self, tx: Tx, mtype: str,
-                     body: dict[str, Any]) -> tuple[str, str | None, str] | None:
-        """Why this message cannot be applied as asked, or None."""
-        if mtype in ("price", "reservation"):
-            item = tx.one("SELECT status, status_ref FROM items WHERE item_id = ?",
-                          (body["item_id"],))
-            if item is None:
-                return ("unknown_piece", body["item_id"],
-                        f"HQ sent a {mtype} for piece {body['item_id']}, which is not in this store")
-            if item["status"] == "sold":
-                what = ("reserved online" if mtype == "reservation"
-                        else "re-priced by HQ")
-                return (f"{mtype}_for_sold_piece", body["item_id"],
-                        f"piece {body['item_id']} was {what} but was already sold in store"
-                        f" ({item['status_ref']})")
-            if mtype == "reservation" and item["status"] != "in_stock":
-                return ("reservation_unavailable", body["item_id"],
-                        f"piece {body['item_id']} cannot be held: it is {item['status']}"
-                        f" ({item['status_ref']})")
-        if mtype == "catalog" and tx.one("SELECT 1 FROM items WHERE item_id = ?",
-                                         (body["piece"].get("item_id"),)):
-            return ("catalog_duplicate", body["piece"].get("item_id"),
-                    f"HQ assigned piece {body['piece'].get('item_id')}, already in this store")
-        if mtype == "reservation_cancelled":
-            row = tx.one("SELECT status, item_id FROM hq_reservations WHERE reservation_id = ?",
-                         (body["reservation_id"],))
-            if row is None or row["status"] != "held":
-                state = "unknown" if row is None else row["status"]
-                return ("cancel_not_held", None if row is None else row["item_id"],
-                        f"reservation {body['reservation_id']} is {state}: nothing to cancel")
-        return None
-
-    def _client_in(self, tx: Tx, client_id: str, profile: dict[str, Any]) -> None:
+    def client_in(self, tx: Tx, client_id: str, profile: dict[str, Any]) -> None:
         row = tx.one("SELECT status FROM clients WHERE client_id = ?", (client_id,))
         if row is None:
             self.clients.create_in(tx, profile, ACTOR, client_id=client_id)

@@ -10,12 +10,18 @@ from pathlib import Path
 from typing import Any
 
 from hub.cli import CommandError, data_dir_arg, file_content, write_books
+from hub.config import ConfigError
 from hub.control import Books, book_command
+from hub.ledger.keys import public_key_fingerprint
+from hub.logs import setup_logging
+from hub.sync.enroll import EnrollError, HQKeys, enroll_in, install_bundle, read_bundle
+from hub.sync.hq import Receiver, open_hq, publish_signed
+from hub.sync.settings import Broker
+from hub.sync.tls import write_secret
+from hub.sync.wire import WireError
 
 
 def _hq(args: argparse.Namespace):
-    from hub.sync.enroll import EnrollError, HQKeys
-
     try:
         return HQKeys.load(Path(args.data_dir).resolve())
     except EnrollError as exc:
@@ -23,9 +29,6 @@ def _hq(args: argparse.Namespace):
 
 
 def _broker(url: str):
-    from hub.config import ConfigError
-    from hub.sync.settings import Broker
-
     try:
         return Broker.parse(url, "--broker")
     except ConfigError as exc:
@@ -34,8 +37,6 @@ def _broker(url: str):
 
 @book_command("enroll")
 async def enroll(books: Books, bundle: str, content: str) -> dict[str, Any]:
-    from hub.sync.enroll import EnrollError, enroll_in, install_bundle, read_bundle
-
     store = books.store
     try:
         doc = read_bundle(base64.b64decode(content), store.config.store_id)
@@ -61,11 +62,6 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 
 def cmd_hq_init(args: argparse.Namespace) -> int:
-    from hub.ledger.keys import public_key_fingerprint
-    from hub.sync.enroll import EnrollError, HQKeys
-    from hub.sync.hq import open_hq
-    from hub.sync.wire import WireError
-
     try:
         keys = HQKeys.create(Path(args.data_dir).resolve(), args.chain_id)
     except (EnrollError, WireError) as exc:
@@ -80,11 +76,6 @@ def cmd_hq_init(args: argparse.Namespace) -> int:
 
 
 def cmd_hq_enroll(args: argparse.Namespace) -> int:
-    from hub.ledger.keys import public_key_fingerprint
-    from hub.sync.hq import open_hq
-    from hub.sync.tls import write_secret
-    from hub.sync.wire import WireError
-
     keys = _hq(args)
     try:
         bundle, secret = keys.make_bundle(args.store_id, _broker(args.broker))
@@ -106,8 +97,6 @@ def cmd_hq_enroll(args: argparse.Namespace) -> int:
 
 
 def cmd_hq_broker_cert(args: argparse.Namespace) -> int:
-    from hub.sync.tls import write_secret
-
     keys = _hq(args)
     cert, key = keys.server_cert(tuple(args.names))
     out = Path(args.out_dir)
@@ -120,9 +109,6 @@ def cmd_hq_broker_cert(args: argparse.Namespace) -> int:
 
 
 def cmd_hq_run(args: argparse.Namespace) -> int:
-    from hub.logs import setup_logging
-    from hub.sync.hq import Receiver, open_hq
-
     setup_logging(args.log_level)
     keys = _hq(args)
     broker = _broker(args.broker)
@@ -145,9 +131,6 @@ def cmd_hq_run(args: argparse.Namespace) -> int:
 
 
 def _send(args: argparse.Namespace, store_id: str, mtype: str, body: dict[str, Any]) -> int:
-    from hub.sync.hq import open_hq, publish_signed
-    from hub.sync.wire import WireError
-
     keys = _hq(args)
     broker = _broker(args.broker)
     hq = open_hq(keys)
@@ -218,8 +201,6 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
 
 
 def _query(args: argparse.Namespace, fn) -> int:
-    from hub.sync.hq import open_hq
-
     hq = open_hq(_hq(args))
     try:
         _print_rows(fn(hq), args.json)
@@ -245,8 +226,6 @@ def cmd_hq_conflicts(args: argparse.Namespace) -> int:
 
 
 def cmd_hq_verify(args: argparse.Namespace) -> int:
-    from hub.sync.hq import open_hq
-
     hq = open_hq(_hq(args))
     try:
         verdict = hq.verify_store(args.store)

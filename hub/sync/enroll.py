@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,17 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hub.ledger.keys import public_key_fingerprint
 from hub.ledger.ledger import Tx, utc_now
 from hub.sync import tls as tls_mod
+from hub.sync.model import Enrollment, enrollment_in, record_enrollment_in
 from hub.sync.settings import Broker, TlsFiles
-from hub.sync.wire import WireError, check_id, public_hex, sign_doc, verify_doc
+from hub.sync.wire import (
+    WireError,
+    check_id,
+    load_ed25519_public,
+    load_x25519_public,
+    public_hex,
+    sign_doc,
+    verify_doc,
+)
 
 BUNDLE_FORMAT = "loupe-enrollment/1"
 HQ_META = "hq.json"
@@ -126,32 +135,6 @@ class HQKeys:
         return sign_doc(self.signing, doc), secret
 
 
-@dataclass(frozen=True)
-class Enrollment:
-    """What a hub keeps of its bundle (in its `sync_state`; TLS files in <data>/sync/)."""
-
-    chain_id: str
-    store_id: str
-    hq_signing_key: str
-    hq_box_key: str
-    broker: str
-    secret: str
-    tls_dir: str | None
-
-    def tls(self) -> TlsFiles | None:
-        if self.tls_dir is None:
-            return None
-        d = Path(self.tls_dir)
-        return TlsFiles(d / "ca.pem", d / "client.pem", d / "client.key")
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> Enrollment:
-        return cls(**json.loads(text))
-
-
 def read_bundle(data: bytes, store_id: str) -> dict[str, Any]:
     """Check a bundle for this store; every problem says what is wrong with it."""
     try:
@@ -161,8 +144,6 @@ def read_bundle(data: bytes, store_id: str) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
         raise EnrollError("not a Loupe enrollment bundle (expected a signed JSON document"
                           " made by `loupe hq enroll`)") from None
-    from hub.sync.wire import load_ed25519_public
-
     try:
         doc, _ = verify_doc(load_ed25519_public(key_hex, "bundle hq_signing_key"), data, "bundle")
     except WireError as exc:
@@ -174,8 +155,6 @@ def read_bundle(data: bytes, store_id: str) -> dict[str, Any]:
                           f" store {store_id!r}: ask HQ for this store's bundle")
     try:
         check_id(doc.get("chain_id"), "bundle chain_id")
-        from hub.sync.wire import load_x25519_public
-
         load_x25519_public(doc.get("hq_box_key"), "bundle hq_box_key")
         Broker.parse(doc.get("broker"), "bundle broker")
     except (WireError, ValueError) as exc:
@@ -211,17 +190,15 @@ def install_bundle(doc: dict[str, Any], data_dir: Path) -> Enrollment:
 
 def enroll_in(tx: Tx, enrollment: Enrollment) -> str:
     """Record the enrollment in the hub's books; create the store's box key once."""
-    row = tx.one("SELECT value FROM sync_state WHERE key = 'enrollment'")
-    if row is not None:
-        old = Enrollment.from_json(row["value"])
+    old = enrollment_in(tx)
+    if old is not None:
         if old.hq_signing_key != enrollment.hq_signing_key or old.chain_id != enrollment.chain_id:
             raise EnrollError(f"this hub is enrolled with chain {old.chain_id!r} (HQ key"
                               f" {public_key_fingerprint(bytes.fromhex(old.hq_signing_key))}):"
                               " it will not switch to another HQ")
     if not tx.keyring.has(BOX_KEY_ID):
         tx.create_key(BOX_KEY_ID)
-    tx.execute("INSERT INTO sync_state (key, value) VALUES ('enrollment', ?)"
-               " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (enrollment.to_json(),))
+    record_enrollment_in(tx, enrollment)
     return public_key_fingerprint(bytes.fromhex(enrollment.hq_signing_key))
 
 

@@ -23,6 +23,8 @@ from typing import Any
 
 import aiomqtt
 
+from hub.backoff import Backoff
+from hub.core.hq import MESSAGE_TYPES
 from hub.ledger.journal import Entry, entry_hash, open_payload, verify_chain
 from hub.ledger.ledger import utc_now
 from hub.sync.enroll import HQKeys, hello_proof
@@ -31,7 +33,6 @@ from hub.sync.mqtt import make_client
 from hub.sync.settings import Broker, TlsFiles
 from hub.sync.wire import (
     ALL,
-    MESSAGE_TYPES,
     WireError,
     WrappedKey,
     decode_batch,
@@ -383,7 +384,7 @@ class Receiver:
 
     async def run(self) -> None:
         chain = self.hq.chain
-        backoff = 0.2
+        backoff = Backoff(0.2, 5.0)
         while True:
             try:
                 client = make_client(self.broker, f"loupe-hq-{chain}",
@@ -394,15 +395,15 @@ class Receiver:
                                             (f"loupe/{chain}/+/status", 1)])
                     log.info("HQ receiver connected", extra={"broker": self.broker.url})
                     self.connected.set()
-                    backoff = 0.2
+                    backoff.reset()  # a good connection: the next outage starts short
                     async for message in client.messages:
                         await self._handle(client, message)
             except aiomqtt.MqttError as exc:
                 self.connected.clear()
+                delay = backoff.next()
                 log.warning("HQ receiver lost the broker; retrying",
-                            extra={"error": str(exc), "retry_in_s": backoff})
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                            extra={"error": str(exc), "retry_in_s": round(delay, 2)})
+                await asyncio.sleep(delay)
 
     async def _handle(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
         try:

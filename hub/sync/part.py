@@ -10,8 +10,8 @@ import contextlib
 import logging
 from typing import Any
 
-from hub.sync.replicator import Replicator, load_enrollment
-from hub.sync.settings import SyncSettings, parse_settings
+from hub.sync.replicator import Replicator, SyncState, load_enrollment
+from hub.sync.settings import SyncSettings, read_settings
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +28,12 @@ class SyncPart:
         """(Re)start replication from the enrollment in the books; say what now happens."""
         await self.stop()
         runtime = self.runtime
-        enrollment = await load_enrollment(runtime.store)
+        enrollment = await load_enrollment(runtime.store.ledger)
         if not self.settings.enabled or enrollment is None:
             why = ("sync.enabled is false" if not self.settings.enabled else
                    "this store is not enrolled with HQ (run `loupe enroll BUNDLE`)")
             log.info("sync idle: %s", why)
-            runtime.bus.publish("sync.state", state="idle", connected=False, problem=why,
+            runtime.bus.publish("sync.state", state=SyncState.IDLE, connected=False, problem=why,
                                 backlog=0, seq=runtime.store.ledger.seq, acked=0)
             return f"sync idle: {why}"
         replicator = Replicator(runtime.store, self.settings, enrollment)
@@ -51,7 +51,7 @@ class SyncPart:
 
 @contextlib.asynccontextmanager
 async def part(runtime: Any):
-    settings = parse_settings(runtime.config.section("sync").rest())  # ConfigError names the key
+    settings = read_settings(runtime.config.section("sync"))  # ConfigError names the key
     sync = SyncPart(runtime, settings)
     await sync.restart()
     runtime.services["sync_part"] = sync

@@ -1,10 +1,11 @@
 """The store's side of sync: the journal out to HQ, HQ's acks and signed messages in.
 
 The cursor is HQ's word: `acked` moves only when HQ acknowledges the highest contiguous seq
-it stored, and is kept in the books (`sync_state`), so after an outage, a crash or a broker
-restart the hub resends from there and HQ drops what it already has. Between acks the hub
-keeps publishing ahead (`sent`), up to a window, so a backlog drains at the broker's pace
-rather than one round trip per batch. New commits wake the pump through the bus.
+it stored, and is kept in the books (the sync area, `hub.sync.model`), so after an outage, a
+crash or a broker restart the hub resends from there and HQ drops what it already has. Between
+acks the hub keeps publishing ahead (`sent`), up to a window, so a backlog drains at the
+broker's pace rather than one round trip per batch. New commits wake the pump through the bus.
+The connection is retried with `hub.backoff.Backoff`, reset by every good connection.
 """
 
 from __future__ import annotations
@@ -14,24 +15,28 @@ import contextlib
 import json
 import logging
 import time
+from enum import StrEnum
 from typing import Any
 
 import aiomqtt
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from hub.backoff import Backoff
 from hub.bus import Event
 from hub.core.errors import Refused
 from hub.ledger.journal import Entry
-from hub.ledger.ledger import Tx, utc_now
+from hub.ledger.ledger import Ledger, utc_now
 from hub.store import Store
-from hub.sync.enroll import BOX_KEY_ID, Enrollment, hello_proof
+from hub.sync.enroll import BOX_KEY_ID, hello_proof
+from hub.sync.model import Enrollment, SyncBook
 from hub.sync.mqtt import make_client
 from hub.sync.settings import Broker, SyncSettings
 from hub.sync.wire import (
-    BATCH_FORMAT,
+    EntryTooLarge,
     WireError,
     WrappedKey,
     check_message,
+    encode_batches,
     key_aad,
     load_ed25519_public,
     load_x25519_public,
@@ -47,19 +52,28 @@ from hub.sync.wire import (
 
 log = logging.getLogger(__name__)
 MAX_INFLIGHT_PUBLISHES = 16
-REFUSALS_KEPT = 1000
 
 
-async def load_enrollment(store: Store) -> Enrollment | None:
-    row = await store.ledger.fetch_one("SELECT value FROM sync_state WHERE key = 'enrollment'")
-    return None if row is None else Enrollment.from_json(row["value"])
+class SyncState(StrEnum):
+    """Where the hub stands with HQ (on the bus as `sync.state`, in the API and the UI)."""
+
+    IDLE = "idle"                    # not replicating: not enrolled, or sync.enabled false
+    STARTING = "starting"
+    CONNECTING = "connecting"
+    OFFLINE = "offline"              # the broker is unreachable: retrying with backoff
+    SYNCING = "syncing"              # connected, entries not yet acknowledged by HQ
+    IN_SYNC = "in_sync"              # HQ acknowledged every entry
+    BLOCKED = "blocked"              # an entry cannot be sent (too big for a message)
+    HQ_AHEAD = "hq_ahead"            # HQ holds more than this journal: an old backup?
+    REFUSED_BY_HQ = "refused_by_hq"  # HQ refused entries (its ack says why)
 
 
-def record_refusal_in(tx: Tx, source: str, reason: str) -> None:
-    tx.execute("INSERT INTO sync_refusals (at, source, reason) VALUES (?,?,?)",
-               (utc_now(), source, reason))
-    tx.execute("DELETE FROM sync_refusals WHERE id <= (SELECT MAX(id) FROM sync_refusals) - ?",
-               (REFUSALS_KEPT,))
+# States only an operator (or HQ's next good ack) clears: an ack does not overwrite them.
+_STUCK = (SyncState.BLOCKED, SyncState.HQ_AHEAD, SyncState.REFUSED_BY_HQ)
+
+
+async def load_enrollment(ledger: Ledger) -> Enrollment | None:
+    return await SyncBook(ledger).enrollment()
 
 
 class Replicator:
@@ -75,10 +89,12 @@ class Replicator:
         self.hq_key = load_ed25519_public(enrollment.hq_signing_key, "HQ signing key")
         self.hq_box = load_x25519_public(enrollment.hq_box_key, "HQ box key")
         self.book = store.hq
+        self.sync_book = SyncBook(store.ledger)
+        self.backoff = Backoff(0.2, 10.0)  # reset once connected
         self.acked = 0
         self.sent = 0
         self.connected = False
-        self.state = "starting"
+        self.state = SyncState.STARTING
         self.problem: str | None = None
         self.refused = 0
         self._hello_wanted = False
@@ -96,14 +112,12 @@ class Replicator:
     # -- life cycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        row = await self.ledger.fetch_one("SELECT value FROM sync_state WHERE key = 'acked_seq'")
-        self.acked = self.sent = int(row["value"]) if row else 0
-        for r in await self.ledger.fetch("SELECT key_id, version, wrapped FROM sync_hq_keys"):
-            self._hq_keys[r["key_id"]] = WrappedKey(r["key_id"], r["version"], bytes(r["wrapped"]))
+        self.acked = self.sent = await self.sync_book.cursor()
+        self._hq_keys = await self.sync_book.sealed_keys()
         self._unlisten = self.bus.listen("journal.*", self._on_commit)
         self._tasks = [asyncio.create_task(self._run(), name="sync-replicator"),
                        asyncio.create_task(self._persist_acks(), name="sync-cursor")]
-        self._set_state("connecting")
+        self._set_state(SyncState.CONNECTING)
 
     async def stop(self) -> None:
         if self._unlisten:
@@ -121,7 +135,10 @@ class Replicator:
             _, pending = await asyncio.wait(pending, timeout=5)
         if pending:
             log.warning("sync tasks did not stop", extra={"tasks": len(pending)})
-        await self._save_acked()
+        if self._state_timer is not None:
+            self._state_timer.cancel()
+            self._state_timer = None
+        await self.sync_book.save_cursor(self.acked)
 
     def _on_commit(self, event: Event) -> None:
         self._wake.set()
@@ -137,7 +154,7 @@ class Replicator:
                 "acked": self.acked, "backlog": self.backlog, "problem": self.problem,
                 "refused": self.refused}
 
-    def _set_state(self, state: str, problem: str | None = None) -> None:
+    def _set_state(self, state: SyncState, problem: str | None = None) -> None:
         self.state, self.problem = state, problem
         self._publish_state(force=True)
 
@@ -157,21 +174,19 @@ class Replicator:
     # -- the session ------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        backoff = 0.2
         while True:
             try:
                 await self._session()
+                reason = "the session ended"
             except* (aiomqtt.MqttError, OSError) as group:
                 reason = "; ".join(str(e) for e in group.exceptions)
-                self.connected = False
-                self._set_state("offline", f"broker {self.broker.url}: {reason}")
-                log.warning("sync: broker unreachable; retrying",
-                            extra={"broker": self.broker.url, "error": reason,
-                                   "retry_in_s": backoff})
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 10.0)
-            if self.connected:
-                backoff = 0.2
+            self.connected = False
+            delay = self.backoff.next()  # after the session: a good one reset it
+            self._set_state(SyncState.OFFLINE, f"broker {self.broker.url}: {reason}")
+            log.warning("sync: broker unreachable; retrying",
+                        extra={"broker": self.broker.url, "error": reason,
+                               "retry_in_s": round(delay, 2)})
+            await asyncio.sleep(delay)
 
     async def _session(self) -> None:
         status_topic = topic(self.chain, self.store_id, "status")
@@ -188,21 +203,26 @@ class Replicator:
                                  qos=1, retain=True)
             await client.publish(topic(self.chain, self.store_id, "hello"), self._hello(), qos=1)
             self.connected = True
+            self.backoff.reset()  # a good connection: the next outage starts from a short wait
             self._go_back("connected")
-            self._set_state("syncing" if self.backlog else "in_sync")
+            self._set_state(SyncState.SYNCING if self.backlog else SyncState.IN_SYNC)
             log.info("sync: connected", extra={"broker": self.broker.url, "acked": self.acked,
                                                "seq": self.ledger.seq})
             try:
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(self._pump(client))
                     tg.create_task(self._receive(client))
+            except asyncio.CancelledError:
+                # A clean stop (a lost connection ends the group with MqttError instead):
+                # the broker is still there, so say so before leaving rather than leave it to
+                # the last will.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(client.publish(
+                        status_topic, json.dumps({"state": "offline", "at": utc_now()}),
+                        qos=1, retain=True), 2)
+                raise
             finally:
                 self.connected = False
-                if not client._disconnected.done():  # clean stop: say so before leaving
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(client.publish(
-                            status_topic, json.dumps({"state": "offline", "at": utc_now()}),
-                            qos=1, retain=True), 2)
 
     def _hello(self) -> bytes:
         signing = self.ledger.keyring.signing_key
@@ -241,7 +261,7 @@ class Replicator:
                 await client.publish(topic(self.chain, self.store_id, "hello"), self._hello(),
                                      qos=1)
                 self._go_back("HQ asked for a hello")
-            if (self.problem is None or self.state != "blocked") and \
+            if (self.problem is None or self.state != SyncState.BLOCKED) and \
                     self.sent < self.ledger.seq and \
                     self.sent - self.acked < self.settings.window_entries:
                 gen = self._gen
@@ -249,10 +269,14 @@ class Replicator:
                 if gen != self._gen or not entries or entries[0].seq != self.sent + 1:
                     continue
                 try:
-                    chunks = await self._encode(entries)
-                except WireError as exc:
-                    self._set_state("blocked", str(exc))
-                    log.error("sync: cannot send", extra={"reason": str(exc)})
+                    chunks = await self.batches(entries)
+                except EntryTooLarge as exc:
+                    limit = self.settings.max_message_bytes
+                    problem = (f"journal entry seq {exc.seq} needs {exc.size} bytes, more than"
+                               f" sync.max_message_bytes ({limit}): raise it here and the"
+                               " broker's message_size_limit")
+                    self._set_state(SyncState.BLOCKED, problem)
+                    log.error("sync: cannot send", extra={"reason": problem})
                     continue
                 for payload, last in chunks:
                     while len(inflight) >= MAX_INFLIGHT_PUBLISHES:
@@ -282,35 +306,12 @@ class Replicator:
                     time.monotonic() - self._progress_at > self.settings.resend_after_s:
                 self._go_back(f"no ack for {self.settings.resend_after_s:g} s")
 
-    async def _encode(self, entries: list[Entry]) -> list[tuple[bytes, int]]:
-        """Split entries into messages under the size limit, each with the keys it needs."""
+    async def batches(self, entries: list[Entry]) -> list[tuple[bytes, int]]:
+        """The messages these entries go out as (under the size limit, each with the sealed
+        keys it needs), with the last seq of each."""
         await self._ensure_keys({e.key_id for e in entries})
-        limit = self.settings.max_message_bytes
-        head = f'{{"format":"{BATCH_FORMAT}","store":{json.dumps(self.store_id)},"entries":['
-        chunks: list[tuple[bytes, int]] = []
-        parts: list[str] = []
-        key_ids: set[str] = set()
-        size = len(head) + 64
-        for entry in entries:
-            part = json.dumps(entry.to_export(), separators=(",", ":"))
-            key_size = 0 if entry.key_id in key_ids else 200
-            if parts and size + len(part) + 1 + key_size > limit:
-                chunks.append(self._chunk(head, parts, key_ids, entry.seq - 1))
-                parts, key_ids, size, key_size = [], set(), len(head) + 64, 200
-            size += len(part) + 1 + key_size
-            if size > limit:
-                raise WireError(f"journal entry seq {entry.seq} needs {size} bytes, more than"
-                                f" sync.max_message_bytes ({limit}): raise it here and the"
-                                " broker's message_size_limit")
-            parts.append(part)
-            key_ids.add(entry.key_id)
-        chunks.append(self._chunk(head, parts, key_ids, entries[-1].seq))
-        return chunks
-
-    def _chunk(self, head: str, parts: list[str], key_ids: set[str],
-               last: int) -> tuple[bytes, int]:
-        keys = [self._hq_keys[k].to_json() for k in sorted(key_ids) if k in self._hq_keys]
-        return (head + ",".join(parts) + '],"keys":' + json.dumps(keys) + "}").encode(), last
+        return encode_batches(self.store_id, entries, self._hq_keys,
+                              self.settings.max_message_bytes)
 
     def _wrapped(self, key_id: str) -> WrappedKey:
         """The data key sealed to HQ's box key: only HQ can open it, never the broker."""
@@ -333,13 +334,7 @@ class Replicator:
             if key_id not in self._hq_keys and keyring.has(key_id):
                 new.append(self._wrapped(key_id))
         if new or gone:
-            def command(tx: Tx) -> None:
-                tx.conn.executemany("INSERT OR IGNORE INTO sync_hq_keys (key_id, version, wrapped)"
-                                    " VALUES (?,?,?)", [(k.key_id, k.version, k.wrapped)
-                                                        for k in new])
-                tx.conn.executemany("DELETE FROM sync_hq_keys WHERE key_id = ?",
-                                    [(k,) for k in gone])
-            await self.ledger.transact(command)
+            await self.sync_book.keep_sealed_keys(new, gone)
 
     # -- in: acks and HQ messages -----------------------------------------------------------
 
@@ -365,9 +360,10 @@ class Replicator:
             raise WireError(f"ack for {doc.get('chain')}/{doc.get('store')} is not for this store")
         seq = doc["seq"]
         if seq > self.ledger.seq:
-            self._set_state("hq_ahead", f"HQ holds seq {seq} but this journal ends at"
-                                        f" {self.ledger.seq}: was the store restored from an"
-                                        " old backup? Nothing is sent until this is resolved")
+            self._set_state(SyncState.HQ_AHEAD,
+                            f"HQ holds seq {seq} but this journal ends at {self.ledger.seq}: was"
+                            " the store restored from an old backup? Nothing is sent until this"
+                            " is resolved")
             log.error("sync: HQ is ahead of this store", extra={"hq_seq": seq,
                                                                  "seq": self.ledger.seq})
             return
@@ -377,20 +373,20 @@ class Replicator:
             self._wake.set()
             return
         if doc.get("problem"):
-            self._set_state("refused_by_hq", f"HQ refused entries: {doc['problem']}")
+            self._set_state(SyncState.REFUSED_BY_HQ, f"HQ refused entries: {doc['problem']}")
             log.error("sync: HQ refused entries", extra={"reason": doc["problem"]})
         if seq > self.acked:
             self.acked = seq
             self._progress_at = time.monotonic()
             self._ack_dirty.set()
-            if self.problem and self.state == "refused_by_hq":
+            if self.problem and self.state == SyncState.REFUSED_BY_HQ:
                 self.problem = None
         if doc.get("gap") and self.sent > seq:
             self._go_back("HQ reported a gap")
         if self.sent < self.acked:
             self.sent = self.acked
-        if self.state not in ("blocked", "hq_ahead", "refused_by_hq"):
-            self.state = "syncing" if self.backlog else "in_sync"
+        if self.state not in _STUCK:
+            self.state = SyncState.SYNCING if self.backlog else SyncState.IN_SYNC
         self._wake.set()
         self._publish_state(force=self.backlog == 0)
 
@@ -419,18 +415,11 @@ class Replicator:
         self.refused += 1
         log.warning("sync: refused", extra={"source": source, "reason": reason})
         self.bus.publish("sync.refused", source=source, reason=reason)
-        await self.ledger.transact(lambda tx: record_refusal_in(tx, source, reason))
+        await self.sync_book.refuse(source, reason)
 
     async def _persist_acks(self) -> None:
         while True:
             await self._ack_dirty.wait()
             self._ack_dirty.clear()
-            await self._save_acked()
-
-    async def _save_acked(self) -> None:
-        acked = self.acked
-        await self.ledger.transact(lambda tx: tx.execute(
-            "INSERT INTO sync_state (key, value) VALUES ('acked_seq', ?) ON CONFLICT(key)"
-            " DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < ?",
-            (str(acked), acked)))
+            await self.sync_book.save_cursor(self.acked)
 

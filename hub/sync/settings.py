@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from hub.config import ConfigError
+from hub.config import ConfigError, Section
 
 
 @dataclass(frozen=True)
@@ -63,33 +63,20 @@ class SyncSettings:
     session_expiry_s: int = 7 * 86_400
 
 
-_INTS = {"batch_entries": (1, 5000), "max_message_bytes": (4096, 256 * 1024 * 1024),
-         "window_entries": (1, 1_000_000), "keepalive_s": (5, 3600),
-         "session_expiry_s": (60, 2**32 - 1)}
-
-
-def parse_settings(section: dict[str, Any]) -> SyncSettings:
-    allowed = {"enabled", "broker", "resend_after_s", *_INTS}
-    extra = sorted(set(section) - allowed)
-    if extra:
-        raise ConfigError(f"sync: unknown key {extra[0]!r} (allowed: {', '.join(sorted(allowed))})")
-    values: dict[str, Any] = {}
-    if "enabled" in section:
-        if not isinstance(section["enabled"], bool):
-            raise ConfigError(f"sync.enabled: must be true or false, got {section['enabled']!r}")
-        values["enabled"] = section["enabled"]
-    if "broker" in section:
-        values["broker"] = Broker.parse(section["broker"], "sync.broker")
-    for key, (lo, hi) in _INTS.items():
-        if key in section:
-            value = section[key]
-            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-                raise ConfigError(f"sync.{key}: must be a whole number from {lo} to {hi},"
-                                  f" got {value!r}")
-            values[key] = value
-    if "resend_after_s" in section:
-        value = section["resend_after_s"]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.1 <= value <= 3600:
-            raise ConfigError(f"sync.resend_after_s: must be seconds from 0.1 to 3600, got {value!r}")
-        values["resend_after_s"] = float(value)
-    return SyncSettings(**values)
+def read_settings(section: Section) -> SyncSettings:
+    """`[sync]` of loupe.toml (`config.section("sync")`); a problem names `sync.<key>`."""
+    default = SyncSettings()
+    settings = SyncSettings(
+        enabled=section.flag("enabled", default.enabled),
+        broker=(Broker.parse(section.text("broker"), "sync.broker") if section.has("broker")
+                else None),
+        batch_entries=section.whole("batch_entries", default.batch_entries, 1, 5000),
+        max_message_bytes=section.whole("max_message_bytes", default.max_message_bytes,
+                                        4096, 256 * 1024 * 1024),
+        window_entries=section.whole("window_entries", default.window_entries, 1, 1_000_000),
+        resend_after_s=section.seconds("resend_after_s", default.resend_after_s, 0.1, 3600),
+        keepalive_s=section.whole("keepalive_s", default.keepalive_s, 5, 3600),
+        session_expiry_s=section.whole("session_expiry_s", default.session_expiry_s, 60,
+                                       2**32 - 1))
+    section.done()
+    return settings

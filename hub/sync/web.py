@@ -11,6 +11,8 @@ from aiohttp import web
 
 from hub.core.errors import Invalid
 from hub.core.hq import HQBook
+from hub.sync.model import SyncBook
+from hub.sync.replicator import SyncState
 from hub.web.app import json_response, read_json, session_of
 from hub.web.endpoints import ANYONE, MANAGERS, STAFF, endpoints, render
 from hub.words import N_
@@ -21,6 +23,7 @@ STATIC = Path(__file__).parent / "static"
 def setup(app: web.Application, runtime: Any) -> None:
     table = endpoints(app)
     store = runtime.store
+    sync_book = SyncBook(store.ledger)
 
     def book() -> HQBook:
         return store.hq
@@ -28,8 +31,8 @@ def setup(app: web.Application, runtime: Any) -> None:
     async def status(request: web.Request) -> web.Response:
         replicator = runtime.services.get("sync")
         if replicator is None:
-            return json_response({"state": "idle", "connected": False, "seq": store.ledger.seq,
-                                  "acked": 0, "backlog": 0,
+            return json_response({"state": SyncState.IDLE, "connected": False,
+                                  "seq": store.ledger.seq, "acked": 0, "backlog": 0,
                                   "problem": "this store is not enrolled with HQ"})
         return json_response(replicator.status())
 
@@ -41,8 +44,7 @@ def setup(app: web.Application, runtime: Any) -> None:
             request.query.get("status") or None)})
 
     async def refusals(request: web.Request) -> web.Response:
-        rows = await store.ledger.fetch("SELECT * FROM sync_refusals ORDER BY id DESC LIMIT 200")
-        return json_response({"refusals": [dict(r) for r in rows]})
+        return json_response({"refusals": await sync_book.refusals(200)})
 
     async def style(request: web.Request) -> web.Response:
         sku = request.match_info["sku"]

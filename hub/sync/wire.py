@@ -19,6 +19,7 @@ import base64
 import json
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,26 +31,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from hub.core.hq import MESSAGE_TYPES  # HQ -> store types and the fields each body carries
 from hub.ledger.journal import Entry, canonical_json
 
 BATCH_FORMAT = "loupe-batch/1"
 ALL = "all"
 LEAVES = ("journal", "hello", "status", "ack", "inbox")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
-
-# HQ -> store message types and the body fields each must carry.
-MESSAGE_TYPES: dict[str, tuple[str, ...]] = {
-    "price": ("item_id", "tag_price", "currency"),
-    "rates": ("rates",),
-    "catalog": ("piece",),
-    "promotion": ("promotion_id", "name", "starts", "ends", "rule"),
-    "client": ("client_id", "sealed_profile"),
-    "reservation": ("reservation_id", "item_id", "client_id", "pickup_by"),
-    "reservation_cancelled": ("reservation_id", "reason"),
-    "activity": ("client_id", "events"),
-    "stock_elsewhere": ("sku", "stores"),
-}
-
 
 class WireError(ValueError):
     """A message that is malformed, forged, misaddressed or otherwise refused."""
@@ -159,10 +147,63 @@ class Batch:
     keys: list[WrappedKey]
 
 
-def encode_batch(store: str, exported: list[dict[str, Any]], keys: list[WrappedKey]) -> bytes:
-    return json.dumps({"format": BATCH_FORMAT, "store": store, "entries": exported,
-                       "keys": [k.to_json() for k in keys]},
-                      separators=(",", ":")).encode()
+class EntryTooLarge(WireError):
+    """One entry that alone does not fit in a message: nothing after it can go either."""
+
+    def __init__(self, seq: int, size: int, limit: int) -> None:
+        super().__init__(f"journal entry seq {seq} needs {size} bytes, more than a message"
+                         f" may carry ({limit})")
+        self.seq, self.size, self.limit = seq, size, limit
+
+
+def encode_batches(store: str, entries: Iterable[Entry], keys: Mapping[str, WrappedKey],
+                   limit: int) -> list[tuple[bytes, int]]:
+    """Entries, in order, as journal batches of at most `limit` bytes, each with the sealed
+    keys of its own entries (those in `keys`); returns (payload, last seq) pairs.
+
+    Each entry and each key is serialised once and the messages joined from the pieces: a
+    backlog of a hundred thousand entries is not serialised twice to find where to cut it.
+    """
+    head = f'{{"format":"{BATCH_FORMAT}","store":{json.dumps(store)},"entries":['
+    middle, tail = '],"keys":[', "]}"
+    empty = len(head) + len(middle) + len(tail)
+    sealed: dict[str, str | None] = {}  # key id -> its JSON (None: not sent)
+
+    def key_json(key_id: str) -> str | None:
+        if key_id not in sealed:
+            key = keys.get(key_id)
+            sealed[key_id] = None if key is None else json.dumps(key.to_json(),
+                                                                 separators=(",", ":"))
+        return sealed[key_id]
+
+    out: list[tuple[bytes, int]] = []
+    parts: list[str] = []
+    chunk_keys: dict[str, str] = {}
+    size, last = empty, 0
+
+    def close() -> None:
+        out.append(((head + ",".join(parts) + middle + ",".join(chunk_keys.values())
+                     + tail).encode(), last))
+
+    for entry in entries:
+        part = json.dumps(entry.to_export(), separators=(",", ":"))
+        key = None if entry.key_id in chunk_keys else key_json(entry.key_id)
+        grow = len(part) + bool(parts) + (len(key) + bool(chunk_keys) if key else 0)
+        if parts and size + grow > limit:
+            close()
+            parts, chunk_keys, size = [], {}, empty
+            key = key_json(entry.key_id)
+            grow = len(part) + (len(key) if key else 0)
+        if size + grow > limit:
+            raise EntryTooLarge(entry.seq, size + grow, limit)
+        parts.append(part)
+        if key:
+            chunk_keys[entry.key_id] = key
+        size += grow
+        last = entry.seq
+    if parts:
+        close()
+    return out
 
 
 def decode_batch(data: bytes, topic_store: str) -> Batch:
@@ -231,7 +272,7 @@ def check_message(doc: dict[str, Any], chain: str, store: str) -> dict[str, Any]
                         f" not {store!r}")
     if not isinstance(body, dict):
         raise WireError(f"HQ message {msg_id}: body must be an object")
-    missing = [f for f in MESSAGE_TYPES[mtype] if f not in body]
+    missing = [f for f in MESSAGE_TYPES[mtype].fields if f not in body]
     if missing:
         raise WireError(f"HQ message {msg_id} ({mtype}): body lacks {', '.join(missing)}")
     return doc

@@ -86,7 +86,8 @@ COUNT_KIND = {"opening": N_("Opening"), "closing": N_("Closing"), "spot": N_("Sp
               "full": N_("Whole store")}
 COUNT_STATUS = {"open": N_("Open"), "closed": N_("Closed"), "expired": N_("Expired"),
                 "cancelled": N_("Cancelled")}
-SYNC_STATE = {"starting": N_("Starting"), "idle": N_("Not connected"), "offline": N_("Offline"),
+SYNC_STATE = {"starting": N_("Starting"), "connecting": N_("Connecting"),
+              "idle": N_("Not connected"), "offline": N_("Offline"),
               "syncing": N_("Sending"), "in_sync": N_("Up to date"), "blocked": N_("Blocked"),
               "hq_ahead": N_("Head office is ahead"), "refused_by_hq": N_("Refused by head office"),
               "not_enrolled": N_("Not enrolled")}

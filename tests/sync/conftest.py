@@ -13,7 +13,7 @@ from sync_helpers import FAST, HQRunner, Hub, enroll, make_bundle, new_store
 from hub.sync.broker import Mosquitto, available
 from hub.sync.enroll import HQKeys
 from hub.sync.hq import open_hq
-from hub.sync.replicator import Replicator
+from hub.sync.replicator import Replicator, load_enrollment
 from hub.sync.settings import SyncSettings
 
 
@@ -50,9 +50,7 @@ async def hubs(tmp_path: Path, hq_keys: HQKeys, broker: Mosquitto):
         store = await new_store(tmp_path, store_id)
         if not enrolled:
             await enroll(store, make_bundle(hq_keys, store_id, broker.url))
-        from hub.sync.replicator import load_enrollment
-
-        rep = Replicator(store, settings, await load_enrollment(store))
+        rep = Replicator(store, settings, await load_enrollment(store.ledger))
         await rep.start()
         hub = Hub(store, rep)
         made.append(hub)

@@ -61,7 +61,8 @@ async def test_a_store_is_confined_to_its_own_topics(tmp_path, hq_keys, tls_brok
     for sid in ("paris", "lyon"):
         store = await new_store(tmp_path, sid)
         await enroll(store, make_bundle(hq_keys, sid, url))
-        rep = Replicator(store, SyncSettings(resend_after_s=1.0), await load_enrollment(store))
+        enrollment = await load_enrollment(store.ledger)
+        rep = Replicator(store, SyncSettings(resend_after_s=1.0), enrollment)
         await rep.start()
         stores[sid] = (store, rep)
     try:

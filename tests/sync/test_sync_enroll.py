@@ -12,11 +12,11 @@ from sync_helpers import make_bundle, new_store, until
 
 from hub.bus import EventBus
 from hub.cli import main
-from hub.config import ConfigError
+from hub.config import ConfigError, Section
 from hub.store import Store
 from hub.sync.enroll import EnrollError, HQKeys, read_bundle
 from hub.sync.part import part
-from hub.sync.settings import SyncSettings, parse_settings
+from hub.sync.settings import Broker, SyncSettings, read_settings
 from hub.sync.wire import WireError, sign_doc
 
 
@@ -41,7 +41,6 @@ def test_cli_init_enroll_and_stores(tmp_path: Path, capsys):
 
     # The same store cannot take a bundle from another chain's HQ.
     other = HQKeys.create(tmp_path / "hq2", "rival")
-    from hub.sync.settings import Broker
     (tmp_path / "rival.bundle").write_bytes(
         other.make_bundle("paris", Broker.parse("mqtt://x:1883", "t"))[0])
     assert main(["enroll", "--data-dir", str(store_dir), str(tmp_path / "rival.bundle")]) == 1
@@ -71,11 +70,22 @@ def test_wrong_and_damaged_bundles_are_refused(tmp_path: Path, hq_keys: HQKeys):
     ({"broker": "http://x"}, "sync.broker: 'http://x' must look like mqtt://host:1883"),
     ({"enabled": "yes"}, "sync.enabled: must be true or false"),
     ({"resend_after_s": -1}, "sync.resend_after_s: must be seconds"),
-    ({"bogus": 1}, "sync: unknown key 'bogus'"),
+    ({"broker": 1883}, "sync.broker: must be text"),
+    ({"keepalive_s": 1.5}, "sync.keepalive_s: must be a whole number from 5 to 3600"),
+    ({"bogus": 1}, "sync.bogus: unknown key"),
 ])
 def test_bad_sync_settings_name_the_key(section, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
-        parse_settings(section)
+        read_settings(Section("sync", section))
+
+
+def test_sync_settings_read_from_the_section():
+    assert read_settings(Section("sync", None)) == SyncSettings()
+    settings = read_settings(Section("sync", {
+        "enabled": False, "broker": "mqtts://hq.example", "batch_entries": 7,
+        "resend_after_s": 2, "window_entries": 100}))
+    assert settings == SyncSettings(enabled=False, broker=Broker("hq.example", 8883, True),
+                                    batch_entries=7, resend_after_s=2.0, window_entries=100)
 
 
 async def test_part_idles_and_says_so_when_not_enrolled(tmp_path: Path, caplog):

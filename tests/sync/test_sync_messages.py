@@ -13,6 +13,7 @@ from sync_helpers import until
 
 from hub.ledger.journal import verify_chain
 from hub.sync.hq import publish_signed
+from hub.sync.model import SyncBook
 from hub.sync.settings import Broker
 from hub.sync.wire import sign_doc, topic
 
@@ -24,8 +25,7 @@ async def send(hq, broker, store_id, mtype, body) -> str:
 
 
 async def refusals(store) -> list[str]:
-    return [r["reason"] for r in await store.ledger.fetch(
-        "SELECT reason FROM sync_refusals ORDER BY id")]
+    return [r["reason"] for r in reversed(await SyncBook(store.ledger).refusals())]
 
 
 async def applied(store, msg_id: str) -> bool:
@@ -90,15 +90,17 @@ async def test_client_update_travels_sealed_and_lands_under_the_clients_key(hq, 
     paris = await hubs("paris")
     await until(lambda: paris.rep.acked == paris.store.ledger.seq, "enrolled at HQ")
     seen: list[bytes] = []
+    subscribed = asyncio.Event()
 
     async def spy() -> None:
         async with aiomqtt.Client("127.0.0.1", broker.port, identifier="spy") as c:
-            await c.subscribe("#")
+            await c.subscribe("#", qos=1)  # returns on the broker's SUBACK
+            subscribed.set()
             async for m in c.messages:
                 seen.append(bytes(m.payload))
 
     spy_task = asyncio.create_task(spy())
-    await asyncio.sleep(0.3)  # let the spy subscribe before the message goes out
+    await asyncio.wait_for(subscribed.wait(), 10)  # the spy hears everything from here on
     msg_id = await send(hq, broker, "paris", "client", {
         "client_id": "CABCDEFGHIJ", "profile": {"first_name": "Héloïse", "last_name": "Vasseur",
                                                 "emails": ["heloise@example.fr"]}})
@@ -106,10 +108,13 @@ async def test_client_update_travels_sealed_and_lands_under_the_clients_key(hq, 
     client = await paris.store.clients.get("CABCDEFGHIJ")
     assert client["profile"]["last_name"] == "Vasseur"
     await until(lambda: paris.rep.acked == paris.store.ledger.seq, "client entries at HQ")
+    # The spy saw both legs: HQ's message in, and the store's client entry out to HQ.
+    await until(lambda: any(msg_id.encode() in p for p in seen), "the spy saw HQ's message")
+    await until(lambda: any(b'"subject":"client:CABCDEFGHIJ"' in p for p in seen),
+                "the spy saw the client's entry go to HQ")
     spy_task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await spy_task
-    assert seen, "the spy saw the traffic"
     for payload in seen:
         assert b"Vasseur" not in payload and b"heloise@" not in payload
     assert (await hq.call(hq.hq.client_profile, "paris", "CABCDEFGHIJ"))["first_name"] == "Héloïse"

@@ -63,9 +63,13 @@ async def test_offline_sales_drain_after_broker_restart(hq, hubs, broker):
     await paris.sell("paris-2")
     assert paris.rep.backlog >= 2
     assert paris.rep.status()["state"] == "offline"
+    # Each failed attempt waits longer...
+    await until(lambda: paris.rep.backoff.attempt >= 3, "retrying with a growing wait")
 
     broker.start()
     await until(lambda: paris.rep.acked == paris.store.ledger.seq, "backlog drained", 60)
+    # ...and a good connection starts the next outage from the shortest wait again.
+    assert paris.rep.connected and paris.rep.backoff.attempt == 0
     assert await hq_entries(hq, "paris") == await journal(paris.store)
     stores = {s.store_id: s for s in await hq.call(hq.hq.storage.stores)}
     assert stores["paris"].head_seq == paris.store.ledger.seq

@@ -1,0 +1,145 @@
+"""The sync area of the books: what a hub keeps of its link with HQ.
+
+- `sync_state`: the enrollment (HQ's public keys, the broker, where the TLS files are) and
+  the cursor (`acked_seq`, the highest contiguous seq HQ acknowledged: HQ's word, never ours);
+- `sync_hq_keys`: the store's data keys sealed to HQ's box key, kept so that a resend
+  carries the very bytes HQ already opened, and dropped when a client's key is destroyed;
+- `sync_refusals`: what came in and was refused (unsigned, forged, replayed...), the last
+  thousand, for the sync screen.
+
+All three are state, not projections: a rebuild keeps them. Only this module touches them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from hub.core.projector import Handler
+from hub.ledger.ledger import Ledger, Tx, utc_now
+from hub.ledger.schema import Migration, Schema
+from hub.sync.settings import TlsFiles
+from hub.sync.wire import WrappedKey
+
+AREA = "sync"
+REFUSALS_KEPT = 1000
+
+# Stores made before the sync area got these tables from the hq area's v1, with the same
+# names and columns: IF NOT EXISTS adopts them as they are, rows and all.
+_SYNC_V1 = """
+CREATE TABLE IF NOT EXISTS sync_state (
+    key   TEXT PRIMARY KEY,            -- enrollment, acked_seq
+    value TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS sync_hq_keys (
+    key_id  TEXT PRIMARY KEY,          -- data keys sealed to HQ's X25519 key (HQ alone opens)
+    version INTEGER NOT NULL,
+    wrapped BLOB NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS sync_refusals (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at     TEXT NOT NULL,
+    source TEXT NOT NULL,              -- the topic or command it came from
+    reason TEXT NOT NULL
+);
+"""
+
+SCHEMA = Schema(AREA, (Migration(1, _SYNC_V1),))
+PROJECTIONS: dict[str, Handler] = {}  # no entries of its own: sync is state beside the journal
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """What a hub keeps of its bundle (in `sync_state`; TLS files in <data>/sync/)."""
+
+    chain_id: str
+    store_id: str
+    hq_signing_key: str
+    hq_box_key: str
+    broker: str
+    secret: str
+    tls_dir: str | None
+
+    def tls(self) -> TlsFiles | None:
+        if self.tls_dir is None:
+            return None
+        d = Path(self.tls_dir)
+        return TlsFiles(d / "ca.pem", d / "client.pem", d / "client.key")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Enrollment:
+        return cls(**json.loads(text))
+
+
+# -- in a transaction ------------------------------------------------------------------------
+
+def enrollment_in(tx: Tx) -> Enrollment | None:
+    row = tx.one("SELECT value FROM sync_state WHERE key = 'enrollment'")
+    return None if row is None else Enrollment.from_json(row["value"])
+
+
+def record_enrollment_in(tx: Tx, enrollment: Enrollment) -> None:
+    tx.execute("INSERT INTO sync_state (key, value) VALUES ('enrollment', ?)"
+               " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (enrollment.to_json(),))
+
+
+def record_refusal_in(tx: Tx, source: str, reason: str) -> None:
+    tx.execute("INSERT INTO sync_refusals (at, source, reason) VALUES (?,?,?)",
+               (utc_now(), source, reason))
+    tx.execute("DELETE FROM sync_refusals WHERE id <= (SELECT MAX(id) FROM sync_refusals) - ?",
+               (REFUSALS_KEPT,))
+
+
+# -- the service -----------------------------------------------------------------------------
+
+class SyncBook:
+    """The sync area's reads and writes, for the replicator, enrollment and the sync screen."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    async def enrollment(self) -> Enrollment | None:
+        row = await self.ledger.fetch_one("SELECT value FROM sync_state WHERE key = 'enrollment'")
+        return None if row is None else Enrollment.from_json(row["value"])
+
+    async def cursor(self) -> int:
+        """The highest contiguous seq HQ acknowledged (0 before its first ack)."""
+        row = await self.ledger.fetch_one("SELECT value FROM sync_state WHERE key = 'acked_seq'")
+        return int(row["value"]) if row else 0
+
+    async def save_cursor(self, acked: int) -> None:
+        """Keep HQ's ack; the cursor never moves back (a late, older save is a no-op)."""
+        await self.ledger.transact(lambda tx: tx.execute(
+            "INSERT INTO sync_state (key, value) VALUES ('acked_seq', ?) ON CONFLICT(key)"
+            " DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < ?",
+            (str(acked), acked)))
+
+    async def sealed_keys(self) -> dict[str, WrappedKey]:
+        rows = await self.ledger.fetch("SELECT key_id, version, wrapped FROM sync_hq_keys")
+        return {r["key_id"]: WrappedKey(r["key_id"], r["version"], bytes(r["wrapped"]))
+                for r in rows}
+
+    async def keep_sealed_keys(self, new: list[WrappedKey], gone: list[str]) -> None:
+        """Keep newly sealed keys; drop those of destroyed keys (a forgotten client's)."""
+        def command(tx: Tx) -> None:
+            tx.conn.executemany("INSERT OR IGNORE INTO sync_hq_keys (key_id, version, wrapped)"
+                                " VALUES (?,?,?)", [(k.key_id, k.version, k.wrapped)
+                                                    for k in new])
+            tx.conn.executemany("DELETE FROM sync_hq_keys WHERE key_id = ?",
+                                [(k,) for k in gone])
+        await self.ledger.transact(command)
+
+    async def refuse(self, source: str, reason: str) -> None:
+        await self.ledger.transact(lambda tx: record_refusal_in(tx, source, reason))
+
+    async def refusals(self, limit: int = 200) -> list[dict[str, Any]]:
+        rows = await self.ledger.fetch("SELECT * FROM sync_refusals ORDER BY id DESC LIMIT ?",
+                                       (limit,))
+        return [dict(r) for r in rows]
