@@ -164,7 +164,7 @@ def test_escpos_decoder_survives_any_bytes_and_any_split(payload, cuts):
 def test_unknown_config_keys_and_models_are_named():
     import pytest
 
-    from hub.devices.errors import ConfigInvalid
+    from hub.config import ConfigError
 
     profiles = load_profiles()
     cases = [
@@ -177,7 +177,7 @@ def test_unknown_config_keys_and_models_are_named():
         ({"p": 3}, "devices.p: must be a table"),
     ]
     for section, message in cases:
-        with pytest.raises(ConfigInvalid, match=message.replace("(", r"\(")):
+        with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
             parse_devices(section, profiles, {"R1"})
     spec = DeviceSpec("x", "printer", "escpos", "m")
     assert spec.get("missing", 1) == 1
