@@ -195,7 +195,7 @@ class DeviceManager:
     async def gift_receipt(self, sale_id: str, register: str | None = None) -> dict[str, Any]:
         return await self.print_receipt(sale_id, gift=True, register=register)
 
-    # -- drawer, display, tags, scale -----------------------------------------------------
+    # -- drawer, display, tags -----------------------------------------------------------
 
     async def open_drawer(self, register: str) -> dict[str, Any]:
         printer = self.for_register(register, "printer")
@@ -215,23 +215,3 @@ class DeviceManager:
         printer = self.get(device) if device else self.first("tag_printer")
         return await printer.print_tag(piece, currency=self.store.config.currency,  # type: ignore[attr-defined]
                                        copies=copies, words=self.store.words)
-
-    async def zero_scale(self, register: str) -> dict[str, Any]:
-        scale = self.for_register(register, "scale")
-        await scale.zero()  # type: ignore[attr-defined]
-        return {"device": scale.id, "zeroed": True}
-
-    async def command(self, name: str, **kwargs: Any) -> dict[str, Any]:
-        """One entry point for the web app: `await manager.command("open_drawer", register="R1")`."""
-        handlers = {"print_receipt": self.print_receipt, "reprint": self.reprint,
-                    "gift_receipt": self.gift_receipt, "open_drawer": self.open_drawer,
-                    "show": self.show, "print_tag": self.print_tag,
-                    "zero_scale": self.zero_scale, "preview_receipt": self.preview_receipt}
-        if name not in handlers:
-            raise DeviceBusy("unknown device command “{name}”", name=name)
-        try:
-            return await handlers[name](**kwargs)
-        except TypeError as exc:
-            raise DeviceBusy("{name}: {error}", name=name, error=str(exc)) from None
-        except DeviceError:
-            raise
