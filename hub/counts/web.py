@@ -140,7 +140,8 @@ def setup(app: web.Application, runtime: Any) -> None:
                                                      "location": {"type": "string"}}})
     table.api("POST", "/api/v1/counts/{count_id}/close", ending(CountStatus.CLOSED), roles=MANAGERS,
               summary="Close a count: one journal entry with its reconciliation", body=body)
-    table.api("POST", "/api/v1/counts/{count_id}/cancel", ending(CountStatus.CANCELLED), roles=MANAGERS,
+    table.api("POST", "/api/v1/counts/{count_id}/cancel", ending(CountStatus.CANCELLED),
+              roles=MANAGERS,
               summary="Abandon a count (its reads are kept in its record)", body=body)
     table.api("POST", "/api/v1/counts/{count_id}/confirm-missing", follow_up("confirm"),
               roles=MANAGERS, summary="Mark the count's missing pieces missing",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from escpos import printer
+from escpos import printer as escpos_printer
 
 from hub.devices.base import Device, Paper
 from hub.devices.errors import DeviceBusy, DeviceFailed, LinkLost
@@ -64,16 +64,16 @@ class Job:
 def _escpos_printer(settings: dict[str, Any], timeout: float) -> Any:
     profile = settings.get("escpos_profile", "default")
     if settings.get("host"):
-        return printer.Network(settings["host"], int(settings.get("port", 9100)),
+        return escpos_printer.Network(settings["host"], int(settings.get("port", 9100)),
                                timeout=timeout, profile=profile)
     if settings.get("path"):
         s = settings.get("serial", {})
-        return printer.Serial(settings["path"], baudrate=int(s.get("baudrate", 38400)),
+        return escpos_printer.Serial(settings["path"], baudrate=int(s.get("baudrate", 38400)),
                               timeout=timeout, profile=profile)
     usb = settings.get("usb")
     if usb:
         vid, pid = (int(x, 16) for x in str(usb).split(":"))
-        return printer.Usb(vid, pid, timeout=int(timeout * 1000), profile=profile)
+        return escpos_printer.Usb(vid, pid, timeout=int(timeout * 1000), profile=profile)
     raise DeviceFailed("no `host`, `path` or `usb` configured for the printer")
 
 
