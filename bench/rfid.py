@@ -63,7 +63,7 @@ async def _ingest(root: Path, pieces: int, reads: int, out: TextIO) -> dict[str,
         for i in range(0, pieces, 2_000):
             await store.items.receive_many([_piece(n) for n in range(i, min(i + 2_000, pieces))],
                                            "bench")
-        rows = await store.ledger.fetch("SELECT epc, location FROM items")
+        rows = await store.items.tagged(("epc", "location"))
         stream = _stream([(r["epc"], r["location"]) for r in rows], reads, random.Random(5))
         counts = Counts(store, store.bus)
         await counts.start()

@@ -7,6 +7,7 @@ an EPC for its RFID tag, and a history that is every journal entry that touched 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from hub.core import fields
@@ -511,3 +512,55 @@ class Items:
         rows = await self.ledger.fetch("SELECT status, COUNT(*) AS n FROM items GROUP BY status")
         return {r["status"]: r["n"] for r in rows}
 
+    # -- reads for stock counts (hub/counts): pieces by their tag, where they are now ---------
+
+    _READABLE = frozenset((*ITEM_FIELDS, "status", "status_ref", "received_seq", "updated_seq"))
+    _CHUNK = 900  # ids per IN (...) list, well under SQLite's limit on bound values
+
+    def _select(self, columns: Collection[str]) -> str:
+        unknown = sorted(set(columns) - self._READABLE)
+        if unknown or not columns:
+            raise ValueError(f"items: no column {unknown[0] if unknown else '(none asked)'!r}")
+        return f"SELECT {', '.join(columns)} FROM items"
+
+    async def tagged(self, columns: Collection[str],
+                     item_ids: Collection[str] | None = None) -> list[Any]:
+        """The pieces carrying an RFID tag (every one, or those of `item_ids`), as rows of
+        `columns` in that order, in no particular row order."""
+        sql = self._select(columns) + " WHERE epc IS NOT NULL"
+        if item_ids is None:
+            return await self.ledger.fetch(sql)
+        ids, rows = tuple(item_ids), []
+        for i in range(0, len(ids), self._CHUNK):
+            part = ids[i:i + self._CHUNK]
+            rows += await self.ledger.fetch(
+                f"{sql} AND item_id IN ({','.join('?' * len(part))})", part)
+        return rows
+
+    def tagged_in(self, tx: Tx, columns: Collection[str]) -> list[Any]:
+        """`tagged(columns)` inside a transaction: the books as of that transaction."""
+        return tx.all(self._select(columns) + " WHERE epc IS NOT NULL")
+
+    async def columns_of(self, item_ids: Collection[str],
+                         columns: Collection[str]) -> dict[str, Any]:
+        """item_id -> a row of `columns` (and item_id) for those of `item_ids` in the books."""
+        ids, out = tuple(item_ids), {}
+        sql = self._select(("item_id", *columns))
+        for i in range(0, len(ids), self._CHUNK):
+            part = ids[i:i + self._CHUNK]
+            for row in await self.ledger.fetch(
+                    f"{sql} WHERE item_id IN ({','.join('?' * len(part))})", part):
+                out[row["item_id"]] = row
+        return out
+
+    def status_in(self, tx: Tx, item_id: str) -> str | None:
+        """A piece's status inside a transaction; None when no piece has that serial."""
+        row = tx.one("SELECT status FROM items WHERE item_id = ?", (item_id,))
+        return row["status"] if row else None
+
+    async def missing_since(self) -> dict[str, int]:
+        """The pieces marked missing, each with the seq of its last change (the entry that
+        marked it missing, unless a later one touched its record)."""
+        rows = await self.ledger.fetch(
+            "SELECT item_id, updated_seq FROM items WHERE status = 'missing'")
+        return {r["item_id"]: r["updated_seq"] for r in rows}

@@ -10,6 +10,8 @@ from typing import Any
 
 from hub.cli import CommandError, data_dir_arg, read_books
 from hub.config import load_config, resolve_data_dir
+from hub.core.errors import NotFound
+from hub.counts import reports
 from hub.epc import SGTIN_FILTERS, EpcError, decode, encode
 from hub.words import words_for
 
@@ -72,8 +74,6 @@ def _percent(bp: int | None) -> str:
 
 
 def cmd_counts_list(args: argparse.Namespace) -> int:
-    from hub.counts import reports
-
     rows = read_books(args, lambda store: reports.counts_list(
         store.ledger, since=args.since, until=args.until))
     if args.json:
@@ -91,11 +91,8 @@ def cmd_counts_list(args: argparse.Namespace) -> int:
 
 
 def cmd_counts_show(args: argparse.Namespace) -> int:
-    from hub.core.errors import NotFound
-    from hub.counts import reports
-
     try:
-        detail = read_books(args, lambda store: reports.count_detail(store.ledger,
+        detail = read_books(args, lambda store: reports.count_detail(store.ledger, store.items,
                                                                        args.count_id))
     except NotFound as exc:
         raise CommandError(str(exc), 2) from None
@@ -104,8 +101,6 @@ def cmd_counts_show(args: argparse.Namespace) -> int:
 
 
 def cmd_counts_report(args: argparse.Namespace) -> int:
-    from hub.counts import reports
-
     async def gather(store: Any) -> dict[str, Any]:
         window = {"since": args.since, "until": args.until}
         return {"currency": store.config.currency,

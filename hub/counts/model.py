@@ -17,6 +17,7 @@ resolved. Reads themselves are never journal entries: they are working state, ke
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from typing import Any
 
 from hub.core.projector import touch_item
@@ -25,7 +26,16 @@ from hub.ledger.ledger import Tx
 from hub.ledger.schema import Migration, Schema
 
 KINDS = ("opening", "closing", "spot", "full")
-OUTCOMES = ("closed", "expired", "cancelled")
+
+
+class CountStatus(StrEnum):
+    """A count's life: open until ONE `count.closed` entry ends it with its outcome."""
+
+    OPEN = "open"
+    CLOSED = "closed"        # reconciled: its missing pieces may be confirmed
+    EXPIRED = "expired"      # left open past midnight: its result is partial
+    CANCELLED = "cancelled"  # abandoned; its reads are kept in its record
+
 
 _COUNTS_V1 = """
 CREATE TABLE counts (
@@ -111,8 +121,9 @@ def _on_started(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
     assert p is not None
     scope = json.dumps(p["scope"]) if p["scope"] is not None else None
     tx.execute("INSERT INTO counts (count_id, kind, scope, day, status, started_seq, started_ts,"
-               " started_by) VALUES (?,?,?,?, 'open', ?,?,?)",
-               (p["count_id"], p["kind"], scope, p["day"], entry.seq, entry.ts, entry.actor))
+               " started_by) VALUES (?,?,?,?,?,?,?,?)",
+               (p["count_id"], p["kind"], scope, p["day"], CountStatus.OPEN, entry.seq, entry.ts,
+                entry.actor))
 
 
 def _on_sweep(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:

@@ -6,11 +6,12 @@ import contextlib
 from typing import Any
 
 from hub.counts.service import Counts
+from hub.counts.settings import count_settings
 
 
 @contextlib.asynccontextmanager
 async def part(runtime: Any):
-    counts = Counts(runtime.store, runtime.bus)
+    counts = Counts(runtime.store, runtime.bus, count_settings(runtime.config))
     await counts.start()
     runtime.services["counts"] = counts
     try:

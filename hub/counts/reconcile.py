@@ -14,8 +14,6 @@ from typing import Any
 # Statuses of a piece that should be physically in the store (and so in some showcase, tray
 # or safe). `reserved` waits for its client; `returned` waits for inspection.
 IN_STORE = frozenset({"in_stock", "reserved", "returned"})
-# Statuses of a piece that should *not* answer a reader: reading one is worth a look.
-AWAY = frozenset({"sold", "memo_out", "in_repair", "in_transfer"})
 
 # What a count saw of one tag: reads per location (None: a reader with no location).
 Seen = Mapping[str | None, int]

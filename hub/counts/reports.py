@@ -1,7 +1,8 @@
 """What the counts tell a manager: accuracy per count and over time, shrinkage by value and
 category, the locations with most discrepancies, and the closing count of a day.
 
-All read the counts projections (rebuilt from the journal), never the working reads.
+All read the counts projections (rebuilt from the journal), never the working reads; what
+a piece is and where it stands now comes from the core's `Items`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,11 @@ import json
 from typing import Any
 
 from hub.core.errors import NotFound
+from hub.core.items import Items
+from hub.counts.model import CountStatus
 from hub.ledger.ledger import Ledger
+
+_NOW = ("description", "status", "location")  # a discrepancy's piece as the books say today
 
 
 def _row(row: Any) -> dict[str, Any]:
@@ -29,16 +34,21 @@ async def counts_list(ledger: Ledger, *, since: str | None = None, until: str | 
     return [_row(r) for r in rows]
 
 
-async def count_detail(ledger: Ledger, count_id: str) -> dict[str, Any]:
+async def count_detail(ledger: Ledger, items: Items, count_id: str) -> dict[str, Any]:
     """A count and its discrepancies (missing, misplaced) with where each stands now."""
     row = await ledger.fetch_one("SELECT * FROM counts WHERE count_id = ?", (count_id,))
     if row is None:
         raise NotFound("no count {count_id}", count_id=count_id)
-    rows = await ledger.fetch(
-        "SELECT d.*, i.description, i.status AS status_now, i.location AS location_now"
-        " FROM count_discrepancies d LEFT JOIN items i ON i.item_id = d.item_id"
-        " WHERE d.count_id = ? ORDER BY d.kind, d.item_id", (count_id,))
-    return {**_row(row), "discrepancies": [_row(r) for r in rows]}
+    rows = await ledger.fetch("SELECT * FROM count_discrepancies WHERE count_id = ?"
+                              " ORDER BY kind, item_id", (count_id,))
+    now = await items.columns_of({r["item_id"] for r in rows}, _NOW)
+    discrepancies = []
+    for r in rows:
+        piece = now.get(r["item_id"])
+        discrepancies.append({**_row(r), "description": piece["description"] if piece else None,
+                              "status_now": piece["status"] if piece else None,
+                              "location_now": piece["location"] if piece else None})
+    return {**_row(row), "discrepancies": discrepancies}
 
 
 async def accuracy(ledger: Ledger, *, since: str | None = None,
@@ -46,8 +56,8 @@ async def accuracy(ledger: Ledger, *, since: str | None = None,
     """Inventory accuracy per closed count and overall (pieces in place / pieces expected)."""
     rows = await ledger.fetch(
         "SELECT count_id, kind, day, closed_ts, expected, found, in_place, missing, misplaced,"
-        " unknown, accuracy_bp FROM counts WHERE status = 'closed' AND day >= ? AND day <= ?"
-        " ORDER BY closed_seq", (since or "0000-00-00", until or "9999-99-99"))
+        " unknown, accuracy_bp FROM counts WHERE status = ? AND day >= ? AND day <= ?"
+        " ORDER BY closed_seq", (CountStatus.CLOSED, since or "0000-00-00", until or "9999-99-99"))
     counts = [_row(r) for r in rows]
     expected = sum(c["expected"] for c in counts)
     in_place = sum(c["in_place"] for c in counts)
@@ -82,7 +92,7 @@ async def hot_locations(ledger: Ledger, *, since: str | None = None, until: str 
     elsewhere, and other locations' pieces read in them."""
     rows = await ledger.fetch(
         "WITH d AS (SELECT d.* FROM count_discrepancies d JOIN counts c"
-        "  ON c.count_id = d.count_id WHERE c.status = 'closed' AND c.day >= ? AND c.day <= ?),"
+        "  ON c.count_id = d.count_id WHERE c.status = ? AND c.day >= ? AND c.day <= ?),"
         " hits AS ("
         "  SELECT location, kind = 'missing' AS missing, kind = 'misplaced' AS out_, 0 AS in_"
         "  FROM d UNION ALL"
@@ -90,7 +100,8 @@ async def hot_locations(ledger: Ledger, *, since: str | None = None, until: str 
         " SELECT location, SUM(missing) AS missing, SUM(out_) AS misplaced_out,"
         " SUM(in_) AS misplaced_in, COUNT(*) AS discrepancies FROM hits"
         " GROUP BY location ORDER BY discrepancies DESC, location LIMIT ?",
-        (since or "0000-00-00", until or "9999-99-99", max(1, min(limit, 100))))
+        (CountStatus.CLOSED, since or "0000-00-00", until or "9999-99-99",
+         max(1, min(limit, 100))))
     return [_row(r) for r in rows]
 
 
@@ -102,7 +113,7 @@ def closure_section(tx: Any, from_seq: int, through_seq: int) -> dict[str, Any]:
                   " WHERE closed_seq > ? AND closed_seq <= ? ORDER BY closed_seq",
                   (from_seq, through_seq))
     counts = [_row(r) for r in rows]
-    closing = [c for c in counts if c["kind"] == "closing" and c["status"] == "closed"]
+    closing = [c for c in counts if c["kind"] == "closing" and c["status"] == CountStatus.CLOSED]
     return {"closing_count": closing[-1] if closing else None, "counts": counts}
 
 
@@ -111,5 +122,5 @@ async def day_record(ledger: Ledger, day: str) -> dict[str, Any]:
     day's record beside its Z report."""
     rows = await ledger.fetch("SELECT * FROM counts WHERE day = ? ORDER BY started_seq", (day,))
     counts = [_row(r) for r in rows]
-    closing = [c for c in counts if c["kind"] == "closing" and c["status"] == "closed"]
+    closing = [c for c in counts if c["kind"] == "closing" and c["status"] == CountStatus.CLOSED]
     return {"day": day, "closing_count": closing[-1] if closing else None, "counts": counts}

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import json
 import logging
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,19 +27,28 @@ from zoneinfo import ZoneInfo
 from hub.bus import Event, EventBus
 from hub.core import fields
 from hub.core.errors import Invalid, NotFound, Refused
-from hub.counts.model import KINDS
+from hub.counts.model import KINDS, CountStatus
 from hub.counts.reconcile import IN_STORE, Piece, Result, reconcile
-from hub.counts.session import CountSession, Reader
+from hub.counts.session import CountSession, Reader, ReaderState
+from hub.counts.settings import CountSettings
+from hub.devices.base import State as DeviceState
 from hub.epc import EpcError, normalise_epc
 from hub.ledger.ledger import Tx
+from hub.store import Store
 from hub.words import N_, Listing, Term
 
 log = logging.getLogger(__name__)
 
 _EPC = re.compile(r"[0-9A-F]{24}")
 _NAME = re.compile(r"^[^\x00-\x1f]{1,80}$")
-PIECE_COLUMNS = "item_id, epc, location, status, category, tag_price, cost, description"
-FIND_INTERVAL = 0.1  # a find-a-piece gauge wants ~10 updates a second, not every read
+# What a count asks the books of each tagged piece: the fields of `Piece`, in order.
+PIECE_COLUMNS = tuple(f.name for f in dataclasses.fields(Piece))
+HEARTBEAT_S = 1.0  # an open count's progress goes out at least this often, changed or not
+EXPIRY_CHECK_S = 60.0  # how often the loop looks for counts left open past midnight
+# A device in these states reads nothing: its count readers show as dropped.
+_NOT_READING = frozenset({DeviceState.RETRYING, DeviceState.FAILED})
+# Per read, a module constant: looking a member up on its enum class costs ~100 ns.
+_READING = ReaderState.READING
 
 
 def business_day(now: float, timezone: str) -> str:
@@ -65,15 +75,15 @@ def _item_ids(payload: dict[str, Any] | None) -> set[str]:
 class Counts:
     """The counts of one store: open sessions, ingestion, closing, and what follows."""
 
-    def __init__(self, store: Any, bus: EventBus, *, flush_interval: float = 1.0,
-                 progress_interval: float = 0.25, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Store, bus: EventBus, settings: CountSettings | None = None,
+                 *, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.ledger = store.ledger
+        self.items = store.items
         self.bus = bus
         self.timezone: str = store.config.timezone
         self.currency: str = store.config.currency
-        self.flush_interval = flush_interval
-        self.progress_interval = progress_interval
+        self.settings = settings or CountSettings()
         self.clock = clock
         self.index: dict[str, Piece] = {}       # epc -> piece, every piece with an EPC
         self.by_item: dict[str, str] = {}       # item_id -> epc
@@ -123,15 +133,18 @@ class Counts:
         await self.flush()
 
     async def _load_index(self) -> None:
-        rows = await self.ledger.fetch(f"SELECT {PIECE_COLUMNS} FROM items WHERE epc IS NOT NULL")
+        rows = await self.items.tagged(PIECE_COLUMNS)
         self.index.clear()
         self.by_item.clear()
         for row in rows:
-            self._index_piece(Piece(*tuple(row)))
-        found = await self.ledger.fetch(
-            "SELECT i.epc FROM items i JOIN count_found f ON f.item_id = i.item_id"
-            " WHERE i.status = 'missing' AND f.seq > i.updated_seq")
-        self._found_reported = {r["epc"] for r in found}
+            self._index_piece(Piece(*row))
+        # A missing piece found again since it was marked missing was announced already.
+        missing = await self.items.missing_since()
+        found = await self.ledger.fetch("SELECT item_id, MAX(seq) AS seq FROM count_found"
+                                        " GROUP BY item_id")
+        self._found_reported = {self.by_item[r["item_id"]] for r in found
+                                if r["item_id"] in self.by_item
+                                and r["seq"] > missing.get(r["item_id"], r["seq"])}
 
     def _index_piece(self, piece: Piece) -> None:
         old = self.by_item.get(piece.item_id)
@@ -146,10 +159,8 @@ class Counts:
             self._found_reported.discard(piece.epc)
 
     async def _load_open_counts(self) -> None:
-        import json
-
         rows = await self.ledger.fetch("SELECT count_id, kind, scope, day, started_ts"
-                                       " FROM counts WHERE status = 'open'")
+                                       " FROM counts WHERE status = ?", (CountStatus.OPEN,))
         for row in rows:
             scope = json.loads(row["scope"]) if row["scope"] is not None else None
             session = CountSession(row["count_id"], row["kind"],
@@ -214,8 +225,8 @@ class Counts:
                 reader = session.readers[device or "?"] = Reader()
             reader.reads += 1
             reader.last = now
-            if reader.state != "reading":
-                reader.state = "reading"
+            if reader.state is not _READING:
+                reader.state = _READING
                 session.changed = True
             if location is None:
                 session.unlocated_reads += 1
@@ -262,11 +273,11 @@ class Counts:
         the count shows it as dropped until it reads again."""
         d = event.data
         device, state = d.get("device"), str(d.get("state", "")).lower()
-        if state in ("retrying", "failed"):  # hub.devices.base.State: not connected
+        if state in _NOT_READING:
             for session in self._active:
                 reader = session.readers.get(device)
                 if reader is not None:
-                    reader.state = "dropped"
+                    reader.state = ReaderState.DROPPED
                     session.changed = True
 
     def _reject(self, reason: str, message: str) -> None:
@@ -280,7 +291,7 @@ class Counts:
     def _gauge(self, epc: str, rssi: int | None, device: str | None, antenna: int | None,
                location: str | None) -> None:
         now = time.monotonic()
-        if now - self._finding[epc] < FIND_INTERVAL:
+        if now - self._finding[epc] < self.settings.find_interval_s:
             return
         self._finding[epc] = now
         piece = self.index.get(epc)
@@ -297,8 +308,7 @@ class Counts:
 
     async def _record_found(self, piece: Piece, payload: dict[str, Any]) -> None:
         def command(tx: Tx) -> int:
-            row = tx.one("SELECT status FROM items WHERE item_id = ?", (piece.item_id,))
-            if row is None or row["status"] != "missing":
+            if self.items.status_in(tx, piece.item_id) != "missing":
                 return 0
             return tx.append("count.piece_found", f"item:{piece.item_id}", payload,
                              actor="counts").seq
@@ -313,7 +323,7 @@ class Counts:
             self.bus.publish("count.found", seq=seq, description=piece.description,
                              tag_price=piece.tag_price, **payload)
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
@@ -328,17 +338,22 @@ class Counts:
             # Exact from the payload, at once: a read right after must see it.
             change = ({"status": payload["status"]} if kind == "item.status"
                       else {"location": payload["location"]})
-            self._index_piece(replace(self.index[epc], **change))
+            self._index_piece(dataclasses.replace(self.index[epc], **change))
             self._retally_due = True
         else:
-            self._stale_items |= _item_ids(payload)
+            self._stale_items |= self._pieces_touched(payload)
+
+    def _pieces_touched(self, payload: dict[str, Any]) -> set[str]:
+        """The pieces a journal entry may have changed, to read again from the books: the
+        one place counts asks (a guess from the payload's shape for now)."""
+        return _item_ids(payload)
 
     # -- the background loop: progress, flushes, refreshes, overnight ----------------------
 
     async def _run(self) -> None:
         last_flush = last_expiry = time.monotonic()
         while True:
-            await asyncio.sleep(self.progress_interval)
+            await asyncio.sleep(self.settings.progress_interval_s)
             try:
                 if self._stale_items:
                     await self._refresh_items()
@@ -348,10 +363,10 @@ class Counts:
                         session.retally(self.index)
                 self.publish_progress()
                 now = time.monotonic()
-                if now - last_flush >= self.flush_interval:
+                if now - last_flush >= self.settings.flush_interval_s:
                     last_flush = now
                     await self.flush()
-                if now - last_expiry >= 60:
+                if now - last_expiry >= EXPIRY_CHECK_S:
                     last_expiry = now
                     await self.expire_overnight()
             except asyncio.CancelledError:
@@ -361,18 +376,15 @@ class Counts:
 
     async def _refresh_items(self) -> None:
         ids, self._stale_items = self._stale_items, set()
-        marks = ",".join("?" * len(ids))
-        rows = await self.ledger.fetch(f"SELECT {PIECE_COLUMNS} FROM items WHERE epc IS NOT NULL"
-                                       f" AND item_id IN ({marks})", tuple(ids))
-        for row in rows:
-            self._index_piece(Piece(*tuple(row)))
+        for row in await self.items.tagged(PIECE_COLUMNS, ids):
+            self._index_piece(Piece(*row))
         self._retally_due = True
 
     def publish_progress(self, force: bool = False) -> None:
         now = time.monotonic()
         for session in self._active:
             last = self._last_progress.get(session.count_id, 0.0)
-            if not (force or session.changed or now - last >= 1.0):
+            if not (force or session.changed or now - last >= HEARTBEAT_S):
                 continue
             session.changed = False
             self._last_progress[session.count_id] = now
@@ -486,9 +498,12 @@ class Counts:
         self._sweeps[device] = location
         session.changed = True
 
-    async def close(self, count_id: str, actor: str, *, outcome: str = "closed",
-                    note: str = "") -> dict[str, Any]:
+    async def close(self, count_id: str, actor: str, *,
+                    outcome: CountStatus = CountStatus.CLOSED, note: str = "") -> dict[str, Any]:
         """End a count with ONE journal entry holding its reconciliation."""
+        outcome = CountStatus(outcome)
+        if outcome == CountStatus.OPEN:
+            raise ValueError("a count closes as closed, expired or cancelled")
         session = self.get_session(count_id)
         self.sessions.pop(count_id)
         self._set_active()  # no more reads into it from here
@@ -509,12 +524,11 @@ class Counts:
                                   if not isinstance(v, list | dict)})
         return payload
 
-    def _close_in(self, tx: Tx, session: CountSession, actor: str, outcome: str,
+    def _close_in(self, tx: Tx, session: CountSession, actor: str, outcome: CountStatus,
                   note: str) -> dict[str, Any]:
         # Runs on the ledger's writer thread: the books as of this transaction, and the
         # session's reads (no longer changing), reconciled off the event loop.
-        pieces = [Piece(*tuple(r)) for r in
-                  tx.all(f"SELECT {PIECE_COLUMNS} FROM items WHERE epc IS NOT NULL")]
+        pieces = [Piece(*r) for r in self.items.tagged_in(tx, PIECE_COLUMNS)]
         result: Result = reconcile(pieces, session.seen, session.scope)
         payload = {
             "count_id": session.count_id, "kind": session.kind, "scope": session.scope_list,
@@ -537,7 +551,7 @@ class Counts:
         expired = []
         for session in list(self.sessions.values()):
             if session.day < today:
-                await self.close(session.count_id, "system", outcome="expired",
+                await self.close(session.count_id, "system", outcome=CountStatus.EXPIRED,
                                  note=f"left open overnight: started on {session.day},"
                                       f" expired on {today}")
                 expired.append(session.count_id)
@@ -549,12 +563,13 @@ class Counts:
         row = await self.ledger.fetch_one("SELECT * FROM counts WHERE count_id = ?", (count_id,))
         if row is None:
             raise NotFound("no count {count_id}", count_id=count_id)
-        if row["status"] != "closed":
-            why = {"open": N_("count {count_id} is still open: close it first"),
-                   "expired": N_("count {count_id} expired after being left open overnight:"
-                                 " its result is partial; run a new count"),
-                   "cancelled": N_("count {count_id} was cancelled")}
-            raise Refused("count_not_closed", why.get(row["status"], why["cancelled"]),
+        if row["status"] != CountStatus.CLOSED:
+            why = {CountStatus.OPEN: N_("count {count_id} is still open: close it first"),
+                   CountStatus.EXPIRED: N_("count {count_id} expired after being left open"
+                                           " overnight: its result is partial; run a new"
+                                           " count"),
+                   CountStatus.CANCELLED: N_("count {count_id} was cancelled")}
+            raise Refused("count_not_closed", why.get(row["status"], why[CountStatus.CANCELLED]),
                           count_id=count_id)
         return row
 
@@ -585,11 +600,10 @@ class Counts:
         def command(tx: Tx) -> dict[str, Any]:
             confirmed, skipped = [], []
             for row in rows:
-                current = tx.one("SELECT status FROM items WHERE item_id = ?", (row["item_id"],))
-                if current is None or current["status"] not in IN_STORE:
-                    status = current["status"] if current else "gone"
+                status = items.status_in(tx, row["item_id"])
+                if status not in IN_STORE:
                     skipped.append({"item_id": row["item_id"],
-                                    "reason": f"is {status} since the count"})
+                                    "reason": f"is {status or 'gone'} since the count"})
                     continue
                 items.change_status_in(tx, row["item_id"], "missing", actor,
                                        ref=f"count:{count_id}",

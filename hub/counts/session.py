@@ -10,16 +10,24 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from hub.counts.reconcile import IN_STORE, Piece, in_scope
+
+
+class ReaderState(StrEnum):
+    """A reader as the count sees it: a dropped one keeps its reads, and reads again."""
+
+    READING = "reading"
+    DROPPED = "dropped"  # its device went retrying or failed (unplugged, out of range)
 
 
 @dataclass
 class Reader:
     reads: int = 0
     last: float = 0.0
-    state: str = "reading"  # reading | dropped
+    state: ReaderState = ReaderState.READING
 
 
 @dataclass

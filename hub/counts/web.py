@@ -12,6 +12,7 @@ from aiohttp import web
 from hub.core import fields
 from hub.core.errors import Invalid
 from hub.counts import reports
+from hub.counts.model import CountStatus
 from hub.counts.service import Counts
 from hub.web.app import json_response, read_json, session_of
 from hub.web.endpoints import ANYONE, MANAGERS, STAFF, ApiError, endpoints, render
@@ -46,8 +47,9 @@ def setup(app: web.Application, runtime: Any) -> None:
         service, count_id = counts(), request.match_info["count_id"]
         session = service.sessions.get(count_id)
         if session is not None:
-            return json_response({**service.progress(session), "status": "open"})
-        return json_response(await reports.count_detail(service.ledger, count_id))
+            return json_response({**service.progress(session), "status": CountStatus.OPEN})
+        return json_response(await reports.count_detail(service.ledger, service.items,
+                                                        count_id))
 
     async def missing(request: web.Request) -> web.Response:
         """The pieces an open count has not read yet, with their description."""
@@ -69,7 +71,7 @@ def setup(app: web.Application, runtime: Any) -> None:
         return json_response({"count_id": count_id, "device": body.get("device"),
                               "location": body.get("location")})
 
-    def ending(outcome: str):
+    def ending(outcome: CountStatus):
         async def handler(request: web.Request) -> web.Response:
             body = await read_json(request)
             note = fields.text(body.get("note"), "note", max_len=500, multiline=True) or ""
@@ -136,9 +138,10 @@ def setup(app: web.Application, runtime: Any) -> None:
               summary="Say which location a handheld or scanner is sweeping",
               body={"type": "object", "properties": {"device": {"type": "string"},
                                                      "location": {"type": "string"}}})
-    table.api("POST", "/api/v1/counts/{count_id}/close", ending("closed"), roles=MANAGERS,
+    table.api("POST", "/api/v1/counts/{count_id}/close", ending(CountStatus.CLOSED), roles=MANAGERS,
               summary="Close a count: one journal entry with its reconciliation", body=body)
-    table.api("POST", "/api/v1/counts/{count_id}/cancel", ending("cancelled"), roles=MANAGERS,
+    table.api("POST", "/api/v1/counts/{count_id}/cancel", ending(CountStatus.CANCELLED),
+              roles=MANAGERS,
               summary="Abandon a count (its reads are kept in its record)", body=body)
     table.api("POST", "/api/v1/counts/{count_id}/confirm-missing", follow_up("confirm"),
               roles=MANAGERS, summary="Mark the count's missing pieces missing",

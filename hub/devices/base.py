@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from hub.backoff import Backoff
 from hub.devices.errors import DeviceBusy, DeviceError, DeviceFailed, LinkLost
 from hub.devices.worker import DeviceWorker
 from hub.words import Term
@@ -34,6 +34,23 @@ class State(StrEnum):
     FAILED = "failed"
 
 
+class Paper(StrEnum):
+    """What a printer (receipts or tags) last said of its paper and cover: the `status` of
+    `device.printer`, and whether a job may go out (not while out of paper or open)."""
+
+    UNKNOWN = "unknown"
+    READY = "ready"
+    PAPER_LOW = "paper_low"
+    PAPER_OUT = "paper_out"
+    COVER_OPEN = "cover_open"
+    OFFLINE = "offline"
+
+
+# What the runner does when a device's config says nothing (seconds, and missed checks).
+RUNNER_DEFAULTS: dict[str, float] = {"check_interval": 2.0, "check_timeout": 1.0,
+                                     "gone_after": 3, "retry_initial": 0.5, "retry_cap": 30.0}
+
+
 @dataclass
 class DeviceSpec:
     """One device as configured: its id, what it is, its profile's settings merged with
@@ -48,21 +65,6 @@ class DeviceSpec:
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.settings.get(key, default)
-
-
-class Backoff:
-    """Exponential backoff with jitter, capped; reset after a good connection."""
-
-    def __init__(self, initial: float = 0.5, cap: float = 30.0) -> None:
-        self.initial, self.cap, self.attempt = initial, cap, 0
-
-    def next(self) -> float:
-        delay = min(self.cap, self.initial * 2**self.attempt)
-        self.attempt += 1
-        return delay * random.uniform(0.8, 1.2)  # spread reconnects after a power cut
-
-    def reset(self) -> None:
-        self.attempt = 0
 
 
 def describe(exc: BaseException) -> str:
@@ -82,13 +84,14 @@ class Device:
         self.since = time.time()
         self.retries = 0
         self.missed_checks = 0
-        self.check_interval = float(spec.get("check_interval", 2.0))
-        self.check_timeout = float(spec.get("check_timeout", 1.0))
-        self.gone_after = int(spec.get("gone_after", 3))
-        self.backoff = Backoff(float(spec.get("retry_initial", 0.5)),
-                               float(spec.get("retry_cap", 30.0)))
+        runner = {**RUNNER_DEFAULTS, **{k: v for k, v in spec.settings.items()
+                                        if k in RUNNER_DEFAULTS}}
+        self.check_interval = float(runner["check_interval"])
+        self.check_timeout = float(runner["check_timeout"])
+        self.gone_after = int(runner["gone_after"])
+        self.backoff = Backoff(float(runner["retry_initial"]), float(runner["retry_cap"]))
         self.worker = DeviceWorker(spec.id)
-        self._connected = asyncio.Event()
+        self._live = False  # connected and running: commands may go to the device
 
     # -- what a driver provides ---------------------------------------------------------------
 
@@ -126,25 +129,15 @@ class Device:
         if state == self.state and error == self.error:
             return
         self.state, self.error, self.since = state, error, time.time()
-        if state == State.CONNECTED:
-            self._connected.set()
-        else:
-            self._connected.clear()
+        self._live = state == State.CONNECTED
         level = logging.INFO if state in (State.CONNECTING, State.CONNECTED) else logging.WARNING
         log.log(level, "device %s %s%s", self.id, state.value, f": {error}" if error else "",
                 extra={"device": self.id, "state": state.value})
         self.publish("device.state", device=self.id, kind=self.kind, state=state.value,
                      error=error)
 
-    async def wait_connected(self, timeout: float) -> None:
-        try:
-            async with asyncio.timeout(timeout):
-                await self._connected.wait()
-        except TimeoutError:
-            raise self._busy() from None
-
     def require_connected(self) -> None:
-        if self.state != State.CONNECTED or not self._connected.is_set():
+        if self.state != State.CONNECTED or not self._live:
             raise self._busy()
 
     def _busy(self) -> DeviceBusy:
@@ -179,7 +172,7 @@ class Device:
                 self._set_state(State.RETRYING, error)
                 await asyncio.sleep(self.backoff.next())
         finally:
-            self._connected.clear()  # stopped: commands are refused from now on
+            self._live = False  # stopped: commands are refused from now on
             await self._close_quietly()
             self.worker.stop()
 

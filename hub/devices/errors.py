@@ -23,7 +23,3 @@ class DeviceBusy(DeviceError, Refused):
 
     def __init__(self, message: str, **params: object) -> None:
         Refused.__init__(self, "device_unavailable", message, **params)
-
-
-class ConfigInvalid(ValueError):
-    """A problem in the `[devices]` config or a profile; the message names the key."""

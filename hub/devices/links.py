@@ -12,6 +12,8 @@ import errno
 import os
 from typing import Any
 
+import serial
+
 from hub.devices.errors import DeviceFailed, LinkLost
 from hub.devices.worker import DeviceWorker
 
@@ -33,8 +35,6 @@ class SerialLink:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def open(self) -> None:
-        import serial
-
         def opener() -> Any:
             return serial.Serial(self.path, timeout=0, exclusive=True, **self.settings)
 

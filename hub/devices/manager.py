@@ -10,24 +10,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from hub.bus import Event, EventBus
-from hub.devices.base import Device, DeviceSpec
+from hub.devices.base import Device, DeviceSpec, State
 from hub.devices.errors import DeviceBusy, DeviceError
 from hub.devices.registry import driver_class
-from hub.receipts import ReceiptSettings, build_receipt, render_html, render_text
+from hub.receipts import Receipt, ReceiptSettings, build_receipt, render_html, render_text
+from hub.store import Store
 from hub.words import ENGLISH, Term, Words
 
 log = logging.getLogger(__name__)
 
 
 class DeviceManager:
-    def __init__(self, specs: list[DeviceSpec], bus: EventBus, store: Any = None,
-                 receipts: ReceiptSettings | None = None,
-                 services: dict[str, Any] | None = None) -> None:
+    def __init__(self, specs: list[DeviceSpec], bus: EventBus, store: Store | None = None,
+                 receipts: ReceiptSettings | None = None) -> None:
+        """`store` and `receipts` are what receipts and tags need; without them (a bench, a
+        count's readers) the devices run and those commands are refused."""
         self.bus = bus
-        self.services = services if services is not None else {}
         self.store = store
         self.words: Words = store.words if store is not None else ENGLISH
         self.receipts = receipts
@@ -36,7 +38,7 @@ class DeviceManager:
             _, cls = driver_class(spec.driver)
             self.devices[spec.id] = cls(spec, bus.publish)
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._unlisten: Any = None
+        self._unlisten: list[Callable[[], None]] = []
         self._background: set[asyncio.Task[Any]] = set()
         self.last_receipt: dict[str, dict[str, Any]] = {}  # register -> {sale_id, text, html}
 
@@ -47,8 +49,9 @@ class DeviceManager:
                           self.bus.listen("cart.changed", self._on_cart)]
 
     async def stop(self) -> None:
-        for unlisten in self._unlisten or []:
+        for unlisten in self._unlisten:
             unlisten()
+        self._unlisten = []
         for task in [*self._tasks.values(), *self._background]:
             task.cancel()
         await asyncio.gather(*self._tasks.values(), *self._background, return_exceptions=True)
@@ -79,7 +82,7 @@ class DeviceManager:
 
     # -- receipts -------------------------------------------------------------------------
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -97,7 +100,7 @@ class DeviceManager:
                                            self.words.gettext("Thank you"),
                                            messages.get("thanks_bottom", "")))
 
-    def _display(self, register: str) -> Any:
+    def _display(self, register: str) -> Device | None:
         try:
             return self.for_register(register, "display")
         except DeviceBusy:
@@ -131,7 +134,7 @@ class DeviceManager:
         out = ["# HELP loupe_device_state 1 for the device's current state.",
                "# TYPE loupe_device_state gauge"]
         for d in self.devices.values():
-            for state in ("connecting", "connected", "retrying", "failed"):
+            for state in State:
                 out.append(f'loupe_device_state{{device="{d.id}",kind="{d.kind}",'
                            f'state="{state}"}} {1 if d.state == state else 0}')
         out += ["# HELP loupe_device_retries_total Reconnects after a fault.",
@@ -152,7 +155,7 @@ class DeviceManager:
                         extra={"sale_id": sale_id})
 
     async def receipt_for(self, sale_id: str, *, gift: bool = False,
-                          reprint: bool = False) -> Any:
+                          reprint: bool = False) -> tuple[dict[str, Any], Receipt]:
         if self.store is None or self.receipts is None:
             raise DeviceBusy("receipts need the store's books")
         sale = await self.store.sales.get(sale_id)
@@ -175,19 +178,14 @@ class DeviceManager:
                             register: str | None = None) -> dict[str, Any]:
         """Print a sale's receipt on its register's printer. The job id makes it idempotent:
         the sale id for the first receipt, a fresh id for reprints and gift receipts."""
-        from hub.devices.escpos.render import receipt_bytes
-
         sale, receipt = await self.receipt_for(sale_id, gift=gift, reprint=reprint)
         register = register or sale["register_id"]
         printer = self.for_register(register, "printer")
         assert self.receipts is not None
         width = int(printer.spec.get("columns", self.receipts.width))
-        text = render_text(receipt, width)
-        data = receipt_bytes(receipt, width=width,
-                             profile=str(printer.spec.get("escpos_profile", "default")))
         job_id = job_id or f"{sale_id}:{'gift' if gift else 'copy'}:{uuid.uuid4().hex[:8]}"
-        job = printer.submit(job_id, data, text)  # type: ignore[attr-defined]
-        self.last_receipt[register] = {"sale_id": sale_id, "job_id": job.id, "text": text,
+        job = printer.print_receipt(job_id, receipt, width)  # type: ignore[attr-defined]
+        self.last_receipt[register] = {"sale_id": sale_id, "job_id": job.id, "text": job.text,
                                        "html": render_html(receipt)}
         return {"job_id": job.id, "device": printer.id, **job.summary()}
 
@@ -197,7 +195,7 @@ class DeviceManager:
     async def gift_receipt(self, sale_id: str, register: str | None = None) -> dict[str, Any]:
         return await self.print_receipt(sale_id, gift=True, register=register)
 
-    # -- drawer, display, tags, scale -----------------------------------------------------
+    # -- drawer, display, tags -----------------------------------------------------------
 
     async def open_drawer(self, register: str) -> dict[str, Any]:
         printer = self.for_register(register, "printer")
@@ -217,23 +215,3 @@ class DeviceManager:
         printer = self.get(device) if device else self.first("tag_printer")
         return await printer.print_tag(piece, currency=self.store.config.currency,  # type: ignore[attr-defined]
                                        copies=copies, words=self.store.words)
-
-    async def zero_scale(self, register: str) -> dict[str, Any]:
-        scale = self.for_register(register, "scale")
-        await scale.zero()  # type: ignore[attr-defined]
-        return {"device": scale.id, "zeroed": True}
-
-    async def command(self, name: str, **kwargs: Any) -> dict[str, Any]:
-        """One entry point for the web app: `await manager.command("open_drawer", register="R1")`."""
-        handlers = {"print_receipt": self.print_receipt, "reprint": self.reprint,
-                    "gift_receipt": self.gift_receipt, "open_drawer": self.open_drawer,
-                    "show": self.show, "print_tag": self.print_tag,
-                    "zero_scale": self.zero_scale, "preview_receipt": self.preview_receipt}
-        if name not in handlers:
-            raise DeviceBusy("unknown device command “{name}”", name=name)
-        try:
-            return await handlers[name](**kwargs)
-        except TypeError as exc:
-            raise DeviceBusy("{name}: {error}", name=name, error=str(exc)) from None
-        except DeviceError:
-            raise

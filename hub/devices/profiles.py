@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from hub.devices.errors import ConfigInvalid
+from hub.config import ConfigError
 from hub.devices.registry import DRIVERS, NOT_SUPPORTED
 
 PROFILES_DIR = Path(__file__).resolve().parents[2] / "firmware-config"
@@ -24,21 +24,21 @@ def load_profile(path: Path) -> dict[str, Any]:
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigInvalid(f"{where}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
     for key in _REQUIRED:
         if not isinstance(doc.get(key), str):
-            raise ConfigInvalid(f"{where}: `{key}` must be text")
+            raise ConfigError(f"{where}: `{key}` must be text")
     if doc["driver"] not in DRIVERS and doc["driver"] not in NOT_SUPPORTED:
-        raise ConfigInvalid(f"{where}: unknown driver {doc['driver']!r}")
+        raise ConfigError(f"{where}: unknown driver {doc['driver']!r}")
     usb = doc.get("usb", [])
     if not isinstance(usb, list) or not all(isinstance(u, str) and _USB.match(u) for u in usb):
-        raise ConfigInvalid(f"{where}: `usb` must be a list of \"vvvv:pppp\" hex ids")
+        raise ConfigError(f"{where}: `usb` must be a list of \"vvvv:pppp\" hex ids")
     serial = doc.get("serial", {})
     if not isinstance(serial, dict):
-        raise ConfigInvalid(f"{where}: `serial` must be a table")
+        raise ConfigError(f"{where}: `serial` must be a table")
     for key in ("baudrate", "bytesize", "stopbits"):
         if key in serial and (isinstance(serial[key], bool) or not isinstance(serial[key], int)):
-            raise ConfigInvalid(f"{where}: serial.{key} must be an integer")
+            raise ConfigError(f"{where}: serial.{key} must be an integer")
     doc["model_id"] = path.stem
     return doc
 
@@ -46,9 +46,3 @@ def load_profile(path: Path) -> dict[str, Any]:
 def load_profiles(directory: Path = PROFILES_DIR) -> dict[str, dict[str, Any]]:
     return {p.stem: load_profile(p) for p in sorted(directory.glob("*.toml"))}
 
-
-def by_usb_id(profiles: dict[str, dict[str, Any]], vid_pid: str) -> dict[str, Any] | None:
-    for profile in profiles.values():
-        if vid_pid.lower() in profile.get("usb", []):
-            return profile
-    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from hub.devices.errors import ConfigInvalid
+from hub.config import ConfigError
 
 DRIVERS = {
     "scanner-serial": ("scanner", "hub.devices.scanner.driver:SerialScanner"),
@@ -26,9 +26,9 @@ NOT_SUPPORTED = {
 
 def driver_class(name: str) -> tuple[str, Any]:
     if name in NOT_SUPPORTED:
-        raise ConfigInvalid(NOT_SUPPORTED[name])
+        raise ConfigError(NOT_SUPPORTED[name])
     if name not in DRIVERS:
-        raise ConfigInvalid(f"unknown driver {name!r} (known: {', '.join(sorted(DRIVERS))})")
+        raise ConfigError(f"unknown driver {name!r} (known: {', '.join(sorted(DRIVERS))})")
     kind, target = DRIVERS[name]
     module, _, cls = target.partition(":")
     return kind, getattr(importlib.import_module(module), cls)

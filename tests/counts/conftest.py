@@ -10,6 +10,7 @@ import pytest
 
 from hub.bus import Event, EventBus
 from hub.counts.service import Counts
+from hub.counts.settings import CountSettings
 from hub.store import Store
 from tests.builders import piece
 
@@ -51,7 +52,8 @@ async def epcs(store: Store) -> dict[str, str]:
 
 @pytest.fixture
 async def counts(store: Store, epcs: dict[str, str]) -> AsyncIterator[Counts]:
-    engine = Counts(store, store.bus, flush_interval=0.05, progress_interval=0.02)
+    engine = Counts(store, store.bus, CountSettings(flush_interval_s=0.05,
+                                                    progress_interval_s=0.02))
     await engine.start()
     try:
         yield engine

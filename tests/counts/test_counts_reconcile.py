@@ -171,6 +171,6 @@ async def test_the_real_ingest_path_closes_to_the_reconciliation_of_its_reads(
         if tag != "corrupt":
             valid.append((epc, location))
     payload = await counts.close(started["count_id"], "manager", outcome="cancelled")
-    rows = await store.ledger.fetch(f"SELECT {PIECE_COLUMNS} FROM items")
+    rows = await store.ledger.fetch(f"SELECT {', '.join(PIECE_COLUMNS)} FROM items")
     expected = reconcile([Piece(*tuple(r)) for r in rows], fold(valid), scope).payload()
     assert payload["result"] == expected

@@ -72,9 +72,21 @@ async def test_confirm_missing_then_a_later_read_is_found_once(store, counts, ep
     await counts.stop()  # waits for the record to be written
     found = await store.ledger.fetch("SELECT * FROM count_found")
     assert [(f["item_id"], f["device"]) for f in found] == [("P-8", "tsl-9")]
-    detail = await reports.count_detail(store.ledger, count_id)
+    detail = await reports.count_detail(store.ledger, store.items, count_id)
     (d,) = [d for d in detail["discrepancies"] if d["item_id"] == "P-8"]
     assert d["resolved_seq"] and d["found_seq"] == found[0]["seq"]
+    # Where the piece stands now, from the books (not from the count's record).
+    assert (d["description"], d["status_now"], d["location_now"], d["location"]) == (
+        "Platinum solitaire ring", "missing", "safe", "safe")
+
+    # After a restart, the piece's next read is not news again: it was announced already.
+    again = Counts(store, store.bus)
+    await again.start()
+    try:
+        read(store.bus, epcs["P-8"], "tray-A", device="tsl-9")
+    finally:
+        await again.stop()  # waits for anything the read started
+    assert len(await store.ledger.fetch("SELECT * FROM count_found")) == 1
 
 
 async def test_move_misplaced_in_one_action(store, counts, epcs):

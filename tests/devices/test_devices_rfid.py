@@ -96,7 +96,8 @@ async def test_tsl_trigger_and_requested_sweeps(tmp_path, bus):
         assert all(e.data["antenna"] is None for e in got)
         await handheld.inventory()
         assert (await reads.get()).data["device"] == "handheld"
-        await asyncio.sleep(0.2)  # several .vr health checks answered
+        asked = sim.asked[".vr"]
+        await wait_until(lambda: sim.asked[".vr"] >= asked + 3)  # health checks answered
         assert handheld.missed_checks == 0
         sim.unplug()
         await wait_until(lambda: handheld.state == "retrying")

@@ -13,14 +13,36 @@ import collections
 import logging
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from hub.devices.base import Device
+from escpos import printer as escpos_printer
+
+from hub.devices.base import Device, Paper
 from hub.devices.errors import DeviceBusy, DeviceFailed, LinkLost
 from hub.devices.escpos.protocol import DLE_EOT, drawer_kick, is_status_byte, paper_state
+from hub.devices.escpos.render import receipt_bytes
+from hub.receipts import Receipt, render_text
 
 log = logging.getLogger(__name__)
 MAX_JOBS = 500
+# A job may go out while the paper is fine or low, or before the first status answer.
+_PRINTABLE = frozenset({Paper.READY, Paper.PAPER_LOW, Paper.UNKNOWN})
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"      # waiting for the printer (unplugged, out of paper) or its turn
+    PRINTING = "printing"  # being handed over; cut off, it goes back to queued
+    PRINTED = "printed"    # every byte handed over: never sent again under this id
+
+
+class Drawer(StrEnum):
+    """The cash drawer as its sensor reports it (a drawer without sensor: open once kicked)."""
+
+    UNKNOWN = "unknown"      # no status read yet
+    CLOSED = "closed"
+    OPEN = "open"
+    LEFT_OPEN = "left_open"  # open for `alert_after_s`: the alert went out, once
 
 
 @dataclass
@@ -28,33 +50,30 @@ class Job:
     id: str
     data: bytes
     text: str
-    status: str = "queued"  # queued | printing | printed | failed
+    status: JobStatus = JobStatus.QUEUED
     attempts: int = 0
-    error: str | None = None
     created: float = field(default_factory=time.time)
     printed_at: float | None = None
-    done: asyncio.Event = field(default_factory=asyncio.Event)
+    done: asyncio.Event = field(default_factory=asyncio.Event)  # set once printed
 
     def summary(self) -> dict[str, Any]:
         return {"job_id": self.id, "status": self.status, "attempts": self.attempts,
-                "error": self.error, "created": self.created, "printed_at": self.printed_at}
+                "created": self.created, "printed_at": self.printed_at}
 
 
 def _escpos_printer(settings: dict[str, Any], timeout: float) -> Any:
-    from escpos import printer
-
     profile = settings.get("escpos_profile", "default")
     if settings.get("host"):
-        return printer.Network(settings["host"], int(settings.get("port", 9100)),
+        return escpos_printer.Network(settings["host"], int(settings.get("port", 9100)),
                                timeout=timeout, profile=profile)
     if settings.get("path"):
         s = settings.get("serial", {})
-        return printer.Serial(settings["path"], baudrate=int(s.get("baudrate", 38400)),
+        return escpos_printer.Serial(settings["path"], baudrate=int(s.get("baudrate", 38400)),
                               timeout=timeout, profile=profile)
     usb = settings.get("usb")
     if usb:
         vid, pid = (int(x, 16) for x in str(usb).split(":"))
-        return printer.Usb(vid, pid, timeout=int(timeout * 1000), profile=profile)
+        return escpos_printer.Usb(vid, pid, timeout=int(timeout * 1000), profile=profile)
     raise DeviceFailed("no `host`, `path` or `usb` configured for the printer")
 
 
@@ -67,11 +86,9 @@ class ReceiptPrinter(Device):
         self.jobs: collections.OrderedDict[str, Job] = collections.OrderedDict()
         self._pending: collections.deque[Job] = collections.deque()
         self._wake = asyncio.Event()
-        self.paper = "unknown"
-        self.drawer_open: bool | None = None
+        self.paper = Paper.UNKNOWN
+        self.drawer = Drawer.UNKNOWN
         self.drawer_opened_at: float | None = None
-        self.drawer_alerted = False
-        self.last_receipt_text: str | None = None
         drawer = self.spec.get("drawer", {})
         self.drawer_pin = int(drawer.get("pin", 2))
         self.drawer_on_ms = int(drawer.get("on_ms", 100))
@@ -137,7 +154,7 @@ class ReceiptPrinter(Device):
         if state != self.paper:
             self.paper = state
             self.publish("device.printer", device=self.id, status=state)
-            if state == "ready":
+            if state == Paper.READY:
                 self._wake.set()  # paper back in: send what waited
         if self.drawer_sensor:
             self._drawer_seen(self._sensor_open(printer_byte))
@@ -147,15 +164,21 @@ class ReceiptPrinter(Device):
         high = bool(printer_byte & 0x04)
         return high if self.drawer_open_level == "high" else not high
 
+    @property
+    def drawer_open(self) -> bool | None:
+        """None until the sensor (or a kick, without one) said anything."""
+        if self.drawer == Drawer.UNKNOWN:
+            return None
+        return self.drawer in (Drawer.OPEN, Drawer.LEFT_OPEN)
+
     def _drawer_seen(self, is_open: bool) -> None:
         if is_open != self.drawer_open:
-            self.drawer_open = is_open
+            self.drawer = Drawer.OPEN if is_open else Drawer.CLOSED
             self.drawer_opened_at = time.time() if is_open else None
-            self.drawer_alerted = False
             self.publish("device.drawer", device=self.id, register=self.register, open=is_open)
-        elif is_open and not self.drawer_alerted and self.drawer_opened_at is not None \
+        elif self.drawer == Drawer.OPEN and self.drawer_opened_at is not None \
                 and time.time() - self.drawer_opened_at >= self.drawer_alert_after:
-            self.drawer_alerted = True
+            self.drawer = Drawer.LEFT_OPEN
             log.warning("drawer of %s left open", self.register, extra={"device": self.id})
             self.publish("device.alert", device=self.id, register=self.register,
                          alert="drawer_left_open",
@@ -167,7 +190,7 @@ class ReceiptPrinter(Device):
     def submit(self, job_id: str, data: bytes, text: str = "") -> Job:
         """Queue a job; the same id again returns the first job instead of printing twice."""
         job = self.jobs.get(job_id)
-        if job is not None and job.status != "failed":
+        if job is not None:
             return job
         job = Job(job_id, data, text)
         self.jobs[job_id] = job
@@ -177,24 +200,28 @@ class ReceiptPrinter(Device):
         self._wake.set()
         return job
 
+    def print_receipt(self, job_id: str, receipt: Receipt, width: int) -> Job:
+        """Queue a receipt: its ESC/POS bytes for this model, and its text for the panel."""
+        data = receipt_bytes(receipt, width=width,
+                             profile=str(self.spec.get("escpos_profile", "default")))
+        return self.submit(job_id, data, render_text(receipt, width))
+
     async def serve(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._pending and self.paper in ("ready", "paper_low", "unknown"):
+            while self._pending and self.paper in _PRINTABLE:
                 job = self._pending[0]
-                job.status, job.attempts = "printing", job.attempts + 1
+                job.status, job.attempts = JobStatus.PRINTING, job.attempts + 1
                 try:
                     await self.worker.run(lambda job=job: self._send(job.data))
                 except LinkLost:
-                    job.status = "queued"  # cut off mid-send: it goes out whole later
+                    job.status = JobStatus.QUEUED  # cut off mid-send: it goes out whole later
                     raise
                 self._pending.popleft()
-                job.status, job.printed_at = "printed", time.time()
-                if job.text:
-                    self.last_receipt_text = job.text
+                job.status, job.printed_at = JobStatus.PRINTED, time.time()
                 job.done.set()
-                self.publish("device.printer", device=self.id, status="printed")
+                self.publish("device.printer", device=self.id, status=JobStatus.PRINTED)
 
     async def open_drawer(self) -> bool:
         """Kick the drawer; with a sensor, confirm it opened and pulse again if it did not."""

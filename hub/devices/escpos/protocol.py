@@ -8,6 +8,8 @@ Bits 1 and 4 are always 1, bit 0 and 7 always 0: anything else is not a status b
 
 from __future__ import annotations
 
+from hub.devices.base import Paper
+
 DLE_EOT = b"\x10\x04"
 FIXED = 0x12
 
@@ -25,14 +27,14 @@ def drawer_kick(pin: int, on_ms: int, off_ms: int) -> bytes:
     return bytes([0x1B, 0x70, 0 if pin == 2 else 1, t1, t2])
 
 
-def paper_state(printer_byte: int, cause_byte: int, paper_byte: int) -> str:
+def paper_state(printer_byte: int, cause_byte: int, paper_byte: int) -> Paper:
     """The printer's state in the shop's words, from the three status bytes."""
     if cause_byte & 0x04:
-        return "cover_open"
+        return Paper.COVER_OPEN
     if paper_byte & 0x60 or cause_byte & 0x20:
-        return "paper_out"
+        return Paper.PAPER_OUT
     if printer_byte & 0x08:
-        return "offline"
+        return Paper.OFFLINE
     if paper_byte & 0x0C:
-        return "paper_low"
-    return "ready"
+        return Paper.PAPER_LOW
+    return Paper.READY

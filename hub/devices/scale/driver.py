@@ -74,9 +74,6 @@ class MtSicsScale(_Scale):
     async def zero(self) -> None:
         await self._command(b"Z\r\n", "Z")
 
-    async def tare(self) -> None:
-        await self._command(b"T\r\n", "T")
-
 
 class Toledo8217Scale(_Scale):
     poll_command = b"W"

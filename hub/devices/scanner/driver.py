@@ -5,6 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+try:  # optional: Linux only, `pip install evdev` (the `hid` extra)
+    import evdev
+except ImportError:
+    evdev = None
+
 from hub.devices.base import Device
 from hub.devices.errors import DeviceFailed, LinkLost
 from hub.devices.framing import LineFramer, Overflow
@@ -59,10 +64,8 @@ class HidScanner(Device):
         self.scans = 0
 
     async def connect(self) -> None:
-        try:
-            import evdev  # optional: Linux only, `pip install evdev`
-        except ImportError:
-            raise DeviceFailed("HID scanners need the evdev package (pip install evdev)") from None
+        if evdev is None:
+            raise DeviceFailed("HID scanners need the evdev package (pip install evdev)")
         path = self.spec.get("path")
         if not path:
             raise DeviceFailed("no `path` (/dev/input/by-id/...-event-kbd) configured")

@@ -76,7 +76,6 @@ class KeyDecoder:
         self._shift = 0
         self._altgr = False
         self._buf: list[str] = []
-        self.unknown_keys = 0
         self.overflowed = False
 
     def feed(self, code: int, value: int) -> str | None:
@@ -98,10 +97,8 @@ class KeyDecoder:
             plain, shifted, altgr = self.keys[code]
             char = altgr if self._altgr else shifted if self._shift else plain
         else:
-            self.unknown_keys += 1
-            return None
+            return None  # a key no barcode types (F-keys, arrows)
         if not char:
-            self.unknown_keys += 1
             return None
         if len(self._buf) >= self.max_len:
             self.overflowed = True

@@ -194,6 +194,7 @@ class EscPosPrinterSim(TcpDeviceSim):
         self.drawer_is_open = False
         self.drawer_close_after: float | None = 2.0
         self._kicks_seen = 0
+        self.status_answers = 0  # every status byte sent back: a test's sign of a check done
 
     @property
     def receipts(self) -> list[Printed]:
@@ -225,7 +226,10 @@ class EscPosPrinterSim(TcpDeviceSim):
             self.decoder.feed(data)
             asks = self.decoder.status_asks[before:]
             self._kicked()
-        return b"" if self.mute else bytes(self.status_byte(n) for n in asks)
+        if self.mute:
+            return b""
+        self.status_answers += len(asks)
+        return bytes(self.status_byte(n) for n in asks)
 
     def _kicked(self) -> None:
         for _ in self.decoder.kicks[self._kicks_seen:]:

@@ -62,8 +62,8 @@ async def seed_tags(rig: Any, store: Any, hidden: int = 3, misplaced: int = 2) -
     """Put the store's in-stock pieces in front of the antenna of their location (the safe's
     in front of the handheld), except a few left out and a few under the wrong antenna, so a
     demo count shows what a real one finds."""
-    rows = await store.ledger.fetch("SELECT epc, location FROM items WHERE status = 'in_stock'"
-                                    " AND epc IS NOT NULL ORDER BY item_id")
+    rows = sorted((r for r in await store.items.tagged(("item_id", "epc", "location", "status"))
+                   if r["status"] == "in_stock"), key=lambda r: r["item_id"])
     port_of = {place: port for port, place in DEMO_ANTENNAS.items()}
     field, antenna_of, safe = set(), {}, set()
     for n, row in enumerate(rows):

@@ -8,6 +8,7 @@ from typing import Any
 
 from hub.devices.base import DeviceSpec
 from hub.devices.config import parse_devices
+from hub.devices.sim import extra
 from hub.devices.sim.escpos import EscPosPrinterSim
 from hub.devices.sim.pty import ScannerSim
 
@@ -33,13 +34,9 @@ class DemoRig:
 
     async def _start_extra(self) -> None:
         """Scale, display, RFID and tag printer simulators (added as drivers land)."""
-        from hub.devices.sim import extra
-
         await extra.start(self)
 
     async def stop(self) -> None:
-        from hub.devices.sim import extra
-
         await extra.stop(self)
         for scanner in self.scanners.values():
             scanner.close()
@@ -48,8 +45,6 @@ class DemoRig:
                 await printer.stop()
 
     def config(self) -> dict[str, Any]:
-        from hub.devices.sim import extra
-
         section: dict[str, Any] = {}
         for reg in self.registers:
             r = reg.lower()

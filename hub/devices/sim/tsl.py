@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from pathlib import Path
 
 from hub.devices.framing import LineFramer
@@ -16,6 +17,7 @@ class TslSim(PtyDevice):
         self.foreign = ["E2801190A5021F80055817CA"]
         self.rng = random.Random(seed)
         self._framer = LineFramer()
+        self.asked: Counter[str] = Counter()  # commands answered, by name (".vr", ".iv")
 
     def on_bytes(self, data: bytes) -> None:
         for line in self._framer.feed(data):
@@ -26,6 +28,7 @@ class TslSim(PtyDevice):
         self.write("".join(f"{line}\r\n" for line in lines).encode("ascii"))
 
     def command(self, cmd: str) -> None:
+        self.asked[cmd.split(" ")[0]] += 1
         if cmd.startswith(".vr"):
             self._send(f"CS: {cmd}", "MF: Technology Solutions UK Ltd", "US: 1128-BT-000123",
                        "AV: 2.4.0", "OK:")

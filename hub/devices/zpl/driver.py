@@ -10,6 +10,7 @@ import string
 from pathlib import Path
 from typing import Any
 
+from hub.devices.base import Paper
 from hub.devices.errors import DeviceBusy, DeviceFailed
 from hub.devices.stream import StreamDevice
 from hub.devices.zpl.protocol import ZplParser
@@ -74,7 +75,7 @@ class TagPrinter(StreamDevice):
         self.show_price = bool(self.spec.get("show_price", True))
         self._status = bytearray()
         self.printed = 0
-        self.paper = "unknown"
+        self.paper = Paper.UNKNOWN
 
     def render(self, piece: dict[str, Any], currency: str, words: Words = ENGLISH) -> bytes:
         fields = tag_fields(piece, currency, cost_code=self.cost_code,
@@ -108,7 +109,7 @@ class TagPrinter(StreamDevice):
         answer = await self.ask(b"~HS")
         fields = answer.split(b"\x03")[0].lstrip(b"\x02").split(b",")
         paper_out = len(fields) > 1 and fields[1] == b"1"
-        self.paper = "paper_out" if paper_out else "ready"
+        self.paper = Paper.PAPER_OUT if paper_out else Paper.READY
         return True
 
     async def print_tag(self, piece: dict[str, Any], currency: str, copies: int = 1,

@@ -38,7 +38,6 @@ class ZplParser:
         self.labels: list[Label] = []
         self.host_status_asks = 0
         self.max_label = max_label
-        self.dropped = 0
 
     def feed(self, data: bytes) -> None:
         self._buf += data
@@ -55,8 +54,7 @@ class ZplParser:
                 return
             end = self._buf.find(b"^XZ", start)
             if end < 0:
-                if len(self._buf) - start > self.max_label:
-                    self.dropped += 1
+                if len(self._buf) - start > self.max_label:  # never ended: not a label
                     del self._buf[:start + 3]
                     continue
                 del self._buf[:start]
