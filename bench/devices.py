@@ -123,10 +123,10 @@ async def _scan_to_ws(tmp: Path, n: int) -> tuple[list[float], float] | None:
         import aiohttp
 
         from hub.config import load_config
-        from hub.daemon import Options, running
+        from hub.daemon import running
         from hub.demo import seed_demo_staff
+        from hub.runtime import Options
         from hub.store import Store, init_store
-        from hub.web.app import CARTS
     except ImportError:
         return None
     config = init_store(tmp / "store", "bench-01", "Maison Bench", "EUR")
@@ -140,14 +140,13 @@ async def _scan_to_ws(tmp: Path, n: int) -> tuple[list[float], float] | None:
     options = Options(host="127.0.0.1", port=0, insecure_http=True, zeroconf=False, demo=True)
     samples: list[float] = []
     async with running(config, options) as runtime:
-        rig = runtime.services["device_simulators"]
+        rig = runtime.simulators
         rig.reader.rate = RFID_RATE
-        app = runtime.services["web"]["app"]
-        scanner = runtime.services["devices"].devices["scanner-r1"]
-        reader = runtime.services["devices"].devices["showcase-reader"]
+        scanner = runtime.devices.devices["scanner-r1"]
+        reader = runtime.devices.devices["showcase-reader"]
         while scanner.state != "connected":
             await asyncio.sleep(0.01)
-        base = f"http://127.0.0.1:{runtime.services['web']['port']}"
+        base = f"http://127.0.0.1:{runtime.web.port}"
         jar = aiohttp.CookieJar(unsafe=True)
         async with aiohttp.ClientSession(base, cookie_jar=jar) as http:
             resp = await http.post("/api/v1/session", json={"staff_id": "sophie",
@@ -157,7 +156,7 @@ async def _scan_to_ws(tmp: Path, n: int) -> tuple[list[float], float] | None:
                 reads0, t_start = reader.reads, time.perf_counter()
                 for i, piece in enumerate(pieces):
                     if i % 150 == 0:
-                        await app[CARTS].clear("R1")  # a cart holds 200 lines
+                        await runtime.store.carts.clear("R1")  # a cart holds 200 lines
                     t0 = time.perf_counter()
                     rig.scanners["R1"].scan(piece["item_id"])
                     while True:

@@ -39,14 +39,16 @@ def topic_matches(pattern: str, topic: str) -> bool:
 class Subscription:
     """A bounded queue of events for one consumer; iterate it with `async for`."""
 
-    def __init__(self, bus: EventBus, patterns: tuple[str, ...], maxsize: int) -> None:
+    def __init__(self, bus: EventBus, patterns: tuple[str, ...], maxsize: int,
+                 exclude: frozenset[str] = frozenset()) -> None:
         self._bus = bus
         self.patterns = patterns
+        self.exclude = exclude
         self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize)
         self.dropped = 0
 
     def wants(self, topic: str) -> bool:
-        return any(topic_matches(p, topic) for p in self.patterns)
+        return topic not in self.exclude and any(topic_matches(p, topic) for p in self.patterns)
 
     def offer(self, event: Event) -> None:
         if self._queue.full():
@@ -91,9 +93,6 @@ class EventBus:
         self._listeners: list[tuple[str, Callable[[Event], None]]] = []
         self._loop = loop
 
-    def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-
     def publish(self, topic: str, **data: Any) -> Event:
         event = Event(topic, data)
         self.publish_event(event)
@@ -116,8 +115,11 @@ class EventBus:
             raise RuntimeError("event bus is not bound to a loop")
         loop.call_soon_threadsafe(self.publish_event, Event(topic, data))
 
-    def subscribe(self, *patterns: str, maxsize: int = 1000) -> Subscription:
-        sub = Subscription(self, patterns or ("*",), maxsize)
+    def subscribe(self, *patterns: str, maxsize: int = 1000,
+                  exclude: tuple[str, ...] = ()) -> Subscription:
+        """A queue of the events matching `patterns`; topics in `exclude` are never queued
+        (a browser's socket is not filled with raw tag reads only to drop them)."""
+        sub = Subscription(self, patterns or ("*",), maxsize, frozenset(exclude))
         self._subs.append(sub)
         return sub
 

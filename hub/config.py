@@ -57,6 +57,7 @@ class Config:
     prices_include_tax: bool
     default_tax: str
     max_line_price: int  # minor units: a price above this is a typing mistake
+    max_discount_bp: int  # a discount above this share of the basket needs a manager
     epc_company_prefix: int
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
@@ -265,7 +266,8 @@ def parse_config(doc: dict[str, Any], data_dir: Path) -> Config:
         rates.append(TaxRate("exempt", "No tax", 0))
 
     sales = _get(doc, "sales", "loupe.toml", dict, {})
-    _check_keys(sales, "sales", {"prices_include_tax", "default_tax", "max_line_price"})
+    _check_keys(sales, "sales", {"prices_include_tax", "default_tax", "max_line_price",
+                                 "max_discount_pct"})
     include = _get(sales, "prices_include_tax", "sales", bool, True)
     default_tax = _get(sales, "default_tax", "sales", str, rates[0].code)
     if default_tax not in {r.code for r in rates}:
@@ -275,6 +277,10 @@ def parse_config(doc: dict[str, Any], data_dir: Path) -> Config:
     if not 1 <= max_major <= 10**12:
         raise ConfigError("sales.max_line_price: must be a whole amount from 1 to 10^12 in"
                           f" {currency}'s major unit, got {max_major}")
+    max_discount_pct = _get(sales, "max_discount_pct", "sales", int, 10)
+    if not 0 <= max_discount_pct <= 100:
+        raise ConfigError("sales.max_discount_pct: must be a percentage from 0 to 100,"
+                          f" got {max_discount_pct}")
 
     epc = _get(doc, "epc", "loupe.toml", dict, {})
     _check_keys(epc, "epc", {"company_prefix"})
@@ -288,6 +294,7 @@ def parse_config(doc: dict[str, Any], data_dir: Path) -> Config:
         registers=tuple(registers), tax_rates=tuple(rates), prices_include_tax=include,
         default_tax=default_tax,
         max_line_price=max_major * 10 ** minor_units(currency),
+        max_discount_bp=max_discount_pct * 100,
         epc_company_prefix=prefix, raw=doc,
     )
 
@@ -343,6 +350,7 @@ rate_bp = 0
 prices_include_tax = true      # tag prices are what the client pays
 default_tax = "standard"
 max_line_price = 1000000       # in {currency}: a line priced above this is a typing mistake
+max_discount_pct = 10          # a bigger discount needs a manager's PIN
 
 [epc]
 company_prefix = 0             # GID-96 manager number for tags this store encodes

@@ -21,7 +21,9 @@ The protocol, one connection per command:
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import base64
 import contextlib
 import fcntl
 import json
@@ -29,10 +31,21 @@ import logging
 import os
 import socket
 import struct
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from hub import layers
+from hub.config import Config, ConfigError, load_config, resolve_data_dir
+from hub.core.errors import Refused
+from hub.imports import ImportError_
+from hub.ledger.keys import KeyError_
+from hub.ledger.ledger import LedgerError
+from hub.ledger.schema import SchemaError
+from hub.money import MoneyError
+from hub.runtime import Runtime
+from hub.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +64,16 @@ class ControlError(Exception):
     def __init__(self, message: str, code: int = 1) -> None:
         super().__init__(message)
         self.code = code
+
+
+class CommandError(ControlError):
+    """A command's own failure to report as one line, with an exit code."""
+
+
+def known_errors() -> tuple[type[BaseException], ...]:
+    """What a command may fail with that is the user's to fix: one line, no traceback."""
+    return (ConfigError, LedgerError, KeyError_, Refused, MoneyError, SchemaError, ImportError_,
+            ControlError, OSError)
 
 
 def lock_path(data_dir: Path) -> Path:
@@ -161,8 +184,8 @@ class Books:
     """What a named command runs against: the opened store, and the running hub (its
     `Runtime`) when the command came over the control channel."""
 
-    store: Any
-    runtime: Any = None
+    store: Store
+    runtime: Runtime | None = None
 
 
 BookCommand = Callable[..., Awaitable[Any]]
@@ -180,12 +203,12 @@ def book_command(name: str) -> Callable[[BookCommand], BookCommand]:
     return register
 
 
-def load_commands() -> dict[str, BookCommand]:
-    """Import every module that registers commands (the CLI and its layers)."""
-    import hub.cli
-    from hub.layers import optional_modules
-
-    optional_modules(hub.cli.COMMAND_MODULES)
+def load_commands(with_layers: tuple[layers.Layer, ...] = layers.LAYERS
+                  ) -> dict[str, BookCommand]:
+    """Import every layer's CLI module: importing it registers its named commands."""
+    for layer in with_layers:
+        if layer.cli is not None:
+            layers.load(layer.cli)
     return COMMANDS
 
 
@@ -193,7 +216,7 @@ def _label(name: str) -> str:
     return "loupe " + name.replace(".", " ")
 
 
-def run_command(config: Any, name: str, args: dict[str, Any]) -> Any:
+def run_command(config: Config, name: str, args: dict[str, Any]) -> Any:
     """Run a named command on the store's books: through its running hub, or — with none
     running — on books opened here under the store's lock. Never both writers at once."""
     try:
@@ -204,9 +227,7 @@ def run_command(config: Any, name: str, args: dict[str, Any]) -> Any:
         return asyncio.run(_run_here(config, name, args))
 
 
-async def _run_here(config: Any, name: str, args: dict[str, Any]) -> Any:
-    from hub.store import Store
-
+async def _run_here(config: Config, name: str, args: dict[str, Any]) -> Any:
     store = await Store.open(config)
     try:
         result = await COMMANDS[name](Books(store), **args)
@@ -295,8 +316,6 @@ def _decode(line: bytes, unreachable: Callable[[str], ControlError]) -> dict[str
 
 
 def _outcome(answer: dict[str, Any]) -> Any:
-    from hub.core.errors import Refused
-
     if "result" in answer:
         return answer["result"]
     if isinstance(refused := answer.get("refused"), dict):
@@ -311,12 +330,9 @@ def _outcome(answer: dict[str, Any]) -> Any:
 
 def _failure(name: str, exc: BaseException) -> dict[str, Any]:
     """A command's exception as the answer the CLI turns back into the same line and code."""
-    from hub.cli import CommandError, known_errors
-    from hub.core.errors import Refused
-
     if isinstance(exc, Refused):
         return {"refused": {"code": exc.code, "message": str(exc), "field": exc.field}}
-    if isinstance(exc, CommandError | ControlError):
+    if isinstance(exc, ControlError):
         return {"failed": {"message": str(exc), "exit": exc.code}}
     if isinstance(exc, known_errors()):
         return {"failed": {"message": str(exc), "exit": 1}}
@@ -328,14 +344,14 @@ def _failure(name: str, exc: BaseException) -> dict[str, Any]:
 class ControlServer:
     """The hub's end of the control channel."""
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.path = socket_path(runtime.config.data_dir)
         self._server: asyncio.AbstractServer | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
-        load_commands()
+        load_commands(self.runtime.layers)
         # This process holds the store's lock: any socket file here is a dead hub's.
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
@@ -436,17 +452,54 @@ def _peer(writer: asyncio.StreamWriter) -> tuple[int, int, int] | None:
 
 
 @contextlib.asynccontextmanager
-async def part(runtime: Any):
+async def part(runtime: Runtime) -> AsyncIterator[ControlServer]:
     """The control channel, started last by the daemon and so stopped first."""
     server = ControlServer(runtime)
     await server.start()
-    runtime.services["control"] = server
+    runtime.control = server
     try:
         yield server
     finally:
-        runtime.services.pop("control", None)
+        runtime.control = None
         await server.stop()
 
 
-__all__ = ["BooksHeld", "BooksLock", "Books", "ControlError", "book_command", "holder",
-           "run_command", "ask_hub", "part"]
+# -- what every layer's CLI module uses ---------------------------------------------------------
+
+def data_dir_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="the store's data dir (default: $LOUPE_DATA_DIR)")
+
+
+def write_books(args: argparse.Namespace, command: str, **params: Any) -> Any:
+    """Run the named command on the books of `--data-dir`: through the running hub if there
+    is one, else here under the store's lock. Its result (JSON values), or its refusal."""
+    return run_command(load_config(resolve_data_dir(args.data_dir)), command, params)
+
+
+def read_books(args: argparse.Namespace, action: Callable[[Store], Awaitable[Any]]) -> Any:
+    """Open the books of `--data-dir` read-only, run `action(store)`, always close them."""
+
+    async def go() -> Any:
+        store = await Store.open(load_config(resolve_data_dir(args.data_dir)), read_only=True)
+        try:
+            return await action(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
+def file_content(path: str, missing: Callable[[str], Exception] | None = None) -> str:
+    """A file the CLI reads for a command, as base64: the hub may run as another user, and
+    must get the exact bytes (a bad byte is reported where it is)."""
+    try:
+        return base64.b64encode(Path(path).read_bytes()).decode()
+    except FileNotFoundError:
+        if missing is None:
+            raise
+        raise missing(f"{path}: no such file") from None
+
+
+__all__ = ["BooksHeld", "BooksLock", "Books", "ControlError", "CommandError", "book_command",
+           "holder", "run_command", "ask_hub", "part", "data_dir_arg", "write_books",
+           "read_books", "file_content", "known_errors"]

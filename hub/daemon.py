@@ -1,14 +1,15 @@
 """`loupe run`: the daemon's life as one structured sequence, like aiohttp's web_runner.
 
 The store's lock is taken first (`hub.control`: one writer per store) and the books open
-next; both are let go last. Between them, each *part* (devices, counts,
-sync, web — whichever are installed) is an async context manager entered in order and exited
-in reverse, so on SIGTERM the web stops taking requests, devices and sync stop, and the ledger
-finishes its in-flight commits before the process exits.
+next; both are let go last. Between them, each layer's *part* (`hub/layers.py`, in order:
+devices, counts, sync, web, the control channel) is an async context manager entered in
+order and exited in reverse, so on SIGTERM the control channel and the web stop taking
+requests first, devices and sync stop, and the ledger finishes its in-flight commits before
+the process exits.
 
-A part is a module with `async def part(runtime)`, decorated with
-`contextlib.asynccontextmanager`, that yields once it is running. Parts share what they offer
-through `runtime.services` (the device manager, the replicator...), looked up by name.
+A part is `async def part(runtime)`, decorated with `contextlib.asynccontextmanager`, that
+yields once it is running and sets its typed member of the `Runtime` (`runtime.devices`,
+`runtime.counts`...).
 """
 
 from __future__ import annotations
@@ -17,55 +18,21 @@ import asyncio
 import contextlib
 import logging
 import signal
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
+from hub import layers
 from hub.bus import EventBus
 from hub.config import Config
-from hub.control import BooksLock
-from hub.layers import optional_modules
+from hub.control import BooksHeld, BooksLock, ControlError
+from hub.runtime import Layer, Options, Runtime
 from hub.store import Store
 
 log = logging.getLogger(__name__)
 
-# In start order; a module that is not installed yet is skipped.
-# The control channel comes last: CLI commands arrive once every part they may touch runs,
-# and stop arriving first at shutdown.
-PART_MODULES = ("hub.devices.part", "hub.counts.part", "hub.sync.part", "hub.web.part",
-                "hub.control")
-
-
-@dataclass
-class Options:
-    """How this run was asked for (from the command line)."""
-
-    host: str = "0.0.0.0"
-    port: int = 8443
-    insecure_http: bool = False
-    demo: bool = False
-    zeroconf: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Runtime:
-    config: Config
-    store: Store
-    bus: EventBus
-    options: Options
-    services: dict[str, Any] = field(default_factory=dict)
-    stopping: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-def load_parts() -> list[Any]:
-    return optional_modules(PART_MODULES)
-
 
 def hold_books(data_dir: Path, options: Options) -> BooksLock:
     """The store's lock, for the life of the hub; a second hub on these books is refused."""
-    from hub.control import BooksHeld, ControlError
-
     try:
         return BooksLock.acquire(data_dir, "loupe demo" if options.demo else "loupe run")
     except BooksHeld as held:
@@ -74,19 +41,21 @@ def hold_books(data_dir: Path, options: Options) -> BooksLock:
 
 
 @contextlib.asynccontextmanager
-async def running(config: Config, options: Options, lock: BooksLock | None = None):
+async def running(config: Config, options: Options, lock: BooksLock | None = None,
+                  with_layers: tuple[Layer, ...] = layers.LAYERS) -> AsyncIterator[Runtime]:
     """Take the store's lock (unless `lock` is already held), open the books and start every
-    part; yields the Runtime; stops all in reverse."""
+    layer's part; yields the Runtime; stops all in reverse."""
     lock = lock or hold_books(config.data_dir, options)
     try:
         bus = EventBus(asyncio.get_running_loop())
-        store = await Store.open(config, bus)
-        runtime = Runtime(config, store, bus, options)
+        store = await Store.open(config, bus, layers.areas(with_layers))
+        runtime = Runtime(config, store, bus, options, with_layers)
         try:
             async with contextlib.AsyncExitStack() as stack:
-                for module in load_parts():
-                    await stack.enter_async_context(module.part(runtime))
-                    log.info("part started", extra={"part": module.__name__})
+                for layer in with_layers:
+                    if layer.part is not None:
+                        await stack.enter_async_context(layers.load(layer.part).part(runtime))
+                        log.info("part started", extra={"part": layer.name})
                 yield runtime
                 log.info("stopping")
         finally:

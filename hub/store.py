@@ -7,22 +7,29 @@ reach the books through a `Store`; none of them touch the ledger's tables direct
 from __future__ import annotations
 
 import logging
+import tomllib
 from pathlib import Path
 from typing import Any
 
-from hub import areas as areas_mod
+from hub import layers
 from hub.bus import EventBus
-from hub.config import Config, load_config, render_config
+from hub.config import CONFIG_NAME, Config, load_config, parse_config, render_config
+from hub.core.approvals import Approvals
+from hub.core.carts import Carts
 from hub.core.clients import Clients, NameIndex
 from hub.core.closures import Closures
+from hub.core.errors import NotFound
 from hub.core.hq import HQBook
 from hub.core.items import Items
+from hub.core.registers import Registers
 from hub.core.sales import Sales
 from hub.core.staff import Staff
 from hub.ledger.journal import Entry
 from hub.ledger.keys import create_master_key
 from hub.ledger.ledger import Ledger, LedgerError
 from hub.money import check_currency
+from hub.receipts import Receipt, ReceiptSettings, build_receipt, receipt_settings
+from hub.runtime import Area
 from hub.words import words_for
 
 log = logging.getLogger(__name__)
@@ -31,10 +38,6 @@ log = logging.getLogger(__name__)
 def init_store(data_dir: Path, store_id: str, store_name: str, currency: str,
                timezone: str = "UTC", locale: str = "en-GB") -> Config:
     """`loupe init`: config, master key and database for a new store. Never overwrites."""
-    import tomllib
-
-    from hub.config import CONFIG_NAME, parse_config
-
     check_currency(currency)
     data_dir.mkdir(parents=True, exist_ok=True)
     config_path = data_dir / CONFIG_NAME
@@ -45,7 +48,8 @@ def init_store(data_dir: Path, store_id: str, store_name: str, currency: str,
     if config.master_key_file.exists():
         raise LedgerError(f"{config.master_key_file} already exists: refusing to overwrite it")
     create_master_key(config.master_key_file)
-    Ledger.create(config.db_path, config.store_id, config.master_key_file, areas_mod.schemas())
+    Ledger.create(config.db_path, config.store_id, config.master_key_file,
+                  layers.schemas(layers.areas()))
     config_path.write_text(text, encoding="utf-8")
     return config
 
@@ -54,7 +58,8 @@ class Store:
     """The opened books of one store."""
 
     def __init__(self, config: Config, ledger: Ledger, bus: EventBus,
-                 areas: tuple[areas_mod.Area, ...] = areas_mod.AREAS) -> None:
+                 areas: tuple[Area, ...] | None = None) -> None:
+        areas = layers.areas() if areas is None else areas
         self.config = config
         self.ledger = ledger
         self.bus = bus
@@ -71,18 +76,24 @@ class Store:
                            prices_include_tax=config.prices_include_tax,
                            max_line_price=config.max_line_price)
         self.hq = HQBook(ledger, self.items, self.clients, self.sales)  # HQ's messages, applied
-        self.staff = Staff(ledger)  # the roster: ids, roles, PIN hashes; names encrypted
-        self.closures = Closures(ledger, config.currency, areas_mod.closure_sections(areas))
+        self.staff = Staff(ledger)  # the roster: ids, roles, PIN hashes (and their lockout)
+        self.approvals = Approvals(ledger, self.staff)  # a manager's PIN for one action
+        self.carts = Carts(ledger, self.sales, self.approvals, words=self.words, bus=bus,
+                           max_discount_bp=config.max_discount_bp)
+        self.registers = Registers(ledger, self.items, self.sales, self.carts, self.approvals,
+                                   bus, self.words)
+        self.closures = Closures(ledger, config.currency, layers.closure_sections(areas))
 
     @classmethod
     async def open(cls, config: Config | Path, bus: EventBus | None = None,
-                   areas: tuple[areas_mod.Area, ...] = areas_mod.AREAS, *,
+                   areas: tuple[Area, ...] | None = None, *,
                    read_only: bool = False) -> Store:
         """Open the books. Only the process holding the store's lock (`hub.control`) may
         open them to write; `read_only` opens them beside it: no writer thread, no
         migration, every command refused, and no client name index (nothing reads it)."""
         if isinstance(config, Path):
             config = load_config(config)
+        areas = layers.areas() if areas is None else areas
         bus = bus or EventBus()
         holder: dict[str, Store] = {}
 
@@ -92,14 +103,16 @@ class Store:
                 store._published(entries)
 
         ledger = await Ledger.open(config.db_path, config.store_id, config.master_key_file,
-                                   areas_mod.projector(areas), areas_mod.schemas(areas),
+                                   layers.projector(areas), layers.schemas(areas),
                                    on_commit, read_only=read_only)
         store = cls(config, ledger, bus, areas)
         holder["store"] = store
         if read_only:
+            await store.staff.roles.load()
             await store.staff.load()
             return store
         indexed = await store.reload()
+        store.registers.start()  # scanners ring up at their register's cart
         log.info("store opened", extra={"store_id": config.store_id, "seq": ledger.seq,
                                         "clients_indexed": indexed})
         return store
@@ -111,6 +124,7 @@ class Store:
         # `names` up when they run), and a forgotten client's profile no longer decrypts.
         self.clients.names = NameIndex()
         indexed = await self.clients.load_index()
+        await self.staff.roles.load()
         await self.staff.load()
         return indexed
 
@@ -122,6 +136,7 @@ class Store:
                              payload=payload)
 
     async def close(self) -> None:
+        await self.registers.stop()
         await self.ledger.close()
 
     async def __aenter__(self) -> Store:
@@ -129,6 +144,22 @@ class Store:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    async def receipt(self, sale: dict[str, Any], *, gift: bool = False, reprint: bool = False,
+                      settings: ReceiptSettings | None = None) -> Receipt:
+        """A sale's receipt (as `Sales.get` returns the sale), laid out with its pieces and
+        the associate's name: what the printer prints and the screens preview."""
+        pieces = {}
+        for line in sale["lines"]:
+            if line.get("item_id"):
+                try:
+                    pieces[line["item_id"]] = await self.items.get(line["item_id"])
+                except NotFound:  # a piece of an old import: the line still prints
+                    pass
+        member = self.staff.get(sale.get("associate") or "")
+        return build_receipt(sale, pieces, settings or receipt_settings(self.config),
+                             gift=gift, reprint=reprint,
+                             associate=member.name if member else None)
 
     async def summary(self) -> dict[str, Any]:
         fetch = self.ledger.fetch_one

@@ -10,13 +10,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hub.core import fields
 from hub.core.errors import Invalid, Refused
 from hub.core.fields import Form
-from hub.core.staff import Member, Staff, check_pin_format, check_staff_id
+from hub.core.staff import Staff, check_pin_format, check_staff_id
 from hub.ledger.journal import Entry, canonical_json
 from hub.ledger.ledger import Ledger, Tx
 from hub.words import Term
@@ -77,14 +76,9 @@ PROJECTIONS = {
 
 
 class Approvals:
-    def __init__(self, ledger: Ledger, staff: Staff,
-                 check_pin: Callable[[str, str], Awaitable[Member | None]] | None = None
-                 ) -> None:
+    def __init__(self, ledger: Ledger, staff: Staff) -> None:
         self.ledger = ledger
         self.staff = staff
-        # The web app passes a check behind its sign-in lockout, so approvals cannot be a
-        # second door for guessing a manager's PIN; it may refuse before checking.
-        self.check_pin = check_pin or staff.check_pin
 
     async def decide(self, action: Any, manager_id: Any, pin: Any, *,
                      requested_by: str) -> dict[str, Any]:
@@ -93,11 +87,13 @@ class Approvals:
         action = check_action(action)
         manager_id = check_staff_id(manager_id, "manager_id")
         pin = check_pin_format(pin)
-        member = await self.check_pin(manager_id, pin)
+        # Behind the staff book's lockout: approvals are no second door for guessing a
+        # manager's PIN (a locked-out id is refused before anything is journaled).
+        member = await self.staff.verify(manager_id, pin, via="approval")
         approval_id, digest = new_approval_id(), action_digest(action)
         record = {"approval_id": approval_id, "action": action, "digest": digest,
                   "requested_by": requested_by}
-        if member is None or member.role not in ("manager", "admin"):
+        if member is None or not self.staff.roles.allows(member.role, "approve"):
             why = "wrong staff id or PIN" if member is None else f"{manager_id} is not a manager"
             await self.ledger.transact(lambda tx: tx.append(
                 "approval.refused", f"approval:{approval_id}",

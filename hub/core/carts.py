@@ -10,8 +10,10 @@ exactly that change.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
+from hub.bus import EventBus
 from hub.core import fields
 from hub.core.approvals import ApprovalNeeded, Approvals, action_digest
 from hub.core.errors import Invalid, NotFound, Refused
@@ -34,8 +36,10 @@ def _whole(value: Any, field: str, *, lo: int = 0) -> int:
 
 class Carts:
     def __init__(self, ledger: Ledger, sales: Sales, approvals: Approvals, *,
-                 max_discount_bp: int = 1000, words: Words = ENGLISH) -> None:
+                 max_discount_bp: int = 1000, words: Words = ENGLISH,
+                 bus: EventBus | None = None) -> None:
         self.ledger = ledger
+        self.bus = bus
         self.words = words
         self.sales = sales
         self.approvals = approvals
@@ -102,7 +106,8 @@ class Carts:
             return None
         return action
 
-    async def _change(self, register_id: Any, change) -> dict[str, Any]:
+    async def _change(self, register_id: Any, change: Callable[[Tx, dict[str, Any]], None],
+                      why: str, by: str | None) -> dict[str, Any]:
         self.sales.check_register(register_id)
 
         def command(tx: Tx) -> dict[str, Any]:
@@ -110,7 +115,16 @@ class Carts:
             change(tx, cart)
             return self._save(tx, register_id, cart, version)
 
-        return await self.ledger.transact(command)
+        cart = await self.ledger.transact(command)
+        self._changed(cart, why, by)
+        return cart
+
+    def _changed(self, cart: dict[str, Any], why: str, by: str | None) -> None:
+        """Every screen and the pole display showing this register follow: the event goes
+        out once the change is committed, however the cart was changed."""
+        if self.bus is not None:
+            self.bus.publish("cart.changed", register_id=cart["register_id"], why=why, by=by,
+                             cart=cart)
 
     def _discount_action(self, tx: Tx, register_id: str, cart: dict[str, Any],
                          amount: int) -> dict[str, Any] | None:
@@ -124,7 +138,8 @@ class Carts:
                 "items": [ln["item_id"] or ln["sku"] for ln in cart["lines"]]}
 
     async def add(self, register_id: Any, *, item_id: Any = None, sku: Any = None,
-                  quantity: Any = 1) -> dict[str, Any]:
+                  quantity: Any = 1, by: str | None = None,
+                  why: str = "line_added") -> dict[str, Any]:
         item_id = fields.identifier(item_id, "item_id", required=False, what="a serial")
         sku = fields.text(sku, "sku", max_len=60)
         if bool(item_id) == bool(sku):
@@ -144,7 +159,7 @@ class Carts:
             self.sales.price_in(tx, [line], 0)  # refuses a sold, reserved or unknown piece
             cart["lines"].append(line)
 
-        return await self._change(register_id, change)
+        return await self._change(register_id, change, why, by)
 
     def _line(self, cart: dict[str, Any], line_no: Any) -> dict[str, Any]:
         line_no = _whole(line_no, "line_no", lo=1)
@@ -152,15 +167,17 @@ class Carts:
             raise NotFound("the cart has no line {line_no}", line_no=line_no)
         return cart["lines"][line_no - 1]
 
-    async def remove(self, register_id: Any, line_no: Any) -> dict[str, Any]:
+    async def remove(self, register_id: Any, line_no: Any, *,
+                     by: str | None = None) -> dict[str, Any]:
         def change(tx: Tx, cart: dict[str, Any]) -> None:
             cart["lines"].remove(self._line(cart, line_no))
             if not cart["lines"]:
                 cart["discount"], cart["discount_approved"] = 0, None
 
-        return await self._change(register_id, change)
+        return await self._change(register_id, change, "line_removed", by)
 
-    async def attach_client(self, register_id: Any, client_id: Any) -> dict[str, Any]:
+    async def attach_client(self, register_id: Any, client_id: Any, *,
+                            by: str | None = None) -> dict[str, Any]:
         fields.identifier(client_id, "client_id", required=False, pattern=_CLIENT_ID,
                           what="a client id")
 
@@ -171,7 +188,7 @@ class Carts:
                 raise NotFound("no client {client_id}", client_id=client_id)
             cart["client_id"] = client_id
 
-        return await self._change(register_id, change)
+        return await self._change(register_id, change, "client_attached", by)
 
     async def set_discount(self, register_id: Any, amount: Any = None, *,
                            percent_bp: Any = None, approval_id: Any = None,
@@ -203,7 +220,7 @@ class Carts:
             cart["discount"] = off
             cart["discount_approved"] = action_digest(action) if action is not None else None
 
-        return await self._change(register_id, change)
+        return await self._change(register_id, change, "discount", actor)
 
     async def set_price(self, register_id: Any, line_no: Any, unit_price: Any, *,
                         approval_id: Any = None, actor: str) -> dict[str, Any]:
@@ -222,9 +239,10 @@ class Carts:
             else:
                 line["unit_price"] = None
 
-        return await self._change(register_id, change)
+        return await self._change(register_id, change, "price_changed", actor)
 
-    async def add_tender(self, register_id: Any, tender: Any) -> dict[str, Any]:
+    async def add_tender(self, register_id: Any, tender: Any, *,
+                         by: str | None = None) -> dict[str, Any]:
         """Take a tender. Only cash may be more than what is due (the change is given back);
         a card, a transfer or a voucher above it is refused now, not at completion."""
         checked = validate_tender(tender)
@@ -243,23 +261,24 @@ class Carts:
                               due=self.sales.money(max(due, 0)), field="amount")
             cart["tenders"].append(checked)
 
-        return await self._change(register_id, change)
+        return await self._change(register_id, change, "tender_added", by)
 
-    async def remove_tender(self, register_id: Any, index: Any) -> dict[str, Any]:
+    async def remove_tender(self, register_id: Any, index: Any, *,
+                            by: str | None = None) -> dict[str, Any]:
         def change(tx: Tx, cart: dict[str, Any]) -> None:
             i = _whole(index, "index", lo=1)
             if i > len(cart["tenders"]):
                 raise NotFound("the cart has no tender {index}", index=i)
             del cart["tenders"][i - 1]
 
-        return await self._change(register_id, change)
+        return await self._change(register_id, change, "tender_removed", by)
 
-    async def clear(self, register_id: Any) -> dict[str, Any]:
+    async def clear(self, register_id: Any, *, by: str | None = None) -> dict[str, Any]:
         def change(tx: Tx, cart: dict[str, Any]) -> None:
             cart.clear()
             cart.update(empty_cart())
 
-        return await self._change(register_id, change)
+        return await self._change(register_id, change, "cleared", by)
 
     async def complete(self, register_id: Any, *, actor: str, note: Any = None,
                        approval_id: Any = None) -> str:
@@ -285,8 +304,10 @@ class Carts:
                 tx, register_id=register_id, actor=actor, lines=cart["lines"],
                 tenders=cart["tenders"], client_id=cart["client_id"],
                 discount=cart["discount"], note=note)
-            self._save(tx, register_id, empty_cart(), version)
-            return entry.subject.split(":", 1)[1]
+            emptied = self._save(tx, register_id, empty_cart(), version)
+            return entry.subject.split(":", 1)[1], emptied
 
-        return await self.ledger.transact(command)
+        sale_id, emptied = await self.ledger.transact(command)
+        self._changed(emptied, "completed", actor)
+        return sale_id
 

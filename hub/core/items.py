@@ -11,6 +11,7 @@ from collections.abc import Collection
 from typing import Any
 
 from hub.core import fields
+from hub.core.entries import piece_changes
 from hub.core.errors import Invalid, NotFound, Refused
 from hub.core.fields import Form
 from hub.core.projector import touch_item
@@ -227,14 +228,11 @@ def _on_moved(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
     touch_item(tx, p["item_id"], entry.seq)
 
 
-def _on_status(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
-    assert p is not None
-    set_status(tx, p["item_id"], p["status"], p.get("ref"), entry.seq)
-
-
-def _on_inspected(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
-    assert p is not None
-    set_status(tx, p["item_id"], p["outcome"], p.get("ref"), entry.seq)
+def set_piece_statuses(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
+    """The statuses an entry gives its pieces (`hub.core.entries.piece_changes`)."""
+    for change in piece_changes(entry.kind, p):
+        if change.status is not None:
+            set_status(tx, change.item_id, change.status, change.ref, entry.seq)
 
 
 def set_status(tx: Tx, item_id: str, status: str, ref: str | None, seq: int) -> None:
@@ -269,8 +267,8 @@ PROJECTIONS = {
     "item.received": _on_received,
     "item.updated": _on_updated,
     "item.moved": _on_moved,
-    "item.status": _on_status,
-    "item.inspected": _on_inspected,
+    "item.status": set_piece_statuses,
+    "item.inspected": set_piece_statuses,
     "stock.received": _on_stock_received,
     "stock.adjusted": _on_stock_adjusted,
 }
@@ -295,6 +293,47 @@ def load_piece_tx(tx: Tx, item_id: str) -> dict[str, Any]:
     if row is None:
         raise NotFound("no piece with serial “{item_id}”", item_id=item_id)
     return row_dict(row)
+
+
+# -- a search from a query string -------------------------------------------------------------
+
+ITEM_QUERY = ("q", "category", "metal", "fineness", "stone", "designer", "price_min",
+              "price_max", "location", "status", "limit", "offset")
+
+
+def _search_text(value: Any) -> str | None:
+    """The search box's words: any text (control characters become spaces), 100 at most."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise Invalid("this must be text", "q")
+    if len(value) > 100:
+        raise Invalid("this is longer than {max} characters", "q", max=100)
+    return value
+
+
+def search_filters(query: Any, prices: dict[str, int | None] | None = None) -> dict[str, Any]:
+    """`Items.search`'s filters from a query string (the API's or the stock page's), every
+    problem at once. `prices` are the price bounds already read (the stock page reads what
+    a person typed; the API takes minor units)."""
+    f = Form(query, query=True)
+    filters = {
+        "text": f.check(_search_text, f.get("q")),
+        "category": f.choice("category", CATEGORIES, vocabulary="category", lower=False),
+        "metal": f.choice("metal", METALS, vocabulary="metal", lower=False),
+        "fineness": f.whole("fineness", lo=1, hi=1000),
+        "stone": f.text("stone", max_len=60),
+        "designer": f.text("designer", max_len=120),
+        "location": f.text("location", max_len=80),
+        "status": f.choice("status", STATUSES, vocabulary="status", lower=False),
+        "limit": f.whole("limit", lo=1, hi=500) or 50,
+        "offset": f.whole("offset", lo=0, hi=10**7) or 0,
+    }
+    if prices is None:
+        prices = {k: f.amount(k) for k in ("price_min", "price_max")}
+    f.done()
+    return {**filters, **prices}
+
 
 
 class Items:
@@ -502,11 +541,31 @@ class Items:
             " CASE WHEN status = 'in_stock' THEN item_id END, updated_seq DESC LIMIT 1", (sku,))
         return await self.get(row["item_id"]) if row else None
 
-    async def get_stock(self, sku: str) -> dict[str, Any]:
-        row = await self.ledger.fetch_one("SELECT * FROM stock_lines WHERE sku = ?", (sku,))
-        if row is None:
-            raise NotFound("no stock line “{sku}”", sku=sku)
-        return row_dict(row)
+    async def lookup(self, code: Any) -> dict[str, Any]:
+        """`find`, or NotFound in words: what a register says to a code it cannot place."""
+        code = fields.text(code, "code", required=True, max_len=100) or ""
+        piece = await self.find(code)
+        if piece is None:
+            raise NotFound("no piece with serial, tag or SKU “{typed}”", typed=code)
+        return piece
+
+    async def find(self, code: str) -> dict[str, Any] | None:
+        """A scanned or typed code: a serial, an EPC or a SKU, in that order (a SKU of a
+        sold piece finds it, so the register can say it was sold rather than "no piece")."""
+        code = code.strip()
+        if not code or len(code) > 100:
+            return None
+        try:
+            return await self.get(code)
+        except Refused:  # not a serial: try the next form
+            pass
+        try:
+            piece = await self.by_epc(normalise_epc(code))
+            if piece is not None:
+                return piece
+        except EpcError:
+            pass
+        return await self.by_sku(code)
 
     async def counts_by_status(self) -> dict[str, int]:
         rows = await self.ledger.fetch("SELECT status, COUNT(*) AS n FROM items GROUP BY status")

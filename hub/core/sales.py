@@ -16,7 +16,7 @@ from hub.core.items import (
     load_piece_tx,
     row_dict,
     row_dicts,
-    set_status,
+    set_piece_statuses,
 )
 from hub.ledger.journal import ENTRY_COLUMNS, Entry, short_code
 from hub.ledger.ledger import Ledger, Tx
@@ -153,10 +153,9 @@ def _on_sale(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
             (sale_id, line["line_no"], line.get("item_id"), line.get("sku"), line["description"],
              line["quantity"], line["unit_price"], line["discount"], line["tax_code"],
              line["tax"], line["total"]))
-        if line.get("item_id"):
-            set_status(tx, line["item_id"], "sold", sale_id, entry.seq)
-        else:
+        if not line.get("item_id"):
             adjust_stock(tx, line["sku"], -line["quantity"], entry.seq)
+    set_piece_statuses(tx, entry, p)
     for pos, tender in enumerate(p["tenders"]):
         tx.execute("INSERT INTO sale_tenders (sale_id, pos, type, amount, detail) VALUES"
                    " (?,?,?,?,?)", (sale_id, pos, tender["type"], tender["amount"],
@@ -175,12 +174,9 @@ def _on_return(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
     for line in p["lines"]:
         tx.execute("UPDATE sale_lines SET returned_qty = returned_qty + ? WHERE sale_id = ? AND"
                    " line_no = ?", (line["quantity"], p["sale_id"], line["line_no"]))
-        if line.get("item_id"):
-            # A voided sale's pieces never left; a returned piece waits for inspection.
-            set_status(tx, line["item_id"], "in_stock" if void else "returned", p["return_id"],
-                       entry.seq)
-        else:
+        if not line.get("item_id"):
             adjust_stock(tx, line["sku"], line["quantity"], entry.seq)
+    set_piece_statuses(tx, entry, p)  # a voided sale's pieces never left; a return waits
     tx.execute("UPDATE sales SET status = ? WHERE sale_id = ?", (p["sale_status"], p["sale_id"]))
 
 
@@ -443,9 +439,13 @@ class Sales:
         return (payload or {}).get("approved_by")
 
     async def for_client(self, client_id: str, limit: int = 100) -> list[dict[str, Any]]:
-        rows = await self.ledger.fetch("SELECT * FROM sales WHERE client_id = ? ORDER BY seq DESC"
-                                       " LIMIT ?", (client_id, limit))
-        return row_dicts(rows)
+        """A client's purchases, newest first; NotFound for a client the book never had."""
+        def read(tx: Tx) -> list[Any]:
+            if tx.one("SELECT 1 FROM clients WHERE client_id = ?", (client_id,)) is None:
+                raise NotFound("no client {client_id}", client_id=client_id)
+            return tx.all("SELECT * FROM sales WHERE client_id = ? ORDER BY seq DESC LIMIT ?",
+                          (client_id, limit))
+        return row_dicts(await self.ledger.read(read))
 
     async def recent(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = await self.ledger.fetch("SELECT * FROM sales ORDER BY seq DESC LIMIT ?", (limit,))

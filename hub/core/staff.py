@@ -19,13 +19,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from hub.core import fields
+from hub.core import fields, roles
 from hub.core.errors import Invalid, NotFound, Refused
+from hub.core.pins import Lockout
+from hub.core.roles import Roles
 from hub.ledger.journal import ENTRY_COLUMNS, Entry
 from hub.ledger.ledger import Ledger, Tx
 from hub.ledger.schema import Migration, Schema
 
-ROLES = ("associate", "manager", "admin")
 _STAFF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 _PIN = re.compile(r"^\d{4,12}$")
 # scrypt cost: ~50 ms and 16 MiB on a Pi 5, enough to make an offline guess of a 6-digit PIN
@@ -66,7 +67,9 @@ CREATE TABLE approvals (
 CREATE INDEX approvals_seq ON approvals(seq);
 """
 
-SCHEMA = Schema("staff", (Migration(1, _V1),), projections=("staff", "approvals"))
+# v2: roles as named sets of permissions, changed by the store (`hub/core/roles.py`).
+SCHEMA = Schema("staff", (Migration(1, _V1), Migration(2, roles.SCHEMA_SQL)),
+                projections=("staff", "approvals", "roles"))
 
 
 def hash_pin(pin: str, salt: bytes | None = None) -> str:
@@ -143,8 +146,11 @@ PROJECTIONS = {
 class Staff:
     """The roster. Names are decrypted once at load and kept in memory only."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, roles: Roles | None = None,
+                 lockout: Lockout | None = None) -> None:
         self.ledger = ledger
+        self.roles = roles or Roles(ledger)
+        self.lockout = lockout or Lockout()  # one per staff id, wherever a PIN is typed
         self._members: dict[str, Member] = {}
 
     async def load(self) -> int:
@@ -162,13 +168,15 @@ class Staff:
         return self._members.get(staff_id)
 
     def all(self) -> list[Member]:
-        return sorted(self._members.values(), key=lambda m: (ROLES.index(m.role), m.staff_id))
+        order = self.roles.names()
+        return sorted(self._members.values(), key=lambda m: (
+            order.index(m.role) if m.role in order else len(order), m.staff_id))
 
     async def enroll(self, staff_id: Any, name: Any, role: Any, pin: Any, *,
                      actor: str) -> Member:
         staff_id = check_staff_id(staff_id)
         name = fields.text(name, "name", required=True, max_len=100)
-        fields.choice(role, "role", ROLES, required=True, vocabulary="role", lower=False)
+        self.roles.check_role(role)
         pin_hash = await asyncio.to_thread(hash_pin, check_pin_format(pin))
         member = Member(staff_id, name, role, "active")
 
@@ -193,7 +201,7 @@ class Staff:
         if pin is not None:
             change["pin_hash"] = await asyncio.to_thread(hash_pin, check_pin_format(pin))
         if role is not None:
-            change["role"] = fields.choice(role, "role", ROLES, vocabulary="role", lower=False)
+            change["role"] = self.roles.check_role(role)
         if status is not None:
             change["status"] = fields.choice(status, "status", ("active", "left"),
                                              vocabulary="staff_status", lower=False)
@@ -205,6 +213,11 @@ class Staff:
             tx.append("staff.changed", f"staff:{staff_id}", change, actor=actor),
             tx.after_commit.append(lambda: self._members.__setitem__(staff_id, updated))))
         return updated
+
+    async def verify(self, staff_id: str, pin: str, *, via: str) -> Member | None:
+        """`check_pin` behind the lockout (sign-in, approvals): the member, None for a wrong
+        PIN, or `LockedOut` while the id is locked (nothing checked, only counted)."""
+        return await self.lockout.check_pin(self, staff_id, pin, via=via)
 
     async def check_pin(self, staff_id: str, pin: str) -> Member | None:
         """The active member whose PIN this is, or None. Slow by design, off the loop."""

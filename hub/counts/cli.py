@@ -8,11 +8,12 @@ import json
 import re
 from typing import Any
 
-from hub.cli import CommandError, data_dir_arg, read_books
 from hub.config import load_config, resolve_data_dir
+from hub.control import CommandError, data_dir_arg, read_books
 from hub.core.errors import NotFound
 from hub.counts import reports
 from hub.epc import SGTIN_FILTERS, EpcError, decode, encode
+from hub.store import Store
 from hub.words import words_for
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -40,7 +41,7 @@ def cmd_epc_decode(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _piece_line(store: Any, epc: str) -> str:
+async def _piece_line(store: Store, epc: str) -> str:
     piece = await store.items.by_epc(epc)
     if piece is None:
         return f"none in store {store.config.store_id} (a foreign or unregistered tag)"
@@ -101,7 +102,7 @@ def cmd_counts_show(args: argparse.Namespace) -> int:
 
 
 def cmd_counts_report(args: argparse.Namespace) -> int:
-    async def gather(store: Any) -> dict[str, Any]:
+    async def gather(store: Store) -> dict[str, Any]:
         window = {"since": args.since, "until": args.until}
         return {"currency": store.config.currency,
                 "accuracy": await reports.accuracy(store.ledger, **window),

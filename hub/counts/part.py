@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from collections.abc import AsyncIterator
 
 from hub.counts.service import Counts
 from hub.counts.settings import count_settings
+from hub.runtime import Runtime
 
 
 @contextlib.asynccontextmanager
-async def part(runtime: Any):
+async def part(runtime: Runtime) -> AsyncIterator[Counts]:
     counts = Counts(runtime.store, runtime.bus, count_settings(runtime.config))
     await counts.start()
-    runtime.services["counts"] = counts
+    runtime.counts = counts
     try:
         yield counts
     finally:
-        runtime.services.pop("counts", None)
+        runtime.counts = None
         await counts.stop()  # flushes the reads of open counts: a restart resumes them

@@ -26,7 +26,9 @@ from zoneinfo import ZoneInfo
 
 from hub.bus import Event, EventBus
 from hub.core import fields
+from hub.core.entries import piece_changes
 from hub.core.errors import Invalid, NotFound, Refused
+from hub.counts import reports
 from hub.counts.model import KINDS, CountStatus
 from hub.counts.reconcile import IN_STORE, Piece, Result, reconcile
 from hub.counts.session import CountSession, Reader, ReaderState
@@ -60,16 +62,6 @@ def _name(value: Any, what: str) -> str:
     if not isinstance(value, str) or not _NAME.match(value.strip()):
         raise Invalid("this must be 1 to 80 characters of text", what)
     return value.strip()
-
-
-def _item_ids(payload: dict[str, Any] | None) -> set[str]:
-    """Pieces an entry touches, from the shapes core entries use."""
-    if not payload:
-        return set()
-    ids = {payload.get("item_id"), (payload.get("piece") or {}).get("item_id")}
-    ids.update(line.get("item_id") for line in payload.get("lines") or ()
-               if isinstance(line, dict))
-    return {i for i in ids if isinstance(i, str)}
 
 
 class Counts:
@@ -171,7 +163,7 @@ class Counts:
                                              " WHERE count_id = ? ORDER BY seq",
                                              (session.count_id,)):
                 session.sweeps[r["device"]] = r["location"]
-                self._sweeps[r["device"]] = r["location"]
+                self._sweep(r["device"], r["location"])
             for r in await self.ledger.fetch("SELECT epc, location, reads FROM count_reads"
                                              " WHERE count_id = ?", (session.count_id,)):
                 session.seen.setdefault(r["epc"], {})[r["location"] or None] = r["reads"]
@@ -246,6 +238,11 @@ class Counts:
     def sweeping(self, device: Any) -> bool:
         """Whether an operator has assigned this device to sweep a location of a count."""
         return device in self._sweeps
+
+    def _sweep(self, device: str, location: str) -> None:
+        # A register's scanner lent to a count counts pieces; it no longer rings them up.
+        self._sweeps[device] = location
+        self.store.registers.lend(device)
 
     def _on_scan(self, event: Event) -> None:
         """Barcode fallback: a scanner the operator assigned to a sweep counts like a reader;
@@ -329,24 +326,23 @@ class Counts:
         task.add_done_callback(self._pending.discard)
 
     def _on_journal(self, event: Event) -> None:
-        kind = event.data.get("kind", "")
-        if not kind.startswith(("item.", "sale.")):
-            return
-        payload = event.data.get("payload") or {}
-        epc = self.by_item.get(payload.get("item_id"))
-        if kind in ("item.status", "item.moved") and epc is not None:
-            # Exact from the payload, at once: a read right after must see it.
-            change = ({"status": payload["status"]} if kind == "item.status"
-                      else {"location": payload["location"]})
-            self._index_piece(dataclasses.replace(self.index[epc], **change))
+        """Keep the index where the books are: a status or a move exactly and at once (a
+        read right after must see it), anything else by reading the piece again."""
+        changed = False
+        for change in piece_changes(event.data.get("kind", ""), event.data.get("payload")):
+            epc = self.by_item.get(change.item_id)
+            if epc is None or change.fields:
+                self._stale_items.add(change.item_id)
+                continue
+            piece = self.index[epc]
+            if change.status is not None:
+                piece = dataclasses.replace(piece, status=change.status)
+            if change.location is not None:
+                piece = dataclasses.replace(piece, location=change.location)
+            self._index_piece(piece)
+            changed = True
+        if changed:
             self._retally_due = True
-        else:
-            self._stale_items |= self._pieces_touched(payload)
-
-    def _pieces_touched(self, payload: dict[str, Any]) -> set[str]:
-        """The pieces a journal entry may have changed, to read again from the books: the
-        one place counts asks (a guess from the payload's shape for now)."""
-        return _item_ids(payload)
 
     # -- the background loop: progress, flushes, refreshes, overnight ----------------------
 
@@ -495,7 +491,7 @@ class Counts:
             "count.sweep", f"count:{count_id}",
             {"count_id": count_id, "device": device, "location": location}, actor=actor))
         session.sweeps[device] = location
-        self._sweeps[device] = location
+        self._sweep(device, location)
         session.changed = True
 
     async def close(self, count_id: str, actor: str, *,
@@ -518,6 +514,7 @@ class Counts:
         for device in session.sweeps:
             if not any(device in s.sweeps for s in self.sessions.values()):
                 self._sweeps.pop(device, None)
+                self.store.registers.give_back(device)
         self._last_progress.pop(count_id, None)
         self.bus.publish("count.closed", **{k: v for k, v in payload.items() if k != "result"},
                          summary={k: v for k, v in payload["result"].items()
@@ -630,6 +627,40 @@ class Counts:
             else:
                 moved.append({"item_id": row["item_id"], "location": row["found_location"]})
         return {"moved": moved, "skipped": skipped}
+
+    # -- what the screens read --------------------------------------------------------------
+
+    async def overview(self) -> dict[str, Any]:
+        """Open counts with their live progress, and the recent ones."""
+        return {"open": [self.progress(s) for s in self.sessions.values()],
+                "recent": await reports.counts_list(self.ledger, limit=30)}
+
+    async def detail(self, count_id: str) -> dict[str, Any]:
+        """A count: live progress while open, its result and discrepancies once closed."""
+        session = self.sessions.get(count_id)
+        if session is not None:
+            return {**self.progress(session), "status": CountStatus.OPEN}
+        return await reports.count_detail(self.ledger, self.items, count_id)
+
+    def not_yet_read(self, count_id: str, limit: int = 500) -> dict[str, Any]:
+        """The pieces an open count has not read yet, by location (the first `limit`)."""
+        session = self.get_session(count_id)
+        pieces = sorted((p for p in self.index.values()
+                         if session.expects(p) and p.epc not in session.found),
+                        key=lambda p: (p.location, p.item_id))
+        return {"count_id": session.count_id, "total": len(pieces), "missing": [
+            {"item_id": p.item_id, "description": p.description, "location": p.location,
+             "category": p.category, "tag_price": p.tag_price} for p in pieces[:limit]]}
+
+    async def report(self, since: str | None, until: str | None) -> dict[str, Any]:
+        """Accuracy over time, shrinkage and the locations with most discrepancies."""
+        return {"currency": self.currency,
+                "accuracy": await reports.accuracy(self.ledger, since=since, until=until),
+                "shrinkage": await reports.shrinkage(self.ledger, since=since, until=until),
+                "locations": await reports.hot_locations(self.ledger, since=since, until=until)}
+
+    async def day(self, day: str) -> dict[str, Any]:
+        return await reports.day_record(self.ledger, day)
 
     # -- find a piece ----------------------------------------------------------------------
 

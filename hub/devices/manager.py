@@ -17,7 +17,7 @@ from hub.bus import Event, EventBus
 from hub.devices.base import Device, DeviceSpec, State
 from hub.devices.errors import DeviceBusy, DeviceError
 from hub.devices.registry import driver_class
-from hub.receipts import Receipt, ReceiptSettings, build_receipt, render_html, render_text
+from hub.receipts import Receipt, ReceiptSettings, render_html
 from hub.store import Store
 from hub.words import ENGLISH, Term, Words
 
@@ -46,6 +46,7 @@ class DeviceManager:
         for device in self.devices.values():
             self._tasks[device.id] = asyncio.create_task(device.run(), name=f"device-{device.id}")
         self._unlisten = [self.bus.listen("journal.sale.completed", self._on_sale),
+                          self.bus.listen("journal.register.no_sale", self._on_no_sale),
                           self.bus.listen("cart.changed", self._on_cart)]
 
     async def stop(self) -> None:
@@ -99,6 +100,23 @@ class DeviceManager:
             self._spawn(self._show_quietly(display, messages.get("thanks_top") or
                                            self.words.gettext("Thank you"),
                                            messages.get("thanks_bottom", "")))
+
+    def _on_no_sale(self, event: Event) -> None:
+        register = (event.data.get("payload") or {}).get("register_id")
+        if register:
+            self._spawn(self._kick_drawer(register))
+
+    async def _kick_drawer(self, register: str) -> None:
+        """A drawer opened without a sale (approved and journaled): kick it, and tell the
+        register's screens how it went (`device.drawer`, with the problem in words)."""
+        try:
+            result = await self.open_drawer(register)
+        except DeviceError as exc:  # the printer that kicks it is unplugged or busy
+            self.bus.publish("device.drawer", register=register, opened=False,
+                             problem=self.words.refusal(exc))
+            return
+        self.bus.publish("device.drawer", register=register, opened=bool(result["open"]),
+                         device=result["device"], problem=None)
 
     def _display(self, register: str) -> Device | None:
         try:
@@ -159,19 +177,8 @@ class DeviceManager:
         if self.store is None or self.receipts is None:
             raise DeviceBusy("receipts need the store's books")
         sale = await self.store.sales.get(sale_id)
-        pieces = {}
-        for line in sale["lines"]:
-            if line.get("item_id"):
-                pieces[line["item_id"]] = await self.store.items.get(line["item_id"])
-        member = self.store.staff.get(sale.get("associate") or "")
-        return sale, build_receipt(sale, pieces, self.receipts, gift=gift, reprint=reprint,
-                                   associate=member.name if member else None)
-
-    async def preview_receipt(self, sale_id: str, *, gift: bool = False) -> dict[str, Any]:
-        _, receipt = await self.receipt_for(sale_id, gift=gift)
-        assert self.receipts is not None
-        return {"sale_id": sale_id, "text": render_text(receipt, self.receipts.width),
-                "html": render_html(receipt)}
+        return sale, await self.store.receipt(sale, gift=gift, reprint=reprint,
+                                              settings=self.receipts)
 
     async def print_receipt(self, sale_id: str, *, job_id: str | None = None,
                             gift: bool = False, reprint: bool = False,
@@ -206,6 +213,15 @@ class DeviceManager:
         display = self.for_register(register, "display")
         await display.show(top, bottom)  # type: ignore[attr-defined]
         return {"device": display.id, "lines": [top, bottom]}
+
+    async def preview_tag(self, item_id: str) -> dict[str, Any]:
+        """What the first tag printer would print for a piece (fields and RFID write)."""
+        if self.store is None:
+            raise DeviceBusy("tags need the store's books")
+        piece = await self.store.items.get(item_id)
+        printer = self.first("tag_printer")
+        return printer.preview(piece, self.store.config.currency,  # type: ignore[attr-defined]
+                               self.store.words)
 
     async def print_tag(self, item_id: str, device: str | None = None,
                         copies: int = 1) -> dict[str, Any]:

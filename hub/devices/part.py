@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any
+from collections.abc import AsyncIterator
 
 from hub.devices.config import read_devices
 from hub.devices.manager import DeviceManager
@@ -13,12 +13,13 @@ from hub.devices.profiles import load_profiles
 from hub.devices.sim.extra import seed_tags
 from hub.devices.sim.rig import DemoRig
 from hub.receipts import receipt_settings
+from hub.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
 @contextlib.asynccontextmanager
-async def part(runtime: Any):
+async def part(runtime: Runtime) -> AsyncIterator[DeviceManager]:
     config = runtime.config
     profiles = load_profiles()
     receipts = receipt_settings(config)  # a problem names receipts.<key>
@@ -31,11 +32,14 @@ async def part(runtime: Any):
             await rig.start()
             stack.push_async_callback(rig.stop)
             specs = rig.specs(profiles) + specs
-            runtime.services["device_simulators"] = rig
+            runtime.simulators = rig
             await seed_tags(rig, runtime.store)
         manager = DeviceManager(specs, runtime.bus, runtime.store, receipts)
         await manager.start()
         stack.push_async_callback(manager.stop)
-        runtime.services["devices"] = manager
+        runtime.devices = manager
         log.info("devices started", extra={"devices": len(specs), "demo": rig is not None})
-        yield manager
+        try:
+            yield manager
+        finally:
+            runtime.devices = runtime.simulators = None

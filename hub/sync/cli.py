@@ -9,9 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hub.cli import CommandError, data_dir_arg, file_content, write_books
 from hub.config import ConfigError
-from hub.control import Books, book_command
+from hub.control import Books, CommandError, book_command, data_dir_arg, file_content, write_books
 from hub.ledger.keys import public_key_fingerprint
 from hub.logs import setup_logging
 from hub.sync.enroll import EnrollError, HQKeys, enroll_in, install_bundle, read_bundle
@@ -46,7 +45,7 @@ async def enroll(books: Books, bundle: str, content: str) -> dict[str, Any]:
         raise CommandError(f"{bundle}: {exc}") from None
     sync = "sync starts with `loupe run`"
     if books.runtime is not None:  # the running hub: its sync part takes the new enrollment
-        part = books.runtime.services.get("sync_part")
+        part = books.runtime.sync
         sync = (await part.restart() if part is not None
                 else "this hub runs without its sync part: sync starts when it is restarted")
     return {"store_id": enrollment.store_id, "chain_id": enrollment.chain_id,

@@ -24,6 +24,7 @@ from typing import Any
 import aiomqtt
 
 from hub.backoff import Backoff
+from hub.core.entries import piece_changes
 from hub.core.hq import MESSAGE_TYPES
 from hub.ledger.journal import Entry, entry_hash, open_payload, verify_chain
 from hub.ledger.ledger import utc_now
@@ -225,8 +226,19 @@ class HQ:
 
     def _facts(self, store_id: str, entry: Entry, p: dict[str, Any],
                closed: set[str]) -> list[Fact]:
+        """What HQ learns from one entry: its own facts, then where its pieces now stand
+        (`piece_changes`, the one reading of what an entry does to a piece)."""
+        seq = entry.seq
+        out = self._entry_facts(store_id, entry, p, closed)
+        out += [Fact("item_status", {"item_id": c.item_id, "status": c.status, "seq": seq})
+                for c in piece_changes(entry.kind, p)
+                if c.status is not None and entry.kind != "item.received"]
+        return out
+
+    def _entry_facts(self, store_id: str, entry: Entry, p: dict[str, Any],
+                     closed: set[str]) -> list[Fact]:
         seq, kind = entry.seq, entry.kind
-        if kind == "item.received":
+        if kind == "item.received":  # a new piece: in stock from its first fact
             piece = p["piece"]
             return [Fact("item", {"item_id": piece["item_id"], "sku": piece["sku"],
                                   "description": piece["description"],
@@ -235,9 +247,6 @@ class HQ:
         if kind == "item.updated" and "tag_price" in p["changes"]:
             return [Fact("item_price", {"item_id": p["item_id"],
                                         "tag_price": p["changes"]["tag_price"], "seq": seq})]
-        if kind == "item.status":
-            return [Fact("item_status", {"item_id": p["item_id"], "status": p["status"],
-                                         "seq": seq})]
         if kind == "sale.completed":
             out = [Fact("sale", {"sale_id": p["sale_id"], "seq": seq, "ts": entry.ts,
                                  "total": p["total"], "currency": p["currency"],
@@ -245,8 +254,6 @@ class HQ:
             for line in p["lines"]:
                 if not line.get("item_id"):
                     continue
-                out.append(Fact("item_status", {"item_id": line["item_id"], "status": "sold",
-                                                "seq": seq}))
                 held = self.storage.active_reservation(store_id, line["item_id"])
                 if held and held not in closed:
                     closed.add(held)
@@ -259,28 +266,22 @@ class HQ:
                                   f" sold in store {store_id} ({p['sale_id']})"}))
             return out
         if kind in ("sale.returned", "sale.voided"):
-            status = "in_stock" if kind == "sale.voided" else "returned"
-            return [Fact("sale_status", {"sale_id": p["sale_id"], "status": p["sale_status"]}),
-                    *[Fact("item_status", {"item_id": ln["item_id"], "status": status,
-                                           "seq": seq}) for ln in p["lines"] if ln.get("item_id")]]
+            return [Fact("sale_status", {"sale_id": p["sale_id"], "status": p["sale_status"]})]
         if kind == "hq.reservation_collected":
             closed.add(p["reservation_id"])
             return [Fact("reservation", {"reservation_id": p["reservation_id"],
-                                         "status": "collected"}),
-                    Fact("item_status", {"item_id": p["item_id"], "status": "in_stock",
-                                         "seq": seq})]
+                                         "status": "collected"})]
         if kind == "hq.message" and p["message"]["type"] == "reservation_cancelled" and \
                 p["outcome"] == "applied":
             return [Fact("reservation", {"reservation_id": p["message"]["body"]["reservation_id"],
                                          "status": "cancelled"})]
         if kind == "hq.message" and p["message"]["type"] == "reservation":
             body = p["message"]["body"]
-            if p["outcome"] == "applied":
-                return [Fact("item_status", {"item_id": body["item_id"], "status": "reserved",
-                                             "seq": seq})]
-            closed.add(body["reservation_id"])
-            return [Fact("reservation", {"reservation_id": body["reservation_id"],
-                                         "status": "conflict"})]
+            if p["outcome"] != "applied":
+                closed.add(body["reservation_id"])
+                return [Fact("reservation", {"reservation_id": body["reservation_id"],
+                                             "status": "conflict"})]
+            return []
         if kind == "hq.conflict":
             return [Fact("conflict", {"source": store_id, "kind": p["conflict"],
                                       "item_id": p.get("item_id"), "ref": p.get("ref"),

@@ -1,10 +1,10 @@
-"""The JSON API under /api/v1: sign-in, pieces, clients, register carts, sales, approvals,
-staff and settings. Handlers validate what they read, call the core services and answer
-JSON; refusals become `{error, detail}` with a 4xx in the app's middleware."""
+"""The JSON API under /api/v1 for the core's books: sign-in, pieces, clients, register carts,
+sales, approvals, staff, roles and settings. Each handler reads what HTTP brought, makes one
+call to a core service and answers JSON; refusals become `{error, detail}` in the app's
+middleware."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -12,39 +12,27 @@ from aiohttp import web
 from hub.core import fields
 from hub.core.approvals import check_action
 from hub.core.clients import PROFILE_FIELDS
-from hub.core.errors import Invalid, Refused
-from hub.core.fields import Form
-from hub.core.items import CATEGORIES, INSPECTION_OUTCOMES, METALS, STATUSES
+from hub.core.errors import Invalid
+from hub.core.items import INSPECTION_OUTCOMES, ITEM_QUERY, search_filters
+from hub.core.roles import PERMISSIONS, Role
 from hub.core.sales import TENDER_TYPES
-from hub.core.staff import check_pin_format, check_staff_id
-from hub.epc import EpcError, normalise_epc
-from hub.ledger.journal import Entry
-from hub.ledger.ledger import Tx
-from hub.web.app import (
-    APPROVALS,
-    CARTS,
-    LOCKOUT,
-    RUNTIME,
-    SESSION,
+from hub.core.staff import Member, check_pin_format, check_staff_id
+from hub.web.kernel import (
+    PUBLIC,
     SESSIONS,
-    STAFF_KEY,
+    SIGNED_IN,
+    ApiError,
+    Endpoints,
+    for_browser,
     json_response,
+    piece_for_browser,
     read_json,
+    runtime_of,
     session_of,
+    store_of,
 )
-from hub.web.endpoints import ADMINS, ANYONE, MANAGERS, STAFF, ApiError, Endpoints
 from hub.web.receipt import receipt_of
-from hub.web.sessions import COOKIE
-
-# -- helpers ------------------------------------------------------------------------------------
-
-
-def _runtime(request: web.Request) -> Any:
-    return request.app[RUNTIME]
-
-
-def _store(request: web.Request) -> Any:
-    return request.app[RUNTIME].store
+from hub.web.sessions import COOKIE, Session
 
 
 def _q_int(request: web.Request, name: str, lo: int = 0, hi: int = 10**12) -> int | None:
@@ -55,21 +43,13 @@ def _q_text(request: web.Request, name: str, max_len: int = 100) -> str | None:
     return fields.text(request.query.get(name), name, max_len=max_len)
 
 
-def _q_choice(request: web.Request, name: str, choices: tuple[str, ...],
-              vocabulary: str | None = None) -> str | None:
-    return fields.choice(request.query.get(name), name, choices, vocabulary=vocabulary,
-                         lower=False)
-
-
 def _path_int(request: web.Request, name: str) -> int:
     return fields.whole(request.match_info[name], name, lo=0, hi=999_999, required=True,
                         from_text=True)
 
 
-def _publish_cart(request: web.Request, cart: dict[str, Any], why: str) -> None:
-    session = request.get(SESSION)
-    _runtime(request).bus.publish("cart.changed", register_id=cart["register_id"], why=why,
-                                  by=session.staff_id if session else None, cart=cart)
+def _me(request: web.Request) -> str:
+    return session_of(request).staff_id
 
 
 # -- sign-in ------------------------------------------------------------------------------------
@@ -79,34 +59,34 @@ async def sign_in(request: web.Request) -> web.Response:
     body = await read_json(request)
     staff_id = check_staff_id(body.get("staff_id"))
     pin = check_pin_format(body.get("pin"))
+    runtime = runtime_of(request)
     register_id = body.get("register_id")
-    runtime = _runtime(request)
     if register_id is not None:
         runtime.store.sales.check_register(register_id)
-    member = await request.app[LOCKOUT].check_pin(request.app[STAFF_KEY], staff_id, pin,
-                                                  via="sign_in")
+    member = await runtime.store.staff.verify(staff_id, pin, via="sign_in")
     if member is None:
         raise ApiError(401, "signin_refused", "wrong staff id or PIN")
     sessions = request.app[SESSIONS]
     old = request.cookies.get(COOKIE)
     if old:
         sessions.end(old)  # a new session id at every sign-in: no fixation
-    register_id = register_id or runtime.config.registers[0].id
-    session = sessions.start(member.staff_id, member.name, member.role, register_id)
-    response = json_response(_whoami(session))
-    secure = not runtime.options.insecure_http
-    response.set_cookie(COOKIE, session.sid, httponly=True, secure=secure, samesite="Strict",
-                        path="/")
+    session = sessions.start(member.staff_id, member.name, member.role,
+                             register_id or runtime.config.registers[0].id)
+    response = json_response(_whoami(request, session))
+    response.set_cookie(COOKIE, session.sid, httponly=True,
+                        secure=not runtime.options.insecure_http, samesite="Strict", path="/")
     return response
 
 
-def _whoami(session: Any) -> dict[str, Any]:
+def _whoami(request: web.Request, session: Session) -> dict[str, Any]:
+    role = store_of(request).staff.roles.get(session.role)
     return {"staff_id": session.staff_id, "name": session.name, "role": session.role,
-            "register_id": session.register_id, "csrf": session.csrf}
+            "register_id": session.register_id, "csrf": session.csrf,
+            "permissions": sorted(role.permissions) if role else []}
 
 
 async def who_am_i(request: web.Request) -> web.Response:
-    return json_response(_whoami(session_of(request)))
+    return json_response(_whoami(request, session_of(request)))
 
 
 async def sign_out(request: web.Request) -> web.Response:
@@ -118,104 +98,37 @@ async def sign_out(request: web.Request) -> web.Response:
 
 # -- pieces -------------------------------------------------------------------------------------
 
-ITEM_QUERY = ("q", "category", "metal", "fineness", "stone", "designer", "price_min",
-              "price_max", "location", "status", "limit", "offset")
-
-
-def _search_text(value: Any) -> str | None:
-    """The search box's words: any text (control characters become spaces), 100 at most."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise Invalid("this must be text", "q")
-    if len(value) > 100:
-        raise Invalid("this is longer than {max} characters", "q", max=100)
-    return value
-
-
-def search_filters(query: Any, prices: dict[str, int | None] | None = None) -> dict[str, Any]:
-    """A stock search's filters from a query string, every problem at once. `prices` are
-    the price bounds already read (the stock page reads what a person typed; the API takes
-    minor units)."""
-    f = Form(query, query=True)
-    filters = {
-        "text": f.check(_search_text, f.get("q")),
-        "category": f.choice("category", CATEGORIES, vocabulary="category", lower=False),
-        "metal": f.choice("metal", METALS, vocabulary="metal", lower=False),
-        "fineness": f.whole("fineness", lo=1, hi=1000),
-        "stone": f.text("stone", max_len=60),
-        "designer": f.text("designer", max_len=120),
-        "location": f.text("location", max_len=80),
-        "status": f.choice("status", STATUSES, vocabulary="status", lower=False),
-        "limit": f.whole("limit", lo=1, hi=500) or 50,
-        "offset": f.whole("offset", lo=0, hi=10**7) or 0,
-    }
-    if prices is None:
-        prices = {k: f.amount(k) for k in ("price_min", "price_max")}
-    f.done()
-    return {**filters, **prices}
-
 
 async def search_items(request: web.Request) -> web.Response:
     """A page of pieces: `count` on this page, `total` matched in all (with
     `total_is_capped`, more than `total`), and `next_offset` for the next page or null."""
-    found = await _store(request).items.search(**search_filters(request.query))
-    return json_response({"items": found.items, "count": len(found.items), "total": found.total,
+    found = await store_of(request).items.search(**search_filters(request.query))
+    return json_response({"items": [piece_for_browser(request, p) for p in found.items],
+                          "count": len(found.items), "total": found.total,
                           "total_is_capped": found.total_is_capped, "offset": found.offset,
                           "limit": found.limit, "next_offset": found.next_offset})
 
 
 async def get_item(request: web.Request) -> web.Response:
-    return json_response(await _store(request).items.get(request.match_info["item_id"]))
+    piece = await store_of(request).items.get(request.match_info["item_id"])
+    return json_response(piece_for_browser(request, piece))
 
 
 async def inspect_item(request: web.Request) -> web.Response:
     body = await read_json(request)
-    piece = await _store(request).items.inspect(
-        request.match_info["item_id"], body.get("outcome"), body.get("note"),
-        actor=session_of(request).staff_id)
-    return json_response(piece)
+    piece = await store_of(request).items.inspect(
+        request.match_info["item_id"], body.get("outcome"), body.get("note"), actor=_me(request))
+    return json_response(piece_for_browser(request, piece))
 
 
 async def item_history(request: web.Request) -> web.Response:
-    history = await _store(request).items.history(request.match_info["item_id"])
-    return json_response({"history": [redact_entry(h) for h in history]})
-
-
-def redact_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    """A history entry for a browser: client profiles never leave in it."""
-    if entry["kind"].startswith(("client.", "staff.")):
-        return {**entry, "payload": None}
-    return entry
-
-
-async def find_piece(store: Any, code: str) -> dict[str, Any] | None:
-    """A scanned code: a serial, an EPC (hex or tag URI) or a SKU, in that order."""
-    code = code.strip()
-    if not code or len(code) > 100:
-        return None
-    try:
-        return await store.items.get(code)
-    except Refused:  # not a serial: try the next form
-        pass
-    try:
-        piece = await store.items.by_epc(normalise_epc(code))
-        if piece is not None:
-            return piece
-    except EpcError:
-        pass
-    # A SKU: a piece of that style in stock, else the last one sold or put aside, so the
-    # register says "was already sold (R1-000042)" rather than "no piece".
-    return await store.items.by_sku(code)
+    history = await store_of(request).items.history(request.match_info["item_id"])
+    return json_response({"history": [for_browser(request, h) for h in history]})
 
 
 async def lookup(request: web.Request) -> web.Response:
-    code = _q_text(request, "code") or ""
-    piece = await find_piece(_store(request), code)
-    if piece is None:
-        raise ApiError(404, "not_found", "no piece with serial, tag or SKU “{code}”",
-                       params={"code": code})
-    return json_response(piece)
+    piece = await store_of(request).items.lookup(request.query.get("code", ""))
+    return json_response(piece_for_browser(request, piece))
 
 
 # -- clients ------------------------------------------------------------------------------------
@@ -224,144 +137,109 @@ async def lookup(request: web.Request) -> web.Response:
 async def search_clients(request: web.Request) -> web.Response:
     query = _q_text(request, "q") or ""
     limit = _q_int(request, "limit", 1, 100) or 20
-    return json_response({"clients": await _store(request).clients.search(query, limit)})
+    return json_response({"clients": await store_of(request).clients.search(query, limit)})
 
 
 async def create_client(request: web.Request) -> web.Response:
     body = await read_json(request)
-    client = await _store(request).clients.create(body, actor=session_of(request).staff_id)
-    return json_response(client, 201)
+    return json_response(await store_of(request).clients.create(body, actor=_me(request)), 201)
 
 
 async def get_client(request: web.Request) -> web.Response:
-    return json_response(await _store(request).clients.get(request.match_info["client_id"]))
+    return json_response(await store_of(request).clients.get(request.match_info["client_id"]))
 
 
 async def update_client(request: web.Request) -> web.Response:
     body = await read_json(request)
-    client = await _store(request).clients.update(request.match_info["client_id"], body,
-                                                  actor=session_of(request).staff_id)
-    return json_response(client)
+    return json_response(await store_of(request).clients.update(
+        request.match_info["client_id"], body, actor=_me(request)))
 
 
 async def client_sales(request: web.Request) -> web.Response:
-    store = _store(request)
-    client_id = request.match_info["client_id"]
-    await store.clients.get(client_id)  # 404 for an unknown client
-    return json_response({"sales": await store.sales.for_client(client_id)})
+    sales = await store_of(request).sales.for_client(request.match_info["client_id"])
+    return json_response({"sales": sales})
 
 
 # -- register carts -----------------------------------------------------------------------------
 
 
 def _register(request: web.Request) -> str:
-    register_id = request.match_info["register_id"]
-    _store(request).sales.check_register(register_id)
-    return register_id
+    return request.match_info["register_id"]
 
 
 async def get_cart(request: web.Request) -> web.Response:
-    return json_response(await request.app[CARTS].get(_register(request)))
+    return json_response(await store_of(request).carts.get(_register(request)))
 
 
 async def clear_cart(request: web.Request) -> web.Response:
-    cart = await request.app[CARTS].clear(_register(request))
-    _publish_cart(request, cart, "cleared")
-    return json_response(cart)
+    return json_response(await store_of(request).carts.clear(_register(request), by=_me(request)))
 
 
 async def add_line(request: web.Request) -> web.Response:
-    register_id = _register(request)
     body = await read_json(request)
-    item_id, sku = body.get("item_id"), body.get("sku")
-    if "code" in body:  # a typed or scanned code: resolve like the scanner does
-        code = fields.text(body["code"], "code", required=True, max_len=100)
-        piece = await find_piece(_store(request), code)
-        if piece is None:
-            raise ApiError(404, "not_found", "no piece with serial, tag or SKU “{code}”",
-                           params={"code": code})
-        item_id = piece["item_id"]
-    cart = await request.app[CARTS].add(register_id, item_id=item_id, sku=sku,
-                                        quantity=body.get("quantity", 1))
-    _publish_cart(request, cart, "line_added")
+    store = store_of(request)
+    if "code" in body:  # a typed or scanned code: found like the scanner finds it
+        cart = await store.registers.ring_up(_register(request), body["code"], by=_me(request))
+    else:
+        cart = await store.carts.add(_register(request), item_id=body.get("item_id"),
+                                     sku=body.get("sku"), quantity=body.get("quantity", 1),
+                                     by=_me(request))
     return json_response(cart)
 
 
 async def remove_line(request: web.Request) -> web.Response:
-    cart = await request.app[CARTS].remove(_register(request), _path_int(request, "line_no"))
-    _publish_cart(request, cart, "line_removed")
-    return json_response(cart)
+    return json_response(await store_of(request).carts.remove(
+        _register(request), _path_int(request, "line_no"), by=_me(request)))
 
 
 async def set_price(request: web.Request) -> web.Response:
     body = await read_json(request)
-    cart = await request.app[CARTS].set_price(
+    return json_response(await store_of(request).carts.set_price(
         _register(request), _path_int(request, "line_no"), body.get("unit_price"),
-        approval_id=body.get("approval_id"), actor=session_of(request).staff_id)
-    _publish_cart(request, cart, "price_changed")
-    return json_response(cart)
+        approval_id=body.get("approval_id"), actor=_me(request)))
 
 
 async def attach_client(request: web.Request) -> web.Response:
     body = await read_json(request)
-    cart = await request.app[CARTS].attach_client(_register(request), body.get("client_id"))
-    _publish_cart(request, cart, "client_attached")
-    return json_response(cart)
+    return json_response(await store_of(request).carts.attach_client(
+        _register(request), body.get("client_id"), by=_me(request)))
 
 
 async def set_discount(request: web.Request) -> web.Response:
     body = await read_json(request)
-    cart = await request.app[CARTS].set_discount(
+    return json_response(await store_of(request).carts.set_discount(
         _register(request), body.get("amount"), percent_bp=body.get("percent_bp"),
-        approval_id=body.get("approval_id"), actor=session_of(request).staff_id)
-    _publish_cart(request, cart, "discount")
-    return json_response(cart)
+        approval_id=body.get("approval_id"), actor=_me(request)))
 
 
 async def add_tender(request: web.Request) -> web.Response:
     body = await read_json(request)
-    cart = await request.app[CARTS].add_tender(_register(request), body)
-    _publish_cart(request, cart, "tender_added")
-    return json_response(cart)
+    return json_response(await store_of(request).carts.add_tender(_register(request), body,
+                                                                  by=_me(request)))
 
 
 async def remove_tender(request: web.Request) -> web.Response:
-    cart = await request.app[CARTS].remove_tender(_register(request),
-                                                  _path_int(request, "index"))
-    _publish_cart(request, cart, "tender_removed")
-    return json_response(cart)
+    return json_response(await store_of(request).carts.remove_tender(
+        _register(request), _path_int(request, "index"), by=_me(request)))
 
 
 async def complete(request: web.Request) -> web.Response:
-    register_id = _register(request)
     body = await read_json(request)
-    carts = request.app[CARTS]
-    sale_id = await carts.complete(register_id, actor=session_of(request).staff_id,
-                                   note=body.get("note"), approval_id=body.get("approval_id"))
-    sale = await _store(request).sales.get(sale_id)
-    _publish_cart(request, await carts.get(register_id), "completed")
-    return json_response({"sale": sale, "receipt": await receipt_of(_runtime(request), sale)}, 201)
+    runtime = runtime_of(request)
+    sale = await runtime.store.registers.complete(
+        _register(request), actor=_me(request), note=body.get("note"),
+        approval_id=body.get("approval_id"))
+    return json_response({"sale": sale, "receipt": await receipt_of(runtime.store, sale)}, 201)
 
 
 async def no_sale(request: web.Request) -> web.Response:
-    """Open the drawer without a sale: a manager approves it, the journal records it."""
-    register_id = _register(request)
+    """Open the drawer without a sale: a manager approves it, the journal records it, and
+    the devices layer kicks that register's drawer (`register.no_sale`)."""
     body = await read_json(request)
-    reason = fields.text(body.get("reason"), "reason", required=True, max_len=200)
-    action = {"kind": "no_sale", "register_id": register_id, "reason": reason}
-    seq = await request.app[APPROVALS].spend(body.get("approval_id"), action,
-                                             actor=session_of(request).staff_id)
-    devices = _runtime(request).services.get("devices")
-    if devices is None:
-        return json_response({"seq": seq, "drawer_opened": False,
-                              "problem": _store(request).words.render(
-                                  "no devices are running on this hub")})
-    try:
-        result = await devices.open_drawer(register_id)
-    except Refused as exc:  # the printer that kicks the drawer is unplugged or busy
-        return json_response({"seq": seq, "drawer_opened": False,
-                              "problem": _store(request).words.refusal(exc)})
-    return json_response({"seq": seq, "drawer_opened": bool(result.get("open"))})
+    opened = await store_of(request).registers.no_sale(
+        _register(request), reason=body.get("reason"), approval_id=body.get("approval_id"),
+        actor=_me(request))
+    return json_response(opened)
 
 
 # -- sales --------------------------------------------------------------------------------------
@@ -369,68 +247,34 @@ async def no_sale(request: web.Request) -> web.Response:
 
 async def recent_sales(request: web.Request) -> web.Response:
     limit = _q_int(request, "limit", 1, 500) or 50
-    return json_response({"sales": await _store(request).sales.recent(limit)})
+    return json_response({"sales": await store_of(request).sales.recent(limit)})
 
 
 async def get_sale(request: web.Request) -> web.Response:
-    return json_response(await _store(request).sales.get(request.match_info["sale_id"]))
+    return json_response(await store_of(request).sales.get(request.match_info["sale_id"]))
 
 
 async def sale_receipt(request: web.Request) -> web.Response:
-    sale = await _store(request).sales.get(request.match_info["sale_id"])
-    return json_response(await receipt_of(_runtime(request), sale))
-
-
-def _reason(body: dict[str, Any]) -> str:
-    return fields.text(body.get("reason"), "reason", required=True, max_len=500, multiline=True)
-
-
-async def _sale_request(request: web.Request) -> tuple[Any, dict[str, Any], dict[str, Any], str]:
-    """The store, body, sale and register of a void or return request, checked."""
-    store = _store(request)
-    body = await read_json(request)
+    """The receipt as it prints (`gift=1`: the gift receipt, without prices)."""
+    store = store_of(request)
+    gift = fields.boolean(request.query.get("gift", "0") == "1", "gift")
     sale = await store.sales.get(request.match_info["sale_id"])
-    register_id = body.get("register_id")
-    store.sales.check_register(register_id)
-    return store, body, sale, register_id
-
-
-async def _approved(request: web.Request, body: dict[str, Any], action: dict[str, Any],
-                    record: Callable[[Tx, str, str | None], Entry]) -> web.Response:
-    """Spend the manager's approval and record the change in one transaction, so the
-    approval is used only if the change is recorded; answer with the new document. The
-    change names the manager who approved it."""
-    store = _store(request)
-    actor = session_of(request).staff_id
-    approvals = request.app[APPROVALS]
-
-    def command(tx: Tx) -> Entry:
-        approvals.spend_in(tx, body.get("approval_id"), action, actor=actor)
-        return record(tx, actor, approvals.approver_in(tx, body.get("approval_id")))
-
-    entry = await store.ledger.transact(command)
-    return json_response(await store.sales.document(entry), 201)
+    return json_response(await receipt_of(store, sale, gift=bool(gift)))
 
 
 async def void_sale(request: web.Request) -> web.Response:
-    store, body, sale, register_id = await _sale_request(request)
-    action = {"kind": "void", "sale_id": sale["sale_id"], "register_id": register_id,
-              "amount": sale["total"], "reason": _reason(body)}
-    return await _approved(request, body, action, lambda tx, actor, by: store.sales.void_in(
-        tx, sale["sale_id"], register_id=register_id, actor=actor, reason=action["reason"],
-        approved_by=by))
+    body = await read_json(request)
+    return json_response(await store_of(request).registers.void(
+        request.match_info["sale_id"], register_id=body.get("register_id"),
+        reason=body.get("reason"), approval_id=body.get("approval_id"), actor=_me(request)), 201)
 
 
 async def return_sale(request: web.Request) -> web.Response:
-    store, body, sale, register_id = await _sale_request(request)
-    lines = body.get("lines")
-    if lines is not None and (not isinstance(lines, list) or len(lines) > 200):
-        raise Invalid("choose the lines to return", "lines")
-    action = {"kind": "return", "sale_id": sale["sale_id"], "register_id": register_id,
-              "lines": lines, "reason": _reason(body)}
-    return await _approved(request, body, action, lambda tx, actor, by: store.sales.return_in(
-        tx, sale["sale_id"], register_id=register_id, actor=actor, reason=action["reason"],
-        lines=lines, approved_by=by))
+    body = await read_json(request)
+    return json_response(await store_of(request).registers.return_lines(
+        request.match_info["sale_id"], register_id=body.get("register_id"),
+        lines=body.get("lines"), reason=body.get("reason"),
+        approval_id=body.get("approval_id"), actor=_me(request)), 201)
 
 
 # -- approvals ----------------------------------------------------------------------------------
@@ -439,34 +283,33 @@ async def return_sale(request: web.Request) -> web.Response:
 async def approve(request: web.Request) -> web.Response:
     """A manager types their id and PIN on the associate's screen, for this one action."""
     body = await read_json(request)
-    action = check_action(body.get("action"))
-    approval = await request.app[APPROVALS].decide(
-        action, body.get("manager_id"), body.get("pin"),
-        requested_by=session_of(request).staff_id)
+    approval = await store_of(request).approvals.decide(
+        check_action(body.get("action")), body.get("manager_id"), body.get("pin"),
+        requested_by=_me(request))
     return json_response(approval, 201)
 
 
 async def list_approvals(request: web.Request) -> web.Response:
     limit = _q_int(request, "limit", 1, 500) or 100
-    return json_response({"approvals": await request.app[APPROVALS].recent(limit)})
+    return json_response({"approvals": await store_of(request).approvals.recent(limit)})
 
 
-# -- staff and settings -------------------------------------------------------------------------
+# -- staff, roles and settings ------------------------------------------------------------------
 
 
-def _member(m: Any) -> dict[str, Any]:
+def _member(m: Member) -> dict[str, Any]:
     return {"staff_id": m.staff_id, "name": m.name, "role": m.role, "status": m.status}
 
 
 async def list_staff(request: web.Request) -> web.Response:
-    return json_response({"staff": [_member(m) for m in request.app[STAFF_KEY].all()]})
+    return json_response({"staff": [_member(m) for m in store_of(request).staff.all()]})
 
 
 async def enroll_staff(request: web.Request) -> web.Response:
     body = await read_json(request)
-    member = await request.app[STAFF_KEY].enroll(
+    member = await store_of(request).staff.enroll(
         body.get("staff_id"), body.get("name"), body.get("role"), body.get("pin"),
-        actor=session_of(request).staff_id)
+        actor=_me(request))
     return json_response(_member(member), 201)
 
 
@@ -476,24 +319,40 @@ async def change_staff(request: web.Request) -> web.Response:
     if extra:
         raise Invalid("unknown field “{name}”", name=sorted(extra)[0])
     staff_id = request.match_info["staff_id"]
-    member = await request.app[STAFF_KEY].change(
-        staff_id, actor=session_of(request).staff_id, pin=body.get("pin"),
-        role=body.get("role"), status=body.get("status"))
+    member = await store_of(request).staff.change(
+        staff_id, actor=_me(request), pin=body.get("pin"), role=body.get("role"),
+        status=body.get("status"))
     if "role" in body or body.get("status") == "left":
         request.app[SESSIONS].end_for(staff_id)  # a changed role signs them in again
     return json_response(_member(member))
 
 
+def role_view(role: Role) -> dict[str, Any]:
+    return {"role": role.name, "permissions": sorted(role.permissions), "custom": role.custom}
+
+
+async def list_roles(request: web.Request) -> web.Response:
+    roles = store_of(request).staff.roles
+    return json_response({"roles": [role_view(r) for r in roles.all()],
+                          "permissions": list(PERMISSIONS)})
+
+
+async def define_role(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    role = await store_of(request).staff.roles.define(
+        request.match_info["role"], body.get("permissions"), actor=_me(request))
+    return json_response(role_view(role))
+
+
 def settings_of(request: web.Request) -> dict[str, Any]:
-    runtime = _runtime(request)
-    config = runtime.config
+    config = runtime_of(request).config
     return {"store_id": config.store_id, "store_name": config.store_name,
             "currency": config.currency, "timezone": config.timezone,
             "registers": [{"id": r.id, "name": r.name} for r in config.registers],
             "tax_rates": [{"code": t.code, "name": t.name, "rate_bp": t.rate_bp}
                           for t in config.tax_rates],
             "prices_include_tax": config.prices_include_tax,
-            "max_discount_pct": request.app[CARTS].max_discount_bp // 100}
+            "max_discount_pct": config.max_discount_bp // 100}
 
 
 async def get_settings(request: web.Request) -> web.Response:
@@ -520,94 +379,99 @@ _LINE_REFS = {"type": "array", "items": _body("line_no", line_no=_INT, quantity=
 
 def setup(table: Endpoints) -> None:
     api = table.api
-    api("POST", "/api/v1/session", sign_in, roles=ANYONE, summary="Sign in with staff id and PIN",
+    api("POST", "/api/v1/session", sign_in, permission=PUBLIC, summary="Sign in with staff id and PIN",
         body={"type": "object", "required": ["staff_id", "pin"],
               "properties": {"staff_id": {"type": "string"}, "pin": {"type": "string"},
                              "register_id": {"type": "string"}}})
-    api("GET", "/api/v1/session", who_am_i, roles=STAFF, summary="Who is signed in")
-    api("DELETE", "/api/v1/session", sign_out, roles=STAFF, summary="Sign out")
+    api("GET", "/api/v1/session", who_am_i, permission=SIGNED_IN, summary="Who is signed in")
+    api("DELETE", "/api/v1/session", sign_out, permission=SIGNED_IN, summary="Sign out")
 
-    api("GET", "/api/v1/items", search_items, roles=STAFF, summary="Search pieces",
+    api("GET", "/api/v1/items", search_items, permission="stock.view", summary="Search pieces",
         query=ITEM_QUERY)
-    api("GET", "/api/v1/lookup", lookup, roles=STAFF,
+    api("GET", "/api/v1/lookup", lookup, permission="stock.view",
         summary="Find a piece by serial, EPC or SKU", query=("code",))
-    api("GET", "/api/v1/items/{item_id}", get_item, roles=STAFF,
+    api("GET", "/api/v1/items/{item_id}", get_item, permission="stock.view",
         summary="A piece with its stones and certificates")
-    api("GET", "/api/v1/items/{item_id}/history", item_history, roles=STAFF,
+    api("GET", "/api/v1/items/{item_id}/history", item_history, permission="stock.view",
         summary="Every journal entry that touched a piece")
-    api("POST", "/api/v1/items/{item_id}/inspection", inspect_item, roles=MANAGERS,
+    api("POST", "/api/v1/items/{item_id}/inspection", inspect_item, permission="pieces.inspect",
         summary="Inspect a returned piece: back to stock, to repair, or written off",
         body=_body("outcome", outcome={"enum": list(INSPECTION_OUTCOMES)}, note=_TEXT))
 
-    api("GET", "/api/v1/clients", search_clients, roles=STAFF, summary="Search the client book",
+    api("GET", "/api/v1/clients", search_clients, permission="clients.view", summary="Search the client book",
         query=("q", "limit"))
-    api("POST", "/api/v1/clients", create_client, roles=STAFF, summary="Add a client",
+    api("POST", "/api/v1/clients", create_client, permission="clients.edit", summary="Add a client",
         body=_PROFILE)
-    api("GET", "/api/v1/clients/{client_id}", get_client, roles=STAFF,
+    api("GET", "/api/v1/clients/{client_id}", get_client, permission="clients.view",
         summary="A client's profile")
-    api("PATCH", "/api/v1/clients/{client_id}", update_client, roles=STAFF,
+    api("PATCH", "/api/v1/clients/{client_id}", update_client, permission="clients.edit",
         summary="Change a client's profile", body=_PROFILE)
-    api("GET", "/api/v1/clients/{client_id}/sales", client_sales, roles=STAFF,
+    api("GET", "/api/v1/clients/{client_id}/sales", client_sales, permission="clients.view",
         summary="A client's purchase history")
 
-    api("GET", _CART, get_cart, roles=STAFF, summary="A register's cart")
-    api("DELETE", _CART, clear_cart, roles=STAFF, summary="Empty a register's cart")
-    api("POST", _CART + "/lines", add_line, roles=STAFF,
+    api("GET", _CART, get_cart, permission="sell", summary="A register's cart")
+    api("DELETE", _CART, clear_cart, permission="sell", summary="Empty a register's cart")
+    api("POST", _CART + "/lines", add_line, permission="sell",
         summary="Add a piece (item_id, or a scanned code) or a stock line (sku)",
         body=_body(item_id=_TEXT, code=_TEXT, sku=_TEXT, quantity=_INT))
-    api("DELETE", _CART + "/lines/{line_no}", remove_line, roles=STAFF, summary="Remove a line")
-    api("PUT", _CART + "/lines/{line_no}/price", set_price, roles=STAFF,
+    api("DELETE", _CART + "/lines/{line_no}", remove_line, permission="sell", summary="Remove a line")
+    api("PUT", _CART + "/lines/{line_no}/price", set_price, permission="sell",
         summary="Change a line's price (manager approval)",
         body=_body("unit_price", unit_price=_INT, approval_id=_TEXT))
-    api("PUT", _CART + "/client", attach_client, roles=STAFF,
+    api("PUT", _CART + "/client", attach_client, permission="sell",
         summary="Attach a client (or null)", body=_body(client_id=_ID_OR_NULL))
-    api("PUT", _CART + "/discount", set_discount, roles=STAFF,
+    api("PUT", _CART + "/discount", set_discount, permission="sell",
         summary="Discount the basket by an amount or a percentage (basis points; above the"
                 " threshold: manager approval)",
         body=_body(amount=_INT, percent_bp=_INT, approval_id=_TEXT))
-    api("POST", _CART + "/tenders", add_tender, roles=STAFF, summary="Take a tender",
+    api("POST", _CART + "/tenders", add_tender, permission="sell", summary="Take a tender",
         body=_body("type", "amount", type={"enum": list(TENDER_TYPES)}, amount=_INT,
                    brand=_TEXT, last4=_TEXT, auth_code=_TEXT, terminal_ref=_TEXT,
                    reference=_TEXT))
-    api("DELETE", _CART + "/tenders/{index}", remove_tender, roles=STAFF,
+    api("DELETE", _CART + "/tenders/{index}", remove_tender, permission="sell",
         summary="Remove a tender")
-    api("POST", _CART + "/complete", complete, roles=STAFF,
+    api("POST", _CART + "/complete", complete, permission="sell",
         summary="Complete the sale; returns the sale and its receipt (approval_id: a discount"
                 " approved again after the basket changed)",
         body=_body(note=_TEXT, approval_id=_TEXT))
-    api("POST", "/api/v1/registers/{register_id}/no-sale", no_sale, roles=STAFF,
+    api("POST", "/api/v1/registers/{register_id}/no-sale", no_sale, permission="returns.request",
         summary="Open the drawer without a sale (manager approval)",
         body=_body("reason", reason=_TEXT, approval_id=_TEXT))
 
-    api("GET", "/api/v1/sales", recent_sales, roles=STAFF, summary="Recent sales",
+    api("GET", "/api/v1/sales", recent_sales, permission="sell", summary="Recent sales",
         query=("limit",))
-    api("GET", "/api/v1/sales/{sale_id}", get_sale, roles=STAFF, summary="A sale")
-    api("GET", "/api/v1/sales/{sale_id}/receipt", sale_receipt, roles=STAFF,
-        summary="A sale's receipt layout")
-    api("POST", "/api/v1/sales/{sale_id}/void", void_sale, roles=STAFF,
+    api("GET", "/api/v1/sales/{sale_id}", get_sale, permission="sell", summary="A sale")
+    api("GET", "/api/v1/sales/{sale_id}/receipt", sale_receipt, permission="sell",
+        summary="A sale's receipt layout (gift=1: the gift receipt)", query=("gift",))
+    api("POST", "/api/v1/sales/{sale_id}/void", void_sale, permission="returns.request",
         summary="Void a sale (manager approval)",
         body=_body("register_id", "reason", register_id=_TEXT, reason=_TEXT,
                    approval_id=_TEXT))
-    api("POST", "/api/v1/sales/{sale_id}/return", return_sale, roles=STAFF,
+    api("POST", "/api/v1/sales/{sale_id}/return", return_sale, permission="returns.request",
         summary="Return lines of a sale (manager approval)",
         body=_body("register_id", "reason", register_id=_TEXT, reason=_TEXT,
                    lines=_LINE_REFS, approval_id=_TEXT))
 
-    api("POST", "/api/v1/approvals", approve, roles=STAFF,
+    api("POST", "/api/v1/approvals", approve, permission=SIGNED_IN,
         summary="A manager's PIN approves one exact action", body={
             "type": "object", "required": ["action", "manager_id", "pin"],
             "properties": {"action": _OBJ, "manager_id": {"type": "string"},
                            "pin": {"type": "string"}}})
-    api("GET", "/api/v1/approvals", list_approvals, roles=MANAGERS,
+    api("GET", "/api/v1/approvals", list_approvals, permission="approvals.view",
         summary="Approvals and refusals", query=("limit",))
 
-    api("GET", "/api/v1/staff", list_staff, roles=MANAGERS, summary="The staff roster")
-    api("POST", "/api/v1/staff", enroll_staff, roles=ADMINS, summary="Enroll a staff member",
+    api("GET", "/api/v1/staff", list_staff, permission="settings.view", summary="The staff roster")
+    api("POST", "/api/v1/staff", enroll_staff, permission="staff.manage", summary="Enroll a staff member",
         body=_body("staff_id", "name", "role", "pin", staff_id=_TEXT, name=_TEXT,
-                   role={"enum": ["associate", "manager", "admin"]}, pin=_TEXT))
-    api("PATCH", "/api/v1/staff/{staff_id}", change_staff, roles=ADMINS,
+                   role=_TEXT, pin=_TEXT))
+    api("PATCH", "/api/v1/staff/{staff_id}", change_staff, permission="staff.manage",
         summary="Change a member's PIN, role or status",
-        body=_body(pin=_TEXT, role={"enum": ["associate", "manager", "admin"]},
+        body=_body(pin=_TEXT, role=_TEXT,
                    status={"enum": ["active", "left"]}))
-    api("GET", "/api/v1/settings", get_settings, roles=MANAGERS,
+    api("GET", "/api/v1/settings", get_settings, permission="settings.view",
         summary="Registers, tax rates and sales settings")
+    api("GET", "/api/v1/roles", list_roles, permission="settings.view",
+        summary="The store's roles and what each may do")
+    api("PUT", "/api/v1/roles/{role}", define_role, permission="roles.manage",
+        summary="Set what a role may do (a new role, or a change to one)",
+        body=_body("permissions", permissions={"type": "array", "items": _TEXT}))

@@ -1,62 +1,62 @@
-"""The staff web app: one aiohttp application serving the JSON API, the WebSocket of live
-events and the server-rendered UI. `create_app(runtime)` builds it; tests drive it with
-aiohttp's test client, `hub.web.part` serves it for `loupe run` and `loupe demo`.
+"""The staff web app, assembled: one aiohttp application serving every layer's JSON API,
+screens and live events. `create_app(runtime)` builds it from the layers of the runtime
+(each layer's `web` module adds to the one permission × endpoint table, `hub.web.kernel`);
+tests drive it with aiohttp's test client, `hub.web.part` serves it for `loupe run`.
+
+The security middleware here checks, for every route, the permission the table names
+against the signed-in person's role (`hub.core.roles`), the CSRF token and the origin, and
+turns every refusal into a clean answer in the store's words.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import math
-import re
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+import jinja2
+from aiohttp import WSCloseCode, web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 from yarl import URL
 
-from hub.core.approvals import ApprovalNeeded, Approvals
-from hub.core.carts import Carts
+from hub import layers
+from hub.core.approvals import ApprovalNeeded
 from hub.core.errors import Invalid, NotFound, Refused
-from hub.core.staff import Staff
-from hub.layers import optional_modules
-from hub.web.endpoints import ENDPOINTS, ApiError, Endpoint, Endpoints
-from hub.web.sessions import COOKIE, LockedOut, Lockout, Session, Sessions
-from hub.words import N_, Term
+from hub.core.pins import LockedOut
+from hub.runtime import Runtime
+from hub.web.kernel import (
+    ENDPOINTS,
+    MAX_BODY,
+    METRICS_TOKEN,
+    PUBLIC,
+    ROUTE_ENDPOINT,
+    RUNTIME,
+    SESSION,
+    SESSIONS,
+    SIGNED_IN,
+    STATS,
+    TEMPLATES,
+    WS_CLIENTS,
+    ApiError,
+    Endpoint,
+    Endpoints,
+    error_response,
+    render,
+    too_large,
+    unreadable,
+)
+from hub.web.sessions import COOKIE, Session, Sessions
+from hub.words import N_, Term, Words
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-# Layers that add pages and API routes when installed (each with `setup(app, runtime)`).
-EXTENSION_MODULES = ("hub.devices.web", "hub.counts.web", "hub.sync.web")
-MAX_BODY = 64 * 1024  # a cart change or a client profile is a few kB at most
-
-RUNTIME = web.AppKey("runtime", Any)
-STAFF_KEY = web.AppKey("staff", Staff)
-CARTS = web.AppKey("carts", Carts)
-APPROVALS = web.AppKey("approvals", Approvals)
-SESSIONS = web.AppKey("sessions", Sessions)
-LOCKOUT = web.AppKey("lockout", Lockout)
-ROUTE_ENDPOINT = web.AppKey("route_endpoint", dict)
-STATS = web.AppKey("stats", dict)
-METRICS_TOKEN = web.AppKey("metrics_token", str)  # `[web] metrics_token`: /metrics for scrapers
-SESSION = web.RequestKey("session", object)  # the signed-in Session, or None
-RENDER = web.AppKey("render", object)  # pages.render_page, set once the templates are loaded
+SERVER_NAME = "Loupe"  # the Server header: no aiohttp or Python version to look up exploits by
 
 
-def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.Response(text=json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-                        status=status, content_type="application/json")
-
-
-def error_response(status: int, error: str, detail: str, **extra: Any) -> web.Response:
-    return json_response({"error": error, "detail": detail, **extra}, status)
-
-
-def _words(request: web.Request) -> Any:
+def _words(request: web.Request) -> Words:
     return request.app[RUNTIME].store.words
 
 
@@ -109,9 +109,6 @@ _SECURITY_HEADERS = {
 
 # Sent on HTTPS only: once a tablet has seen the hub over HTTPS it never falls back to HTTP.
 _HSTS = "max-age=31536000"
-SERVER_NAME = "Loupe"  # the Server header: no aiohttp or Python version to look up exploits by
-
-
 async def _on_response_prepare(request: web.Request, response: web.StreamResponse) -> None:
     """Security headers on every response the app sends: JSON, pages, files, redirects
     (raised or returned) and the WebSocket handshake."""
@@ -142,16 +139,19 @@ def _same_origin(request: web.Request) -> bool:
 
 def _check_access(request: web.Request, endpoint: Endpoint, session: Session | None) -> None:
     app = request.app
-    if endpoint.roles:
+    if endpoint.permission != PUBLIC:
         if session is None:
             token = app[METRICS_TOKEN]
             auth = request.headers.get("Authorization", "")
             if endpoint.token_ok and token and auth == f"Bearer {token}":
                 return
             raise ApiError(401, "unauthorized", "sign in first")
-        if session.role not in endpoint.roles:
-            raise ApiError(403, "forbidden", "your role ({role}) may not do this",
-                           params={"role": Term("role", session.role)})
+        roles = app[RUNTIME].store.staff.roles
+        if endpoint.permission != SIGNED_IN and not roles.allows(session.role,
+                                                                 endpoint.permission):
+            raise ApiError(403, "forbidden", "your role ({role}) may not do this: {what}",
+                           params={"role": Term("role", session.role),
+                                   "what": Term("permission", endpoint.permission)})
     if endpoint.kind == "ws" and not _same_origin(request):
         # Browsers send the cookie on a cross-site WebSocket handshake and no CORS applies:
         # the Origin is the only thing that tells another site's page from ours.
@@ -163,8 +163,8 @@ def _check_access(request: web.Request, endpoint: Endpoint, session: Session | N
             raise ApiError(403, "csrf", "cross-origin request refused")
         if request.content_type != "application/json" and request.can_read_body:
             raise ApiError(415, "unsupported_media_type", "send JSON (application/json)")
-        if endpoint.roles and request.headers.get("X-CSRF-Token") != getattr(session, "csrf",
-                                                                                 None):
+        if endpoint.permission != PUBLIC and request.headers.get("X-CSRF-Token") != getattr(
+                session, "csrf", None):
             raise ApiError(403, "csrf", "missing or wrong X-CSRF-Token header")
 
 
@@ -196,7 +196,7 @@ async def security(request: web.Request, handler):
     except Refused as exc:
         response = _refusal(request, exc)
     except web.HTTPRequestEntityTooLarge:
-        response = _api_error(request, _too_large())
+        response = _api_error(request, too_large())
     except web.HTTPException as exc:
         if exc.status < 400:
             _count(app, exc.status)
@@ -205,7 +205,7 @@ async def security(request: web.Request, handler):
         response = error_response(exc.status, exc.reason.lower().replace(" ", "_"),
                                   _words(request).sentence(message))
     except (RequestPayloadError, HttpProcessingError) as exc:  # a body not read by read_json
-        response = _api_error(request, _unreadable(exc))
+        response = _api_error(request, unreadable(exc))
     except Exception:
         log.exception("request failed", extra={"path": request.path, "method": request.method})
         response = error_response(500, "internal", _words(request).sentence(
@@ -216,16 +216,6 @@ async def security(request: web.Request, handler):
         response.force_close()  # the body cannot be read to its end: this connection is done
     _count(app, response.status)
     return response
-
-
-def _unreadable(exc: Exception) -> ApiError:
-    # aiohttp's message names the problem ("Can not decode content-encoding: gzip")
-    return ApiError(400, "bad_body", "the request body cannot be read: {why}",
-                    params={"why": str(getattr(exc, "message", None) or exc)})
-
-
-def _too_large() -> ApiError:
-    return ApiError(413, "too_large", "the body is over {limit} bytes", params={"limit": MAX_BODY})
 
 
 def _wants_page(request: web.Request, endpoint: Endpoint | None) -> bool:
@@ -242,7 +232,7 @@ async def _error_page(request: web.Request, response: web.Response) -> web.Respo
         detail = json.loads(response.text or "{}").get("detail", "")
     except ValueError:
         detail = ""
-    page = await request.app[RENDER](request, "error.html", {"status": response.status,
+    page = await render(request, "error.html", {"status": response.status,
                                                              "detail": detail}, response.status)
     for name in ("Retry-After",):
         if name in response.headers:
@@ -250,96 +240,73 @@ async def _error_page(request: web.Request, response: web.Response) -> web.Respo
     return page
 
 
-# Surrogates, escaped ("\\ud800") or as bytes (json.loads decodes with "surrogatepass").
-_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+def _templates(runtime: Runtime, table: Endpoints, app: web.Application) -> jinja2.Environment:
+    words = runtime.store.words
+    loaders = [jinja2.PackageLoader("hub.web", "templates")]
+    loaders += [jinja2.PackageLoader(package, "templates") for package in table.template_packages]
+    env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True,
+                             undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"])
+    # One language per store: the store's catalogue, installed once.
+    env.install_gettext_translations(words.translations, newstyle=True)  # type: ignore[attr-defined]
+    staff = runtime.store.staff
+    env.filters["money"] = lambda amount, cur=None: words.money(amount, cur or
+                                                                runtime.config.currency)
+    env.filters["carat"] = words.carats
+    env.filters["grams"] = words.grams
+    env.filters["when"] = words.when
+    env.filters["day"] = words.day
+    env.filters["number"] = lambda n: "" if n is None else words.number(n)
+    env.filters["percent"] = words.percent
+    env.filters["term"] = lambda value, vocabulary: words.term(vocabulary, value)
+    env.filters["field"] = words.field_label
+    env.filters["actor"] = lambda actor: words.actor(
+        actor, {m.staff_id: m.name for m in staff.all()})
+    env.globals["static"] = lambda name: str(
+        app.router["static"].url_for(filename=name).with_query({"v": _static_version(name)}))
+    env.globals["lang"] = words.tag
+    env.globals["words_bundle"] = words.js_bundle((runtime.config.currency,))
+    return env
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e999 parses as infinity
-        raise ValueError(f"{text[:40]} is out of range")
-    return value
-
-
-async def read_json(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object body, or a clean 400/413."""
+def _static_version(name: str) -> str:
     try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise _too_large() from None
-    except (RequestPayloadError, HttpProcessingError) as exc:  # bad gzip, cut-off chunks
-        raise _unreadable(exc) from None
-    if not body:
-        return {}
-    try:
-        data = json.loads(body, parse_constant=_no_constants, parse_float=_finite)
-        if _SURROGATE.search(body):  # a lone surrogate parses, but is no UTF-8 text
-            json.dumps(data, ensure_ascii=False).encode()
-    except (ValueError, UnicodeError) as exc:
-        raise ApiError(400, "bad_json", "the body is not valid JSON: {why}",
-                       params={"why": str(exc)}) from None
-    except RecursionError:
-        raise ApiError(400, "bad_json", "the body is nested too deeply") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "bad_json", "the body must be a JSON object")
-    return data
+        return str(int((STATIC / name).stat().st_mtime))
+    except OSError:
+        return "0"
 
 
-def session_of(request: web.Request) -> Session:
-    session = request[SESSION]
-    if session is None:  # the middleware already refused anonymous calls; belt and braces
-        raise ApiError(401, "unauthorized", "sign in first")
-    return session
+async def _websockets(app: web.Application):
+    app[WS_CLIENTS] = set()
+    yield
+    for ws in list(app[WS_CLIENTS]):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"hub stopping")
 
 
-def _load_extensions(app: web.Application, runtime: Any, table: Endpoints) -> None:
-    for module in optional_modules(EXTENSION_MODULES):
-        table.area = module.__name__.split(".")[1]
-        module.setup(app, runtime)
-        table.area = "web"
-
-
-def create_app(runtime: Any) -> web.Application:
-    """The web app over an opened `Runtime` (config, store, bus, options, services)."""
-    from hub.web import api, events, files, pages
-
-    store = runtime.store
+def create_app(runtime: Runtime) -> web.Application:
+    """The web app over an opened `Runtime`: every layer of `runtime.layers` with a web
+    module adds its routes, pages, templates and topics."""
     section = runtime.config.section("web")
-    max_discount_pct = section.whole("max_discount_pct", 10, 0, 100)
     idle_s = section.seconds("idle_timeout_s", 900, 60, 86_400)
-    app_metrics_token = section.text("metrics_token", "")
+    metrics_token = section.text("metrics_token", "")
+    search_cache = section.flag("search_cache", True)
     section.done()
+    if not search_cache:  # every search reads the books (the benchmark's same-run figure)
+        runtime.store.items.pages = None
     app = web.Application(middlewares=[security], client_max_size=MAX_BODY)
     app.on_response_prepare.append(_on_response_prepare)
     app[RUNTIME] = runtime
     app[STATS] = {}
-    staff = store.staff
-    # One lockout per staff id, shared by sign-in and manager approvals.
-    lockout = Lockout()
-    approvals = Approvals(store.ledger, staff,
-                          check_pin=functools.partial(lockout.check_pin, staff, via="approval"))
-    app[STAFF_KEY] = staff
-    app[APPROVALS] = approvals
-    app[CARTS] = Carts(store.ledger, store.sales, approvals,
-                       max_discount_bp=max_discount_pct * 100,
-                       words=store.words)
     app[SESSIONS] = Sessions(idle_s=idle_s)
-    app[METRICS_TOKEN] = app_metrics_token
-    app[LOCKOUT] = lockout
-    runtime.services.setdefault("staff", staff)
-    runtime.services.setdefault("carts", app[CARTS])
+    app[METRICS_TOKEN] = metrics_token
 
     table = Endpoints()
     app[ENDPOINTS] = table
-    files.setup(table)
-    api.setup(table)
-    events.setup(table)
-    pages.setup(table)
-    _load_extensions(app, runtime, table)
+    for layer in runtime.layers:
+        if layer.web is not None:
+            table.layer = layer.name
+            layers.load(layer.web).setup(table)
+    table.layer = "web"
 
     route_endpoint = {}
     for endpoint in table.all:
@@ -347,9 +314,6 @@ def create_app(runtime: Any) -> web.Application:
         route_endpoint[route] = endpoint
     app[ROUTE_ENDPOINT] = route_endpoint
     app.router.add_static("/static", STATIC, name="static")
-    pages.setup_templates(app, table)
-    app.cleanup_ctx.append(events.scanner_binding)
-    app.cleanup_ctx.append(events.websockets)
+    app[TEMPLATES] = _templates(runtime, table, app)
+    app.cleanup_ctx.append(_websockets)
     return app
-
-

@@ -7,8 +7,7 @@ import getpass
 from dataclasses import asdict
 from typing import Any
 
-from hub.cli import CommandError, data_dir_arg, read_books, write_books
-from hub.control import Books, book_command
+from hub.control import Books, CommandError, book_command, data_dir_arg, read_books, write_books
 
 
 def _pin(args: argparse.Namespace) -> str:

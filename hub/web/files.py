@@ -3,12 +3,25 @@ the OpenAPI document generated from the role × endpoint table."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aiohttp import web
 
-from hub.web.app import LOCKOUT, RUNTIME, SESSIONS, STATIC, STATS, json_response
-from hub.web.endpoints import ANYONE, ENDPOINTS, MANAGERS, ApiError, Endpoints
-from hub.web.events import WS_CLIENTS
+from hub.web.kernel import (
+    ENDPOINTS,
+    PUBLIC,
+    RUNTIME,
+    SESSIONS,
+    STATS,
+    WS_CLIENTS,
+    ApiError,
+    Endpoints,
+    json_response,
+)
 from hub.web.openapi import openapi_document
+from hub.web.tls import ca_cert_path
+
+FAVICON = Path(__file__).parent / "static" / "favicon.svg"
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -20,7 +33,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     app = request.app
     store = app[RUNTIME].store
-    stats, lockout = app[STATS], app[LOCKOUT]
+    stats, lockout = app[STATS], store.staff.lockout
     lines = [
         "# HELP loupe_journal_seq Last committed journal sequence number.",
         "# TYPE loupe_journal_seq gauge",
@@ -47,7 +60,7 @@ async def metrics(request: web.Request) -> web.Response:
         "# TYPE loupe_websockets gauge",
         f"loupe_websockets {len(app[WS_CLIENTS])}",
     ]
-    devices = app[RUNTIME].services.get("devices")
+    devices = app[RUNTIME].devices
     if devices is not None:
         lines += devices.metrics_lines()
     return web.Response(text="\n".join(lines) + "\n",
@@ -56,8 +69,6 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def ca_certificate(request: web.Request) -> web.Response:
-    from hub.web.tls import ca_cert_path
-
     path = ca_cert_path(request.app[RUNTIME].config.data_dir)
     if not path.exists():
         raise ApiError(404, "not_found", "this hub has no certificate authority yet")
@@ -67,7 +78,7 @@ async def ca_certificate(request: web.Request) -> web.Response:
 
 async def favicon(request: web.Request) -> web.Response:
     """Browsers ask for /favicon.ico whatever the page says: the same mark as the layout's."""
-    return web.Response(body=(STATIC / "favicon.svg").read_bytes(), content_type="image/svg+xml",
+    return web.Response(body=FAVICON.read_bytes(), content_type="image/svg+xml",
                         headers={"Cache-Control": "max-age=86400"})
 
 
@@ -76,11 +87,11 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 def setup(table: Endpoints) -> None:
-    table.file("/healthz", healthz, roles=ANYONE, summary="Liveness and journal position")
-    table.file("/metrics", metrics, roles=MANAGERS, token_ok=True,
-               summary="Prometheus metrics (a manager, or the configured bearer token)")
-    table.file("/favicon.ico", favicon, roles=ANYONE, summary="The hub's icon for browsers")
-    table.file("/ca.crt", ca_certificate, roles=ANYONE,
+    table.file("/healthz", healthz, permission=PUBLIC, summary="Liveness and journal position")
+    table.file("/metrics", metrics, permission="metrics.view", token_ok=True,
+               summary="Prometheus metrics (who may read them, or the configured bearer token)")
+    table.file("/favicon.ico", favicon, permission=PUBLIC, summary="The hub's icon for browsers")
+    table.file("/ca.crt", ca_certificate, permission=PUBLIC,
                summary="The store's CA certificate, to trust once on each tablet")
-    table.api("GET", "/api/v1/openapi.json", openapi, roles=ANYONE,
+    table.api("GET", "/api/v1/openapi.json", openapi, permission=PUBLIC,
               summary="This API, described in OpenAPI 3")

@@ -1,17 +1,18 @@
-"""OpenAPI 3 from the role × endpoint table: the document cannot drift from the routes."""
+"""OpenAPI 3 from the permission × endpoint table: the document cannot drift from the routes."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from hub.web.endpoints import Endpoints
+from hub.runtime import Runtime
+from hub.web.kernel import PUBLIC, Endpoints
 
 _ERROR = {"description": "Refused", "content": {"application/json": {"schema": {
     "$ref": "#/components/schemas/Error"}}}}
 
 
-def openapi_document(table: Endpoints, runtime: Any) -> dict[str, Any]:
+def openapi_document(table: Endpoints, runtime: Runtime) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for e in table.all:
         if e.kind not in ("api", "ws"):
@@ -19,8 +20,8 @@ def openapi_document(table: Endpoints, runtime: Any) -> dict[str, Any]:
         op: dict[str, Any] = {
             "summary": e.summary,
             "operationId": f"{e.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', e.path.lower()).strip('_')}",
-            "tags": [e.area],
-            "x-roles": sorted(e.roles) or ["anyone"],
+            "tags": [e.layer],
+            "x-permission": e.permission or "public",
             "responses": {"200": {"description": "OK", "content": {"application/json": {}}},
                           "4XX": _ERROR},
         }
@@ -33,7 +34,7 @@ def openapi_document(table: Endpoints, runtime: Any) -> dict[str, Any]:
         if e.body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": e.body}}}
-        if e.roles:
+        if e.permission != PUBLIC:
             op["security"] = [{"session": []}]
         paths.setdefault(e.path, {})[e.method.lower()] = op
     return {

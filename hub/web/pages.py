@@ -7,77 +7,40 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-import jinja2
 from aiohttp import web
 
+from hub.core.clients import display_name
 from hub.core.errors import Invalid, Refused
-from hub.core.items import CATEGORIES, INSPECTION_OUTCOMES, METALS, STATUSES, group_stones
+from hub.core.items import (
+    CATEGORIES,
+    INSPECTION_OUTCOMES,
+    METALS,
+    STATUSES,
+    group_stones,
+    search_filters,
+)
+from hub.core.roles import PERMISSIONS
 from hub.money import MoneyError
-from hub.web.app import APPROVALS, RENDER, RUNTIME, SESSION, STAFF_KEY
-from hub.web.endpoints import ANYONE, ENDPOINTS, MANAGERS, STAFF, ApiError, Endpoints
+from hub.store import Store
+from hub.web.api import settings_of
+from hub.web.kernel import (
+    PUBLIC,
+    SESSION,
+    ApiError,
+    Endpoints,
+    for_browser,
+    may,
+    piece_for_browser,
+    render,
+    runtime_of,
+    store_of,
+)
+from hub.web.receipt import receipt_of
 from hub.words import N_
 
-TEMPLATES = web.AppKey("templates", jinja2.Environment)
 
-
-def setup_templates(app: web.Application, table: Endpoints) -> None:
-    runtime = app[RUNTIME]
-    words = runtime.store.words
-    loaders = [jinja2.PackageLoader("hub.web", "templates")]
-    loaders += [jinja2.PackageLoader(pkg, folder) for pkg, folder in table.template_packages]
-    env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True,
-                             undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"])
-    # One language per store: the store's catalogue, installed once.
-    env.install_gettext_translations(words.translations, newstyle=True)  # type: ignore[attr-defined]
-    env.filters["money"] = lambda amount, cur=None: words.money(amount, cur or
-                                                                runtime.config.currency)
-    env.filters["carat"] = words.carats
-    env.filters["grams"] = words.grams
-    env.filters["when"] = words.when
-    env.filters["day"] = words.day
-    env.filters["number"] = lambda n: "" if n is None else words.number(n)
-    env.filters["percent"] = words.percent
-    env.filters["term"] = lambda value, vocabulary: words.term(vocabulary, value)
-    env.filters["field"] = words.field_label
-    env.filters["actor"] = lambda actor: words.actor(actor, _staff_names(app))
-    env.globals["static"] = lambda name: str(
-        app.router["static"].url_for(filename=name).with_query(
-            {"v": _static_version(app, name)}))
-    env.globals["lang"] = words.tag
-    env.globals["words_bundle"] = words.js_bundle((runtime.config.currency,))
-    app[TEMPLATES] = env
-    app[RENDER] = render_page
-
-
-def _staff_names(app: web.Application) -> dict[str, str]:
-    return {m.staff_id: m.name for m in app[STAFF_KEY].all()}
-
-
-def _static_version(app: web.Application, name: str) -> str:
-    from hub.web.app import STATIC
-
-    try:
-        return str(int((STATIC / name).stat().st_mtime))
-    except OSError:
-        return "0"
-
-
-async def render_page(request: web.Request, template: str, context: dict[str, Any],
-                      status: int = 200) -> web.Response:
-    app = request.app
-    session = request.get(SESSION)
-    runtime = app[RUNTIME]
-    nav = [n for n in app[ENDPOINTS].nav if session and (not n.roles or session.role in n.roles)]
-    base = {"session": session, "nav": nav, "path": request.path,
-            "store_name": runtime.config.store_name, "currency": runtime.config.currency,
-            "demo": runtime.options.demo}
-    html = app[TEMPLATES].get_template(template).render({**base, **context})
-    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
-
-
-def _store(request: web.Request) -> Any:
-    return request.app[RUNTIME].store
+def _store(request: web.Request) -> Store:
+    return store_of(request)
 
 
 async def home(request: web.Request) -> web.Response:
@@ -85,23 +48,21 @@ async def home(request: web.Request) -> web.Response:
 
 
 async def sign_in_page(request: web.Request) -> web.Response:
-    config = request.app[RUNTIME].config
-    return await render_page(request, "signin.html", {"registers": config.registers})
+    config = runtime_of(request).config
+    return await render(request, "signin.html", {"registers": config.registers})
 
 
 async def floor(request: web.Request) -> web.Response:
-    config = request.app[RUNTIME].config
+    config = runtime_of(request).config
     register_id = request.query.get("register") or request[SESSION].register_id
     if register_id not in {r.id for r in config.registers}:
         register_id = config.registers[0].id
-    return await render_page(request, "floor.html", {
+    return await render(request, "floor.html", {
         "registers": config.registers, "register_id": register_id,
         "tender_types": ("cash", "card", "store_credit", "gift_card", "bank_transfer")})
 
 
 async def stock(request: web.Request) -> web.Response:
-    from hub.web.api import search_filters
-
     store = _store(request)
     found, problems, pages = None, [], {}
     prices, typed_wrong = _typed_prices(request)
@@ -123,8 +84,9 @@ async def stock(request: web.Request) -> web.Response:
             pages["previous"] = _with_offset(kept, max(0, found.offset - found.limit))
         if found.next_offset is not None:
             pages["next"] = _with_offset(kept, found.next_offset)
-    return await render_page(request, "stock.html", {
-        "found": found, "items": found.items if found else [], "pages": pages,
+    return await render(request, "stock.html", {
+        "found": found, "pages": pages,
+        "items": [piece_for_browser(request, p) for p in found.items] if found else [],
         "filters": request.query, "problems": problems,
         "categories": CATEGORIES, "metals": METALS, "statuses": STATUSES})
 
@@ -151,28 +113,26 @@ def _with_offset(query: list[tuple[str, str]], offset: int) -> str:
 
 
 async def item_page(request: web.Request) -> web.Response:
-    from hub.web.api import redact_entry
-
     store = _store(request)
-    item = await store.items.get(request.match_info["item_id"])
-    history = [redact_entry(h) for h in await store.items.history(item["item_id"])]
-    return await render_page(request, "item.html", {
+    item = piece_for_browser(request, await store.items.get(request.match_info["item_id"]))
+    history = [for_browser(request, h) for h in await store.items.history(item["item_id"])]
+    return await render(request, "item.html", {
         "item": item, "history": history, "inspection_outcomes": INSPECTION_OUTCOMES,
         "stone_groups": group_stones(item["stones"]),
-        "can_inspect": request[SESSION].role in MANAGERS})
+        "can_inspect": may(request, "pieces.inspect")})
 
 
 async def clients_page(request: web.Request) -> web.Response:
     query = request.query.get("q", "")[:100]
     clients = await _store(request).clients.search(query, 50) if query.strip() else []
-    return await render_page(request, "clients.html", {"q": query, "clients": clients})
+    return await render(request, "clients.html", {"q": query, "clients": clients})
 
 
 async def client_page(request: web.Request) -> web.Response:
     store = _store(request)
     client = await store.clients.get(request.match_info["client_id"])
     sales = await store.sales.for_client(client["client_id"])
-    return await render_page(request, "client.html", {"client": client, "sales": sales})
+    return await render(request, "client.html", {"client": client, "sales": sales})
 
 
 # The fingers a ring size is usually kept for (the form offers them; any label is accepted).
@@ -202,7 +162,7 @@ def _form_profile(profile: dict[str, Any] | None) -> dict[str, Any]:
 
 
 async def client_new_page(request: web.Request) -> web.Response:
-    return await render_page(request, "client_form.html", {
+    return await render(request, "client_form.html", {
         "client": None, "form": _form_profile(None), "fingers": FINGERS})
 
 
@@ -211,17 +171,14 @@ async def client_edit_page(request: web.Request) -> web.Response:
     if client["profile"] is None:
         raise ApiError(404, "not_found", "client {client_id} was erased",
                        params={"client_id": client["client_id"]})
-    return await render_page(request, "client_form.html", {
+    return await render(request, "client_form.html", {
         "client": client, "form": _form_profile(client["profile"]), "fingers": FINGERS})
 
 
 async def sale_page(request: web.Request) -> web.Response:
-    from hub.core.clients import display_name
-    from hub.web.receipt import receipt_of
-
     store = _store(request)
     sale = await store.sales.get(request.match_info["sale_id"])
-    receipt = await receipt_of(request.app[RUNTIME], sale)
+    receipt = await receipt_of(store, sale)
     client_name = None
     if sale.get("client_id"):
         try:
@@ -230,40 +187,43 @@ async def sale_page(request: web.Request) -> web.Response:
         except Refused:
             client_name = None
     returnable = [ln for ln in sale["lines"] if ln["quantity"] > ln["returned_qty"]]
-    config = request.app[RUNTIME].config
-    return await render_page(request, "sale.html", {
+    config = runtime_of(request).config
+    return await render(request, "sale.html", {
         "sale": sale, "receipt": receipt, "client_name": client_name,
         "returnable": returnable if sale["status"] != "voided" else [],
-        "can_void": sale["status"] == "completed",
+        "can_void": sale["status"] == "completed" and may(request, "returns.request"),
         "registers": config.registers, "register_id": request[SESSION].register_id})
 
 
 async def approvals_page(request: web.Request) -> web.Response:
-    return await render_page(request, "approvals.html",
-                             {"approvals": await request.app[APPROVALS].recent(200)})
+    return await render(request, "approvals.html",
+                        {"approvals": await _store(request).approvals.recent(200)})
 
 
 async def settings_page(request: web.Request) -> web.Response:
-    from hub.web.api import settings_of
-
-    return await render_page(request, "settings.html", {
-        "settings": settings_of(request), "staff": request.app[STAFF_KEY].all()})
+    staff = _store(request).staff
+    return await render(request, "settings.html", {
+        "settings": settings_of(request), "staff": staff.all(), "roles": staff.roles.all(),
+        "permissions": list(PERMISSIONS), "can_change_roles": may(request, "roles.manage")})
 
 
 def setup(table: Endpoints) -> None:
-    table.page("/", home, roles=ANYONE, title=N_("Home"))
-    table.page("/signin", sign_in_page, roles=ANYONE, title=N_("Sign in"))
-    table.page("/floor", floor, roles=STAFF, title=N_("Sales floor"), nav=True, order=10)
-    table.page("/items", stock, roles=STAFF, title=N_("Stock"), nav=True, order=20)
-    table.page("/items/{item_id}", item_page, roles=STAFF, title=N_("Piece"))
-    table.page("/clients", clients_page, roles=STAFF, title=N_("Clients"), nav=True, order=30)
+    table.page("/", home, permission=PUBLIC, title=N_("Home"))
+    table.page("/signin", sign_in_page, permission=PUBLIC, title=N_("Sign in"))
+    table.page("/floor", floor, permission="sell", title=N_("Sales floor"), nav=True, order=10)
+    table.page("/items", stock, permission="stock.view", title=N_("Stock"), nav=True, order=20)
+    table.page("/items/{item_id}", item_page, permission="stock.view", title=N_("Piece"))
+    table.page("/clients", clients_page, permission="clients.view", title=N_("Clients"),
+               nav=True, order=30)
     # /clients/new before /clients/{client_id}: routes match in the order they are added.
-    table.page("/clients/new", client_new_page, roles=STAFF, title=N_("New client"))
-    table.page("/clients/{client_id}", client_page, roles=STAFF, title=N_("Client"))
-    table.page("/clients/{client_id}/edit", client_edit_page, roles=STAFF,
+    table.page("/clients/new", client_new_page, permission="clients.edit",
+               title=N_("New client"))
+    table.page("/clients/{client_id}", client_page, permission="clients.view",
+               title=N_("Client"))
+    table.page("/clients/{client_id}/edit", client_edit_page, permission="clients.edit",
                title=N_("Edit client"))
-    table.page("/sales/{sale_id}", sale_page, roles=STAFF, title=N_("Sale and receipt"))
-    table.page("/approvals", approvals_page, roles=MANAGERS, title=N_("Approvals"), nav=True,
-               order=80)
-    table.page("/settings", settings_page, roles=MANAGERS, title=N_("Settings"), nav=True,
-               order=90)
+    table.page("/sales/{sale_id}", sale_page, permission="sell", title=N_("Sale and receipt"))
+    table.page("/approvals", approvals_page, permission="approvals.view",
+               title=N_("Approvals"), nav=True, order=80)
+    table.page("/settings", settings_page, permission="settings.view", title=N_("Settings"),
+               nav=True, order=90)

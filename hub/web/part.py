@@ -5,14 +5,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp import web, web_response
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from hub.web.app import SERVER_NAME, STATS, create_app
+from hub.runtime import Runtime, WebServing
+from hub.web.app import SERVER_NAME, create_app
+from hub.web.kernel import STATS
+from hub.web.tls import server_context
+from hub.web.zeroconf import advertised
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +62,12 @@ def _count_malformed(app: web.Application) -> Callable[[], None]:
 
 
 @contextlib.asynccontextmanager
-async def part(runtime):
+async def part(runtime: Runtime) -> AsyncIterator[None]:
     opts = runtime.options
     config = runtime.config
     app = create_app(runtime)
     ssl_context = None
     if not opts.insecure_http:
-        from hub.web.tls import server_context
-
         ssl_context = server_context(config.data_dir, config.store_id, config.store_name)
     # aiohttp answers malformed requests itself, before the app's headers apply: its
     # default Server header would name aiohttp's and Python's versions.
@@ -78,7 +80,7 @@ async def part(runtime):
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else opts.port
     scheme = "http" if ssl_context is None else "https"
-    runtime.services["web"] = {"app": app, "port": port, "scheme": scheme}
+    runtime.web = WebServing(app, port, scheme)
     shown = "localhost" if opts.host in ("127.0.0.1", "0.0.0.0") else opts.host
     print(f"Loupe is serving {config.store_name} at {scheme}://{shown}:{port}/", flush=True)
     if opts.zeroconf:  # say so: the hub announces itself to every device on the network
@@ -88,8 +90,6 @@ async def part(runtime):
     try:
         async with contextlib.AsyncExitStack() as stack:
             if opts.zeroconf:
-                from hub.web.zeroconf import advertised
-
                 try:
                     await stack.enter_async_context(advertised(
                         config.store_id, config.store_name, port, ssl_context is not None,
@@ -98,4 +98,5 @@ async def part(runtime):
                     log.warning("zeroconf advertising failed", extra={"error": str(exc)})
             yield
     finally:
+        runtime.web = None
         await runner.cleanup()

@@ -75,6 +75,8 @@ KIND = {
     "count.sweep": N_("Handheld sweep"), "count.piece_found": N_("Found again"),
     "hq.message": N_("Message from head office"), "hq.conflict": N_("Conflict with head office"),
     "hq.reservation_collected": N_("Collected (click and collect)"),
+    "register.no_sale": N_("Drawer opened without a sale"),
+    "role.defined": N_("Role changed"),
 }
 DEVICE_STATE = {"connecting": N_("Connecting"), "connected": N_("Connected"),
                 "retrying": N_("Retrying"), "failed": N_("Failed"), "stopped": N_("Stopped")}
@@ -91,13 +93,38 @@ SYNC_STATE = {"starting": N_("Starting"), "connecting": N_("Connecting"),
               "syncing": N_("Sending"), "in_sync": N_("Up to date"), "blocked": N_("Blocked"),
               "hq_ahead": N_("Head office is ahead"), "refused_by_hq": N_("Refused by head office"),
               "not_enrolled": N_("Not enrolled")}
+# What each permission lets a person do (`hub.core.roles`: roles are named sets of them).
+PERMISSION = {
+    "sell": N_("Sell at a register: carts, tenders, completing a sale"),
+    "stock.view": N_("See the stock and each piece"),
+    "cost.view": N_("See costs and margins"),
+    "clients.view": N_("See the client book"),
+    "clients.edit": N_("Add and change clients"),
+    "returns.request": N_("Ask for a return, a void or a drawer opening (a manager approves)"),
+    "approve": N_("Approve with their PIN: discounts, prices, returns, voids, drawer openings"),
+    "approvals.view": N_("See every approval and refusal"),
+    "pieces.inspect": N_("Inspect returned pieces"),
+    "counts.run": N_("Take part in stock counts and find pieces"),
+    "counts.manage": N_("Start and close stock counts, confirm missing pieces and move"
+                        " misplaced ones"),
+    "devices.view": N_("See the devices"),
+    "devices.use": N_("Reprint receipts, print tags, drive the pole display"),
+    "sync.view": N_("See the sync with head office"),
+    "sync.collect": N_("Hand over click-and-collect reservations"),
+    "sync.refusals": N_("See the messages refused from head office"),
+    "settings.view": N_("See the store's settings and staff"),
+    "staff.manage": N_("Enroll staff and change their PIN, role or status"),
+    "roles.manage": N_("Change what each role may do"),
+    "metrics.view": N_("Read the hub's metrics"),
+}
+
 VOCABULARIES: dict[str, dict[str, str]] = {
     "status": STATUS, "category": CATEGORY, "metal": METAL, "colour": COLOUR, "stone": STONE,
     "ownership": OWNERSHIP, "tender": TENDER, "sale_status": SALE_STATUS,
     "approval_status": APPROVAL_STATUS, "action": ACTION, "role": ROLE,
     "staff_status": STAFF_STATUS, "inspection": INSPECTION, "kind": KIND,
     "device_state": DEVICE_STATE, "device_kind": DEVICE_KIND, "count_kind": COUNT_KIND,
-    "count_status": COUNT_STATUS, "sync_state": SYNC_STATE,
+    "count_status": COUNT_STATUS, "sync_state": SYNC_STATE, "permission": PERMISSION,
 }
 # Who did it, when it was not a person on the roster.
 ACTORS = {"generator": N_("Demo data"), "demo": N_("Demo set-up"), "import": N_("CSV import"),

@@ -10,12 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.areas import schemas
 from hub.cli import main
+from hub.core.schema import CORE
+from hub.layers import areas, schemas
 from hub.ledger.export import export_journal
 from hub.ledger.keys import KeyError_
 from hub.ledger.ledger import Ledger, LedgerError, dump_projections, verify_database
-from hub.ledger.schema import CORE, SchemaError, migrate, schema_version
+from hub.ledger.schema import SchemaError, migrate, schema_version
 from hub.store import Store
 from tests.builders import cash, client, piece
 
@@ -219,8 +220,8 @@ async def test_older_schema_is_migrated_and_projections_backfilled(pristine, tmp
     conn = sqlite3.connect(data_dir / "loupe.db")
     assert schema_version(conn, "core") == CORE.latest
     conn.close()
-    assert dump_projections(data_dir / "loupe.db", schemas()) == \
-        dump_projections(pristine.db_path, schemas())
+    assert dump_projections(data_dir / "loupe.db", schemas(areas())) == \
+        dump_projections(pristine.db_path, schemas(areas()))
 
 
 def test_a_newer_schema_is_refused(tmp_path):
@@ -235,7 +236,7 @@ def test_a_newer_schema_is_refused(tmp_path):
 async def test_a_full_disk_records_nothing_and_loses_nothing(store):
     for n in range(3):
         await store.items.receive(piece(n), "admin")
-    before = dump_projections(store.config.db_path, schemas())
+    before = dump_projections(store.config.db_path, schemas(areas()))
     pages = store.ledger._writer_conn.execute("PRAGMA page_count").fetchone()[0]
     # SQLite reports SQLITE_FULL when the file may not grow: the same error as a full disk.
     await store.ledger.transact(lambda tx: tx.execute(f"PRAGMA max_page_count = {pages}"))
@@ -245,7 +246,7 @@ async def test_a_full_disk_records_nothing_and_loses_nothing(store):
                                      for i in range(40)], return_exceptions=True)
     assert all(isinstance(r, LedgerError) for r in results)
     assert "the disk is full: nothing was recorded" in str(results[0])
-    assert dump_projections(store.config.db_path, schemas()) == before
+    assert dump_projections(store.config.db_path, schemas(areas())) == before
     await store.ledger.transact(lambda tx: tx.execute("PRAGMA max_page_count = 1073741823"))
     await store.items.receive(piece(4), "admin")
     verdict = verify_database(store.config.db_path)
@@ -259,12 +260,12 @@ async def test_rebuild_reproduces_projections_exactly(store):
     await store.sales.complete(register_id="R1", actor="a", lines=[{"item_id": "P-0"}],
                                tenders=cash(950_000), client_id=c["client_id"])
     await store.clients.forget(c["client_id"], "m")
-    before = dump_projections(store.config.db_path, schemas())
+    before = dump_projections(store.config.db_path, schemas(areas()))
     assert await store.ledger.rebuild() == store.ledger.seq
-    assert dump_projections(store.config.db_path, schemas()) == before
+    assert dump_projections(store.config.db_path, schemas(areas())) == before
 
 
 def test_ledger_create_refuses_existing_file(tmp_path):
     (tmp_path / "x.db").write_bytes(b"")
     with pytest.raises(LedgerError, match="refusing to overwrite"):
-        Ledger.create(tmp_path / "x.db", "s", tmp_path / "k", schemas())
+        Ledger.create(tmp_path / "x.db", "s", tmp_path / "k", schemas(areas()))

@@ -10,8 +10,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
-from hub.areas import schemas
 from hub.core.errors import Refused
+from hub.layers import areas, schemas
 from hub.ledger.ledger import dump_projections, verify_database
 from hub.store import Store, init_store
 from tests.builders import client, piece
@@ -120,9 +120,9 @@ class Books(RuleBasedStateMachine):
         verdict = verify_database(db)
         assert verdict.ok, str(verdict)
         assert verdict.count == self.store.ledger.seq
-        before = dump_projections(db, schemas())
+        before = dump_projections(db, schemas(areas()))
         self.run(self.store.ledger.rebuild())
-        assert dump_projections(db, schemas()) == before, "projections differ from a rebuild"
+        assert dump_projections(db, schemas(areas())) == before, "projections differ from a rebuild"
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
             for item_id, status in conn.execute("SELECT item_id, status FROM items"):

@@ -354,7 +354,7 @@ async def test_a_read_only_store_refuses_to_write_and_migrates_nothing(data_dir)
     conn = sqlite3.connect(db)
     core = conn.execute("SELECT version FROM schema_versions WHERE area = 'core'").fetchone()[0]
     conn.close()
-    from hub.ledger.schema import CORE
+    from hub.core.schema import CORE
 
     assert core == CORE.latest - 1  # still old: a read-only open never migrates
 

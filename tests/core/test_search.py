@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hub.core.search as search_mod
-from hub.areas import schemas
 from hub.core.errors import Invalid
 from hub.core.search import index_row, match_expressions, words
+from hub.layers import areas, schemas
 from hub.ledger.ledger import dump_projections
 from hub.store import Store
 from tests.builders import cash, piece
@@ -172,11 +172,11 @@ async def test_the_index_follows_edits(shop):
 async def test_a_rebuild_reproduces_the_index(shop):
     await shop.items.update("A-2", {"description": "Cocktail ring", "stones": []}, "admin")
     await shop.items.move("A-3", "safe", "admin")
-    before = dump_projections(shop.ledger.db_path, schemas())
+    before = dump_projections(shop.ledger.db_path, schemas(areas()))
     assert before["items_fts (index)"], "the dump compares the indexed words"
     assert ("cocktail", 2) in {(t, d) for t, d, *_ in before["items_fts (index)"]}
     await shop.ledger.rebuild()
-    assert dump_projections(shop.ledger.db_path, schemas()) == before
+    assert dump_projections(shop.ledger.db_path, schemas(areas())) == before
     assert await serials(shop, "cocktail") == ["A-2"]
 
 

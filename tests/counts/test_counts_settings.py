@@ -7,7 +7,8 @@ import pytest
 
 from hub.config import ConfigError, load_config
 from hub.counts.settings import CountSettings, count_settings
-from hub.daemon import Options, running
+from hub.daemon import running
+from hub.runtime import Options
 
 OPTIONS = Options(host="127.0.0.1", port=0, insecure_http=True, zeroconf=False)
 
@@ -40,7 +41,7 @@ def test_a_wrong_value_or_unknown_key_is_named(make_config, text, message):
 async def test_the_running_hub_counts_with_the_stores_settings(make_config):
     config = with_counts(make_config(), "find_interval_s = 0.5\nflush_interval_s = 3\n")
     async with running(config, OPTIONS) as runtime:
-        assert runtime.services["counts"].settings == CountSettings(3.0, 0.25, 0.5)
+        assert runtime.counts.settings == CountSettings(3.0, 0.25, 0.5)
     bad = with_counts(make_config("other"), "flush_interval_s = -1\n")
     with pytest.raises(ConfigError, match="counts.flush_interval_s"):
         async with running(bad, OPTIONS):

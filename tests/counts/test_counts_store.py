@@ -38,18 +38,19 @@ async def test_full_store_count_of_5000_pieces(store):
 
 
 async def test_a_count_survives_the_daemon_restarting(make_config):
-    from hub.daemon import Options, running
+    from hub.daemon import running
+    from hub.runtime import Options
 
     config = make_config()
     options = Options(host="127.0.0.1", port=0, insecure_http=True, zeroconf=False)
     async with running(config, options) as runtime:
         epcs = await stock(runtime.store)
-        counts = runtime.services["counts"]
+        counts = runtime.counts
         started = await counts.start_count("closing", ["showcase-1", "showcase-2"], "manager")
         for item_id in ("P-1", "P-2", "P-4"):
             read(runtime.bus, epcs[item_id], "showcase-1" if item_id < "P-4" else "showcase-2")
     async with running(config, options) as runtime:  # SIGTERM, then the hub comes back
-        counts = runtime.services["counts"]
+        counts = runtime.counts
         session = counts.get_session(started["count_id"])
         assert session.progress()["found"] == 3
         read(runtime.bus, epcs["P-5"], "showcase-2")

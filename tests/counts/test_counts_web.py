@@ -7,7 +7,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from hub.counts.service import Counts
-from hub.daemon import Options, Runtime
+from hub.layers import LAYERS
+from hub.runtime import Options, Runtime
 from hub.web.app import create_app
 from tests.counts.conftest import read
 from tests.web.web_helpers import NAMES, PINS, ROLES, sign_in
@@ -20,7 +21,7 @@ async def client(store, counts):
         await staff.enroll(staff_id, NAMES[staff_id], ROLES[staff_id], pin, actor="test")
     runtime = Runtime(store.config, store, store.bus,
                       Options(host="127.0.0.1", port=0, insecure_http=True, zeroconf=False),
-                      services={"staff": staff, "counts": counts})
+                      LAYERS, counts=counts)
     async with TestClient(TestServer(create_app(runtime))) as client:
         yield client
 

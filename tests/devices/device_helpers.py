@@ -45,8 +45,9 @@ async def demo_hub(tmp_path):
     """The whole hub as `loupe demo` runs it (simulators, drivers, books, web app) over a
     store holding PIECE and the demo staff; yields the runtime once every device is up."""
     from hub.config import load_config
-    from hub.daemon import Options, running
+    from hub.daemon import running
     from hub.demo import seed_demo_staff
+    from hub.runtime import Options
     from hub.store import Store, init_store
 
     config = init_store(tmp_path / "store", "paris-01", "Maison Test", "EUR")
@@ -55,7 +56,7 @@ async def demo_hub(tmp_path):
         await seed_demo_staff(store)
     options = Options(host="127.0.0.1", port=0, insecure_http=True, zeroconf=False, demo=True)
     async with running(load_config(config.data_dir), options) as runtime:
-        manager = runtime.services["devices"]
+        manager = runtime.devices
         await wait_until(lambda: all(d["state"] == "connected" for d in manager.states()),
                          timeout=10)
         yield runtime

@@ -17,7 +17,7 @@ async def test_devices_panel_scan_and_receipt(tmp_path):
     from playwright.async_api import async_playwright
 
     async with demo_hub(tmp_path) as runtime, async_playwright() as pw:
-        base = f"http://127.0.0.1:{runtime.services['web']['port']}"
+        base = f"http://127.0.0.1:{runtime.web.port}"
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--no-first-run"])
         page = await browser.new_page()
@@ -35,11 +35,8 @@ async def test_devices_panel_scan_and_receipt(tmp_path):
         assert "connected" in (await row.inner_text()).lower()
         await page.fill('#demo-scan input[name="code"]', "RG-0042")
         await page.click('#demo-scan button[type="submit"]')
-        carts = runtime.services["web"]["app"]
-        from hub.web.app import CARTS
-
         async def in_cart() -> bool:
-            cart = await carts[CARTS].get("R1")
+            cart = await runtime.store.carts.get("R1")
             return any(line["item_id"] == "RG-0042" for line in cart["lines"])
 
         for _ in range(200):

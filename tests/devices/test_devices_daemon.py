@@ -14,12 +14,12 @@ from device_helpers import demo_hub, wait_until
 
 async def test_demo_hub_scan_to_cart_and_websocket_sale_prints_unplug_isolated(tmp_path):
     async with demo_hub(tmp_path) as runtime:
-        manager = runtime.services["devices"]
-        rig = runtime.services["device_simulators"]
+        manager = runtime.devices
+        rig = runtime.simulators
         kinds = {d["kind"] for d in manager.states()}
         assert kinds == {"scanner", "printer", "scale", "display", "rfid", "tag_printer"}
 
-        base = f"http://127.0.0.1:{runtime.services['web']['port']}"
+        base = f"http://127.0.0.1:{runtime.web.port}"
         async with aiohttp.ClientSession(base, cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             resp = await http.post("/api/v1/session", json={"staff_id": "sophie", "pin": "1111",
                                                             "register_id": "R1"})

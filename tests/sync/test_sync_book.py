@@ -11,8 +11,11 @@ from sync_helpers import new_store
 
 from hub.core.errors import Refused
 from hub.core.hq import HQBook
-from hub.daemon import Options, Runtime
+from hub.layers import LAYERS
 from hub.ledger.ledger import dump_projections
+from hub.runtime import Options, Runtime
+from hub.sync.part import part as sync_part
+from hub.web.app import create_app
 
 
 def message(msg_id: str, mtype: str, body: dict) -> dict:
@@ -82,12 +85,10 @@ async def test_sync_screen_api(store):
                                tenders=[{"type": "cash", "amount": 250000}])
     await book.apply(message("m-price-00002", "price", {"item_id": "paris-3", "tag_price": 1,
                                                         "currency": "EUR"}), "ab")
-    from hub.web.app import create_app
-
     runtime = Runtime(store.config, store, store.bus,
                       Options(host="127.0.0.1", port=0, insecure_http=True, zeroconf=False),
-                      services={"staff": staff})
-    async with TestClient(TestServer(create_app(runtime))) as client:
+                      LAYERS)
+    async with sync_part(runtime), TestClient(TestServer(create_app(runtime))) as client:
         resp = await client.post("/api/v1/session", json={"staff_id": "mona", "pin": "135790",
                                                           "register_id": "R1"})
         csrf = (await resp.json())["csrf"]

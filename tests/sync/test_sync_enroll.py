@@ -4,7 +4,6 @@ entry too big for the broker, a hello with the wrong proof: each refused with a 
 from __future__ import annotations
 
 import json
-import types
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,8 @@ from sync_helpers import make_bundle, new_store, until
 from hub.bus import EventBus
 from hub.cli import main
 from hub.config import ConfigError, Section
+from hub.layers import LAYERS
+from hub.runtime import Options, Runtime
 from hub.store import Store
 from hub.sync.enroll import EnrollError, HQKeys, read_bundle
 from hub.sync.part import part
@@ -92,11 +93,10 @@ async def test_part_idles_and_says_so_when_not_enrolled(tmp_path: Path, caplog):
     store = await new_store(tmp_path, "paris", pieces=0)
     try:
         sub = store.bus.subscribe("sync.*")
-        runtime = types.SimpleNamespace(config=store.config, store=store, bus=store.bus,
-                                        services={})
+        runtime = Runtime(store.config, store, store.bus, Options(), LAYERS)
         with caplog.at_level("INFO"):
-            async with part(runtime):
-                assert "sync" not in runtime.services
+            async with part(runtime) as sync:
+                assert runtime.sync is sync and sync.replicator is None
         event = sub.get_nowait()
         assert event.data["state"] == "idle" and "not enrolled" in event.data["problem"]
         assert "not enrolled" in caplog.text

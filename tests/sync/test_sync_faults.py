@@ -17,19 +17,21 @@ from hub.store import Store
 
 # The hub process: the real sync part of `loupe run`, and a till selling piece after piece.
 WORKER = r'''
-import asyncio, random, sys, types
+import asyncio, random, sys
 from pathlib import Path
 from hub.bus import EventBus
 from hub.store import Store
 from hub.sync.part import part
+from hub.layers import LAYERS
+from hub.runtime import Options, Runtime
 
 async def main(data_dir, sales, seed):
     rng = random.Random(seed)
     bus = EventBus(asyncio.get_running_loop())
     store = await Store.open(Path(data_dir), bus)
-    runtime = types.SimpleNamespace(config=store.config, store=store, bus=bus, services={})
-    async with part(runtime):
-        rep = runtime.services["sync"]
+    runtime = Runtime(store.config, store, bus, Options(), LAYERS)
+    async with part(runtime) as sync:
+        rep = sync.replicator
         for _ in range(sales):
             row = await store.ledger.fetch_one(
                 "SELECT item_id, tag_price FROM items WHERE status = 'in_stock' ORDER BY item_id")

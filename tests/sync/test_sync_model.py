@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sync_helpers import new_store
 
-from hub import areas
+from hub import layers
 from hub.bus import EventBus
 from hub.core import hq
 from hub.core.errors import Refused
@@ -80,7 +80,7 @@ async def test_an_existing_store_keeps_its_sync_state_when_the_tables_move(tmp_p
     old_hq = Schema("hq", (Migration(1, _SYNC_TABLES_IN_HQ_V1 + hq._HQ_V1),),
                     projections=hq.SCHEMA.projections)
     old_areas = tuple(dataclasses.replace(a, schema=old_hq) if a.name == "hq" else a
-                      for a in areas.AREAS if a.name != "sync")
+                      for a in layers.areas() if a.name != "sync")
     config = init_store(tmp_path / "paris", "paris", "Maison paris", "EUR")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{config.db_path}{suffix}").unlink(missing_ok=True)
@@ -128,7 +128,7 @@ async def test_an_existing_store_keeps_its_sync_state_when_the_tables_move(tmp_p
 
 def test_the_sync_tables_are_the_sync_areas_own(tmp_path: Path):
     # Without the sync area, a new store has no sync tables: only the sync area makes them.
-    without = tuple(a for a in areas.AREAS if a.name != "sync")
+    without = tuple(a for a in layers.areas() if a.name != "sync")
     create_master_key(tmp_path / "master.key")
     db = tmp_path / "x.db"
     Ledger.create(db, "x", tmp_path / "master.key", tuple(a.schema for a in without))

@@ -7,7 +7,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from web_helpers import NAMES, PINS, ROLES, piece
 
-from hub.daemon import Options, Runtime
+from hub.layers import LAYERS
+from hub.runtime import Options, Runtime
 from hub.store import Store, init_store
 from hub.web.app import create_app
 
@@ -28,7 +29,7 @@ async def runtime(store):
         await staff.enroll(staff_id, NAMES[staff_id], ROLES[staff_id], pin, actor="test")
     return Runtime(store.config, store, store.bus,
                    Options(host="127.0.0.1", port=0, insecure_http=True, zeroconf=False),
-                   services={"staff": staff})
+                   LAYERS)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import asyncio
 from aiohttp.test_utils import TestClient, TestServer
 from web_helpers import PINS, sign_in
 
+from hub.counts.service import Counts
 from hub.store import Store
 from hub.web.app import create_app
 
@@ -95,8 +96,11 @@ async def test_no_sale_drawer_opening_needs_approval_and_is_journaled(client, st
     r = await client.post("/api/v1/registers/R1/no-sale", json={
         "reason": "change for a 500", "approval_id": approval["approval_id"]}, headers=h)
     assert r.status == 200
-    assert (await store.ledger.fetch_one(
-        "SELECT kind FROM journal ORDER BY seq DESC LIMIT 1"))["kind"] == "approval.used"
+    rows = await store.ledger.fetch("SELECT kind FROM journal ORDER BY seq DESC LIMIT 2")
+    assert [r["kind"] for r in rows] == ["register.no_sale", "approval.used"]
+    opened = await store.ledger.fetch_one(
+        "SELECT seq FROM journal WHERE kind = 'register.no_sale'")
+    assert (await r.json()) == {"seq": opened["seq"], "register_id": "R1"}
 
 
 async def test_a_cart_survives_a_hub_restart(runtime, store):
@@ -108,8 +112,7 @@ async def test_a_cart_survives_a_hub_restart(runtime, store):
     await store.close()
     reopened = await Store.open(config)
     try:
-        runtime.store = reopened
-        runtime.services = {}  # the roster is read back from the journal too
+        runtime.store = reopened  # the roster and the carts are read back from the books
         async with TestClient(TestServer(create_app(runtime))) as client:
             await sign_in(client, "alex")
             cart = await (await client.get(CART)).json()
@@ -136,7 +139,7 @@ async def test_websocket_pushes_cart_changes_and_never_a_client_profile(client, 
     text = repr(frames)
     assert "Secretname" not in text and "emeralds" not in text
     created = next(f for f in frames if f["topic"] == "journal.client.created")
-    assert "payload" not in created["data"]
+    assert created["data"]["payload"] is None  # a profile never leaves: header only
     changed = next(f for f in frames if f["topic"] == "cart.changed")
     assert [ln["item_id"] for ln in changed["data"]["cart"]["lines"]] == ["P004"]
 
@@ -167,11 +170,9 @@ async def test_a_refused_return_leaves_its_approval_unspent(client, store):
 
 async def test_a_scanner_lent_to_a_count_does_not_ring_up_and_tag_reads_stay_off_screens(
         client, runtime):
-    from hub.counts.service import Counts
-
     counts = Counts(runtime.store, runtime.bus)
     await counts.start()
-    runtime.services["counts"] = counts
+    runtime.counts = counts
     try:
         started = await counts.start_count("spot", None, "mona")
         await counts.sweep(started["count_id"], "scanner-1", "showcase-1", "mona")

@@ -20,8 +20,10 @@ import pytest
 from aiohttp import WSServerHandshakeError, web
 from web_helpers import PINS, sign_in
 
-from hub.daemon import Options, Runtime
-from hub.web.app import LOCKOUT, STATS
+from hub.layers import LAYERS
+from hub.runtime import Options, Runtime
+from hub.web.app import create_app
+from hub.web.kernel import ENDPOINTS, PUBLIC, RUNTIME, SIGNED_IN, STATS
 from hub.web.part import ProtocolLog, part
 from hub.web.tls import ca_cert_path
 
@@ -178,8 +180,6 @@ async def test_a_price_too_large_for_the_books_is_400(client):
 
 
 async def test_metrics_count_ok_refused_and_failed_requests_apart(runtime):
-    from hub.web.app import create_app
-
     app = create_app(runtime)
 
     async def broken(request: web.Request) -> web.Response:
@@ -212,7 +212,7 @@ async def test_metrics_count_ok_refused_and_failed_requests_apart(runtime):
 
 def _freeze(client, now: list[float]) -> None:
     """Stop the lockout's clock where the test says: no lock ends while the test runs."""
-    client.app[LOCKOUT].clock = lambda: now[0]
+    client.app[RUNTIME].store.staff.lockout.clock = lambda: now[0]
 
 
 async def _approve(client, csrf, manager: str, pin: str, action=None):
@@ -246,7 +246,7 @@ async def test_guessing_a_manager_pin_through_approvals_is_locked_out(client, st
     assert await _kinds(store, "approval.%") == ["approval.refused"] * 4
     assert await _lockouts(store) == [
         {"staff_id": "mona", "failures": 4, "locked_s": 1, "refused": 0, "via": "approval"}]
-    assert client.app[LOCKOUT].refused_total == 31
+    assert store.staff.lockout.refused_total == 31
 
     # The lock ends; the right PIN approves, and one entry closes the streak with the count
     # of guesses refused during its lock.
@@ -359,9 +359,9 @@ async def _served(runtime, https: bool = False):
     """The web part of `loupe run` on a free port (HTTPS with the store's own certificate)."""
     served = Runtime(runtime.config, runtime.store, runtime.bus,
                      Options(host="127.0.0.1", port=0, insecure_http=not https, zeroconf=False),
-                     services=dict(runtime.services))
+                     LAYERS)
     async with part(served):
-        yield served.services["web"]
+        yield served.web
 
 
 def _tls(runtime) -> ssl.SSLContext:
@@ -387,15 +387,15 @@ def _headers(answer: bytes) -> dict[str, str]:
 
 async def test_https_answers_carry_hsts_and_http_ones_do_not(runtime):
     async with _served(runtime, https=True) as web_part:
-        assert web_part["scheme"] == "https"
+        assert web_part.scheme == "https"
         for path in (b"/healthz", b"/", b"/api/v1/nowhere"):
-            answer = await _raw(web_part["port"], b"GET " + path + b" HTTP/1.1\r\n"
+            answer = await _raw(web_part.port, b"GET " + path + b" HTTP/1.1\r\n"
                                 b"Host: localhost\r\nConnection: close\r\n\r\n", _tls(runtime))
             headers = _headers(answer)
             assert headers["strict-transport-security"].startswith("max-age="), path
             assert headers["server"] == "Loupe"
     async with _served(runtime) as web_part:
-        answer = await _raw(web_part["port"],
+        answer = await _raw(web_part.port,
                             b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         assert answer.startswith(b"HTTP/1.1 200")
         assert "strict-transport-security" not in _headers(answer)
@@ -417,11 +417,11 @@ async def test_malformed_requests_log_one_line_each_without_traceback(runtime, c
     caplog.set_level(logging.DEBUG, logger="aiohttp")
     async with _served(runtime) as web_part:
         for name, data in MALFORMED.items():
-            answer = await _raw(web_part["port"], data)
+            answer = await _raw(web_part.port, data)
             assert re.match(rb"HTTP/1\.[01] 400 ", answer), (name, answer[:80])
             server = _headers(answer).get("server", "")
             assert "aiohttp" not in server.lower() and "python" not in server.lower(), name
-        stats = web_part["app"][STATS]
+        stats = web_part.app[STATS]
     assert stats["malformed"] == len(MALFORMED)
     lines = [r for r in caplog.records if r.name == "hub.web.http"]
     assert len(lines) == len(MALFORMED)
@@ -571,8 +571,7 @@ async def _open_fuzz_shop(tmp_path) -> dict[str, Any]:
     from hub.counts.part import part as counts_part
     from hub.devices.part import part as devices_part
     from hub.store import Store, init_store
-    from hub.web.app import create_app
-    from hub.web.endpoints import ENDPOINTS
+    from hub.sync.part import part as sync_part
 
     stack = contextlib.AsyncExitStack()
     config = init_store(tmp_path / "store", "fuzz-01", "Maison Fuzz", "EUR")
@@ -587,9 +586,10 @@ async def _open_fuzz_shop(tmp_path) -> dict[str, Any]:
                                             actor="test"))["client_id"]
     runtime = Runtime(config, store, store.bus,
                       Options(host="127.0.0.1", port=0, insecure_http=True, zeroconf=False),
-                      services={"staff": store.staff})
+                      LAYERS)
     await stack.enter_async_context(counts_part(runtime))
     await stack.enter_async_context(devices_part(runtime))
+    await stack.enter_async_context(sync_part(runtime))
     app = create_app(runtime)
     server = TestServer(app)
     clients, csrf = {}, {}
@@ -694,7 +694,8 @@ def _fuzz(runner: asyncio.Runner, shop: dict[str, Any]) -> set[tuple[str, str, s
     n = 0
     for endpoint in shop["endpoints"]:
         for role in FUZZ_STAFF:
-            allowed = not endpoint.roles or role in endpoint.roles
+            allowed = endpoint.permission in (PUBLIC, SIGNED_IN) or \
+                shop["store"].staff.roles.allows(role, endpoint.permission)
             n += 1
             probe(n, endpoint, role, (4 if endpoint.changes_state else 2) if allowed else 1)
     return asked

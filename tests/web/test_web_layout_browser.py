@@ -24,9 +24,10 @@ CODE = re.compile(r"\b[a-z]+_[a-z_]+\b|\b(item|sale|client|stock|staff|count|app
 async def whole_hub(tmp_path):
     """The hub as `loupe demo` runs it, over a small generated store with one return."""
     from hub.config import load_config
-    from hub.daemon import Options, running
+    from hub.daemon import running
     from hub.demo import seed_demo_staff
     from hub.generate import generate
+    from hub.runtime import Options
     from hub.store import Store, init_store
     from tests.devices.device_helpers import wait_until
 
@@ -41,7 +42,7 @@ async def whole_hub(tmp_path):
     options = Options(host="127.0.0.1", port=0, insecure_http=True, zeroconf=False, demo=True)
     async with running(load_config(config.data_dir), options) as runtime:
         await wait_until(lambda: all(d["state"] == "connected"
-                                     for d in runtime.services["devices"].states()), 10)
+                                     for d in runtime.devices.states()), 10)
         yield runtime, sale["sale_id"]
 
 
@@ -68,7 +69,7 @@ async def test_every_screen_fits_the_tablet_and_the_phone(tmp_path, size):
 
     width, height = SIZES[size]
     async with whole_hub(tmp_path) as (runtime, sale_id), async_playwright() as pw:
-        base = f"http://127.0.0.1:{runtime.services['web']['port']}"
+        base = f"http://127.0.0.1:{runtime.web.port}"
         store = runtime.store
         piece = await store.ledger.fetch_one(
             "SELECT item_id FROM items WHERE status = 'in_stock' ORDER BY item_id")
@@ -122,7 +123,7 @@ async def test_a_sale_on_the_phone(tmp_path):
 
     width, height = SIZES["phone"]
     async with whole_hub(tmp_path) as (runtime, _), async_playwright() as pw:
-        base = f"http://127.0.0.1:{runtime.services['web']['port']}"
+        base = f"http://127.0.0.1:{runtime.web.port}"
         rows = await runtime.store.ledger.fetch(
             "SELECT item_id, tag_price FROM items WHERE status = 'in_stock' ORDER BY item_id"
             " LIMIT 1")

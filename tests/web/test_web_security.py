@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from web_helpers import PINS, sign_in
 
-from hub.web.app import LOCKOUT, SESSIONS
-from hub.web.sessions import COOKIE, Lockout, Sessions
+from hub.core.pins import Lockout
+from hub.web.kernel import RUNTIME, SESSIONS
+from hub.web.sessions import COOKIE, Sessions
 
 
 async def test_sign_in_sets_a_strict_httponly_cookie_and_a_new_id_each_time(client):
@@ -181,5 +182,7 @@ async def test_healthz_needs_no_sign_in(client):
     assert r.status == 200 and (await r.json())["ok"] is True
 
 
-def test_lockout_state_is_per_app(client):
-    assert isinstance(client.app[LOCKOUT], Lockout)
+def test_one_lockout_for_sign_in_and_approvals_is_the_staff_books(client):
+    store = client.app[RUNTIME].store
+    assert isinstance(store.staff.lockout, Lockout)
+    assert store.approvals.staff.lockout is store.staff.lockout

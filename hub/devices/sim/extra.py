@@ -4,13 +4,17 @@ an RFID tag printer."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.devices.sim.display import PoleDisplaySim
 from hub.devices.sim.impinj import ImpinjSim
 from hub.devices.sim.scale import MtSicsSim
 from hub.devices.sim.tsl import TslSim
 from hub.devices.sim.zpl import ZplPrinterSim
+from hub.store import Store
+
+if TYPE_CHECKING:  # the rig builds these simulators: a name for annotations only
+    from hub.devices.sim.rig import DemoRig
 
 
 async def start(rig: Any) -> None:
@@ -58,7 +62,7 @@ DEMO_ANTENNAS = {1: "showcase-1", 2: "showcase-2", 3: "showcase-3", 4: "window",
                  6: "tray-B"}
 
 
-async def seed_tags(rig: Any, store: Any, hidden: int = 3, misplaced: int = 2) -> int:
+async def seed_tags(rig: DemoRig, store: Store, hidden: int = 3, misplaced: int = 2) -> int:
     """Put the store's in-stock pieces in front of the antenna of their location (the safe's
     in front of the handheld), except a few left out and a few under the wrong antenna, so a
     demo count shows what a real one finds."""

@@ -375,8 +375,8 @@
       const reason = await ask(_("Open the drawer"), _("Reason"), (x) => (x.trim() ? null : _("Say why the drawer opens.")));
       if (!reason) return;
       try {
-        const r = await withApproval("POST", "/api/v1/registers/" + encodeURIComponent(register) + "/no-sale", { reason });
-        toast(r.drawer_opened ? _("Drawer opened") : _("No-sale recorded (no drawer connected)"));
+        await withApproval("POST", "/api/v1/registers/" + encodeURIComponent(register) + "/no-sale", { reason });
+        toast(_("No-sale recorded"));  // the drawer's own answer follows as device.drawer
       } catch (e) { toast(e.message, true); }
     });
     $("complete-button").addEventListener("click", async () => {
@@ -414,6 +414,9 @@
           if (ev.data.cart.version > lastVersion) render(ev.data.cart);
         } else if (ev.topic === "cart.scan_refused" && ev.data.register_id === register) {
           toast(ev.data.detail, true);
+        } else if (ev.topic === "device.drawer" && ev.data.register === register) {
+          if (ev.data.opened) toast(_("Drawer opened"));
+          else toast(ev.data.problem || _("The drawer did not open"), true);
         }
       };
       ws.onclose = (ev) => { if (ev.code !== 1008) setTimeout(connect, 2000); };
@@ -580,6 +583,32 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", () => { setupSignIn(); setupFloor(); setupClientForm(); setupSale(); setupInspection(); });
+  // -- settings: what each role may do -----------------------------------------------------------
+  function setupRoles() {
+    const checked = (form) => Array.from(form.querySelectorAll('input[name="permission"]:checked')).map((i) => i.value);
+    const save = (role, permissions) => api("PUT", "/api/v1/roles/" + encodeURIComponent(role), { permissions });
+    document.querySelectorAll("form.role-form").forEach((form) => {
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        const error = form.querySelector("[data-role-error]"); error.textContent = "";
+        try {
+          await save(form.dataset.role, checked(form));
+          toast(_("Saved"));
+        } catch (e) { error.textContent = e.message; }
+      });
+    });
+    const add = $("new-role-form"); if (!add) return;
+    add.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      $("new-role-error").textContent = "";
+      const like = document.querySelector('form.role-form[data-role="' + CSS.escape($("new-role-like").value) + '"]');
+      try {
+        await save($("new-role-name").value.trim(), like ? checked(like) : []);
+        location.reload();
+      } catch (e) { $("new-role-error").textContent = e.message; }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => { setupSignIn(); setupFloor(); setupClientForm(); setupSale(); setupInspection(); setupRoles(); });
   window.loupe = { api, fmt, parseAmount, parseDiscount, _, term, toast, clearToast, el };
 })();

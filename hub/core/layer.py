@@ -1,0 +1,20 @@
+"""The core as a layer: the books' own areas (pieces, clients, sales and closures; the
+staff, carts and approvals; HQ's messages) and the store's commands (`hub/commands.py`)."""
+
+from __future__ import annotations
+
+from hub.core import approvals, clients, closures, hq, items, roles, sales, staff
+from hub.core.schema import CORE
+from hub.runtime import Area, Layer
+
+LAYER = Layer(
+    "core",
+    areas=(
+        Area("core", CORE, {**items.PROJECTIONS, **clients.PROJECTIONS, **sales.PROJECTIONS,
+                            **closures.PROJECTIONS}),
+        Area("staff", staff.SCHEMA, {**staff.PROJECTIONS, **approvals.PROJECTIONS,
+                                     **roles.PROJECTIONS}),
+        Area("hq", hq.SCHEMA, hq.PROJECTIONS),
+    ),
+    cli="hub.commands",
+)

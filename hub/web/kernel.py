@@ -1,0 +1,326 @@
+"""The web kernel: what every layer's web module needs, and nothing of any layer.
+
+This module imports no other module of `hub.web` (the app, the core's screens and every
+layer's `web.py` import it; it imports none of them), so a layer's screens cost one import.
+
+A layer adds its part of the UI with a module named in its `Layer(web=...)`, defining
+`setup(table)` over the one permission × endpoint table::
+
+    from hub.web.kernel import Endpoints, json_response, render, runtime_of, service
+
+    def setup(table: Endpoints) -> None:
+        table.api("GET", "/api/v1/devices", list_devices, permission="devices.view",
+                  summary="Devices and their health")
+        table.page("/devices", devices_page, permission="devices.view", title=N_("Devices"),
+                   nav=True, order=60)
+        table.script("/devices/devices.js", STATIC / "devices.js")  # the screen's own JS
+        table.templates("hub.devices")       # its Jinja2 templates (they extend layout.html)
+        table.topics("device.*", exclude=("device.rfid.read",))  # pushed over the WebSocket
+
+    async def list_devices(request):
+        manager = service(runtime_of(request).devices, N_("the devices"))  # 503 when off
+        return json_response({"devices": manager.snapshot()})
+
+A handler turns HTTP into one service call and back. It raises `ApiError` (or the core's
+`Refused`) for a clean `{error, detail}` answer in the store's words; `session_of(request)`
+is the signed-in staff member's session.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import jinja2
+import orjson
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
+
+from hub.core.entries import browser_entry
+from hub.core.roles import PERMISSIONS
+from hub.runtime import Runtime
+from hub.store import Store
+from hub.web.sessions import Session, Sessions
+
+# -- permissions --------------------------------------------------------------------------------
+
+PUBLIC = ""  # no sign-in needed (health, sign-in, the CA certificate, scripts)
+SIGNED_IN = "signed in"  # anyone signed in, whatever their role (who am I, sign out, events)
+
+T = TypeVar("T")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# A redactor turns a bus event's data into what a browser may see (None: not sent).
+Redactor = Callable[[Session, str, dict[str, Any]], dict[str, Any] | None]
+
+MAX_BODY = 64 * 1024  # a cart change or a client profile is a few kB at most
+
+
+class ApiError(Exception):
+    """A clean refusal: answered as `{"error": code, "detail": sentence}` with `status`.
+    `detail` is a message template (a gettext id) filled from `params` in the store's
+    words; `extra` goes into the JSON as it is."""
+
+    def __init__(self, status: int, error: str, detail: str, *,
+                 params: dict[str, Any] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.error = error
+        self.detail = detail
+        self.params = params or {}
+        self.extra = extra
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    permission: str  # a permission of `hub.core.roles.PERMISSIONS`, PUBLIC or SIGNED_IN
+    kind: str  # api | page | ws | file
+    summary: str
+    body: dict[str, Any] | None = None  # JSON Schema of the request body (OpenAPI)
+    query: tuple[str, ...] = ()  # query parameters (OpenAPI)
+    token_ok: bool = False  # a configured bearer token may stand in for a session
+    layer: str = "web"
+
+    @property
+    def changes_state(self) -> bool:
+        return self.method not in ("GET", "HEAD", "OPTIONS")
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    path: str
+    title: str
+    permission: str
+    order: int
+
+
+@dataclass
+class Endpoints:
+    """The table; filled by each layer's web `setup`, frozen once the app is assembled."""
+
+    all: list[Endpoint] = field(default_factory=list)
+    nav: list[NavEntry] = field(default_factory=list)
+    template_packages: list[str] = field(default_factory=list)
+    topic_patterns: dict[str, Redactor | None] = field(default_factory=dict)
+    topics_excluded: set[str] = field(default_factory=set)
+    layer: str = "web"  # the layer whose `setup` is adding routes now
+
+    def _add(self, endpoint: Endpoint) -> Endpoint:
+        if any(e.method == endpoint.method and e.path == endpoint.path for e in self.all):
+            raise ValueError(f"{endpoint.method} {endpoint.path} is already in the table")
+        if endpoint.kind in ("api", "ws") and not endpoint.path.startswith("/api/v1/"):
+            raise ValueError(f"API paths start with /api/v1/: {endpoint.path}")
+        if endpoint.permission not in (PUBLIC, SIGNED_IN, *PERMISSIONS):
+            raise ValueError(f"{endpoint.path}: “{endpoint.permission}” is no permission"
+                             " (hub/core/roles.py lists them)")
+        self.all.append(endpoint)
+        return endpoint
+
+    def api(self, method: str, path: str, handler: Handler, *, permission: str,
+            summary: str, body: dict[str, Any] | None = None, query: tuple[str, ...] = (),
+            token_ok: bool = False) -> Endpoint:
+        return self._add(Endpoint(method.upper(), path, handler, permission, "api", summary,
+                                  body, query, token_ok, self.layer))
+
+    def page(self, path: str, handler: Handler, *, permission: str, title: str,
+             nav: bool = False, order: int = 50) -> Endpoint:
+        if nav:
+            self.nav.append(NavEntry(path, title, permission, order))
+            self.nav.sort(key=lambda n: n.order)
+        return self._add(Endpoint("GET", path, handler, permission, "page", title,
+                                  layer=self.layer))
+
+    def file(self, path: str, handler: Handler, *, permission: str, summary: str,
+             token_ok: bool = False) -> Endpoint:
+        """A plain GET that is neither JSON API nor page (health, metrics, the CA)."""
+        return self._add(Endpoint("GET", path, handler, permission, "file", summary,
+                                  token_ok=token_ok, layer=self.layer))
+
+    def script(self, path: str, file: Path) -> Endpoint:
+        """A screen's own JavaScript, served from the layer's folder (public: it holds no
+        data, and a page that failed to sign in still loads it)."""
+        async def serve(request: web.Request) -> web.Response:
+            return web.Response(body=file.read_bytes(), content_type="text/javascript",
+                                charset="utf-8", headers={"Cache-Control": "no-cache"})
+        return self.file(path, serve, permission=PUBLIC, summary=f"The {file.name} script")
+
+    def websocket(self, path: str, handler: Handler, *, permission: str,
+                  summary: str) -> Endpoint:
+        return self._add(Endpoint("GET", path, handler, permission, "ws", summary,
+                                  layer=self.layer))
+
+    def templates(self, package: str) -> None:
+        """The layer's Jinja2 templates, in `<package>/templates`."""
+        self.template_packages.append(package)
+
+    def topics(self, pattern: str, redact: Redactor | None = None, *,
+               exclude: tuple[str, ...] = ()) -> None:
+        """Push bus events matching `pattern` over /api/v1/events (through `redact`); the
+        topics in `exclude` are never even queued for a browser (raw tag reads)."""
+        self.topic_patterns[pattern] = redact
+        self.topics_excluded.update(exclude)
+
+
+# -- the app's keys -----------------------------------------------------------------------------
+
+RUNTIME = web.AppKey("runtime", Runtime)
+ENDPOINTS = web.AppKey("endpoints", Endpoints)
+SESSIONS = web.AppKey("sessions", Sessions)
+ROUTE_ENDPOINT = web.AppKey("route_endpoint", dict[Any, Endpoint])
+STATS = web.AppKey("stats", dict[str, int])  # requests answered, by outcome (/metrics)
+METRICS_TOKEN = web.AppKey("metrics_token", str)  # `[web] metrics_token`: /metrics for scrapers
+TEMPLATES = web.AppKey("templates", jinja2.Environment)
+WS_CLIENTS = web.AppKey("ws_clients", set[web.WebSocketResponse])
+SESSION = web.RequestKey("session", Session)  # the signed-in Session, or None
+
+
+def runtime_of(request: web.Request) -> Runtime:
+    return request.app[RUNTIME]
+
+
+def store_of(request: web.Request) -> Store:
+    return request.app[RUNTIME].store
+
+
+def session_of(request: web.Request) -> Session:
+    session = request.get(SESSION)
+    if session is None:  # the middleware already refused anonymous calls; belt and braces
+        raise ApiError(401, "unauthorized", "sign in first")
+    return session
+
+
+def may(request: web.Request, permission: str) -> bool:
+    """Whether the signed-in person's role has `permission` (a page shows a button or not)."""
+    session = request.get(SESSION)
+    if permission == PUBLIC:
+        return True
+    if session is None:
+        return False
+    return permission == SIGNED_IN or store_of(request).staff.roles.allows(session.role,
+                                                                           permission)
+
+
+def service(member: T | None, what: str) -> T:
+    """A layer's running service from the runtime, or a clean 503 naming it (`what`, a
+    gettext id: "the devices") when that part of the hub is not running."""
+    if member is None:
+        raise ApiError(503, "not_running", "this hub is not running {what}",
+                       params={"what": what})
+    return member
+
+
+# -- what a browser may see ---------------------------------------------------------------------
+
+
+def for_browser(request: web.Request, entry: dict[str, Any]) -> dict[str, Any]:
+    """A journal entry as this person's browser may see it (REST history and WebSocket
+    alike): `hub.core.entries.browser_entry`, with costs for those who may see them."""
+    return browser_entry(entry, cost_ok=may(request, "cost.view"))
+
+
+def piece_for_browser(request: web.Request, piece: dict[str, Any]) -> dict[str, Any]:
+    """A piece without its cost for a role that may not see costs."""
+    if "cost" in piece and not may(request, "cost.view"):
+        return {k: v for k, v in piece.items() if k != "cost"}
+    return piece
+
+
+# -- responses ----------------------------------------------------------------------------------
+
+
+def json_bytes(data: Any) -> bytes:
+    """Compact JSON in UTF-8, other scripts as themselves (not \\u escapes). orjson, about
+    seven times faster than the standard library; the standard library for what orjson
+    refuses (an integer past 64 bits), so the output means the same either way."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def json_body(body: bytes, status: int = 200) -> web.Response:
+    """A response of JSON already encoded (`json_bytes`)."""
+    return web.Response(body=body, status=status, content_type="application/json",
+                        charset="utf-8")
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return json_body(json_bytes(data), status)
+
+
+def error_response(status: int, error: str, detail: str, **extra: Any) -> web.Response:
+    return json_response({"error": error, "detail": detail, **extra}, status)
+
+
+async def render(request: web.Request, template: str, context: dict[str, Any],
+                 status: int = 200) -> web.Response:
+    """A page in the shared layout: the template (which extends "layout.html") with the
+    signed-in person, the menu they may open and the store's name."""
+    app = request.app
+    session = request.get(SESSION)
+    runtime = app[RUNTIME]
+    nav = [n for n in app[ENDPOINTS].nav if session and may(request, n.permission)]
+    base = {"session": session, "nav": nav, "path": request.path,
+            "store_name": runtime.config.store_name, "currency": runtime.config.currency,
+            "demo": runtime.options.demo, "may": lambda permission: may(request, permission)}
+    html = app[TEMPLATES].get_template(template).render({**base, **context})
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+# -- reading requests ---------------------------------------------------------------------------
+
+# Surrogates, escaped ("\\ud800") or as bytes (json.loads decodes with "surrogatepass").
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as infinity
+        raise ValueError(f"{text[:40]} is out of range")
+    return value
+
+
+def unreadable(exc: Exception) -> ApiError:
+    # aiohttp's message names the problem ("Can not decode content-encoding: gzip")
+    return ApiError(400, "bad_body", "the request body cannot be read: {why}",
+                    params={"why": str(getattr(exc, "message", None) or exc)})
+
+
+def too_large() -> ApiError:
+    return ApiError(413, "too_large", "the body is over {limit} bytes", params={"limit": MAX_BODY})
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object body, or a clean 400/413."""
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large() from None
+    except (RequestPayloadError, HttpProcessingError) as exc:  # bad gzip, cut-off chunks
+        raise unreadable(exc) from None
+    if not body:
+        return {}
+    try:
+        data = json.loads(body, parse_constant=_no_constants, parse_float=_finite)
+        if _SURROGATE.search(body):  # a lone surrogate parses, but is no UTF-8 text
+            json.dumps(data, ensure_ascii=False).encode()
+    except (ValueError, UnicodeError) as exc:
+        raise ApiError(400, "bad_json", "the body is not valid JSON: {why}",
+                       params={"why": str(exc)}) from None
+    except RecursionError:
+        raise ApiError(400, "bad_json", "the body is nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_json", "the body must be a JSON object")
+    return data
