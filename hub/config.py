@@ -70,12 +70,6 @@ class Config:
         with `done()`; empty when absent."""
         return Section(name, self.raw.get(name))
 
-    def tax_rate(self, code: str) -> TaxRate:
-        for rate in self.tax_rates:
-            if rate.code == code:
-                return rate
-        raise ConfigError(f"tax_rates: no rate with code {code!r}")
-
     def register(self, register_id: str) -> Register:
         for reg in self.registers:
             if reg.id == register_id:

@@ -7,7 +7,9 @@ import getpass
 from dataclasses import asdict
 from typing import Any
 
+from hub.config import load_config, resolve_data_dir
 from hub.control import Books, CommandError, book_command, data_dir_arg, read_books, write_books
+from hub.web.tls import ca_cert_path, ensure_certificates
 
 
 def _pin(args: argparse.Namespace) -> str:
@@ -66,9 +68,6 @@ def cmd_staff_list(args: argparse.Namespace) -> int:
 
 
 def cmd_web_cert(args: argparse.Namespace) -> int:
-    from hub.config import load_config, resolve_data_dir
-    from hub.web.tls import ca_cert_path, ensure_certificates
-
     config = load_config(resolve_data_dir(args.data_dir))
     cert, _ = ensure_certificates(config.data_dir, config.store_id, config.store_name)
     print(f"server certificate {cert}; CA {ca_cert_path(config.data_dir)} (served at /ca.crt)")

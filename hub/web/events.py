@@ -52,11 +52,17 @@ async def events_socket(request: web.Request) -> web.WebSocketResponse:
     app = request.app
     table = app[ENDPOINTS]
     topics = table.topic_patterns
-    ws = web.WebSocketResponse(heartbeat=30)
-    await ws.prepare(request)
-    app[WS_CLIENTS].add(ws)
+    # Subscribed before the handshake completes: once a browser is connected, nothing
+    # published after that moment is missed.
     sub = app[RUNTIME].bus.subscribe(*topics, maxsize=500,
                                      exclude=tuple(table.topics_excluded))
+    ws = web.WebSocketResponse(heartbeat=30)
+    try:
+        await ws.prepare(request)
+    except BaseException:
+        sub.close()
+        raise
+    app[WS_CLIENTS].add(ws)
 
     async def forward() -> None:
         while not ws.closed:

@@ -8,6 +8,7 @@ import shutil
 import pytest
 from device_helpers import demo_hub
 
+pytest.importorskip("playwright", reason="Playwright is not installed (scripts/test installs it)")
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None,
                                 reason="Debian's chromium is not installed")

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# Without Playwright (scripts/test installs it), every browser test module skips at once.
+pytest.importorskip("playwright", reason="Playwright is not installed (scripts/test installs it)")
+
 CHROMIUM = "/usr/bin/chromium"
 # Screenshots for the README land in docs/screenshots/ when LOUPE_SCREENSHOTS=1 (so an
 # ordinary test run leaves the tree clean); otherwise in a temp dir.
