@@ -48,7 +48,7 @@ async def running(config: Config, options: Options, lock: BooksLock | None = Non
     lock = lock or hold_books(config.data_dir, options)
     try:
         bus = EventBus(asyncio.get_running_loop())
-        store = await Store.open(config, bus, layers.areas(with_layers))
+        store = await Store.open(config, bus, with_layers=with_layers)
         runtime = Runtime(config, store, bus, options, with_layers)
         try:
             async with contextlib.AsyncExitStack() as stack:

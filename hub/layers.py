@@ -1,9 +1,11 @@
 """The layers of the hub, in the order they start (and stop in reverse). Adding a layer is
-one folder with its `layer.py` and one line here.
+one folder with its `layer.py` and one line in `LAYER_PACKAGES` (docs/architecture.md walks
+through it).
 
-Each `Layer` (`hub/runtime.py`) names its areas of the books and the modules of its daemon
-part, web screens and CLI commands; `load` imports those when the hub, the web app or the CLI
-is put together. A listed module that does not import is an error, never skipped.
+Each `Layer` (`hub/runtime.py`) names its areas of the books, its permissions and the modules
+of its daemon part, web screens and CLI commands; `load` imports those when the hub, the web
+app or the CLI is put together. A listed layer or module that does not import is an error,
+never skipped.
 """
 
 from __future__ import annotations
@@ -11,20 +13,39 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from hub.core.layer import LAYER as CORE
 from hub.core.projector import Projector
-from hub.counts.layer import LAYER as COUNTS
-from hub.devices.layer import LAYER as DEVICES
+from hub.core.roles import PERMISSIONS, Roles, with_layers
+from hub.ledger.ledger import Ledger
 from hub.ledger.schema import Schema
 from hub.runtime import Area, ClosureSection, Layer
-from hub.sync.layer import LAYER as SYNC
-from hub.web.layer import LAYER as WEB
+from hub.words import labels
+
+# Each package's `layer.py` declares its `LAYER`; the core first, its areas are the books'.
+LAYER_PACKAGES = (
+    "hub.core",
+    "hub.devices",
+    "hub.counts",
+    "hub.sync",
+    "hub.web",
+)
 
 # The control channel starts last: CLI commands arrive once every part they may touch runs,
 # and stop arriving first at shutdown.
 CONTROL = Layer("control", part="hub.control")
 
-LAYERS: tuple[Layer, ...] = (CORE, DEVICES, COUNTS, SYNC, WEB, CONTROL)
+
+def declared(packages: tuple[str, ...] = LAYER_PACKAGES) -> tuple[Layer, ...]:
+    """The layers these packages declare, in order, then the control channel."""
+    found = []
+    for package in packages:
+        layer = importlib.import_module(f"{package}.layer").LAYER
+        if not isinstance(layer, Layer):
+            raise TypeError(f"{package}.layer.LAYER is not a hub.runtime.Layer")
+        found.append(layer)
+    return (*found, CONTROL)
+
+
+LAYERS: tuple[Layer, ...] = declared()
 
 
 def areas(layers: tuple[Layer, ...] = LAYERS) -> tuple[Area, ...]:
@@ -45,6 +66,23 @@ def projector(areas_: tuple[Area, ...]) -> Projector:
 
 def closure_sections(areas_: tuple[Area, ...]) -> dict[str, ClosureSection]:
     return {a.name: a.closure_section for a in areas_ if a.closure_section is not None}
+
+
+def permissions(layers: tuple[Layer, ...] = LAYERS) -> dict[str, str]:
+    """Every permission: the core's and each layer's own, with the words that say what it
+    lets a person do (registered for the screens and refusals)."""
+    known = dict(PERMISSIONS)
+    for layer in layers:
+        known.update(layer.permissions)
+    labels.PERMISSION.update(known)
+    return known
+
+
+def roles(ledger: Ledger, layers: tuple[Layer, ...] = LAYERS) -> Roles:
+    """The store's roles book: every layer's permissions, and the roles as shipped with what
+    each layer grants them."""
+    known = permissions(layers)
+    return Roles(ledger, known, with_layers([layer.grants for layer in layers], known))
 
 
 def load(module: str) -> ModuleType:

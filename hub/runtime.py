@@ -67,6 +67,10 @@ class Layer:
     part: str | None = None
     web: str | None = None
     cli: str | None = None
+    # The layer's own permissions (name -> what it lets a person do, an N_() sentence) and
+    # which shipped roles get them (`hub/core/roles.py`; the administrator gets them all).
+    permissions: dict[str, str] = field(default_factory=dict)
+    grants: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass

@@ -29,7 +29,7 @@ from hub.ledger.keys import create_master_key
 from hub.ledger.ledger import Ledger, LedgerError
 from hub.money import check_currency
 from hub.receipts import Receipt, ReceiptSettings, build_receipt, receipt_settings
-from hub.runtime import Area
+from hub.runtime import Area, Layer
 from hub.words import words_for
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,9 @@ class Store:
     """The opened books of one store."""
 
     def __init__(self, config: Config, ledger: Ledger, bus: EventBus,
-                 areas: tuple[Area, ...] | None = None) -> None:
-        areas = layers.areas() if areas is None else areas
+                 areas: tuple[Area, ...] | None = None,
+                 with_layers: tuple[Layer, ...] = layers.LAYERS) -> None:
+        areas = layers.areas(with_layers) if areas is None else areas
         self.config = config
         self.ledger = ledger
         self.bus = bus
@@ -76,7 +77,9 @@ class Store:
                            prices_include_tax=config.prices_include_tax,
                            max_line_price=config.max_line_price)
         self.hq = HQBook(ledger, self.items, self.clients, self.sales)  # HQ's messages, applied
-        self.staff = Staff(ledger)  # the roster: ids, roles, PIN hashes (and their lockout)
+        # The roster: ids, roles, PIN hashes (and their lockout); roles know every layer's
+        # permissions.
+        self.staff = Staff(ledger, layers.roles(ledger, with_layers))
         self.approvals = Approvals(ledger, self.staff)  # a manager's PIN for one action
         self.carts = Carts(ledger, self.sales, self.approvals, words=self.words, bus=bus,
                            max_discount_bp=config.max_discount_bp)
@@ -87,13 +90,14 @@ class Store:
     @classmethod
     async def open(cls, config: Config | Path, bus: EventBus | None = None,
                    areas: tuple[Area, ...] | None = None, *,
-                   read_only: bool = False) -> Store:
+                   read_only: bool = False,
+                   with_layers: tuple[Layer, ...] = layers.LAYERS) -> Store:
         """Open the books. Only the process holding the store's lock (`hub.control`) may
         open them to write; `read_only` opens them beside it: no writer thread, no
         migration, every command refused, and no client name index (nothing reads it)."""
         if isinstance(config, Path):
             config = load_config(config)
-        areas = layers.areas() if areas is None else areas
+        areas = layers.areas(with_layers) if areas is None else areas
         bus = bus or EventBus()
         holder: dict[str, Store] = {}
 
@@ -105,7 +109,7 @@ class Store:
         ledger = await Ledger.open(config.db_path, config.store_id, config.master_key_file,
                                    layers.projector(areas), layers.schemas(areas),
                                    on_commit, read_only=read_only)
-        store = cls(config, ledger, bus, areas)
+        store = cls(config, ledger, bus, areas, with_layers)
         holder["store"] = store
         if read_only:
             await store.staff.roles.load()

@@ -20,7 +20,7 @@ from hub.words import labels
 
 # What a permission lets a person do, in words (`hub.words.labels.PERMISSION`; the settings
 # screen lists them, a refusal names the one missing).
-PERMISSIONS: dict[str, str] = labels.PERMISSION
+PERMISSIONS: dict[str, str] = dict(labels.PERMISSION)
 
 _ASSOCIATE = ("sell", "stock.view", "clients.view", "clients.edit", "returns.request",
               "counts.run", "devices.view", "devices.use", "sync.view", "sync.collect")
@@ -31,6 +31,17 @@ DEFAULT_ROLES: dict[str, frozenset[str]] = {
     "manager": frozenset(_MANAGER),
     "admin": frozenset(PERMISSIONS),
 }
+
+
+def with_layers(grants: list[dict[str, tuple[str, ...]]],
+                permissions: dict[str, str]) -> dict[str, frozenset[str]]:
+    """The shipped roles with what each layer grants them; the administrator may do all."""
+    roles = dict(DEFAULT_ROLES)
+    for grant in grants:
+        for role, added in grant.items():
+            roles[role] = roles.get(role, frozenset()) | frozenset(added)
+    roles["admin"] = frozenset(permissions)
+    return roles
 # A store can lock itself out of nothing: these stay with the administrator role.
 _ADMIN_KEEPS = frozenset({"staff.manage", "roles.manage"})
 
@@ -61,20 +72,30 @@ PROJECTIONS = {"role.defined": _on_defined}
 
 
 class Roles:
-    """The store's roles, read once at start and kept in memory (every request asks)."""
+    """The store's roles, read once at start and kept in memory (every request asks).
 
-    def __init__(self, ledger: Ledger) -> None:
+    `permissions` are every permission the hub's layers know (the core's and each layer's
+    own, `Layer.permissions`); `defaults` the roles as shipped, with what each layer grants
+    them (`Layer.grants`)."""
+
+    def __init__(self, ledger: Ledger, permissions: dict[str, str] | None = None,
+                 defaults: dict[str, frozenset[str]] | None = None) -> None:
         self.ledger = ledger
-        self._roles: dict[str, Role] = {n: Role(n, p, False) for n, p in DEFAULT_ROLES.items()}
+        self.permissions = permissions or PERMISSIONS
+        self.defaults = defaults or DEFAULT_ROLES
+        self._roles = self._shipped()
+
+    def _shipped(self) -> dict[str, Role]:
+        return {n: Role(n, p, False) for n, p in self.defaults.items()}
 
     async def load(self) -> None:
-        self._roles = {n: Role(n, p, False) for n, p in DEFAULT_ROLES.items()}
+        self._roles = self._shipped()
         for row in await self.ledger.fetch("SELECT role, permissions FROM roles"):
             perms = frozenset(row["permissions"].split())
             self._roles[row["role"]] = Role(row["role"], perms, True)
 
     def all(self) -> list[Role]:
-        order = list(DEFAULT_ROLES)
+        order = list(self.defaults)
         return sorted(self._roles.values(),
                       key=lambda r: (order.index(r.name) if r.name in order else 99, r.name))
 
@@ -101,7 +122,7 @@ class Roles:
         assert name is not None
         if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
             raise Invalid("this must be a list of permissions", "permissions")
-        unknown = sorted(set(permissions) - set(PERMISSIONS))
+        unknown = sorted(set(permissions) - set(self.permissions))
         if unknown:
             raise Invalid("“{name}” is not a permission", "permissions", name=unknown[0])
         perms = frozenset(permissions)

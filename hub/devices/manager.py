@@ -112,10 +112,10 @@ class DeviceManager:
         try:
             result = await self.open_drawer(register)
         except DeviceError as exc:  # the printer that kicks it is unplugged or busy
-            self.bus.publish("device.drawer", register=register, opened=False,
+            self.bus.publish("device.drawer_kick", register=register, opened=False,
                              problem=self.words.refusal(exc))
             return
-        self.bus.publish("device.drawer", register=register, opened=bool(result["open"]),
+        self.bus.publish("device.drawer_kick", register=register, opened=bool(result["open"]),
                          device=result["device"], problem=None)
 
     def _display(self, register: str) -> Device | None:

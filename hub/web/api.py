@@ -14,7 +14,7 @@ from hub.core.approvals import check_action
 from hub.core.clients import PROFILE_FIELDS
 from hub.core.errors import Invalid
 from hub.core.items import INSPECTION_OUTCOMES, ITEM_QUERY, search_filters
-from hub.core.roles import PERMISSIONS, Role
+from hub.core.roles import Role
 from hub.core.sales import TENDER_TYPES
 from hub.core.staff import Member, check_pin_format, check_staff_id
 from hub.web.kernel import (
@@ -334,7 +334,7 @@ def role_view(role: Role) -> dict[str, Any]:
 async def list_roles(request: web.Request) -> web.Response:
     roles = store_of(request).staff.roles
     return json_response({"roles": [role_view(r) for r in roles.all()],
-                          "permissions": list(PERMISSIONS)})
+                          "permissions": list(roles.permissions)})
 
 
 async def define_role(request: web.Request) -> web.Response:

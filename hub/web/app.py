@@ -300,7 +300,7 @@ def create_app(runtime: Runtime) -> web.Application:
     app[SESSIONS] = Sessions(idle_s=idle_s)
     app[METRICS_TOKEN] = metrics_token
 
-    table = Endpoints()
+    table = Endpoints(permissions=runtime.store.staff.roles.permissions)
     app[ENDPOINTS] = table
     for layer in runtime.layers:
         if layer.web is not None:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,7 +43,6 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
 from hub.core.entries import browser_entry
-from hub.core.roles import PERMISSIONS
 from hub.runtime import Runtime
 from hub.store import Store
 from hub.web.sessions import Session, Sessions
@@ -81,7 +80,7 @@ class Endpoint:
     method: str
     path: str
     handler: Handler
-    permission: str  # a permission of `hub.core.roles.PERMISSIONS`, PUBLIC or SIGNED_IN
+    permission: str  # a permission of the store's roles book, PUBLIC or SIGNED_IN
     kind: str  # api | page | ws | file
     summary: str
     body: dict[str, Any] | None = None  # JSON Schema of the request body (OpenAPI)
@@ -111,6 +110,7 @@ class Endpoints:
     template_packages: list[str] = field(default_factory=list)
     topic_patterns: dict[str, Redactor | None] = field(default_factory=dict)
     topics_excluded: set[str] = field(default_factory=set)
+    permissions: Collection[str] = ()  # every permission the hub knows (its roles book's)
     layer: str = "web"  # the layer whose `setup` is adding routes now
 
     def _add(self, endpoint: Endpoint) -> Endpoint:
@@ -118,9 +118,10 @@ class Endpoints:
             raise ValueError(f"{endpoint.method} {endpoint.path} is already in the table")
         if endpoint.kind in ("api", "ws") and not endpoint.path.startswith("/api/v1/"):
             raise ValueError(f"API paths start with /api/v1/: {endpoint.path}")
-        if endpoint.permission not in (PUBLIC, SIGNED_IN, *PERMISSIONS):
+        if endpoint.permission not in (PUBLIC, SIGNED_IN, *self.permissions):
             raise ValueError(f"{endpoint.path}: “{endpoint.permission}” is no permission"
-                             " (hub/core/roles.py lists them)")
+                             " (the core's are in hub/core/roles.py, a layer declares its own"
+                             " in its Layer)")
         self.all.append(endpoint)
         return endpoint
 

@@ -19,7 +19,6 @@ from hub.core.items import (
     group_stones,
     search_filters,
 )
-from hub.core.roles import PERMISSIONS
 from hub.money import MoneyError
 from hub.store import Store
 from hub.web.api import settings_of
@@ -204,7 +203,7 @@ async def settings_page(request: web.Request) -> web.Response:
     staff = _store(request).staff
     return await render(request, "settings.html", {
         "settings": settings_of(request), "staff": staff.all(), "roles": staff.roles.all(),
-        "permissions": list(PERMISSIONS), "can_change_roles": may(request, "roles.manage")})
+        "permissions": list(staff.roles.permissions), "can_change_roles": may(request, "roles.manage")})
 
 
 def setup(table: Endpoints) -> None:

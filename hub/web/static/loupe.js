@@ -376,7 +376,7 @@
       if (!reason) return;
       try {
         await withApproval("POST", "/api/v1/registers/" + encodeURIComponent(register) + "/no-sale", { reason });
-        toast(_("No-sale recorded"));  // the drawer's own answer follows as device.drawer
+        toast(_("No-sale recorded"));  // the drawer's own answer follows as device.drawer_kick
       } catch (e) { toast(e.message, true); }
     });
     $("complete-button").addEventListener("click", async () => {
@@ -414,7 +414,7 @@
           if (ev.data.cart.version > lastVersion) render(ev.data.cart);
         } else if (ev.topic === "cart.scan_refused" && ev.data.register_id === register) {
           toast(ev.data.detail, true);
-        } else if (ev.topic === "device.drawer" && ev.data.register === register) {
+        } else if (ev.topic === "device.drawer_kick" && ev.data.register === register) {
           if (ev.data.opened) toast(_("Drawer opened"));
           else toast(ev.data.problem || _("The drawer did not open"), true);
         }
