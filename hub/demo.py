@@ -36,12 +36,20 @@ async def prepare_demo(data_dir: Path, *, items: int, clients: int, sales: int,
 # Demo PINs are printed on purpose: this store holds generated data only.
 DEMO_STAFF = (("sophie", "Sophie Laurent", "associate", "1111"),
               ("marc", "Marc Delcourt", "manager", "2222"),
-              ("admin", "Administrator", "admin", "9999"))
+              ("admin", "Administrator", "admin", "9999"),
+              ("lea", "Léa Martin", "trainee", "3333"))
+# A role of the store's own: a trainee sells and looks things up, and asks for nothing a
+# manager approves (Settings shows it beside the three shipped roles).
+DEMO_ROLES = {"trainee": ["sell", "stock.view", "clients.view", "devices.view", "sync.view",
+                          "counts.run"]}
 
 
 async def seed_demo_staff(store: Store) -> list[str]:
     """Enroll the demo staff (once) and return the lines that show their PINs."""
     staff = store.staff
+    for role, permissions in DEMO_ROLES.items():
+        if staff.roles.get(role) is None:
+            await staff.roles.define(role, permissions, actor="demo")
     for staff_id, name, role, pin in DEMO_STAFF:
         if staff.get(staff_id) is None:
             await staff.enroll(staff_id, name, role, pin, actor="demo")

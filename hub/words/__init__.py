@@ -287,7 +287,9 @@ class Words:
             return ""
         label = labels.VOCABULARIES[vocabulary].get(str(value))
         if label is None:
-            return str(value).replace("_", " ").replace(".", " ")
+            text = str(value).replace("_", " ").replace(".", " ")
+            # A role the store named itself ("trainee") reads like the shipped ones.
+            return text[:1].upper() + text[1:] if vocabulary == "role" else text
         return self._(label)
 
     def search_synonyms(self) -> dict[str, str]:

@@ -100,5 +100,5 @@ async def test_a_whole_demo_store_keeps_clients_and_staff_out_of_its_files(tmp_p
     raw = b"".join(p.read_bytes() for p in (tmp_path / "demo").rglob("*") if p.is_file())
     # What every generated client has (e-mail, street, mobile number) and the demo staff names.
     for text in (b"@example.com", b"rue du Faubourg", b"+33 6", b"Sophie Laurent",
-                 b"Marc Delcourt"):
+                 b"Marc Delcourt", "Léa Martin".encode()):
         assert text not in raw, text

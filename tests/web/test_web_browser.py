@@ -224,3 +224,23 @@ async def test_a_new_client_is_edited_sold_a_piece_and_returns_it(server, page, 
     await page.click("#sale-client")  # and back in the client's purchase history
     await expect(page.locator("table.list tbody")).to_contain_text("Returned")
     assert await page.evaluate("typeof window.__xss") == "undefined"
+
+
+async def test_an_administrator_adds_a_role_and_changes_it_in_settings(server, page, store):
+    base = str(server.make_url("")).rstrip("/")
+    await _sign_in(page, base, "ada")
+    await page.goto(base + "/settings")
+    await page.fill("#new-role-name", "trainee")
+    await page.select_option("#new-role-like", "associate")
+    await page.click("#new-role-form button[type=submit]")
+    trainee = page.locator('details.role:has(form[data-role="trainee"])')
+    await expect(trainee).to_contain_text("Trainee")
+    assert store.staff.roles.get("trainee").permissions == \
+        store.staff.roles.get("associate").permissions
+    await trainee.locator("summary").click()
+    await trainee.locator('input[value="returns.request"]').uncheck()
+    await trainee.locator("button[type=submit]").click()
+    await expect(page.locator("#toast")).to_contain_text("Saved")
+    assert not store.staff.roles.allows("trainee", "returns.request")
+    assert store.staff.roles.allows("trainee", "sell")
+    await _shot(page, "settings-roles")

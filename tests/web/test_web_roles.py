@@ -11,6 +11,7 @@ import pytest
 from web_helpers import NAMES, PINS, ROLES, piece, sign_in
 
 from hub.daemon import running
+from hub.demo import prepare_demo
 from hub.runtime import Options
 from hub.store import Store, init_store
 from hub.web.kernel import ENDPOINTS, PUBLIC, SIGNED_IN
@@ -212,3 +213,14 @@ async def test_openapi_document_matches_the_api_routes(browser):
     documented = {(m, p) for p, ops in doc["paths"].items() for m in ops}
     assert documented == api
     assert doc["openapi"].startswith("3.")
+
+
+async def test_the_demo_store_shows_a_role_of_its_own(tmp_path):
+    config, lines = await prepare_demo(tmp_path / "demo", items=5, clients=2, sales=1)
+    assert any("lea" in line and "trainee" in line for line in lines)
+    async with await Store.open(config, read_only=True) as store:
+        trainee = store.staff.roles.get("trainee")
+        assert trainee is not None and trainee.custom and "sell" in trainee.permissions
+        assert not store.staff.roles.allows("trainee", "returns.request")
+        assert store.staff.get("lea").role == "trainee"
+        assert store.words.term("role", "trainee") == "Trainee"
