@@ -67,6 +67,32 @@ def cmd_staff_list(args: argparse.Namespace) -> int:
     return 0
 
 
+@book_command("role.define")
+async def define_role(books: Books, role: str, permissions: list[str],
+                      actor: str) -> dict[str, Any]:
+    defined = await books.store.staff.roles.define(role, permissions, actor=actor)
+    return {"role": defined.name, "permissions": sorted(defined.permissions)}
+
+
+def cmd_staff_role(args: argparse.Namespace) -> int:
+    done = write_books(args, "role.define", role=args.role, permissions=args.permissions,
+                       actor=args.actor)
+    print(f"{done['role']} may now: {', '.join(done['permissions']) or 'nothing'}")
+    return 0
+
+
+def cmd_staff_roles(args: argparse.Namespace) -> int:
+    async def roles(store):
+        return store.staff.roles.all(), store.staff.roles.permissions
+
+    found, permissions = read_books(args, roles)
+    for role in found:
+        mark = " (changed by this store)" if role.custom else ""
+        print(f"{role.name}{mark}: {', '.join(sorted(role.permissions)) or 'nothing'}")
+    print(f"permissions: {', '.join(permissions)}")
+    return 0
+
+
 def cmd_web_cert(args: argparse.Namespace) -> int:
     config = load_config(resolve_data_dir(args.data_dir))
     cert, _ = ensure_certificates(config.data_dir, config.store_id, config.store_name)
@@ -81,7 +107,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     data_dir_arg(p)
     p.add_argument("staff_id")
     p.add_argument("--name", required=True)
-    p.add_argument("--role", choices=("associate", "manager", "admin"), default="associate")
+    p.add_argument("--role", default="associate",
+                   help="associate, manager, admin, or a role the store added")
     p.add_argument("--pin", help="the PIN (default: asked without echo)")
     p.add_argument("--actor", default="admin")
     p.set_defaults(func=cmd_staff_add)
@@ -94,13 +121,22 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = staff.add_parser("set", help="change a staff member's role, or mark them as left")
     data_dir_arg(p)
     p.add_argument("staff_id")
-    p.add_argument("--role", choices=("associate", "manager", "admin"))
+    p.add_argument("--role", help="associate, manager, admin, or a role the store added")
     p.add_argument("--status", choices=("active", "left"))
     p.add_argument("--actor", default="admin")
     p.set_defaults(func=cmd_staff_set)
     p = staff.add_parser("list", help="list the roster")
     data_dir_arg(p)
     p.set_defaults(func=cmd_staff_list)
+    p = staff.add_parser("roles", help="the store's roles and what each may do")
+    data_dir_arg(p)
+    p.set_defaults(func=cmd_staff_roles)
+    p = staff.add_parser("role", help="set what a role may do (a new role, or a change)")
+    data_dir_arg(p)
+    p.add_argument("role")
+    p.add_argument("permissions", nargs="*", help="every permission the role has (see roles)")
+    p.add_argument("--actor", default="admin")
+    p.set_defaults(func=cmd_staff_role)
 
     web = sub.add_parser("web", help="the staff web app").add_subparsers(
         dest="web_command", metavar="ACTION", required=True)

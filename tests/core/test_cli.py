@@ -148,3 +148,20 @@ def test_run_stops_cleanly_on_sigterm(data_dir):
     _, rest = proc.communicate(timeout=30)
     assert proc.returncode == 0, rest
     assert '"msg": "stopped"' in rest
+
+
+def test_a_store_role_from_the_command_line(data_dir, capsys):
+    d = str(data_dir)
+    assert main(["staff", "role", "trainee", "sell", "stock.view", "--data-dir", d]) == 0
+    assert main(["staff", "add", "lea", "--name", "Léa Martin", "--role", "trainee",
+                 "--pin", "1234", "--data-dir", d]) == 0
+    assert main(["staff", "add", "bob", "--name", "Bob", "--role", "chef", "--pin", "1234",
+                 "--data-dir", d]) == 1
+    assert "“chef” is not one of" in capsys.readouterr().err
+    assert main(["staff", "role", "admin", "sell", "--data-dir", d]) == 1
+    assert "lock itself out" in capsys.readouterr().err
+    assert main(["staff", "roles", "--data-dir", d]) == 0
+    out = capsys.readouterr().out
+    assert "trainee (changed by this store): sell, stock.view" in out
+    assert main(["staff", "list", "--data-dir", d]) == 0
+    assert "lea" in capsys.readouterr().out
