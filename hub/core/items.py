@@ -62,9 +62,6 @@ _SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
 ITEM_FIELDS = ("item_id", "sku", "epc", "description", "category", "metal", "fineness", "karat",
                "metal_colour", "metal_weight_mg", "designer", "collection", "cost", "tag_price",
                "tax_code", "ownership", "vendor", "location")
-EDITABLE = ("sku", "description", "category", "metal", "fineness", "karat", "metal_colour",
-            "metal_weight_mg", "designer", "collection", "cost", "tag_price", "tax_code",
-            "ownership", "vendor", "stones")
 STONE_FIELDS = ("type", "carat_cents", "shape", "colour", "clarity", "lab", "certificate")
 
 

@@ -235,10 +235,6 @@ class Counts:
             session.note(epc, location, self.index.get(epc))
         return True
 
-    def sweeping(self, device: Any) -> bool:
-        """Whether an operator has assigned this device to sweep a location of a count."""
-        return device in self._sweeps
-
     def _sweep(self, device: str, location: str) -> None:
         # A register's scanner lent to a count counts pieces; it no longer rings them up.
         self._sweeps[device] = location
