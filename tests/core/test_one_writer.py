@@ -61,8 +61,10 @@ class Hub:
         for stream, lines in ((self.proc.stdout, self.out), (self.proc.stderr, self.err)):
             threading.Thread(target=lambda s=stream, ls=lines: ls.extend(iter(s.readline, "")),
                              daemon=True).start()
-        until(lambda: self.proc.poll() is not None or any('"msg": "running"' in ln
-                                                          for ln in self.err),
+        # Two pipes, two threads: the log line and the banner arrive in either order.
+        until(lambda: self.proc.poll() is not None or (
+                  any('"msg": "running"' in ln for ln in self.err)
+                  and any("Loupe is serving" in ln for ln in self.out)),
               "the hub to run")
         assert self.proc.poll() is None, "".join(self.err)
         serving = next(ln for ln in self.out if "Loupe is serving" in ln)
