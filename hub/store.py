@@ -116,6 +116,7 @@ class Store:
             await store.staff.load()
             return store
         indexed = await store.reload()
+        await store.items.start()  # index statistics, the search page cache
         store.registers.start()  # scanners ring up at their register's cart
         log.info("store opened", extra={"store_id": config.store_id, "seq": ledger.seq,
                                         "clients_indexed": indexed})

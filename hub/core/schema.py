@@ -193,10 +193,29 @@ CREATE VIRTUAL TABLE items_fts USING fts5(
 CREATE VIRTUAL TABLE items_fts_terms USING fts5vocab(items_fts, row);
 """
 
+# v6: the filter indexes carry the other filter columns after the serial. A stock list
+# filtered three ways walks one filter's index in serial order and checks the others from
+# the index entry itself, reading a piece's row only when it matches (rings in tray B in
+# palladium at 100,000 pieces: 14 ms down to 3 ms, for 4% more file).
+_CORE_V6 = """
+DROP INDEX items_category_serial;
+DROP INDEX items_location_serial;
+DROP INDEX items_designer_serial;
+DROP INDEX items_metal_serial;
+CREATE INDEX items_category_serial
+    ON items(category, item_id, metal, location, designer, status, tag_price, fineness);
+CREATE INDEX items_location_serial
+    ON items(location, item_id, category, metal, designer, status, tag_price, fineness);
+CREATE INDEX items_designer_serial
+    ON items(designer, item_id, category, metal, location, status, tag_price, fineness);
+CREATE INDEX items_metal_serial
+    ON items(metal, item_id, category, location, designer, status, tag_price, fineness);
+"""
+
 
 CORE = Schema("core", (Migration(1, _CORE_V1), Migration(2, _CORE_V2, rebuild=True),
                        Migration(3, _CORE_V3, rebuild=True), Migration(4, _CORE_V4),
-                       Migration(5, _CORE_V5, rebuild=True)),
+                       Migration(5, _CORE_V5, rebuild=True), Migration(6, _CORE_V6)),
               projections=("items", "item_stones", "item_history", "items_fts", "stock_lines",
                            "clients", "client_lookup", "register_counters", "sales",
                            "sale_lines", "sale_tenders", "returns", "closures"))

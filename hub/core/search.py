@@ -11,9 +11,11 @@ cut into runs of letters and digits, each quoted.
 
 from __future__ import annotations
 
+import threading
 import unicodedata
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from hub.core.errors import Invalid
@@ -39,6 +41,54 @@ class SearchPage:
     offset: int
     limit: int
     next_offset: int | None
+    # What consumers made of this page (the API's JSON body), kept with it in `PageCache`
+    # and dropped with it. A cached page is shared: read its pieces, never change them.
+    derived: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+class PageCache:
+    """Pages already answered, by their question, most recently asked kept.
+
+    Every change to a piece goes through the ledger's one writer, which empties this cache
+    (`Ledger.watch` on `items`) right after the commit and before anyone hears of it. A
+    search that began before such a commit may read the books as they were: it offers its
+    page with the generation it started under, and a page from an older generation is not
+    kept. The lock makes the writer's clear and a search's check-and-keep one step each.
+    """
+
+    def __init__(self, capacity: int = 512) -> None:
+        self.capacity = capacity
+        self.generation = 0
+        self.hits = self.misses = self.clears = 0
+        self._pages: OrderedDict[Hashable, SearchPage] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def get(self, key: Hashable) -> SearchPage | None:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is None:
+                self.misses += 1
+                return None
+            self._pages.move_to_end(key)
+            self.hits += 1
+            return page
+
+    def keep(self, key: Hashable, generation: int, page: SearchPage) -> None:
+        with self._lock:
+            if generation != self.generation:
+                return  # the books changed while it was read
+            self._pages[key] = page
+            if len(self._pages) > self.capacity:
+                self._pages.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self.clears += 1
+            self._pages.clear()
 
 
 # -- the index ------------------------------------------------------------------------------

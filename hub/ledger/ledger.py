@@ -168,6 +168,10 @@ class Ledger:
         self._needs_rebuild = False
         self.read_only = False
         self.batches = 0  # commits made, for metrics and the group-commit benchmark
+        # Tables the current batch wrote (told by temp triggers on the writer connection),
+        # and who to tell once such a batch has committed: see `watch`.
+        self._touched: set[str] = set()
+        self._watchers: dict[str, list[Callable[[], None]]] = {}
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -246,6 +250,7 @@ class Ledger:
         try:
             self._needs_rebuild = schema.migrate(conn, (schema.LEDGER, *self.schemas))
             self._load_meta(conn)
+            conn.create_function("loupe_touched", 1, self._touched.add)
         except BaseException:
             conn.close()
             raise
@@ -315,6 +320,42 @@ class Ledger:
         self._queue.put(_Request(command, future, loop))
         return await future
 
+    async def watch(self, table: str, on_change: Callable[[], None]) -> None:
+        """Call `on_change()` after every commit that wrote a row of `table`, on the writer
+        thread, before the commit's callers are told: a cache it empties is never read
+        stale by the request that made the change, nor by any request after it.
+        `on_change` must be quick and must not touch the ledger."""
+        if not table.isidentifier():
+            raise ValueError(f"not a table name: {table!r}")
+
+        def install(tx: Tx) -> None:
+            # Temp triggers live on the writer's connection only, outside the books' schema.
+            for event in ("INSERT", "UPDATE", "DELETE"):
+                tx.execute(f"CREATE TEMP TRIGGER IF NOT EXISTS loupe_watch_{table}_{event}"
+                           f" AFTER {event} ON main.{table}"
+                           f" BEGIN SELECT loupe_touched('{table}'); END")
+            self._watchers.setdefault(table, []).append(on_change)
+
+        await self.transact(install)
+
+    async def analyze(self, table: str) -> None:
+        """Refresh the query planner's statistics of `table` and its indexes (rows per
+        value), which SQLite keeps in `sqlite_stat1`: without them it guesses, and may walk
+        a common value's index where a rare one's would do. Outside the books: no entry."""
+        if not table.isidentifier():
+            raise ValueError(f"not a table name: {table!r}")
+        await self.transact(lambda tx: tx.execute(f"ANALYZE main.{table}"))
+
+    def _tell_watchers(self) -> None:
+        touched = set(self._touched)
+        self._touched.clear()
+        for table in touched:
+            for on_change in self._watchers.get(table, ()):
+                try:
+                    on_change()
+                except Exception:  # a watcher's bug must not fail the commit it follows
+                    log.exception("a watcher of %s failed", table)
+
     def _writer_loop(self) -> None:
         conn = self._writer_conn
         assert conn is not None
@@ -358,6 +399,7 @@ class Ledger:
         outcomes: list[tuple[_Request[Any], Any, BaseException | None]] = []
         txs: list[Tx] = []
         seq, tip = self._seq, self._tip
+        self._touched.clear()  # what a rolled-back try wrote is not there any more
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -403,6 +445,8 @@ class Ledger:
             return []
         self._seq, self._tip = seq, tip
         self.batches += 1
+        if self._touched:
+            self._tell_watchers()
         committed: list[tuple[Entry, dict[str, Any]]] = []
         for tx in txs:
             tx._committed()

@@ -5,9 +5,12 @@ middleware."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import web
+from multidict import MultiDict
 
 from hub.core import fields
 from hub.core.approvals import check_action
@@ -24,7 +27,10 @@ from hub.web.kernel import (
     ApiError,
     Endpoints,
     for_browser,
+    json_body,
+    json_bytes,
     json_response,
+    may,
     piece_for_browser,
     read_json,
     runtime_of,
@@ -99,14 +105,29 @@ async def sign_out(request: web.Request) -> web.Response:
 # -- pieces -------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)
+def _filters_of(query_string: str) -> dict[str, Any]:
+    """A search's filters by its query string: reading them is a pure function of the
+    string, and the searches a shop asks again and again skip it. (A refusal is not kept.)
+    The dict is shared: read it, never change it."""
+    return search_filters(MultiDict(parse_qsl(query_string, keep_blank_values=True)))
+
+
 async def search_items(request: web.Request) -> web.Response:
     """A page of pieces: `count` on this page, `total` matched in all (with
     `total_is_capped`, more than `total`), and `next_offset` for the next page or null."""
-    found = await store_of(request).items.search(**search_filters(request.query))
-    return json_response({"items": [piece_for_browser(request, p) for p in found.items],
-                          "count": len(found.items), "total": found.total,
-                          "total_is_capped": found.total_is_capped, "offset": found.offset,
-                          "limit": found.limit, "next_offset": found.next_offset})
+    found = await store_of(request).items.search(**_filters_of(request.query_string))
+    # The body is kept with the page (and goes when the writer empties the page cache),
+    # one for those who see costs and one for those who do not.
+    key = ("json", may(request, "cost.view"))
+    body = found.derived.get(key)
+    if body is None:
+        body = found.derived[key] = json_bytes({
+            "items": [piece_for_browser(request, p) for p in found.items],
+            "count": len(found.items), "total": found.total,
+            "total_is_capped": found.total_is_capped, "offset": found.offset,
+            "limit": found.limit, "next_offset": found.next_offset})
+    return json_body(body)
 
 
 async def get_item(request: web.Request) -> web.Response:

@@ -60,6 +60,20 @@ async def metrics(request: web.Request) -> web.Response:
         "# TYPE loupe_websockets gauge",
         f"loupe_websockets {len(app[WS_CLIENTS])}",
     ]
+    pages = store.items.pages
+    if pages is not None:
+        lines += [
+            "# HELP loupe_search_cache_total Piece searches asked of the page cache, by outcome.",
+            "# TYPE loupe_search_cache_total counter",
+            f'loupe_search_cache_total{{outcome="hit"}} {pages.hits}',
+            f'loupe_search_cache_total{{outcome="miss"}} {pages.misses}',
+            "# HELP loupe_search_cache_clears_total Times a change to a piece emptied the cache.",
+            "# TYPE loupe_search_cache_clears_total counter",
+            f"loupe_search_cache_clears_total {pages.clears}",
+            "# HELP loupe_search_cache_pages Search pages the cache holds.",
+            "# TYPE loupe_search_cache_pages gauge",
+            f"loupe_search_cache_pages {len(pages)}",
+        ]
     devices = app[RUNTIME].devices
     if devices is not None:
         lines += devices.metrics_lines()

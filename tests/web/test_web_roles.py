@@ -193,6 +193,14 @@ async def test_costs_are_a_permission_of_their_own(hub, browser):
     assert found and all("cost" not in p for p in found)
     await sign_in(browser, "mona")
     assert (await (await browser.get("/api/v1/items/P001")).json())["cost"] == 125_000
+    # The same search, its page now cached: the body kept for one who may not see costs is
+    # not the one a manager gets, nor the other way round.
+    found = (await (await browser.get("/api/v1/items?q=solitaire")).json())["items"]
+    assert found and all("cost" in p for p in found)
+    await sign_in(browser, "alex")
+    found = (await (await browser.get("/api/v1/items?q=solitaire")).json())["items"]
+    assert found and all("cost" not in p for p in found)
+    assert hub.store.items.pages is not None and hub.store.items.pages.hits >= 2
 
 
 async def test_every_served_route_is_in_the_table(browser):
