@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from hub.bus import EventBus
 from hub.config import CONFIG_NAME, Config, load_config, parse_config, render_config
 from hub.core.approvals import Approvals
 from hub.core.carts import Carts
-from hub.core.clients import Clients, NameIndex
+from hub.core.clients import Clients, NameIndex, next_milestone
 from hub.core.closures import Closures
 from hub.core.errors import NotFound
 from hub.core.hq import HQBook
@@ -165,6 +166,22 @@ class Store:
         return build_receipt(sale, pieces, settings or receipt_settings(self.config),
                              gift=gift, reprint=reprint,
                              associate=member.name if member else None)
+
+    async def client_summary(self, client_id: str) -> dict[str, Any]:
+        """A client's headline: what the purchases add up to (`Sales.client_totals`), the
+        ring sizes, and the next date to remember, counted from today in the store's time.
+        An erased client keeps the amounts and loses the rest."""
+        client = await self.clients.get(client_id)  # a NotFound in words for an unknown id
+        today = datetime.now(self.words.tz).date()
+        totals = await self.sales.client_totals(client["client_id"],
+                                                (today - timedelta(days=365)).isoformat())
+        profile = client["profile"] or {}
+        milestone = next_milestone(profile.get("dates") or {}, today)
+        return {"client_id": client["client_id"], "currency": self.config.currency, **totals,
+                "ring_sizes": profile.get("ring_sizes") or {},
+                "next_milestone": None if milestone is None else {
+                    "kind": milestone.kind, "day": milestone.day.isoformat(),
+                    "days": milestone.days, "years": milestone.years}}
 
     async def summary(self) -> dict[str, Any]:
         fetch = self.ledger.fetch_one

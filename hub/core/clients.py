@@ -12,6 +12,9 @@ import base64
 import os
 import re
 import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from hub.core import fields
@@ -106,6 +109,41 @@ def validate_profile(raw: Any) -> dict[str, Any]:
     p["consent"] = {str(k): v for k, v in consent.items()}
     f.done()
     return p
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A client's next date to remember: its kind (birthday, anniversary...), the day it
+    falls on, in how many days, and how many years it marks when the year is known."""
+
+    kind: str
+    day: date
+    days: int
+    years: int | None
+
+
+def next_milestone(dates: Mapping[str, str], today: date) -> Milestone | None:
+    """The soonest of a profile's dates from `today` on (today itself included). A date
+    kept as --MM-DD has no year to count; 29 February falls on the 28th in other years."""
+    best: Milestone | None = None
+    for kind, kept in dates.items():
+        try:
+            year = None if kept.startswith("--") else int(kept[:4])
+            month, day_ = int(kept[-5:-3]), int(kept[-2:])
+        except (ValueError, AttributeError):
+            continue  # the profile's validation keeps only days; an old one may hold less
+        for when in (today.year, today.year + 1):
+            try:
+                on = date(when, month, day_)
+            except ValueError:  # 29 February in a year without one
+                on = date(when, month, 28)
+            if on >= today:
+                break
+        years = on.year - year if year is not None and on.year > year else None
+        found = Milestone(kind, on, (on - today).days, years)
+        if best is None or (found.day, found.kind) < (best.day, best.kind):
+            best = found
+    return best
 
 
 def display_name(profile: dict[str, Any]) -> str:

@@ -447,6 +447,34 @@ class Sales:
                           (client_id, limit))
         return row_dicts(await self.ledger.read(read))
 
+    async def client_totals(self, client_id: str, since: str) -> dict[str, Any]:
+        """What a client's purchases add up to, net of returns, in the store's currency:
+        `lifetime`, `last_12_months` (sales from `since`, an ISO day, on), `purchases` (sales
+        not voided nor wholly returned), `average_basket`, `first_purchase`, `last_purchase`
+        (their moments). A voided sale counts for nothing; a return counts against the sale
+        it took back. Amounts only: nothing here is personal data."""
+        def read(tx: Tx) -> dict[str, Any]:
+            sold = tx.one(
+                "SELECT COALESCE(SUM(total), 0) AS lifetime,"
+                " COALESCE(SUM(CASE WHEN ts >= ? THEN total END), 0) AS recent,"
+                " COUNT(CASE WHEN status != 'returned' THEN 1 END) AS purchases,"
+                " MIN(CASE WHEN status != 'returned' THEN ts END) AS first,"
+                " MAX(CASE WHEN status != 'returned' THEN ts END) AS last"
+                " FROM sales WHERE client_id = ? AND status != 'voided'", (since, client_id))
+            back = tx.one(
+                "SELECT COALESCE(SUM(r.refund), 0) AS lifetime,"
+                " COALESCE(SUM(CASE WHEN s.ts >= ? THEN r.refund END), 0) AS recent"
+                " FROM returns r JOIN sales s ON s.sale_id = r.sale_id"
+                " WHERE s.client_id = ? AND r.kind = 'return'", (since, client_id))
+            return {"lifetime": sold["lifetime"] - back["lifetime"],
+                    "last_12_months": sold["recent"] - back["recent"],
+                    "purchases": sold["purchases"], "first_purchase": sold["first"],
+                    "last_purchase": sold["last"]}
+        totals = await self.ledger.read(read)
+        totals["average_basket"] = (round_half_up_div(totals["lifetime"], totals["purchases"])
+                                    if totals["purchases"] else None)
+        return totals
+
     async def recent(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = await self.ledger.fetch("SELECT * FROM sales ORDER BY seq DESC LIMIT ?", (limit,))
         return row_dicts(rows)

@@ -181,6 +181,12 @@ async def client_sales(request: web.Request) -> web.Response:
     return json_response({"sales": sales})
 
 
+async def client_summary(request: web.Request) -> web.Response:
+    """Lifetime and last-12-months spend, purchases, average basket, first and last purchase,
+    ring sizes and the next date to remember (`Store.client_summary`)."""
+    return json_response(await store_of(request).client_summary(request.match_info["client_id"]))
+
+
 # -- register carts -----------------------------------------------------------------------------
 
 
@@ -429,6 +435,8 @@ def setup(table: Endpoints) -> None:
         summary="Change a client's profile", body=_PROFILE)
     api("GET", "/api/v1/clients/{client_id}/sales", client_sales, permission="clients.view",
         summary="A client's purchase history")
+    api("GET", "/api/v1/clients/{client_id}/summary", client_summary, permission="clients.view",
+        summary="A client's headline: spend, purchases, sizes, next date to remember")
 
     api("GET", _CART, get_cart, permission="sell", summary="A register's cart")
     api("DELETE", _CART, clear_cart, permission="sell", summary="Empty a register's cart")

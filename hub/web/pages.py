@@ -131,7 +131,9 @@ async def client_page(request: web.Request) -> web.Response:
     store = _store(request)
     client = await store.clients.get(request.match_info["client_id"])
     sales = await store.sales.for_client(client["client_id"])
-    return await render(request, "client.html", {"client": client, "sales": sales})
+    summary = await store.client_summary(client["client_id"])
+    return await render(request, "client.html", {"client": client, "sales": sales,
+                                                 "summary": summary})
 
 
 # The fingers a ring size is usually kept for (the form offers them; any label is accepted).

@@ -8,6 +8,8 @@ import re
 import pytest
 from web_helpers import PINS, sign_in
 
+from tests.builders import piece
+
 CART = "/api/v1/registers/R1/cart"
 XSS = '<script>window.__xss=1</script>"><img src=x onerror=alert(1)>'
 
@@ -161,3 +163,27 @@ async def test_a_voided_sale_offers_nothing_more(client, store):
     page = await (await client.get(f"/sales/{sale_id}")).text()
     assert 'id="sale-status">Voided' in page and 'id="sale-actions"' not in page
     assert "keyed twice" in page
+
+
+async def test_a_clients_headline_in_words_and_over_the_api(client, store):
+    await sign_in(client, "alex")
+    made = await store.clients.create({"first_name": "Hélène", "last_name": "Fontaine",
+                                       "ring_sizes": {"left ring": "52"},
+                                       "dates": {"anniversary": "2016-01-15"}}, actor="test")
+    await store.items.receive(piece("HF-1", tag_price=4_820_000), "test")
+    await store.sales.complete(register_id="R1", actor="alex", lines=[{"item_id": "HF-1"}],
+                               tenders=[{"type": "cash", "amount": 4_820_000}],
+                               client_id=made["client_id"])
+    r = await client.get(f"/api/v1/clients/{made['client_id']}/summary")
+    summary = await r.json()
+    assert r.status == 200 and summary["lifetime"] == 4_820_000 and summary["purchases"] == 1
+    assert summary["next_milestone"]["kind"] == "anniversary"
+    page = await (await client.get(f"/clients/{made['client_id']}")).text()
+    headline = page[page.index('id="client-summary"'):page.index("</dl>",
+                                                              page.index('id="client-summary"'))]
+    money = store.words.money(4_820_000, "EUR")
+    assert headline.count(money) == 3  # lifetime, last 12 months, the average basket
+    assert "Anniversary" in headline and "years)" in headline and "in " in headline
+    assert "4820000" not in headline and "anniversary" not in headline
+    r = await client.get("/api/v1/clients/CNOBODY000/summary")
+    assert r.status == 404 and "CNOBODY000" in (await r.json())["detail"]
