@@ -1,0 +1,136 @@
+"""Client-book benchmark: the memory of the in-memory name index and how long it takes to
+build at start, against a plain dict of the same names; and a client's page with 300
+purchases over HTTP (the page and its headline API), against the same hub's `/healthz` in the
+same run.
+
+The hub runs as its own process (`loupe run`), the load generator here. Stores are built
+under a temporary folder each run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import aiohttp
+
+from bench.web import _free_port, _p99_ms, _wait_up
+from hub.core.clients import NameIndex, display_name
+from hub.generate import make_client, make_piece
+from hub.store import Store, init_store
+
+PIN = "975310"
+
+
+async def _index_memory(folder: Path, clients: int, out) -> dict[str, float]:
+    config = init_store(folder, "bench-01", "Maison Bench", "EUR")
+    rng = random.Random(5)
+    async with await Store.open(config) as store:
+        for start in range(0, clients, 2000):
+            await store.clients.create_many(
+                [make_client(rng, n) for n in range(start, min(start + 2000, clients))],
+                actor="bench")
+        store.clients.names = NameIndex()
+        started = time.perf_counter()
+        await store.clients.load_index()  # as at start: each profile decrypted
+        load_s = time.perf_counter() - started
+        store.clients.names = NameIndex()  # again, measured: the index alone
+        tracemalloc.start()
+        before = tracemalloc.take_snapshot()
+        await store.clients.load_index()
+        after = tracemalloc.take_snapshot()
+        index_bytes = sum(s.size_diff for s in after.compare_to(before, "filename")
+                          if s.size_diff > 0)
+        profiles = [(c, p) for c, p in await _profiles(store)]
+        before = tracemalloc.take_snapshot()
+        plain = {c: display_name(p) for c, p in profiles}
+        after = tracemalloc.take_snapshot()
+        plain_bytes = sum(s.size_diff for s in after.compare_to(before, "filename")
+                          if s.size_diff > 0)
+        tracemalloc.stop()
+        assert len(plain) == len(store.clients.names) == clients
+    per_10k = index_bytes / 2**20 * 10_000 / clients
+    plain_10k = plain_bytes / 2**20 * 10_000 / clients
+    print(f"  name index: {per_10k:.2f} MB per 10,000 clients (a plain dict of the names:"
+          f" {plain_10k:.2f} MB); built at start in {load_s:.2f} s for {clients:,} clients",
+          file=out)
+    return {"clients.index_mb_per_10k": per_10k, "clients.index_plain_mb_per_10k": plain_10k,
+            "clients.index_load_s": load_s}
+
+
+async def _profiles(store: Store) -> list[tuple[str, dict]]:
+    rows = await store.ledger.fetch("SELECT client_id FROM clients WHERE status = 'active'")
+    return [(r["client_id"], (await store.clients.get(r["client_id"]))["profile"])
+            for r in rows]
+
+
+async def _profile_page(folder: Path, purchases: int, requests: int, out) -> dict[str, float]:
+    config = init_store(folder, "bench-02", "Maison Bench", "EUR")
+    rng = random.Random(9)
+    async with await Store.open(config) as store:
+        await store.items.receive_many([make_piece(rng, n, config.default_tax)
+                                        for n in range(1, purchases + 1)], actor="bench")
+        cid = (await store.clients.create(make_client(rng, 1), "bench"))["client_id"]
+        pieces = (await store.items.search(limit=500)).items
+        for p in pieces[:purchases]:
+            await store.sales.complete(register_id="R1", actor="bench", client_id=cid,
+                                       lines=[{"item_id": p["item_id"]}],
+                                       tenders=[{"type": "cash", "amount": p["tag_price"]}])
+        await store.staff.enroll("bench", "Bench Associate", "associate", PIN, actor="bench")
+    port = _free_port()
+    hub = subprocess.Popen([sys.executable, "-m", "hub", "run", "--data-dir", str(folder),
+                            "--host", "127.0.0.1", "--port", str(port), "--insecure-http",
+                            "--no-zeroconf", "--log-level", "warning"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    base = f"http://127.0.0.1:{port}"
+    timings: dict[str, list[float]] = {"page": [], "summary": [], "healthz": []}
+    try:
+        await _wait_up(f"{base}/healthz", hub)
+        # unsafe: the jar keeps cookies of a bare IP address (127.0.0.1)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+            r = await session.post(f"{base}/api/v1/session", json={"staff_id": "bench",
+                                                                   "pin": PIN})
+            assert r.status == 200, await r.text()
+            paths = {"page": f"/clients/{cid}", "summary": f"/api/v1/clients/{cid}/summary",
+                     "healthz": "/healthz"}
+            for _ in range(20):  # warm up
+                for path in paths.values():
+                    await (await session.get(base + path)).read()
+            for _ in range(requests):
+                for name, path in paths.items():
+                    t0 = time.perf_counter()
+                    async with session.get(base + path) as resp:
+                        body = await resp.read()
+                        assert resp.status == 200, body[:200]
+                    timings[name].append(time.perf_counter() - t0)
+            page = await (await session.get(base + paths["page"])).read()
+    finally:
+        hub.terminate()
+        hub.wait(10)
+    p99 = {name: _p99_ms(samples) for name, samples in timings.items()}
+    print(f"  client page with {purchases} purchases: p99 {p99['page']:.1f} ms"
+          f" ({len(page) // 1024} kB); its headline API p99 {p99['summary']:.1f} ms;"
+          f" /healthz p99 {p99['healthz']:.1f} ms (same hub, {requests} requests each, one"
+          " at a time)", file=out)
+    return {"clients.profile_p99_ms": p99["page"], "clients.summary_p99_ms": p99["summary"],
+            "clients.healthz_p99_ms": p99["healthz"]}
+
+
+async def run(quick: bool, out) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="loupe-bench-clients-") as tmp:
+        index = await _index_memory(Path(tmp) / "book", 2_000 if quick else 10_000, out)
+        page = await _profile_page(Path(tmp) / "page", 60 if quick else 300,
+                                   50 if quick else 300, out)
+    return {**index, **page}
+
+
+if __name__ == "__main__":
+    asyncio.run(run(True, sys.stdout))
