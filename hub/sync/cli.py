@@ -13,7 +13,7 @@ from hub.config import ConfigError
 from hub.control import Books, CommandError, book_command, data_dir_arg, file_content, write_books
 from hub.ledger.keys import public_key_fingerprint
 from hub.logs import setup_logging
-from hub.sync.enroll import EnrollError, HQKeys, enroll_in, install_bundle, read_bundle
+from hub.sync.enroll import EnrollError, HQKeys, enroll_store, read_bundle
 from hub.sync.hq import Receiver, open_hq, publish_signed
 from hub.sync.settings import Broker
 from hub.sync.tls import write_secret
@@ -39,8 +39,7 @@ async def enroll(books: Books, bundle: str, content: str) -> dict[str, Any]:
     store = books.store
     try:
         doc = read_bundle(base64.b64decode(content), store.config.store_id)
-        enrollment = install_bundle(doc, store.config.data_dir)
-        fingerprint = await store.ledger.transact(lambda tx: enroll_in(tx, enrollment))
+        enrollment, fingerprint = await enroll_store(store.ledger, store.config.data_dir, doc)
     except EnrollError as exc:
         raise CommandError(f"{bundle}: {exc}") from None
     sync = "sync starts with `loupe run`"

@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from hub.ledger.keys import public_key_fingerprint
-from hub.ledger.ledger import Tx, utc_now
+from hub.ledger.ledger import Ledger, Tx, utc_now
 from hub.sync import tls as tls_mod
-from hub.sync.model import Enrollment, enrollment_in, record_enrollment_in
+from hub.sync.model import Enrollment, SyncBook, enrollment_in, record_enrollment_in
 from hub.sync.settings import Broker, TlsFiles
 from hub.sync.wire import (
     WireError,
@@ -174,32 +174,52 @@ def read_bundle(data: bytes, store_id: str) -> dict[str, Any]:
     return doc
 
 
-def install_bundle(doc: dict[str, Any], data_dir: Path) -> Enrollment:
-    """Write the TLS files (key 0600) and return what to keep in the books' sync state."""
-    tls_dir = None
+def enrollment_of(doc: dict[str, Any], data_dir: Path) -> Enrollment:
+    """What a bundle enrolls, as the books keep it (the TLS files' folder named, nothing
+    written yet: see `install_tls`)."""
+    tls_dir = str(data_dir / "sync") if doc.get("tls") else None
+    return Enrollment(doc["chain_id"], doc["store_id"], doc["hq_signing_key"], doc["hq_box_key"],
+                      doc["broker"], doc["secret"], tls_dir)
+
+
+def refuse_switch(old: Enrollment | None, new: Enrollment) -> None:
+    """A hub enrolled with one HQ never moves to another (another chain or another key)."""
+    if old is not None and (old.hq_signing_key != new.hq_signing_key
+                            or old.chain_id != new.chain_id):
+        raise EnrollError(f"this hub is enrolled with chain {old.chain_id!r} (HQ key"
+                          f" {public_key_fingerprint(bytes.fromhex(old.hq_signing_key))}):"
+                          " it will not switch to another HQ")
+
+
+def install_tls(doc: dict[str, Any], data_dir: Path) -> None:
+    """Write the bundle's TLS files (the key 0600), if it has any."""
     if doc.get("tls"):
         d = data_dir / "sync"
         d.mkdir(mode=0o700, exist_ok=True)
         (d / "ca.pem").write_text(doc["tls"]["ca"])
         (d / "client.pem").write_text(doc["tls"]["cert"])
         tls_mod.write_secret(d / "client.key", doc["tls"]["key"].encode())
-        tls_dir = str(d)
-    return Enrollment(doc["chain_id"], doc["store_id"], doc["hq_signing_key"], doc["hq_box_key"],
-                      doc["broker"], doc["secret"], tls_dir)
 
 
 def enroll_in(tx: Tx, enrollment: Enrollment) -> str:
     """Record the enrollment in the hub's books; create the store's box key once."""
-    old = enrollment_in(tx)
-    if old is not None:
-        if old.hq_signing_key != enrollment.hq_signing_key or old.chain_id != enrollment.chain_id:
-            raise EnrollError(f"this hub is enrolled with chain {old.chain_id!r} (HQ key"
-                              f" {public_key_fingerprint(bytes.fromhex(old.hq_signing_key))}):"
-                              " it will not switch to another HQ")
+    refuse_switch(enrollment_in(tx), enrollment)
     if not tx.keyring.has(BOX_KEY_ID):
         tx.create_key(BOX_KEY_ID)
     record_enrollment_in(tx, enrollment)
     return public_key_fingerprint(bytes.fromhex(enrollment.hq_signing_key))
+
+
+async def enroll_store(ledger: Ledger, data_dir: Path, doc: dict[str, Any]
+                       ) -> tuple[Enrollment, str]:
+    """Enroll a hub with a bundle read by `read_bundle`: (the enrollment, HQ's key
+    fingerprint). Another HQ's bundle is refused before a file is touched, so this hub's TLS
+    files stay; the books check again in the writer."""
+    enrollment = enrollment_of(doc, data_dir)
+    refuse_switch(await SyncBook(ledger).enrollment(), enrollment)
+    install_tls(doc, data_dir)
+    fingerprint = await ledger.transact(lambda tx: enroll_in(tx, enrollment))
+    return enrollment, fingerprint
 
 
 def hello_proof(secret: str, chain: str, store: str, public_key: str, box_key: str) -> str:

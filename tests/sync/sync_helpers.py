@@ -11,7 +11,7 @@ from pathlib import Path
 from hub.bus import EventBus
 from hub.store import Store, init_store
 from hub.sync.broker import Mosquitto
-from hub.sync.enroll import HQKeys, enroll_in, install_bundle, read_bundle
+from hub.sync.enroll import HQKeys, enroll_store, read_bundle
 from hub.sync.hq import HQ, Receiver, open_hq
 from hub.sync.replicator import Replicator
 from hub.sync.settings import Broker, SyncSettings
@@ -79,9 +79,8 @@ async def new_store(tmp_path: Path, store_id: str, pieces: int = 5) -> Store:
 
 
 async def enroll(store: Store, bundle: bytes) -> None:
-    doc = read_bundle(bundle, store.config.store_id)
-    enrollment = install_bundle(doc, store.config.data_dir)
-    await store.ledger.transact(lambda tx: enroll_in(tx, enrollment))
+    await enroll_store(store.ledger, store.config.data_dir,
+                       read_bundle(bundle, store.config.store_id))
 
 
 class Hub:

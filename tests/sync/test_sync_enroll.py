@@ -40,12 +40,15 @@ def test_cli_init_enroll_and_stores(tmp_path: Path, capsys):
     [row] = json.loads(capsys.readouterr().out)
     assert row["store"] == "paris" and row["enrolled"] is False and row["contiguous_seq"] == 0
 
-    # The same store cannot take a bundle from another chain's HQ.
+    # The same store cannot take a bundle from another chain's HQ, and its TLS files stay.
+    tls = {f.name: f.read_bytes() for f in (store_dir / "sync").iterdir()}
     other = HQKeys.create(tmp_path / "hq2", "rival")
     (tmp_path / "rival.bundle").write_bytes(
-        other.make_bundle("paris", Broker.parse("mqtt://x:1883", "t"))[0])
+        other.make_bundle("paris", Broker.parse("mqtts://rival.example:8883", "t"))[0])
     assert main(["enroll", "--data-dir", str(store_dir), str(tmp_path / "rival.bundle")]) == 1
     assert "will not switch to another HQ" in capsys.readouterr().err
+    assert {f.name: f.read_bytes() for f in (store_dir / "sync").iterdir()} == tls
+    assert set(tls) == {"ca.pem", "client.pem", "client.key"}
 
 
 def test_wrong_and_damaged_bundles_are_refused(tmp_path: Path, hq_keys: HQKeys):
