@@ -149,9 +149,7 @@ def cmd_ledger_export(args: argparse.Namespace) -> int:
 
 @book_command("ledger.rebuild")
 async def rebuild_ledger(books: Books) -> int:
-    count = await books.store.ledger.rebuild()
-    await books.store.reload()  # the name index and the roster, from the rebuilt tables
-    return count
+    return await books.store.rebuild()
 
 
 def cmd_ledger_rebuild(args: argparse.Namespace) -> int:

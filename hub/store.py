@@ -134,6 +134,15 @@ class Store:
         await self.staff.load()
         return indexed
 
+    async def rebuild(self) -> int:
+        """`loupe ledger rebuild`: every projection replayed from the journal, then the
+        in-memory indexes reloaded; `books.rebuilt` tells the layers that keep their own
+        (the counts' tag index). Returns the number of entries replayed."""
+        count = await self.ledger.rebuild()
+        await self.reload()
+        self.bus.publish("books.rebuilt", entries=count)
+        return count
+
     def _published(self, entries: list[tuple[Entry, dict[str, Any]]]) -> None:
         """Events out: every committed entry, on the bus as `journal.<kind>`."""
         for entry, payload in entries:

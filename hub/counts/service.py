@@ -95,6 +95,7 @@ class Counts:
         self._unlisten: list[Callable[[], None]] = []
         self._loop_task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[Any]] = set()
+        self._reindex_due = False  # `books.rebuilt`: the loop reads the tagged pieces again
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -107,6 +108,7 @@ class Counts:
             self.bus.listen("device.scan", self._on_scan),
             self.bus.listen("device.state", self._on_device_state),
             self.bus.listen("journal.*", self._on_journal),
+            self.bus.listen("books.rebuilt", self._on_rebuilt),
         ]
         self._loop_task = asyncio.create_task(self._run(), name="counts")
         await self.expire_overnight()
@@ -128,6 +130,7 @@ class Counts:
         rows = await self.items.tagged(PIECE_COLUMNS)
         self.index.clear()
         self.by_item.clear()
+        self._missing.clear()
         for row in rows:
             self._index_piece(Piece(*row))
         # A missing piece found again since it was marked missing was announced already.
@@ -340,6 +343,11 @@ class Counts:
         if changed:
             self._retally_due = True
 
+    def _on_rebuilt(self, event: Event) -> None:
+        """The pieces' projection was replayed: read every tagged piece again (the loop
+        does it, so a read arriving meanwhile still finds the index)."""
+        self._reindex_due = True
+
     # -- the background loop: progress, flushes, refreshes, overnight ----------------------
 
     async def _run(self) -> None:
@@ -347,6 +355,10 @@ class Counts:
         while True:
             await asyncio.sleep(self.settings.progress_interval_s)
             try:
+                if self._reindex_due:
+                    self._reindex_due = False
+                    await self._load_index()
+                    self._retally_due = True
                 if self._stale_items:
                     await self._refresh_items()
                 if self._retally_due:

@@ -3,6 +3,8 @@ manager's follow-ups (confirm missing, move misplaced) through the core services
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from hub.core.errors import Invalid, NotFound, Refused
@@ -327,3 +329,20 @@ async def test_rebuild_reproduces_the_counts_projections(store, counts, epcs):
     assert dump_projections(store.ledger.db_path, schemas) == before
     assert before["count_discrepancies"] and before["count_sweeps"]
     assert (await store.ledger.verify()).ok
+
+
+async def test_a_rebuild_of_the_books_reindexes_the_tags(store, counts, epcs):
+    # A projection the code got wrong once (here: bent by hand, as an old bug would have left
+    # it) is what a rebuild puts right; the counts' index follows the rebuilt pieces.
+    await store.ledger.transact(lambda tx: tx.execute(
+        "UPDATE items SET location = 'window' WHERE item_id = 'P-1'"))
+    await counts._load_index()  # as a hub started on those books would have read them
+    assert counts.index[epcs["P-1"]].location == "window"
+    sub = store.bus.subscribe("books.rebuilt")
+    await store.rebuild()
+    await next_event(sub)
+    deadline = asyncio.get_running_loop().time() + 5
+    while counts.index[epcs["P-1"]].location != "showcase-1":
+        assert asyncio.get_running_loop().time() < deadline, "the index never followed"
+        await asyncio.sleep(0.01)
+    assert len(counts.index) == len(epcs)
