@@ -15,7 +15,7 @@ from hub.core.entries import piece_changes
 from hub.core.errors import Invalid, NotFound, Refused
 from hub.core.fields import Form
 from hub.core.projector import touch_item
-from hub.core.search import PageCache, SearchPage, index_piece, reindex_piece
+from hub.core.search import PAGES_KEPT, PageCache, SearchPage, index_piece, reindex_piece
 from hub.core.search import search as search_pieces
 from hub.epc import EpcError, gid96_encode, normalise_epc
 from hub.ledger.journal import ENTRY_COLUMNS, Entry
@@ -348,7 +348,7 @@ class Items:
         self.search_synonyms: dict[str, str] = {}
         self.pages: PageCache | None = None  # see `start`
 
-    async def start(self, cache_capacity: int = 512) -> None:
+    async def start(self, cache_capacity: int = PAGES_KEPT) -> None:
         """For the books' writer, once open: the planner's statistics of the pieces' indexes
         (a search filtered by a rare category walks that category, not the common metal:
         30 ms down to 8 ms at 100,000 pieces), and a cache of the last `cache_capacity`
@@ -380,10 +380,10 @@ class Items:
     async def _statistics_stale(self) -> bool:
         """No statistics yet, or the pieces have grown or shrunk by a quarter since (they
         describe the shape of the stock, which changes slowly: 0.1 s at 100,000 pieces)."""
-        stat = await self.ledger.fetch_one(
-            "SELECT stat FROM sqlite_stat1 WHERE tbl = 'items' AND idx = 'items_received'"
-        ) if await self.ledger.fetch_one(
-            "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'") else None
+        stat = None
+        if await self.ledger.fetch_one("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"):
+            stat = await self.ledger.fetch_one(
+                "SELECT stat FROM sqlite_stat1 WHERE tbl = 'items' AND idx = 'items_received'")
         rows = (await self.ledger.fetch_one("SELECT count(*) FROM items"))[0]
         if stat is None:
             return rows > 0

@@ -28,6 +28,7 @@ from hub.ledger.ledger import Ledger, Tx
 COUNT_CAP = 200
 TEXT_MAX = 200
 PREFIX_INDEXED = 8  # the longest prefix `items_fts` indexes (core schema v5)
+PAGES_KEPT = 1024  # search pages the cache keeps by default (~48 kB each with their JSON)
 _COLUMNS = "serial, sku, description, category, metal, designer, collection, stones"
 
 
@@ -56,7 +57,7 @@ class PageCache:
     kept. The lock makes the writer's clear and a search's check-and-keep one step each.
     """
 
-    def __init__(self, capacity: int = 512) -> None:
+    def __init__(self, capacity: int = PAGES_KEPT) -> None:
         self.capacity = capacity
         self.generation = 0
         self.hits = self.misses = self.clears = 0

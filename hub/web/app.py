@@ -25,6 +25,7 @@ from hub import layers
 from hub.core.approvals import ApprovalNeeded
 from hub.core.errors import Invalid, NotFound, Refused
 from hub.core.pins import LockedOut
+from hub.core.search import PAGES_KEPT
 from hub.runtime import Runtime
 from hub.web.kernel import (
     ENDPOINTS,
@@ -290,7 +291,7 @@ def create_app(runtime: Runtime) -> web.Application:
     idle_s = section.seconds("idle_timeout_s", 900, 60, 86_400)
     metrics_token = section.text("metrics_token", "")
     # Search pages kept (about 48 kB each with their JSON): 0 reads the books every time.
-    cache_pages = section.whole("search_cache_pages", 1024, 0, 100_000)
+    cache_pages = section.whole("search_cache_pages", PAGES_KEPT, 0, 100_000)
     section.done()
     if runtime.store.items.pages is not None:
         if cache_pages:
