@@ -106,17 +106,17 @@ async def sign_out(request: web.Request) -> web.Response:
 
 
 @functools.lru_cache(maxsize=1024)
-def _filters_of(query_string: str) -> dict[str, Any]:
+def _filters_of(raw_query: str) -> dict[str, Any]:
     """A search's filters by its query string: reading them is a pure function of the
     string, and the searches a shop asks again and again skip it. (A refusal is not kept.)
     The dict is shared: read it, never change it."""
-    return search_filters(MultiDict(parse_qsl(query_string, keep_blank_values=True)))
+    return search_filters(MultiDict(parse_qsl(raw_query, keep_blank_values=True)))
 
 
 async def search_items(request: web.Request) -> web.Response:
     """A page of pieces: `count` on this page, `total` matched in all (with
     `total_is_capped`, more than `total`), and `next_offset` for the next page or null."""
-    found = await store_of(request).items.search(**_filters_of(request.query_string))
+    found = await store_of(request).items.search(**_filters_of(request.rel_url.raw_query_string))
     # The body is kept with the page (and goes when the writer empties the page cache),
     # one for those who see costs and one for those who do not.
     key = ("json", may(request, "cost.view"))

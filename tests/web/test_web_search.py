@@ -108,3 +108,21 @@ async def test_an_in_stock_piece_of_a_style_wins_over_a_sold_one(client, store):
                           headers={"X-CSRF-Token": csrf})
     assert r.status == 200
     assert [ln["item_id"] for ln in (await r.json())["lines"]] == ["Q2"]
+
+
+async def test_the_query_string_is_read_once_and_exactly(client, store):
+    # A designer with an ampersand, a value with a plus sign: each reaches the search as the
+    # browser sent it (encoded once, decoded once), whether the filters are read anew or
+    # come from the memo of query strings already read.
+    await store.items.receive_many([
+        piece("P100", designer="Halden & Fils"), piece("P101", designer="Halden"),
+        piece("P102", designer="A+B Atelier"), piece("P103", designer="Atelier 50%ABC")],
+        actor="test")
+    await sign_in(client, "alex")
+    for _ in range(2):
+        for designer, expected in (("Halden & Fils", ["P100"]), ("Halden", ["P101"]),
+                                   ("A+B Atelier", ["P102"]), ("Atelier 50%ABC", ["P103"])):
+            r = await client.get("/api/v1/items", params={"designer": designer})
+            assert [i["item_id"] for i in (await r.json())["items"]] == expected, designer
+        r = await client.get("/api/v1/items?designer=Halden+%26+Fils")  # '+' for a space
+        assert [i["item_id"] for i in (await r.json())["items"]] == ["P100"]
