@@ -26,6 +26,7 @@ LAYER_PACKAGES = (
     "hub.devices",
     "hub.counts",
     "hub.sync",
+    "hub.clienteling",
     "hub.web",
 )
 

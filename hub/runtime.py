@@ -28,6 +28,7 @@ from hub.ledger.schema import Schema
 if TYPE_CHECKING:  # the layers' service types, for annotations only (no import at run time)
     from aiohttp import web
 
+    from hub.clienteling.book import FollowUps
     from hub.control import ControlServer
     from hub.counts.service import Counts
     from hub.devices.manager import DeviceManager
@@ -106,6 +107,7 @@ class Runtime:
     simulators: DemoRig | None = None       # `loupe demo`: the simulated hardware
     counts: Counts | None = None
     sync: SyncPart | None = None
+    followups: FollowUps | None = None
     web: WebServing | None = None
     control: ControlServer | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)

@@ -157,18 +157,35 @@ def _fold(text: str) -> str:
 
 
 class NameIndex:
-    """In-memory name search over client profiles; never persisted."""
+    """What the client book keeps in memory of each active client, never persisted: the
+    name, for search, and the dates to remember (birthday, anniversary...), for the day's
+    follow-ups. Built by the one pass that decrypts the profiles at start."""
 
     def __init__(self) -> None:
         self._names: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self._dates: dict[str, dict[str, str]] = {}
 
     def put(self, client_id: str, profile: dict[str, Any]) -> None:
         name = display_name(profile)
         tokens = tuple(_fold(t) for t in re.split(r"[\s\-']+", name) if t)
         self._names[client_id] = (name, tokens)
+        dates = profile.get("dates") or {}
+        if dates:
+            self._dates[client_id] = dict(dates)
+        else:
+            self._dates.pop(client_id, None)
 
     def drop(self, client_id: str) -> None:
         self._names.pop(client_id, None)
+        self._dates.pop(client_id, None)
+
+    def name_of(self, client_id: str) -> str | None:
+        entry = self._names.get(client_id)
+        return entry[0] if entry else None
+
+    def dated(self) -> list[tuple[str, dict[str, str]]]:
+        """Every active client with dates kept, and those dates."""
+        return list(self._dates.items())
 
     def search(self, query: str, limit: int = 20) -> list[tuple[str, str]]:
         words = [_fold(w) for w in re.split(r"[\s\-']+", query) if w]

@@ -475,6 +475,17 @@ class Sales:
                                     if totals["purchases"] else None)
         return totals
 
+    async def client_purchases_between(self, first_day: str, last_day: str,
+                                       min_total: int) -> list[dict[str, Any]]:
+        """Sales to a client of at least `min_total` made on the days from `first_day` to
+        `last_day` (ISO days, both included), voided and wholly returned ones left out:
+        `sale_id`, `client_id`, `ts`, `total`."""
+        rows = await self.ledger.fetch(
+            "SELECT sale_id, client_id, ts, total FROM sales WHERE ts >= ? AND ts < ?"
+            " AND client_id IS NOT NULL AND total >= ? AND status NOT IN ('voided', 'returned')"
+            " ORDER BY ts", (first_day, f"{last_day}~", min_total))  # '~' sorts after 'T...'
+        return row_dicts(rows)
+
     async def recent(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = await self.ledger.fetch("SELECT * FROM sales ORDER BY seq DESC LIMIT ?", (limit,))
         return row_dicts(rows)

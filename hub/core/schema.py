@@ -212,10 +212,16 @@ CREATE INDEX items_metal_serial
     ON items(metal, item_id, category, location, designer, status, tag_price, fineness);
 """
 
+# v7: sales by when they were made (the day's follow-ups ask for the sales of a few days).
+_CORE_V7 = """
+CREATE INDEX sales_ts ON sales(ts);
+"""
+
 
 CORE = Schema("core", (Migration(1, _CORE_V1), Migration(2, _CORE_V2, rebuild=True),
                        Migration(3, _CORE_V3, rebuild=True), Migration(4, _CORE_V4),
-                       Migration(5, _CORE_V5, rebuild=True), Migration(6, _CORE_V6)),
+                       Migration(5, _CORE_V5, rebuild=True), Migration(6, _CORE_V6),
+                       Migration(7, _CORE_V7)),
               projections=("items", "item_stones", "item_history", "items_fts", "stock_lines",
                            "clients", "client_lookup", "register_counters", "sales",
                            "sale_lines", "sale_tenders", "returns", "closures"))

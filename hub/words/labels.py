@@ -60,6 +60,7 @@ KIND = {
     "item.received": N_("Received into stock"), "item.updated": N_("Details changed"),
     "item.moved": N_("Moved"), "item.status": N_("Status changed"),
     "item.inspected": N_("Inspected after its return"),
+    "followup.done": N_("Follow-up done"),
     "stock.received": N_("Stock received"), "stock.adjusted": N_("Stock adjusted"),
     "sale.completed": N_("Sold"), "sale.returned": N_("Returned"),
     "sale.voided": N_("Sale voided"),
@@ -118,6 +119,10 @@ PERMISSION = {
     "metrics.view": N_("Read the hub's metrics"),
 }
 
+FOLLOWUP_OUTCOME = {"called": N_("Called"), "message_left": N_("Message left"),
+                    "emailed": N_("E-mailed"), "visited": N_("Visited")}
+FOLLOWUP_KIND = {"date": N_("A date to remember"), "purchase": N_("After a purchase")}
+
 VOCABULARIES: dict[str, dict[str, str]] = {
     "status": STATUS, "category": CATEGORY, "metal": METAL, "colour": COLOUR, "stone": STONE,
     "ownership": OWNERSHIP, "tender": TENDER, "sale_status": SALE_STATUS,
@@ -125,6 +130,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     "staff_status": STAFF_STATUS, "inspection": INSPECTION, "kind": KIND,
     "device_state": DEVICE_STATE, "device_kind": DEVICE_KIND, "count_kind": COUNT_KIND,
     "count_status": COUNT_STATUS, "sync_state": SYNC_STATE, "permission": PERMISSION,
+    "followup_outcome": FOLLOWUP_OUTCOME, "followup_kind": FOLLOWUP_KIND,
 }
 # Who did it, when it was not a person on the roster.
 ACTORS = {"generator": N_("Demo data"), "demo": N_("Demo set-up"), "import": N_("CSV import"),

@@ -198,10 +198,11 @@ async def test_older_schema_is_migrated_and_projections_backfilled(pristine, tmp
     data_dir = tmp_path / "old"
     shutil.copytree(pristine.data_dir, data_dir)
     conn = sqlite3.connect(data_dir / "loupe.db")
-    # Undo what core migrations 2-6 added, leaving exactly a v1 database.
+    # Undo what core migrations 2-7 added, leaving exactly a v1 database.
     conn.execute("DROP TABLE items_fts_terms")
     conn.execute("DROP TABLE items_fts")
     conn.execute("DROP INDEX items_received")
+    conn.execute("DROP INDEX sales_ts")
     conn.execute("DROP TABLE item_history")
     conn.execute("DROP TABLE closures")
     for index in ("status", "category", "location", "designer", "metal"):

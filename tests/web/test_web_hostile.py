@@ -568,6 +568,7 @@ async def _open_fuzz_shop(tmp_path) -> dict[str, Any]:
     from aiohttp.test_utils import TestClient, TestServer
     from web_helpers import NAMES, ROLES, piece
 
+    from hub.clienteling.part import part as clienteling_part
     from hub.counts.part import part as counts_part
     from hub.devices.part import part as devices_part
     from hub.store import Store, init_store
@@ -590,6 +591,7 @@ async def _open_fuzz_shop(tmp_path) -> dict[str, Any]:
     await stack.enter_async_context(counts_part(runtime))
     await stack.enter_async_context(devices_part(runtime))
     await stack.enter_async_context(sync_part(runtime))
+    await stack.enter_async_context(clienteling_part(runtime))
     app = create_app(runtime)
     server = TestServer(app)
     clients, csrf = {}, {}

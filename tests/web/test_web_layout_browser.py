@@ -94,7 +94,7 @@ async def test_every_screen_fits_the_tablet_and_the_phone(tmp_path, size):
                    "returned-piece": f"/items/{returned}", "client": f"/clients/{client_id}",
                    "client-form": f"/clients/{client_id}/edit", "sale": f"/sales/{sale_id}",
                    "counts": "/counts", "devices": "/devices", "approvals": "/approvals",
-                   "settings": "/settings", "sync": "/sync"}
+                   "settings": "/settings", "sync": "/sync", "followups": "/followups"}
         problems = []
         for name, path in screens.items():
             await page.goto(base + path)

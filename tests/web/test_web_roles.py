@@ -92,8 +92,10 @@ def _layers_served(table) -> set[str]:
 
 
 async def test_every_layer_is_served(hub, browser):
-    assert _layers_served(browser.app[ENDPOINTS]) == {"web", "devices", "counts", "sync"}
+    assert _layers_served(browser.app[ENDPOINTS]) == {"web", "devices", "counts", "sync",
+                                                      "clienteling"}
     assert hub.devices is not None and hub.counts is not None and hub.sync is not None
+    assert hub.followups is not None
 
 
 @pytest.mark.parametrize("who", [None, "alex", "mona", "ada"])
