@@ -188,6 +188,7 @@ async def test_a_store_from_before_the_index_is_backfilled(make_config):
     conn.execute("DROP TABLE items_fts_terms")
     conn.execute("DROP TABLE items_fts")
     conn.execute("DROP INDEX items_received")
+    conn.execute("DROP INDEX sales_ts")  # core v7's
     conn.execute("UPDATE schema_versions SET version = 4 WHERE area = 'core'")
     conn.commit()
     conn.close()
