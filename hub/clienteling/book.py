@@ -47,7 +47,7 @@ class FollowUps:
         the client's name; and those done in the last week, newest first."""
         today = today or self.today()
         candidates = await self._candidates(today)
-        done = await self._done_of([f.followup_id for f in candidates])
+        done = await self._done_since(today)
         lists: dict[str, list[dict[str, Any]]] = {d.value: [] for d in Due}
         for f in sorted(candidates, key=lambda f: (f.due, f.followup_id)):
             stands = f.stands(today, self.rules)
@@ -69,15 +69,15 @@ class FollowUps:
                 "amount": f.amount,
                 "currency": self.store.config.currency}
 
-    async def _done_of(self, ids: list[str]) -> set[str]:
-        out: set[str] = set()
-        for i in range(0, len(ids), 500):
-            part = ids[i:i + 500]
-            rows = await self.store.ledger.fetch(
-                f"SELECT followup_id FROM followup_outcomes WHERE followup_id IN"
-                f" ({','.join('?' * len(part))})", tuple(part))
-            out |= {r["followup_id"] for r in rows}
-        return out
+    async def _done_since(self, today: date) -> set[str]:
+        """The follow-ups done that may still be listed: one can be done from when it is
+        upcoming, and stays listed until it drops off, so its outcome is at most that old
+        (a day more for the store's time zone)."""
+        back, _ = self.rules.horizon
+        since = today - timedelta(days=back + self.rules.upcoming_days + 1)
+        rows = await self.store.ledger.fetch(
+            "SELECT followup_id FROM followup_outcomes WHERE ts >= ?", (since.isoformat(),))
+        return {r["followup_id"] for r in rows}
 
     async def done(self, followup_id: Any, outcome: Any, *, actor: str,
                    today: date | None = None) -> dict[str, Any]:

@@ -86,30 +86,36 @@ class FollowUp:
         return None
 
 
-def _falls(month: int, day_: int, year: int) -> date:
-    try:
-        return date(year, month, day_)
-    except ValueError:  # 29 February in a year without one
-        return date(year, 2, 28)
+def _days_in(first: date, last: date) -> dict[tuple[int, int], date]:
+    """(month, day) -> the day between `first` and `last` it falls on; 29 February falls on
+    the 28th in a year without one. The window is shorter than a year, so one day each."""
+    out: dict[tuple[int, int], date] = {}
+    day_ = first
+    while day_ <= last:
+        out[(day_.month, day_.day)] = day_
+        if (day_.month, day_.day) == (2, 28) and (day_ + timedelta(days=1)).month == 3:
+            out[(2, 29)] = day_
+        day_ += timedelta(days=1)
+    return out
 
 
-def date_followups(dated: Iterable[tuple[str, Mapping[str, str]]], today: date,
+def date_followups(dated: Iterable[tuple[str, Iterable[tuple[str, str]]]], today: date,
                    rules: Rules) -> list[FollowUp]:
-    """The follow-ups of dates to remember whose due day lies within the listed horizon."""
+    """The follow-ups of dates to remember whose due day lies within the listed horizon:
+    one look-up per date kept (the book's dates are not scanned day by day)."""
     back, ahead = rules.horizon
+    lead = timedelta(days=rules.date_lead_days)
+    falls = _days_in(today - timedelta(days=back) + lead, today + timedelta(days=ahead) + lead)
     out = []
     for client_id, dates in dated:
-        for kind, kept in dates.items():
+        for kind, kept in dates:  # (kind, day kept) pairs
             try:
-                month, day_ = int(kept[-5:-3]), int(kept[-2:])
+                on = falls.get((int(kept[-5:-3]), int(kept[-2:])))
             except (ValueError, TypeError):
                 continue
-            for year in (today.year - 1, today.year, today.year + 1):
-                on = _falls(month, day_, year)
-                due = on - timedelta(days=rules.date_lead_days)
-                if -back <= (due - today).days <= ahead:
-                    out.append(FollowUp(f"date:{client_id}:{kind}:{on.isoformat()}", "date",
-                                        client_id, kind, on, due))
+            if on is not None:
+                out.append(FollowUp(f"date:{client_id}:{kind}:{on.isoformat()}", "date",
+                                    client_id, kind, on, on - lead))
     return out
 
 

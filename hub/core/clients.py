@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import sys
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -163,15 +164,15 @@ class NameIndex:
 
     def __init__(self) -> None:
         self._names: dict[str, tuple[str, tuple[str, ...]]] = {}
-        self._dates: dict[str, dict[str, str]] = {}
+        self._dates: dict[str, tuple[tuple[str, str], ...]] = {}  # (kind, day) pairs
 
     def put(self, client_id: str, profile: dict[str, Any]) -> None:
         name = display_name(profile)
         tokens = tuple(_fold(t) for t in re.split(r"[\s\-']+", name) if t)
         self._names[client_id] = (name, tokens)
         dates = profile.get("dates") or {}
-        if dates:
-            self._dates[client_id] = dict(dates)
+        if dates:  # pairs of an interned kind: half the memory of a dict per client
+            self._dates[client_id] = tuple((sys.intern(k), v) for k, v in dates.items())
         else:
             self._dates.pop(client_id, None)
 
@@ -183,8 +184,8 @@ class NameIndex:
         entry = self._names.get(client_id)
         return entry[0] if entry else None
 
-    def dated(self) -> list[tuple[str, dict[str, str]]]:
-        """Every active client with dates kept, and those dates."""
+    def dated(self) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
+        """Every active client with dates kept, and those dates as (kind, day) pairs."""
         return list(self._dates.items())
 
     def search(self, query: str, limit: int = 20) -> list[tuple[str, str]]:

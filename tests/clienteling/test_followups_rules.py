@@ -22,7 +22,7 @@ kept_days = st.one_of(
 
 def _listed(dates: dict[str, str], today: date, rules: Rules) -> dict[str, Due]:
     return {f.followup_id: f.stands(today, rules)
-            for f in date_followups([("C1", dates)], today, rules)
+            for f in date_followups([("C1", tuple(dates.items()))], today, rules)
             if f.stands(today, rules) is not None}
 
 
