@@ -132,8 +132,10 @@ async def client_page(request: web.Request) -> web.Response:
     client = await store.clients.get(request.match_info["client_id"])
     sales = await store.sales.for_client(client["client_id"])
     summary = await store.client_summary(client["client_id"])
+    followups = runtime_of(request).followups  # the clienteling layer, when it runs
+    contacts = await followups.log_of(client["client_id"]) if followups is not None else None
     return await render(request, "client.html", {"client": client, "sales": sales,
-                                                 "summary": summary})
+                                                 "summary": summary, "contacts": contacts})
 
 
 # The fingers a ring size is usually kept for (the form offers them; any label is accepted).

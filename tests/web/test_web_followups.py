@@ -60,6 +60,9 @@ async def test_a_follow_up_done_leaves_today_for_done(client, store, followups):
     r = await client.post(path, json={"outcome": "emailed"}, headers=h)
     assert r.status == 409 and "already" in (await r.json())["detail"]
     assert [x["outcome"] for x in await followups.log_of(soon["client_id"])] == ["called"]
+    page = await (await client.get(f"/clients/{soon['client_id']}")).text()
+    log = page[page.index('id="client-contacts"'):]
+    assert "Anniversary" in log and "Called" in log and "called" not in log
     before = dump_projections(store.ledger.db_path, store.ledger.schemas)
     await store.rebuild()  # the outcomes are a projection like any other
     assert dump_projections(store.ledger.db_path, store.ledger.schemas) == before
