@@ -33,12 +33,18 @@ class FollowUps:
     def today(self) -> date:
         return datetime.now(self.store.words.tz).date()
 
-    async def _candidates(self, today: date) -> list[FollowUp]:
+    async def _candidates(self, today: date, client_id: str | None = None) -> list[FollowUp]:
+        """Every follow-up within the listed horizon; only one client's with `client_id`."""
         first, last = purchase_window(today, self.rules)
         purchases = await self.store.sales.client_purchases_between(
             first.isoformat(), last.isoformat(), self.rules.after_purchase_min)
         names = self.store.clients.names
-        found = (date_followups(names.dated(), today, self.rules)
+        if client_id is None:
+            dated = names.dated()
+        else:
+            dated = [(client_id, names.dates_of(client_id))]
+            purchases = [p for p in purchases if p["client_id"] == client_id]
+        found = (date_followups(dated, today, self.rules)
                  + purchase_followups(purchases, today, self.rules))
         return [f for f in found if names.name_of(f.client_id)]  # an erased client has none
 
@@ -86,7 +92,10 @@ class FollowUps:
         outcome = fields.choice(outcome, "outcome", OUTCOMES, required=True,
                                 vocabulary="followup_outcome")
         today = today or self.today()
-        listed = {f.followup_id: f for f in await self._candidates(today)
+        # The id names its client (`date:<client>:...`, `purchase:<client>:...`): only her
+        # follow-ups are looked at, not the whole book's.
+        client_id = (followup_id or "").split(":")[1] if ":" in (followup_id or "") else ""
+        listed = {f.followup_id: f for f in await self._candidates(today, client_id)
                   if f.stands(today, self.rules) is not None}
         found = listed.get(followup_id or "")
         if found is None:

@@ -184,6 +184,9 @@ class NameIndex:
         entry = self._names.get(client_id)
         return entry[0] if entry else None
 
+    def dates_of(self, client_id: str) -> tuple[tuple[str, str], ...]:
+        return self._dates.get(client_id, ())
+
     def dated(self) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
         """Every active client with dates kept, and those dates as (kind, day) pairs."""
         return list(self._dates.items())
