@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -40,7 +41,16 @@ async def done(request: web.Request) -> web.Response:
         actor=session_of(request).staff_id))
 
 
+async def contacts_panel(request: web.Request, client: dict[str, Any]) -> dict[str, Any] | None:
+    followups = runtime_of(request).followups
+    if followups is None:
+        return None
+    return {"contacts": await followups.log_of(client["client_id"])}
+
+
 def setup(table: Endpoints) -> None:
+    table.client_panel("contacts", "client_contacts.html", contacts_panel,
+                       permission="clients.view", order=60)
     table.page("/followups", page, permission="clients.view", title=N_("Follow-ups"), nav=True,
                order=35)
     table.script("/clienteling/followups.js", STATIC / "followups.js")

@@ -21,6 +21,7 @@ from hub.core.roles import Role
 from hub.core.sales import TENDER_TYPES
 from hub.core.staff import Member, check_pin_format, check_staff_id
 from hub.web.kernel import (
+    ENDPOINTS,
     PUBLIC,
     SESSIONS,
     SIGNED_IN,
@@ -184,7 +185,13 @@ async def client_sales(request: web.Request) -> web.Response:
 async def client_summary(request: web.Request) -> web.Response:
     """Lifetime and last-12-months spend, purchases, average basket, first and last purchase,
     ring sizes and the next date to remember (`Store.client_summary`)."""
-    return json_response(await store_of(request).client_summary(request.match_info["client_id"]))
+    store = store_of(request)
+    summary = await store.client_summary(request.match_info["client_id"])
+    client = await store.clients.get(summary["client_id"])
+    for panel, data in await request.app[ENDPOINTS].panels_of(request, client):
+        if panel.summary:  # what the layers add to the headline (the tier...)
+            summary[panel.name] = data
+    return json_response(summary)
 
 
 # -- register carts -----------------------------------------------------------------------------

@@ -101,6 +101,27 @@ class NavEntry:
     order: int
 
 
+PanelLoader = Callable[[web.Request, dict[str, Any]], Awaitable[dict[str, Any] | None]]
+
+
+@dataclass(frozen=True)
+class ClientPanel:
+    """A layer's section of the client page (the consultation screen): `load(request,
+    client)` returns what its template shows, or None to show nothing (the client was
+    erased, nothing to say). A panel placed in the "headline" sits beside the name and
+    lifetime; "main" ones follow in `order`. `summary`: the same data goes into
+    `GET /api/v1/clients/{id}/summary` under the panel's name (the cart's headline)."""
+
+    name: str
+    template: str
+    load: PanelLoader
+    permission: str
+    place: str = "main"
+    order: int = 50
+    summary: bool = False
+    layer: str = "web"
+
+
 @dataclass
 class Endpoints:
     """The table; filled by each layer's web `setup`, frozen once the app is assembled."""
@@ -110,6 +131,7 @@ class Endpoints:
     template_packages: list[str] = field(default_factory=list)
     topic_patterns: dict[str, Redactor | None] = field(default_factory=dict)
     topics_excluded: set[str] = field(default_factory=set)
+    client_panels: list[ClientPanel] = field(default_factory=list)
     permissions: Collection[str] = ()  # every permission the hub knows (its roles book's)
     layer: str = "web"  # the layer whose `setup` is adding routes now
 
@@ -157,6 +179,30 @@ class Endpoints:
                   summary: str) -> Endpoint:
         return self._add(Endpoint("GET", path, handler, permission, "ws", summary,
                                   layer=self.layer))
+
+    def client_panel(self, name: str, template: str, load: PanelLoader, *, permission: str,
+                     place: str = "main", order: int = 50, summary: bool = False) -> None:
+        """Add a section to the client page (see `ClientPanel`)."""
+        if place not in ("headline", "main"):
+            raise ValueError(f"client panel {name}: place is headline or main, not {place}")
+        if any(p.name == name for p in self.client_panels):
+            raise ValueError(f"client panel {name} is already on the client page")
+        if permission not in (PUBLIC, SIGNED_IN, *self.permissions):
+            raise ValueError(f"client panel {name}: “{permission}” is no permission")
+        self.client_panels.append(ClientPanel(name, template, load, permission, place, order,
+                                              summary, self.layer))
+        self.client_panels.sort(key=lambda p: (p.order, p.name))
+
+    async def panels_of(self, request: web.Request,
+                        client: dict[str, Any]) -> list[tuple[ClientPanel, dict[str, Any]]]:
+        """The client page's panels this person may see, each with what it shows."""
+        out = []
+        for panel in self.client_panels:
+            if may(request, panel.permission):
+                data = await panel.load(request, client)
+                if data is not None:
+                    out.append((panel, data))
+        return out
 
     def templates(self, package: str) -> None:
         """The layer's Jinja2 templates, in `<package>/templates`."""

@@ -23,6 +23,7 @@ from hub.money import MoneyError
 from hub.store import Store
 from hub.web.api import settings_of
 from hub.web.kernel import (
+    ENDPOINTS,
     PUBLIC,
     SESSION,
     ApiError,
@@ -132,10 +133,9 @@ async def client_page(request: web.Request) -> web.Response:
     client = await store.clients.get(request.match_info["client_id"])
     sales = await store.sales.for_client(client["client_id"])
     summary = await store.client_summary(client["client_id"])
-    followups = runtime_of(request).followups  # the clienteling layer, when it runs
-    contacts = await followups.log_of(client["client_id"]) if followups is not None else None
+    panels = await request.app[ENDPOINTS].panels_of(request, client)  # the layers' sections
     return await render(request, "client.html", {"client": client, "sales": sales,
-                                                 "summary": summary, "contacts": contacts})
+                                                 "summary": summary, "panels": panels})
 
 
 # The fingers a ring size is usually kept for (the form offers them; any label is accepted).
