@@ -121,6 +121,19 @@ class Section:
                               f" got {value!r}")
         return value
 
+    def increasing(self, key: str, default: tuple[int, ...], lo: int, hi: int) -> tuple[int, ...]:
+        """Whole numbers from `lo` to `hi`, one or an increasing list (`[30, 60, 90]`)."""
+        value = self._get(key)
+        if value is None:
+            return default
+        values = [value] if isinstance(value, int) else value
+        if (not isinstance(values, list) or not values or not all(
+                isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi for v in values)
+                or values != sorted(set(values))):
+            raise ConfigError(f"{self.name}.{key}: must be a whole number from {lo} to {hi}"
+                              f" or an increasing list of them, got {value!r}")
+        return tuple(values)
+
     def seconds(self, key: str, default: float, lo: float, hi: float) -> float:
         value = self._get(key)
         if value is None:

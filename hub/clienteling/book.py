@@ -4,49 +4,86 @@ each (`hub.clienteling.model`)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from hub.clienteling.rules import (
+    MARKETING,
     OUTCOMES,
     Due,
     FollowUp,
     Rules,
+    cooling_off,
     date_followups,
+    lapsed_followups,
+    lapsed_window,
     purchase_followups,
     purchase_window,
 )
 from hub.core import fields
-from hub.core.errors import NotFound, Refused
+from hub.core.errors import Invalid, NotFound, Refused
 from hub.core.items import row_dicts
 from hub.ledger.journal import Entry
 from hub.ledger.ledger import Tx
 from hub.store import Store
 
+# Another source of follow-ups (appointments done, wish-listed pieces...): the follow-ups
+# due within the horizon of `today`, under the rules; only one client's when one is named.
+Source = Callable[[date, Rules, str | None], Awaitable[list[FollowUp]]]
+
 
 class FollowUps:
-    """The store's follow-ups under its `Rules`."""
+    """The store's follow-ups under its `Rules`: the core's books give the dates, purchases,
+    bridal purchases and lapsed clients; other parts add their `sources`."""
 
     def __init__(self, store: Store, rules: Rules) -> None:
         self.store, self.rules = store, rules
+        self.sources: list[Source] = []
 
     def today(self) -> date:
         return datetime.now(self.store.words.tz).date()
 
     async def _candidates(self, today: date, client_id: str | None = None) -> list[FollowUp]:
-        """Every follow-up within the listed horizon; only one client's with `client_id`."""
-        first, last = purchase_window(today, self.rules)
-        purchases = await self.store.sales.client_purchases_between(
-            first.isoformat(), last.isoformat(), self.rules.after_purchase_min)
+        """Every follow-up within the listed horizon; only one client's with `client_id`.
+        Each source is one indexed look-up by day (or the in-memory dates), not a scan."""
+        rules, sales = self.rules, self.store.sales
+        first, last = purchase_window(today, rules)
+        found = purchase_followups(await sales.client_purchases_between(
+            first.isoformat(), last.isoformat(), rules.after_purchase_min), today, rules)
+        first, last = purchase_window(today, rules, rules.bridal_days)
+        found += purchase_followups(await sales.bridal_purchases_between(
+            first.isoformat(), last.isoformat(), rules.bridal_collections), today, rules,
+            "bridal")
+        if rules.lapsed_months:
+            first, last = lapsed_window(today, rules)
+            found += lapsed_followups(await sales.last_purchases_between(
+                first.isoformat(), last.isoformat()), today, rules)
         names = self.store.clients.names
         if client_id is None:
-            dated = names.dated()
+            found += date_followups(names.dated(), today, rules)
         else:
-            dated = [(client_id, names.dates_of(client_id))]
-            purchases = [p for p in purchases if p["client_id"] == client_id]
-        found = (date_followups(dated, today, self.rules)
-                 + purchase_followups(purchases, today, self.rules))
-        return [f for f in found if names.name_of(f.client_id)]  # an erased client has none
+            found = [f for f in found if f.client_id == client_id]
+            found += date_followups([(client_id, names.dates_of(client_id))], today, rules)
+        for source in self.sources:
+            found += await source(today, rules, client_id)
+        found = [f for f in found if names.name_of(f.client_id)]  # an erased client has none
+        if rules.cooling_off_days and any(f.kind in MARKETING for f in found):
+            since = today - timedelta(days=rules.cooling_off_days - 1)
+            bought: dict[str, date] = {}
+            for sale in await sales.client_purchases_between(since.isoformat(),
+                                                             today.isoformat(), 0):
+                bought[sale["client_id"]] = date.fromisoformat(sale["ts"][:10])
+            found = [f for f in found
+                     if not cooling_off(f, bought.get(f.client_id), today, rules)]
+        return found
+
+    async def _snoozed(self, today: date) -> dict[str, str]:
+        """The follow-ups put off past today, and the day each comes back."""
+        rows = await self.store.ledger.fetch(
+            "SELECT followup_id, until FROM followup_snoozes WHERE until > ?",
+            (today.isoformat(),))
+        return {r["followup_id"]: r["until"] for r in rows}
 
     async def day(self, today: date | None = None) -> dict[str, Any]:
         """Today's, the upcoming and the overdue follow-ups, each soonest due first, with
@@ -54,10 +91,17 @@ class FollowUps:
         today = today or self.today()
         candidates = await self._candidates(today)
         done = await self._done_since(today)
+        snoozed = await self._snoozed(today)
         lists: dict[str, list[dict[str, Any]]] = {d.value: [] for d in Due}
+        lists["snoozed"] = []
         for f in sorted(candidates, key=lambda f: (f.due, f.followup_id)):
             stands = f.stands(today, self.rules)
-            if stands is not None and f.followup_id not in done:
+            if stands is None or f.followup_id in done:
+                continue
+            if f.followup_id in snoozed:
+                lists["snoozed"].append({**self._shown(f, today),
+                                         "until": snoozed[f.followup_id]})
+            else:
                 lists[stands.value].append(self._shown(f, today))
         since = (today - timedelta(days=7)).isoformat()
         recent = row_dicts(await self.store.ledger.fetch(
@@ -65,7 +109,8 @@ class FollowUps:
             (since,)))
         for row in recent:
             row["client_name"] = self.store.clients.names.name_of(row["client_id"])
-        return {"day": today.isoformat(), **lists, "done": recent}
+        return {"day": today.isoformat(), "tomorrow": (today + timedelta(days=1)).isoformat(),
+                **lists, "done": recent}
 
     def _shown(self, f: FollowUp, today: date) -> dict[str, Any]:
         return {"followup_id": f.followup_id, "kind": f.kind, "client_id": f.client_id,
@@ -88,19 +133,10 @@ class FollowUps:
     async def done(self, followup_id: Any, outcome: Any, *, actor: str,
                    today: date | None = None) -> dict[str, Any]:
         """Settle a listed follow-up (today's, upcoming or overdue) with how it went."""
-        followup_id = fields.text(followup_id, "followup_id", required=True, max_len=200)
         outcome = fields.choice(outcome, "outcome", OUTCOMES, required=True,
                                 vocabulary="followup_outcome")
         today = today or self.today()
-        # The id names its client (`date:<client>:...`, `purchase:<client>:...`): only her
-        # follow-ups are looked at, not the whole book's.
-        client_id = (followup_id or "").split(":")[1] if ":" in (followup_id or "") else ""
-        listed = {f.followup_id: f for f in await self._candidates(today, client_id)
-                  if f.stands(today, self.rules) is not None}
-        found = listed.get(followup_id or "")
-        if found is None:
-            raise NotFound("no follow-up “{followup_id}” is listed today",
-                           followup_id=followup_id)
+        found = await self._listed(followup_id, today)
 
         def command(tx: Tx) -> Entry:
             if tx.one("SELECT 1 FROM followup_outcomes WHERE followup_id = ?",
@@ -114,8 +150,68 @@ class FollowUps:
         entry = await self.store.ledger.transact(command)
         return {"seq": entry.seq, **self._shown(found, today), "outcome": outcome}
 
+    async def _listed(self, followup_id: Any, today: date) -> FollowUp:
+        """The follow-up of that id listed today (today's, upcoming, overdue or snoozed)."""
+        followup_id = fields.text(followup_id, "followup_id", required=True, max_len=200)
+        # The id names its client (`date:<client>:...`, `purchase:<client>:...`): only her
+        # follow-ups are looked at, not the whole book's.
+        parts = (followup_id or "").split(":")
+        client_id = parts[1] if len(parts) > 1 else ""
+        for f in await self._candidates(today, client_id):
+            if f.followup_id == followup_id and f.stands(today, self.rules) is not None:
+                return f
+        raise NotFound("no follow-up “{followup_id}” is listed today", followup_id=followup_id)
+
+    async def snooze(self, followup_id: Any, until: Any, *, actor: str,
+                     today: date | None = None) -> dict[str, Any]:
+        """Put a listed follow-up off until a later day, at most its last listed day."""
+        today = today or self.today()
+        until_day = fields.day(until, "until")
+        if until_day is None:
+            raise Invalid("say until which day to put it off", "until")
+        found = await self._listed(followup_id, today)
+        last = found.due + timedelta(days=self.rules.open_days + self.rules.overdue_days - 1)
+        if not today < date.fromisoformat(until_day) <= last:
+            raise Invalid("a follow-up can be put off until a day from tomorrow to {last}",
+                          "until", last=last.isoformat())
+
+        def command(tx: Tx) -> Entry:
+            if tx.one("SELECT 1 FROM followup_outcomes WHERE followup_id = ?",
+                      (found.followup_id,)) is not None:
+                raise Refused("followup_done", "this follow-up was done already")
+            return tx.append("followup.snoozed", f"client:{found.client_id}",
+                             {"followup_id": found.followup_id, "client_id": found.client_id,
+                              "until": until_day}, actor=actor)
+
+        entry = await self.store.ledger.transact(command)
+        return {"seq": entry.seq, **self._shown(found, today), "until": until_day}
+
+    async def log_contact(self, client_id: Any, outcome: Any, note: Any, *,
+                          actor: str) -> dict[str, Any]:
+        """A call, visit or message outside the follow-ups, with a note (sealed: hers)."""
+        outcome = fields.choice(outcome, "outcome", OUTCOMES, required=True,
+                                vocabulary="followup_outcome")
+        note = fields.text(note, "note", max_len=2000, multiline=True) or ""
+        client = await self.store.clients.get(client_id)
+        if client["profile"] is None:
+            raise Refused("client_erased", "this client was erased: nothing more is logged")
+        key_id = f"client:{client['client_id']}"
+        entry = await self.store.ledger.transact(lambda tx: tx.append(
+            "contact.logged", key_id, {"client_id": client["client_id"], "outcome": outcome,
+                                       "note": note}, actor=actor, key_id=key_id))
+        return {"seq": entry.seq, "client_id": client["client_id"], "outcome": outcome,
+                "note": note, "ts": entry.ts, "actor": actor}
+
     async def log_of(self, client_id: str) -> list[dict[str, Any]]:
-        """A client's follow-ups done, newest first (her contact log, as far as it goes)."""
-        return row_dicts(await self.store.ledger.fetch(
+        """A client's contact log, newest first: the follow-ups done (what about) and the
+        contacts logged (with their note, read from her sealed entries)."""
+        done = row_dicts(await self.store.ledger.fetch(
             "SELECT * FROM followup_outcomes WHERE client_id = ? ORDER BY seq DESC LIMIT 100",
             (client_id,)))
+        logged = row_dicts(await self.store.ledger.fetch(
+            "SELECT * FROM contacts WHERE client_id = ? ORDER BY seq DESC LIMIT 100",
+            (client_id,)))
+        for row in logged:
+            payload = await self.store.ledger.payload_at(row["seq"])
+            row["note"] = (payload or {}).get("note") or ""
+        return sorted(done + logged, key=lambda r: -r["seq"])[:100]

@@ -1,6 +1,9 @@
-"""The clienteling area: the follow-ups' outcomes.
+"""The clienteling area: the follow-ups' outcomes and snoozes.
 
-`followup.done` names the follow-up, its client and how it went (called, message left...).
+`followup.done` names the follow-up, its client and how it went (called, message left...);
+`followup.snoozed` puts one off until a day (the latest snooze of a follow-up holds);
+`contact.logged` is a call, visit or message outside the follow-ups, its note sealed under
+the client's key (the projection keeps only how and when).
 Nothing in it is personal (opaque ids, an outcome word), so it is not sealed under the
 client's key, and a client's erasure leaves the record that she was called."""
 
@@ -23,7 +26,24 @@ CREATE TABLE followup_outcomes (
 );
 CREATE INDEX followup_outcomes_client ON followup_outcomes(client_id, seq);
 CREATE INDEX followup_outcomes_ts ON followup_outcomes(ts);
-"""),), projections=("followup_outcomes",))
+"""), Migration(2, """
+CREATE TABLE followup_snoozes (
+    followup_id TEXT PRIMARY KEY,
+    client_id   TEXT NOT NULL,
+    until       TEXT NOT NULL,             -- the day it is listed again
+    seq         INTEGER NOT NULL,
+    actor       TEXT NOT NULL
+);
+CREATE INDEX followup_snoozes_until ON followup_snoozes(until);
+CREATE TABLE contacts (
+    seq         INTEGER PRIMARY KEY,       -- the contact.logged entry (its note sealed)
+    client_id   TEXT NOT NULL,
+    outcome     TEXT NOT NULL,
+    ts          TEXT NOT NULL,
+    actor       TEXT NOT NULL
+);
+CREATE INDEX contacts_client ON contacts(client_id, seq);
+""")), projections=("followup_outcomes", "followup_snoozes", "contacts"))
 
 
 def _on_done(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
@@ -33,4 +53,19 @@ def _on_done(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
                                              entry.seq, entry.ts, entry.actor))
 
 
-PROJECTIONS = {"followup.done": _on_done}
+def _on_snoozed(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
+    assert p is not None
+    tx.execute("INSERT OR REPLACE INTO followup_snoozes (followup_id, client_id, until, seq,"
+               " actor) VALUES (?, ?, ?, ?, ?)",
+               (p["followup_id"], p["client_id"], p["until"], entry.seq, entry.actor))
+
+
+def _on_contact(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
+    if p is None:  # her key was shredded before a rebuild: the contact stays, unreadable
+        return
+    tx.execute("INSERT INTO contacts (seq, client_id, outcome, ts, actor) VALUES (?, ?, ?, ?, ?)",
+               (entry.seq, p["client_id"], p["outcome"], entry.ts, entry.actor))
+
+
+PROJECTIONS = {"followup.done": _on_done, "followup.snoozed": _on_snoozed,
+               "contact.logged": _on_contact}

@@ -41,11 +41,27 @@ async def done(request: web.Request) -> web.Response:
         actor=session_of(request).staff_id))
 
 
+async def snooze(request: web.Request) -> web.Response:
+    followups = service(runtime_of(request).followups, N_("the follow-ups"))
+    body = await read_json(request)
+    return json_response(await followups.snooze(
+        request.match_info["followup_id"], body.get("until"),
+        actor=session_of(request).staff_id))
+
+
+async def log_contact(request: web.Request) -> web.Response:
+    followups = service(runtime_of(request).followups, N_("the follow-ups"))
+    body = await read_json(request)
+    return json_response(await followups.log_contact(
+        request.match_info["client_id"], body.get("outcome"), body.get("note"),
+        actor=session_of(request).staff_id), 201)
+
+
 async def contacts_panel(request: web.Request, client: dict[str, Any]) -> dict[str, Any] | None:
     followups = runtime_of(request).followups
     if followups is None:
         return None
-    return {"contacts": await followups.log_of(client["client_id"])}
+    return {"contacts": await followups.log_of(client["client_id"]), "outcomes": OUTCOMES}
 
 
 def setup(table: Endpoints) -> None:
@@ -61,3 +77,13 @@ def setup(table: Endpoints) -> None:
               summary="A follow-up done, with how it went",
               body={"type": "object", "required": ["outcome"],
                     "properties": {"outcome": {"type": "string", "enum": list(OUTCOMES)}}})
+    table.api("POST", "/api/v1/followups/{followup_id}/snooze", snooze,
+              permission="clients.edit", summary="Put a follow-up off until a later day",
+              body={"type": "object", "required": ["until"],
+                    "properties": {"until": {"type": "string", "format": "date"}}})
+    table.api("POST", "/api/v1/clients/{client_id}/contacts", log_contact,
+              permission="clients.edit",
+              summary="Log a call, visit or message with a client (her contact log)",
+              body={"type": "object", "required": ["outcome"],
+                    "properties": {"outcome": {"type": "string", "enum": list(OUTCOMES)},
+                                   "note": {"type": "string", "maxLength": 2000}}})

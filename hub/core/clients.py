@@ -21,7 +21,7 @@ from typing import Any
 from hub.core import fields
 from hub.core.errors import Invalid, NotFound, Refused
 from hub.core.fields import Form
-from hub.ledger.journal import ENTRY_COLUMNS, Entry
+from hub.ledger.journal import Entry
 from hub.ledger.keys import normalise_email, normalise_phone
 from hub.ledger.ledger import Ledger, Tx
 
@@ -263,11 +263,7 @@ class Clients:
         return len(self.names)
 
     async def _profile_at(self, seq: int) -> dict[str, Any] | None:
-        row = await self.ledger.fetch_one(f"SELECT {ENTRY_COLUMNS} FROM journal WHERE seq = ?",
-                                          (seq,))
-        if row is None:
-            return None
-        payload = self.ledger.decrypt(Entry.from_row(tuple(row)))
+        payload = await self.ledger.payload_at(seq)
         return None if payload is None else payload["profile"]
 
     def _check_partner(self, tx: Tx, profile: dict[str, Any]) -> None:

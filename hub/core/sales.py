@@ -18,7 +18,7 @@ from hub.core.items import (
     row_dicts,
     set_piece_statuses,
 )
-from hub.ledger.journal import ENTRY_COLUMNS, Entry, short_code
+from hub.ledger.journal import Entry, short_code
 from hub.ledger.ledger import Ledger, Tx
 from hub.money import Money, allocate, round_half_up_div, tax_included, tax_on_top
 from hub.words import Term
@@ -433,9 +433,7 @@ class Sales:
 
     async def _approved_by(self, seq: int) -> str | None:
         """The manager named in a return or void entry (a sale has few of them)."""
-        row = await self.ledger.fetch_one(f"SELECT {ENTRY_COLUMNS} FROM journal WHERE seq = ?",
-                                          (seq,))
-        payload = self.ledger.decrypt(Entry.from_row(tuple(row))) if row else None
+        payload = await self.ledger.payload_at(seq)
         return (payload or {}).get("approved_by")
 
     async def for_client(self, client_id: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -484,6 +482,35 @@ class Sales:
             "SELECT sale_id, client_id, ts, total FROM sales WHERE ts >= ? AND ts < ?"
             " AND client_id IS NOT NULL AND total >= ? AND status NOT IN ('voided', 'returned')"
             " ORDER BY ts", (first_day, f"{last_day}~", min_total))  # '~' sorts after 'T...'
+        return row_dicts(rows)
+
+    async def bridal_purchases_between(self, first_day: str, last_day: str,
+                                       words: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Sales to a client, on the days from `first_day` to `last_day`, with a ring of a
+        collection whose name holds one of `words` (lower case: "bridal", "engagement"),
+        voided and wholly returned ones left out: `sale_id`, `client_id`, `ts`, `total`."""
+        if not words:
+            return []
+        like = " OR ".join("lower(i.collection) LIKE ?" for _ in words)
+        rows = await self.ledger.fetch(
+            "SELECT s.sale_id, s.client_id, s.ts, s.total FROM sales s WHERE s.ts >= ?"
+            " AND s.ts < ? AND s.client_id IS NOT NULL AND s.status NOT IN ('voided', 'returned')"
+            " AND EXISTS (SELECT 1 FROM sale_lines l JOIN items i ON i.item_id = l.item_id"
+            f" WHERE l.sale_id = s.sale_id AND i.category = 'ring' AND ({like}))"
+            " ORDER BY s.ts", (first_day, f"{last_day}~", *(f"%{w}%" for w in words)))
+        return row_dicts(rows)
+
+    async def last_purchases_between(self, first_day: str,
+                                     last_day: str) -> list[dict[str, Any]]:
+        """Clients whose latest purchase (voided and wholly returned ones left out) was made
+        on the days from `first_day` to `last_day`: `client_id`, `sale_id`, `ts`. The window's
+        sales come by day; each client's later ones by her own index."""
+        live = "status NOT IN ('voided', 'returned')"
+        rows = await self.ledger.fetch(
+            f"SELECT s.client_id, s.sale_id, s.ts FROM sales s WHERE s.ts >= ? AND s.ts < ?"
+            f" AND s.client_id IS NOT NULL AND s.{live} AND NOT EXISTS (SELECT 1 FROM sales"
+            f" t WHERE t.client_id = s.client_id AND t.seq > s.seq AND t.{live})"
+            " ORDER BY s.ts", (first_day, f"{last_day}~"))
         return row_dicts(rows)
 
     async def recent(self, limit: int = 50) -> list[dict[str, Any]]:

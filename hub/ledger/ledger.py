@@ -519,6 +519,11 @@ class Ledger:
                                 "ORDER BY seq LIMIT ?", (after_seq, limit))
         return [Entry.from_row(tuple(r)) for r in rows]
 
+    async def payload_at(self, seq: int) -> dict[str, Any] | None:
+        """The payload of the entry at `seq` (None: no such entry, or its key destroyed)."""
+        row = await self.fetch_one(f"SELECT {ENTRY_COLUMNS} FROM journal WHERE seq = ?", (seq,))
+        return None if row is None else self.decrypt(Entry.from_row(tuple(row)))
+
     def decrypt(self, entry: Entry) -> dict[str, Any] | None:
         """The entry's payload, or None when its key was destroyed (a forgotten client)."""
         try:

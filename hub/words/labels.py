@@ -61,6 +61,7 @@ KIND = {
     "item.moved": N_("Moved"), "item.status": N_("Status changed"),
     "item.inspected": N_("Inspected after its return"),
     "followup.done": N_("Follow-up done"),
+    "followup.snoozed": N_("Follow-up put off"), "contact.logged": N_("Contact logged"),
     "stock.received": N_("Stock received"), "stock.adjusted": N_("Stock adjusted"),
     "sale.completed": N_("Sold"), "sale.returned": N_("Returned"),
     "sale.voided": N_("Sale voided"),
@@ -121,7 +122,11 @@ PERMISSION = {
 
 FOLLOWUP_OUTCOME = {"called": N_("Called"), "message_left": N_("Message left"),
                     "emailed": N_("E-mailed"), "visited": N_("Visited")}
-FOLLOWUP_KIND = {"date": N_("A date to remember"), "purchase": N_("After a purchase")}
+FOLLOWUP_KIND = {"date": N_("A date to remember"), "purchase": N_("After a purchase"),
+                 "bridal": N_("After a bridal purchase"),
+                 "appointment": N_("After an appointment"), "lapsed": N_("Lapsed client"),
+                 "wish": N_("Wish list"), "contact": N_("Contact")}
+WISH_EVENT = {"back_in_stock": N_("back in stock"), "repriced": N_("new price")}
 
 VOCABULARIES: dict[str, dict[str, str]] = {
     "status": STATUS, "category": CATEGORY, "metal": METAL, "colour": COLOUR, "stone": STONE,
@@ -131,6 +136,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     "device_state": DEVICE_STATE, "device_kind": DEVICE_KIND, "count_kind": COUNT_KIND,
     "count_status": COUNT_STATUS, "sync_state": SYNC_STATE, "permission": PERMISSION,
     "followup_outcome": FOLLOWUP_OUTCOME, "followup_kind": FOLLOWUP_KIND,
+    "wish_event": WISH_EVENT,
 }
 # Who did it, when it was not a person on the roster.
 ACTORS = {"generator": N_("Demo data"), "demo": N_("Demo set-up"), "import": N_("CSV import"),

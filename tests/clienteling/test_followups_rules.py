@@ -4,14 +4,33 @@ below the threshold never does."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from hub.clienteling.rules import Due, Rules, date_followups, purchase_followups
+from hub.clienteling.rules import (
+    KINDS,
+    MARKETING,
+    Due,
+    FollowUp,
+    Rules,
+    add_months,
+    appointment_followups,
+    cooling_off,
+    date_followups,
+    lapsed_followups,
+    lapsed_window,
+    purchase_followups,
+    wish_followups,
+)
 
-rules_st = st.builds(Rules, date_lead_days=st.integers(0, 30), after_purchase_days=st.integers(1, 400),
+lags_st = st.lists(st.integers(1, 400), min_size=1, max_size=3, unique=True).map(
+    lambda v: tuple(sorted(v)))
+rules_st = st.builds(Rules, date_lead_days=st.integers(0, 30), after_purchase_days=lags_st,
+                     bridal_days=lags_st, after_appointment_days=st.integers(0, 30),
+                     cooling_off_days=st.integers(0, 30),
                      after_purchase_min=st.integers(0, 1_000_000), upcoming_days=st.integers(0, 10),
                      open_days=st.integers(1, 20), overdue_days=st.integers(0, 40))
 kept_days = st.one_of(
@@ -54,24 +73,89 @@ def test_a_date_comes_up_once_a_year_for_its_window(kept, start, rules):
 
 @given(total=st.integers(0, 2_000_000), made=st.dates(date(2025, 1, 1), date(2027, 1, 1)),
        rules=rules_st)
-def test_a_purchase_comes_up_once_if_it_is_fine_enough(total, made, rules):
+def test_a_purchase_comes_up_once_per_lag_if_it_is_fine_enough(total, made, rules):
     sale = {"sale_id": "R1-000001", "client_id": "C1", "ts": f"{made.isoformat()}T15:04:05Z",
             "total": total}
-    due = made + timedelta(days=rules.after_purchase_days)
-    today_days = []
-    for n in range(-rules.upcoming_days - 3, rules.open_days + rules.overdue_days + 3):
-        today = due + timedelta(days=n)
-        found = purchase_followups([sale], today, rules)
-        assert len(found) <= 1
-        listed = [f for f in found if f.stands(today, rules) is not None]
+    today_days: dict[str, list[date]] = {}
+    last = max(rules.after_purchase_days) + rules.open_days + rules.overdue_days + 3
+    for n in range(-rules.upcoming_days - 3, last):
+        today = made + timedelta(days=n)
+        listed = {f.followup_id: f.stands(today, rules)
+                  for f in purchase_followups([sale], today, rules)
+                  if f.stands(today, rules) is not None}
         if total < rules.after_purchase_min:
-            assert listed == []
+            assert listed == {}
             continue
-        if listed and listed[0].stands(today, rules) is Due.TODAY:
-            today_days.append(today)
-        expected = (Due.UPCOMING if -rules.upcoming_days <= n < 0 else Due.TODAY
-                    if 0 <= n < rules.open_days else Due.OVERDUE
-                    if n < rules.open_days + rules.overdue_days and n >= 0 else None)
-        assert (listed[0].stands(today, rules) if listed else None) == expected
-    if total >= rules.after_purchase_min:
-        assert today_days == [due + timedelta(days=k) for k in range(rules.open_days)]
+        expected = {}
+        for k, lag in enumerate(rules.after_purchase_days):
+            age = n - lag
+            stands = (Due.UPCOMING if -rules.upcoming_days <= age < 0 else Due.TODAY
+                      if 0 <= age < rules.open_days else Due.OVERDUE
+                      if 0 <= age < rules.open_days + rules.overdue_days else None)
+            if stands is not None:
+                fid = "purchase:C1:R1-000001" + ("" if k == 0 else f":{lag}d")
+                expected[fid] = stands
+        assert listed == expected
+        for fid, stands in listed.items():
+            if stands is Due.TODAY:
+                today_days.setdefault(fid, []).append(today)
+    if total >= rules.after_purchase_min:  # each lag: Today on open_days days from its due day
+        assert sorted(today_days.values()) == sorted(
+            [made + timedelta(days=lag + k) for k in range(rules.open_days)]
+            for lag in rules.after_purchase_days)
+
+
+def _walk(found_of, start: date, days: int, rules: Rules) -> dict[str, list[date]]:
+    """The days each follow-up id stands on Today over a walk of `days` from `start`."""
+    today_days: dict[str, list[date]] = {}
+    for n in range(days):
+        today = start + timedelta(days=n)
+        for f in found_of(today):
+            if f.stands(today, rules) is Due.TODAY:
+                today_days.setdefault(f.followup_id, []).append(today)
+    return today_days
+
+
+@given(made=st.dates(date(2024, 1, 1), date(2026, 12, 31)), months=st.integers(1, 30),
+       rules=rules_st)
+def test_a_lapsed_client_comes_up_once_when_her_last_purchase_is_old_enough(made, months,
+                                                                            rules):
+    rules = replace(rules, lapsed_months=months)
+    last = {"client_id": "C1", "sale_id": "R1-000009", "ts": f"{made.isoformat()}T10:00:00Z"}
+    due = add_months(made, months)
+    start = due - timedelta(days=rules.upcoming_days + 5)
+    walk = _walk(lambda today: lapsed_followups([last], today, rules), start,
+                 rules.upcoming_days + rules.open_days + rules.overdue_days + 10, rules)
+    assert walk == {"lapsed:C1:R1-000009": [due + timedelta(days=k)
+                                            for k in range(rules.open_days)]}
+    assert (due.year * 12 + due.month) - (made.year * 12 + made.month) == months
+    # The window the sales are asked for holds her last purchase whenever it is listed.
+    for n in range(-rules.upcoming_days, rules.open_days + rules.overdue_days):
+        first, lastday = lapsed_window(due + timedelta(days=n), rules)
+        assert first <= made <= lastday
+
+
+@given(kind=st.sampled_from(KINDS), bought=st.integers(-5, 60), rules=rules_st)
+def test_marketing_waits_out_the_cooling_off_and_care_never_does(kind, bought, rules):
+    today = date(2026, 6, 1)
+    f = FollowUp(f"{kind}:C1:x", kind, "C1", "x", today, today)
+    last = today - timedelta(days=bought)
+    held = cooling_off(f, last, today, rules)
+    assert held == (kind in MARKETING and 0 <= bought < rules.cooling_off_days)
+    assert not cooling_off(f, None, today, rules)
+
+
+@given(day_=st.dates(date(2025, 1, 1), date(2027, 12, 31)), rules=rules_st)
+def test_appointments_and_wishes_come_up_once_in_their_window(day_, rules):
+    assume(rules.after_appointment_days > 0)
+    done = [{"appointment_id": "A1", "client_id": "C1", "day": day_.isoformat()}]
+    wish = [{"client_id": "C1", "item_id": "P1", "what": "back_in_stock",
+             "ts": f"{day_.isoformat()}T09:00:00Z"}]
+    span = rules.upcoming_days + rules.open_days + rules.overdue_days + 100
+    start = day_ - timedelta(days=rules.upcoming_days + 3)
+    due = day_ + timedelta(days=rules.after_appointment_days)
+    assert _walk(lambda t: appointment_followups(done, t, rules), start, span, rules) == {
+        "appointment:C1:A1": [due + timedelta(days=k) for k in range(rules.open_days)]}
+    assert _walk(lambda t: wish_followups(wish, t, rules), start, span, rules) == {
+        f"wish:C1:P1:back_in_stock:{day_.isoformat()}": [day_ + timedelta(days=k)
+                                                         for k in range(rules.open_days)]}

@@ -1,22 +1,36 @@
-/* The follow-ups screen: a follow-up done, with how it went; then the screen again. */
+/* The follow-ups screen and the client's contact log: a follow-up done (with how it went) or
+   put off until a day, a contact logged; then the screen again, so it shows what is true. */
 "use strict";
 (function () {
   const L = window.loupe;
-  document.querySelectorAll("form.followup-done").forEach((form) => {
+
+  function send(form, errorId, call) {
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      const id = form.closest("[data-followup-id]").dataset.followupId;
-      const button = form.querySelector("button");
+      const button = form.querySelector("button[type=submit]");
+      const error = document.getElementById(errorId);
       button.disabled = true;
-      document.getElementById("followup-error").textContent = "";
+      error.textContent = "";
       try {
-        await L.api("POST", "/api/v1/followups/" + encodeURIComponent(id) + "/done",
-          { outcome: form.querySelector("select").value });
+        await call();
         location.reload();
       } catch (e) {
-        document.getElementById("followup-error").textContent = e.message;
+        error.textContent = e.message;
         button.disabled = false;
       }
     });
-  });
+  }
+
+  const path = (form) => "/api/v1/followups/" +
+    encodeURIComponent(form.closest("[data-followup-id]").dataset.followupId);
+  document.querySelectorAll("form.followup-done").forEach((form) => send(form, "followup-error",
+    () => L.api("POST", path(form) + "/done", { outcome: form.querySelector("select").value })));
+  document.querySelectorAll("form.followup-snooze").forEach((form) => send(form, "followup-error",
+    () => L.api("POST", path(form) + "/snooze", { until: form.querySelector("input").value })));
+  const log = document.getElementById("contact-log-form");
+  if (log) {
+    send(log, "contact-log-error", () => L.api("POST", "/api/v1/clients/" +
+      encodeURIComponent(log.dataset.clientId) + "/contacts", {
+      outcome: log.querySelector("select").value, note: log.querySelector("input").value }));
+  }
 })();
