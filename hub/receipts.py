@@ -9,12 +9,12 @@ leaves out every price. No client name or contact ever appears: receipts leave t
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from hub.config import Config
 from hub.core.items import group_stones
+from hub.documents import Document
 from hub.words import ENGLISH, N_, Words, words_for
 
 DEFAULT_POLICY = N_("Returns within 30 days with this receipt, in original condition."
@@ -22,27 +22,15 @@ DEFAULT_POLICY = N_("Returns within 30 days with this receipt, in original condi
 DEFAULT_GIFT_MESSAGE = N_("A gift for you")
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
-    """kind: title | text | pair | rule | small | qr | blank."""
-
-    kind: str
-    text: str = ""
-    right: str = ""
-    bold: bool = False
-    center: bool = False
-
-
 @dataclass
-class Receipt:
-    sale_id: str
-    gift: bool
-    reprint: bool
-    qr: str
-    blocks: list[Block] = field(default_factory=list)
+class Receipt(Document):
+    """A sale's receipt: a document that knows its sale, whether it is a gift receipt or a
+    reprint, and what its QR code verifies."""
 
-    def add(self, kind: str, text: str = "", right: str = "", **kw: Any) -> None:
-        self.blocks.append(Block(kind, text, right, **kw))
+    sale_id: str = ""
+    gift: bool = False
+    reprint: bool = False
+    qr: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,7 +100,8 @@ def build_receipt(sale: dict[str, Any], pieces: dict[str, dict[str, Any]],
     def money(amount: int) -> str:
         return w.money(amount, cur)
 
-    r = Receipt(sale["sale_id"], gift, reprint, qr_payload(settings, sale))
+    r = Receipt(sale_id=sale["sale_id"], gift=gift, reprint=reprint,
+                qr=qr_payload(settings, sale))
     r.add("title", settings.store_name, center=True, bold=True)
     for line in settings.header_lines:
         r.add("text", line, center=True)
@@ -183,78 +172,3 @@ def build_receipt(sale: dict[str, Any], pieces: dict[str, dict[str, Any]],
     r.add("text", w.render("Journal entry {seq}  Signature {code}",
                            {"seq": str(sale["seq"]), "code": sale["short_code"]}), center=True)
     return r
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    words, lines, cur = text.split(), [], ""
-    for word in words:
-        while len(word) > width:
-            if cur:
-                lines.append(cur)
-                cur = ""
-            lines.append(word[:width])
-            word = word[width:]
-        if not cur:
-            cur = word
-        elif len(cur) + 1 + len(word) <= width:
-            cur += " " + word
-        else:
-            lines.append(cur)
-            cur = word
-    if cur:
-        lines.append(cur)
-    return lines or [""]
-
-
-_PAPER = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
-
-
-def render_lines(receipt: Receipt, width: int = 42) -> list[tuple[Block, str]]:
-    """Each block as fixed-width text lines (what ESC/POS and the text preview print). The
-    store's no-break spaces (in `3 190,00 €`, `1,02 ct`) become plain spaces: the paper
-    keeps its columns by itself and printer code pages lack them."""
-    out: list[tuple[Block, str]] = []
-    for b in receipt.blocks:
-        b = Block(b.kind, b.text.translate(_PAPER), b.right.translate(_PAPER), b.bold, b.center)
-        if b.kind == "rule":
-            out.append((b, "-" * width))
-        elif b.kind == "blank":
-            out.append((b, ""))
-        elif b.kind == "pair":
-            left_w = width - len(b.right) - 1 if b.right else width
-            wrapped = _wrap(b.text, max(8, left_w))
-            for i, part in enumerate(wrapped):
-                right = b.right if i == len(wrapped) - 1 else ""
-                out.append((b, part.ljust(width - len(right)) + right if right else part))
-        elif b.kind == "qr":
-            text = f"[QR {b.text}]"
-            out.extend((b, text[i:i + width]) for i in range(0, len(text), width))
-        else:
-            for part in _wrap(b.text, width):
-                out.append((b, part.center(width).rstrip() if b.center else part))
-    return out
-
-
-def render_text(receipt: Receipt, width: int = 42) -> str:
-    return "\n".join(line for _, line in render_lines(receipt, width)) + "\n"
-
-
-def render_html(receipt: Receipt) -> str:
-    """A preview for the web UI; same blocks, same order as the paper."""
-    parts = ['<div class="receipt">']
-    for b in receipt.blocks:
-        e = html.escape
-        cls = f"r-{b.kind}" + (" r-bold" if b.bold else "") + (" r-center" if b.center else "")
-        if b.kind == "rule":
-            parts.append('<hr class="r-rule">')
-        elif b.kind == "blank":
-            parts.append('<div class="r-blank">&nbsp;</div>')
-        elif b.kind == "pair":
-            parts.append(f'<div class="{cls}"><span>{e(b.text)}</span>'
-                         f'<span class="r-right">{e(b.right)}</span></div>')
-        elif b.kind == "qr":
-            parts.append(f'<div class="r-qr" data-qr="{e(b.text)}">{e(b.text)}</div>')
-        else:
-            parts.append(f'<div class="{cls}">{e(b.text)}</div>')
-    parts.append("</div>")
-    return "\n".join(parts)

@@ -17,7 +17,8 @@ from hub.bus import Event, EventBus
 from hub.devices.base import Device, DeviceSpec, State
 from hub.devices.errors import DeviceBusy, DeviceError
 from hub.devices.registry import driver_class
-from hub.receipts import Receipt, ReceiptSettings, render_html
+from hub.documents import Document, render_html
+from hub.receipts import Receipt, ReceiptSettings
 from hub.store import Store
 from hub.words import ENGLISH, Term, Words
 
@@ -194,6 +195,14 @@ class DeviceManager:
         job = printer.print_receipt(job_id, receipt, width)  # type: ignore[attr-defined]
         self.last_receipt[register] = {"sale_id": sale_id, "job_id": job.id, "text": job.text,
                                        "html": render_html(receipt)}
+        return {"job_id": job.id, "device": printer.id, **job.summary()}
+
+    async def print_document(self, doc: Document, register: str, job_id: str) -> dict[str, Any]:
+        """Print any document (a call sheet, a preparation list) on a register's printer;
+        the job id keeps a retried request from printing twice."""
+        printer = self.for_register(register, "printer")
+        width = int(printer.spec.get("columns", self.receipts.width if self.receipts else 42))
+        job = printer.print_receipt(job_id, doc, width)  # type: ignore[attr-defined]
         return {"job_id": job.id, "device": printer.id, **job.summary()}
 
     async def reprint(self, sale_id: str, register: str | None = None) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from hub.devices.config import parse_devices
 from hub.devices.manager import DeviceManager
 from hub.devices.profiles import load_profiles
 from hub.devices.sim.escpos import EscPosDecoder, EscPosPrinterSim
-from hub.receipts import build_receipt, receipt_settings, render_html, render_text
+from hub.documents import render_html, render_text
+from hub.receipts import build_receipt, receipt_settings
 
 
 def printer_config(port):

@@ -22,7 +22,7 @@ from hub.devices.base import Device, Paper
 from hub.devices.errors import DeviceBusy, DeviceFailed, LinkLost
 from hub.devices.escpos.protocol import DLE_EOT, drawer_kick, is_status_byte, paper_state
 from hub.devices.escpos.render import receipt_bytes
-from hub.receipts import Receipt, render_text
+from hub.documents import Document, render_text
 
 log = logging.getLogger(__name__)
 MAX_JOBS = 500
@@ -200,8 +200,8 @@ class ReceiptPrinter(Device):
         self._wake.set()
         return job
 
-    def print_receipt(self, job_id: str, receipt: Receipt, width: int) -> Job:
-        """Queue a receipt: its ESC/POS bytes for this model, and its text for the panel."""
+    def print_receipt(self, job_id: str, receipt: Document, width: int) -> Job:
+        """Queue a receipt or any document: its ESC/POS bytes for this model, and its text for the panel."""
         data = receipt_bytes(receipt, width=width,
                              profile=str(self.spec.get("escpos_profile", "default")))
         return self.submit(job_id, data, render_text(receipt, width))

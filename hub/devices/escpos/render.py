@@ -1,13 +1,13 @@
-"""A Receipt (hub.receipts) to ESC/POS bytes, through python-escpos's command builder."""
+"""A document (hub.documents: a receipt, a call sheet...) to ESC/POS bytes, through python-escpos's command builder."""
 
 from __future__ import annotations
 
 from escpos.printer import Dummy
 
-from hub.receipts import Receipt, render_lines
+from hub.documents import Document, render_lines
 
 
-def receipt_bytes(receipt: Receipt, *, width: int = 42, profile: str = "default",
+def receipt_bytes(receipt: Document, *, width: int = 42, profile: str = "default",
                   cut: bool = True) -> bytes:
     """Build the job with python-escpos's `Dummy` (it collects bytes instead of sending),
     so code pages, QR and cut commands come from the maintained library."""

@@ -1,0 +1,191 @@
+"""One document model for everything the hub prints or shows as a page: receipts, call
+sheets, preparation lists, statements. A `Document` is a list of blocks; it renders as fixed-
+width lines (the receipt printer, text previews), as HTML (the screen) and as an A4 PDF
+(fpdf2), so what prints is what was previewed. Blocks carry text already in the store's
+words: the renderers only lay it out.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fpdf import FPDF
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """kind: title | heading | text | pair | rule | small | qr | blank | prompt (a blank to
+    fill in by hand: `text` says what, e.g. "Ring size")."""
+
+    kind: str
+    text: str = ""
+    right: str = ""
+    bold: bool = False
+    center: bool = False
+
+
+@dataclass
+class Document:
+    """A printed or shown page: a title and its blocks, in order."""
+
+    title: str = ""
+    blocks: list[Block] = field(default_factory=list)
+
+    def add(self, kind: str, text: str = "", right: str = "", **kw: Any) -> None:
+        self.blocks.append(Block(kind, text, right, **kw))
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    words, lines, cur = text.split(), [], ""
+    for word in words:
+        while len(word) > width:
+            if cur:
+                lines.append(cur)
+                cur = ""
+            lines.append(word[:width])
+            word = word[width:]
+        if not cur:
+            cur = word
+        elif len(cur) + 1 + len(word) <= width:
+            cur += " " + word
+        else:
+            lines.append(cur)
+            cur = word
+    if cur:
+        lines.append(cur)
+    return lines or [""]
+
+
+_PAPER = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
+
+
+def render_lines(receipt: Document, width: int = 42) -> list[tuple[Block, str]]:
+    """Each block as fixed-width text lines (what ESC/POS and the text preview print). The
+    store's no-break spaces (in `3 190,00 €`, `1,02 ct`) become plain spaces: the paper
+    keeps its columns by itself and printer code pages lack them."""
+    out: list[tuple[Block, str]] = []
+    for b in receipt.blocks:
+        b = Block(b.kind, b.text.translate(_PAPER), b.right.translate(_PAPER), b.bold, b.center)
+        if b.kind == "rule":
+            out.append((b, "-" * width))
+        elif b.kind == "blank":
+            out.append((b, ""))
+        elif b.kind == "pair":
+            left_w = width - len(b.right) - 1 if b.right else width
+            wrapped = _wrap(b.text, max(8, left_w))
+            for i, part in enumerate(wrapped):
+                right = b.right if i == len(wrapped) - 1 else ""
+                out.append((b, part.ljust(width - len(right)) + right if right else part))
+        elif b.kind == "prompt":
+            out.append((b, (b.text + " " if b.text else "").ljust(width, "_")))
+        elif b.kind == "qr":
+            text = f"[QR {b.text}]"
+            out.extend((b, text[i:i + width]) for i in range(0, len(text), width))
+        else:
+            for part in _wrap(b.text, width):
+                out.append((b, part.center(width).rstrip() if b.center else part))
+    return out
+
+
+def render_text(receipt: Document, width: int = 42) -> str:
+    return "\n".join(line for _, line in render_lines(receipt, width)) + "\n"
+
+
+def render_html(receipt: Document) -> str:
+    """A preview for the web UI; same blocks, same order as the paper."""
+    parts = ['<div class="receipt">']
+    for b in receipt.blocks:
+        e = html.escape
+        cls = f"r-{b.kind}" + (" r-bold" if b.bold else "") + (" r-center" if b.center else "")
+        if b.kind == "rule":
+            parts.append('<hr class="r-rule">')
+        elif b.kind == "blank":
+            parts.append('<div class="r-blank">&nbsp;</div>')
+        elif b.kind == "pair":
+            parts.append(f'<div class="{cls}"><span>{e(b.text)}</span>'
+                         f'<span class="r-right">{e(b.right)}</span></div>')
+        elif b.kind == "prompt":
+            parts.append(f'<div class="r-prompt"><span>{e(b.text)}</span>'
+                         '<span class="r-line"></span></div>')
+        elif b.kind == "qr":
+            parts.append(f'<div class="r-qr" data-qr="{e(b.text)}">{e(b.text)}</div>')
+        else:
+            parts.append(f'<div class="{cls}">{e(b.text)}</div>')
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+# DejaVu covers the store's every letter and the currency signs; without it (a box with
+# no fonts) the PDF falls back to Helvetica and latin-1, with "?" for what it lacks.
+_FONTS = Path("/usr/share/fonts/truetype/dejavu")
+
+
+def render_pdf(doc: Document) -> bytes:
+    """The document on A4 pages (fpdf2), the blocks in order: titles large, pairs as a
+    label and its value at the right margin, prompts as a label and a line to write on."""
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.set_margins(18, 15, 18)
+    regular, bold = _FONTS / "DejaVuSans.ttf", _FONTS / "DejaVuSans-Bold.ttf"
+    if regular.exists() and bold.exists():
+        pdf.add_font("Body", "", str(regular))
+        pdf.add_font("Body", "B", str(bold))
+        family = "Body"
+
+        def clean(text: str) -> str:
+            return text
+    else:
+        family = "Helvetica"
+
+        def clean(text: str) -> str:
+            return text.encode("latin-1", "replace").decode("latin-1")
+    pdf.set_title(clean(doc.title))
+    pdf.set_creator("Loupe")
+    pdf.add_page()
+    width = pdf.epw
+    for b in doc.blocks:
+        text, right = clean(b.text), clean(b.right)
+        align = "C" if b.center else "L"
+        if b.kind == "title":
+            pdf.set_font(family, "B", 16)
+            pdf.multi_cell(width, 9, text, align=align, new_x="LMARGIN", new_y="NEXT")
+        elif b.kind == "heading":
+            if pdf.get_y() > pdf.h - 50:  # a client's section does not start at a page's foot
+                pdf.add_page()
+            pdf.ln(3)
+            pdf.set_font(family, "B", 12)
+            pdf.multi_cell(width, 7, text, align=align, new_x="LMARGIN", new_y="NEXT")
+        elif b.kind == "rule":
+            pdf.ln(1)
+            pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + width, pdf.get_y())
+            pdf.ln(2)
+        elif b.kind == "blank":
+            pdf.ln(4)
+        elif b.kind == "pair":
+            pdf.set_font(family, "B" if b.bold else "", 10)
+            y = pdf.get_y()
+            pdf.multi_cell(width * 0.7, 5.5, text, new_x="LMARGIN", new_y="NEXT")
+            after = pdf.get_y()
+            pdf.set_xy(pdf.l_margin + width * 0.7, y)
+            pdf.multi_cell(width * 0.3, 5.5, right, align="R", new_x="LMARGIN", new_y="NEXT")
+            pdf.set_y(max(after, pdf.get_y()))
+        elif b.kind == "prompt":
+            pdf.set_font(family, "", 10)
+            label = f"{text} " if text else ""
+            pdf.cell(pdf.get_string_width(label), 7, label)
+            x, y = pdf.get_x(), pdf.get_y() + 6
+            pdf.set_draw_color(150)
+            pdf.line(x, y, pdf.l_margin + width, y)
+            pdf.set_draw_color(0)
+            pdf.ln(8)
+        elif b.kind == "qr":
+            pdf.set_font(family, "", 8)
+            pdf.multi_cell(width, 4, text, align="C", new_x="LMARGIN", new_y="NEXT")
+        else:  # text, small
+            pdf.set_font(family, "B" if b.bold else "", 8 if b.kind == "small" else 10)
+            pdf.multi_cell(width, 4.5 if b.kind == "small" else 5.5, text, align=align,
+                           new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
