@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from hub.clienteling.callsheet import ClientCall, call_sheet
 from hub.clienteling.rules import (
     MARKETING,
     OUTCOMES,
@@ -24,6 +25,7 @@ from hub.clienteling.rules import (
 from hub.core import fields
 from hub.core.errors import Invalid, NotFound, Refused
 from hub.core.items import row_dicts
+from hub.documents import Document
 from hub.ledger.journal import Entry
 from hub.ledger.ledger import Tx
 from hub.store import Store
@@ -40,6 +42,8 @@ class FollowUps:
     def __init__(self, store: Store, rules: Rules) -> None:
         self.store, self.rules = store, rules
         self.sources: list[Source] = []
+        # A client's wish list in words, for the call sheet (the wish lists' part sets it).
+        self.wishes_of: Callable[[str], Awaitable[list[str]]] | None = None
 
     def today(self) -> date:
         return datetime.now(self.store.words.tz).date()
@@ -185,6 +189,30 @@ class FollowUps:
 
         entry = await self.store.ledger.transact(command)
         return {"seq": entry.seq, **self._shown(found, today), "until": until_day}
+
+    async def call_sheet(self, *, associate: str | None = None,
+                         today: date | None = None) -> Document:
+        """This week's calls (today's, the overdue and the coming days' follow-ups), one
+        section per client in the order they are due (see `hub.clienteling.callsheet`)."""
+        today = today or self.today()
+        week = await self.day(today)
+        by_client: dict[str, list[dict[str, Any]]] = {}
+        for f in sorted(week["overdue"] + week["today"] + week["upcoming"],
+                        key=lambda f: (f["due"], f["followup_id"])):
+            by_client.setdefault(f["client_id"], []).append(f)
+        calls = []
+        for client_id, listed in by_client.items():
+            client = await self.store.clients.get(client_id)
+            if client["profile"] is None:
+                continue
+            purchases = [await self.store.sales.get(s["sale_id"])
+                         for s in await self.store.sales.for_client(client_id, 3)]
+            wishes = await self.wishes_of(client_id) if self.wishes_of else []
+            calls.append(ClientCall(client_id, client["profile"], listed, purchases, wishes))
+        staff = self.store.staff.get(associate) if associate else None
+        return call_sheet(calls, self.store.words, store_name=self.store.config.store_name,
+                          week=today.isoformat(), associate=staff.name if staff else None,
+                          currency=self.store.config.currency)
 
     async def log_contact(self, client_id: Any, outcome: Any, note: Any, *,
                           actor: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ writes nothing; a fine purchase comes up months later; an erased client has none
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -208,3 +209,37 @@ async def test_a_contact_logged_is_on_her_page_and_sealed(client, store, followu
     await store.close()
     for f in store.ledger.db_path.parent.glob(store.ledger.db_path.name + "*"):
         assert b"graduation" not in f.read_bytes()  # her note is sealed under her key
+
+
+async def test_the_call_sheet_prints_the_week_with_prompts_for_blanks(client, store, followups):
+    import io
+
+    from pypdf import PdfReader
+
+    her = await store.clients.create({
+        "first_name": "Hélène", "last_name": "Fontaine", "phones": ["+33 6 11 22 33 44"],
+        "ring_sizes": {"left ring": "52"}, "dates": {"anniversary": _in(12, followups)},
+        "preferences": {"designers": ["Maison Vernier"]}}, "test")
+    await store.items.receive_many([piece("CS-1", tag_price=120_000,
+                                          description="Emerald drop earrings")], "test")
+    await store.sales.complete(register_id="R1", actor="alex", lines=[{"item_id": "CS-1"}],
+                               tenders=cash(120_000), client_id=her["client_id"])
+    await store.clients.create({"first_name": "Nobody", "last_name": "Tocall"}, "test")
+    await sign_in(client, "alex")
+    sheet = await followups.call_sheet(today=followups.today() + timedelta(days=1))
+    # She has just bought: the anniversary call waits out the cooling-off (none this week).
+    assert not any(b.kind == "heading" for b in sheet.blocks)
+    followups.rules = replace(followups.rules, cooling_off_days=0)
+    sheet = await followups.call_sheet()
+    r = await client.get("/followups/callsheet.pdf")
+    assert r.status == 200 and r.content_type == "application/pdf"
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(await r.read())).pages)
+    assert "Hélène Fontaine" in text and "Anniversary" in text and "+33 6 11 22 33 44" in text
+    assert "Nobody" not in text  # only those with a follow-up this week
+    # Her section: what she bought, what is known, and a prompt for what is blank.
+    kinds = [(b.kind, b.text) for b in sheet.blocks]
+    assert ("heading", "Hélène Fontaine") in kinds
+    assert ("prompt", "Ring size, right ring") in kinds  # a blank is a prompt
+    assert ("prompt", "Ring size, left ring") not in kinds  # known: printed, not asked
+    assert ("prompt", "Birthday") in kinds
+    assert any(k == "pair" and "Emerald drop earrings" in t for k, t in kinds)

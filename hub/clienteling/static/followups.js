@@ -34,3 +34,20 @@
       outcome: log.querySelector("select").value, note: log.querySelector("input").value }));
   }
 })();
+(function () {
+  const button = document.getElementById("callsheet-print");
+  if (!button) return;
+  const _ = window.loupe._;
+  button.addEventListener("click", async () => {
+    const error = document.getElementById("followup-error");
+    button.disabled = true;
+    error.textContent = "";
+    try {
+      await window.loupe.api("POST", "/api/v1/followups/callsheet/print", {});
+      window.loupe.toast(_("The call sheet is printing."));
+    } catch (e) {
+      error.textContent = e.message;
+    }
+    button.disabled = false;
+  });
+})();
