@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hub.clienteling.demo import demo_day, earning_points
 from hub.config import Config, load_config
 from hub.generate import generate
 from hub.store import Store, init_store
@@ -21,7 +22,11 @@ async def prepare_demo(data_dir: Path, *, items: int, clients: int, sales: int,
     async with await Store.open(config) as store:
         staff_lines = await seed_demo_staff(store)  # first, so the demo staff ring up its sales
         if fresh:
-            await generate(store, items=items, clients=clients, sales=sales, seed=1)
+            async with earning_points(store):  # the demo's sales earn loyalty points
+                await generate(store, items=items, clients=clients, sales=sales, seed=1,
+                               appointments=8,  # this week's, one with a tray
+                               wishlists=12)  # a partner's gift list among them
+            await demo_day(store, "sophie")  # her first morning: dates coming, calls made
         summary = await store.summary()
     lines = [
         f"demo store {summary['store_name']} in {data_dir}" + ("" if fresh else " (existing)"),

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fpdf import FPDF
+from fpdf.enums import EncryptionMethod
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +80,15 @@ def render_lines(receipt: Document, width: int = 42) -> list[tuple[Block, str]]:
             for i, part in enumerate(wrapped):
                 right = b.right if i == len(wrapped) - 1 else ""
                 out.append((b, part.ljust(width - len(right)) + right if right else part))
-        elif b.kind == "prompt":
-            out.append((b, (b.text + " " if b.text else "").ljust(width, "_")))
+        elif b.kind == "prompt":  # the label, then a line to write on (its own when long)
+            label = _wrap(b.text, width) if b.text else []
+            if label and len(label[-1]) <= width - 8:
+                last = label.pop()
+                out.extend((b, part) for part in label)
+                out.append((b, (last + " ").ljust(width, "_")))
+            else:
+                out.extend((b, part) for part in label)
+                out.append((b, "_" * width))
         elif b.kind == "qr":
             text = f"[QR {b.text}]"
             out.extend((b, text[i:i + width]) for i in range(0, len(text), width))
@@ -123,10 +131,14 @@ def render_html(receipt: Document) -> str:
 _FONTS = Path("/usr/share/fonts/truetype/dejavu")
 
 
-def render_pdf(doc: Document) -> bytes:
+def render_pdf(doc: Document, password: str | None = None) -> bytes:
     """The document on A4 pages (fpdf2), the blocks in order: titles large, pairs as a
-    label and its value at the right margin, prompts as a label and a line to write on."""
+    label and its value at the right margin, prompts as a label and a line to write on.
+    With a `password` the file is AES-256 encrypted: any PDF reader opens it with it."""
     pdf = FPDF(format="A4")
+    if password is not None:
+        pdf.set_encryption(owner_password=password, user_password=password,
+                           encryption_method=EncryptionMethod.AES_256)
     pdf.set_auto_page_break(True, margin=15)
     pdf.set_margins(18, 15, 18)
     regular, bold = _FONTS / "DejaVuSans.ttf", _FONTS / "DejaVuSans-Bold.ttf"

@@ -23,14 +23,20 @@ import math
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from random import Random
 from typing import Any
 
-from hub.core.clients import validate_profile
+from hub.clienteling.appointments import KINDS, Appointments
+from hub.clienteling.appointments import settings_of as appointment_settings
+from hub.clienteling.wishlists import Wishlists
+from hub.core.clients import CONSENT_HOW, validate_profile
+from hub.core.errors import Refused
 from hub.core.sales import validate_lines, validate_tenders
 from hub.ledger.ledger import Tx
 from hub.money import minor_units, round_half_up_div
 from hub.store import Store
+from hub.words.labels import COLOUR, STONE, STYLE
 
 BP = 10_000  # basis points: factors are integers, 10,000 = ×1
 
@@ -987,28 +993,115 @@ def _ring_sizes(rng: Random, woman: bool) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class StockWords:
-    """What the store's stock is made of, for clients' preferences to name only real things."""
+    """What the store's stock is made of, for clients' preferences to name only real things
+    (metals, stones and colours as the vocabularies' keys)."""
 
     designers: tuple[str, ...] = ()
     metals: tuple[str, ...] = ()
     stones: tuple[str, ...] = ()
+    colours: tuple[str, ...] = ()
 
 
 async def stock_words(store: Store) -> StockWords:
     rows = await store.ledger.fetch("SELECT DISTINCT designer, metal, metal_colour FROM items")
     stones = await store.ledger.fetch("SELECT DISTINCT type FROM item_stones ORDER BY type")
-    metals = {f"{r['metal_colour']} gold" if r["metal"] == "gold" and r["metal_colour"]
-              else r["metal"] for r in rows
-              if r["metal"] in ("gold", "platinum", "silver", "palladium")}
+    metals = {r["metal"] for r in rows if r["metal"] in ("gold", "platinum", "silver",
+                                                           "palladium")}
+    colours = {r["metal_colour"] for r in rows if r["metal"] == "gold" and r["metal_colour"]}
     return StockWords(designers=tuple(sorted({r["designer"] for r in rows if r["designer"]})),
-                      metals=tuple(sorted(metals)), stones=tuple(r["type"] for r in stones))
+                      metals=tuple(sorted(metals)),
+                      stones=tuple(r["type"] for r in stones if r["type"] in STONE),
+                      colours=tuple(sorted(colours & set(COLOUR))))
+
+
+# What an associate remembers from a conversation (made up, as the names are).
+WORK = ("Architect", "Surgeon at the Pitié-Salpêtrière", "Runs a gallery in the Marais",
+        "Lawyer, often in London", "Retired teacher", "Works in fashion (a couture house)",
+        "Wine merchant in Bordeaux", "Pilot", "Owns two restaurants", "Cellist at the opera")
+CHILDREN = ("Two daughters, 8 and 12", "A son at university in Lyon", "Twins, born in spring",
+            "A grown-up daughter who loves pearls", "Expecting their first child",
+            "Three boys; the eldest is getting engaged")
+PETS = ("A greyhound called Pablo", "Two cats", "A Cavalier King Charles, Biscotte",
+        "Rides at weekends; a mare called Étoile")
+HOBBIES = ("Opera and ballet", "Sailing in Brittany", "Tennis on Sunday mornings",
+           "Collects Art Deco glass", "Paints watercolours", "Golf", "Gardening, roses above all",
+           "Travels to Japan every autumn")
+PREFERENCE_NOTES = ("Prefers pieces she can wear every day.", "Nothing too heavy on the ear.",
+                    "Loves old-cut diamonds.", "Likes to see the new collections first.", "")
+DO_NOT_CONTACT = (("Bereavement: no calls for now", 120), ("Living abroad until the summer", 200),
+                  ("Asked for no messages before the new year", 60))
+NECKLACES_MM = (400, 420, 450, 500, 600, 800)  # the lengths necklaces are made in
+BUDGETS = {"": ("0-1000", "1000-5000"), "silver": ("1000-5000", "5000-15000"),
+           "gold": ("5000-15000", "15000-50000"), "private client": ("15000-50000", "50000-")}
+
+
+def _deepen(profile: dict[str, Any], n: int, stock: StockWords, associates: tuple[str, ...],
+            woman: bool) -> None:
+    """What an associate learns over the years: lengths, tastes, a budget, the conversation,
+    her associates, consent per channel (with when, by whom and how), now and then a
+    do-not-contact period. Drawn from its own generator, seeded by the client, so adding
+    depth does not change the rest of the store's data."""
+    rng = Random(f"deep:{n}:{profile['emails'][0]}")
+    lengths: dict[str, Any] = {}
+    if rng.random() < 0.5:
+        wrist = round(rng.gauss(158 if woman else 178, 8))
+        lengths["wrist"] = {"mm": max(120, min(220, wrist)), "unit": "cm"}
+        lengths["bracelet"] = {"mm": lengths["wrist"]["mm"] + rng.choice((10, 15, 20)),
+                               "unit": "cm"}
+    if woman and rng.random() < 0.45:
+        lengths["necklace"] = {"mm": rng.choice(NECKLACES_MM), "unit": "cm"}
+    if lengths:
+        profile["lengths"] = lengths
+    prefs = profile.setdefault("preferences", {})
+    if stock.colours and "gold" in prefs.get("metals", ()) and rng.random() < 0.8:
+        prefs["colours"] = rng.sample(stock.colours, min(len(stock.colours), rng.choice((1, 2))))
+    prefs["styles"] = rng.sample(sorted(STYLE), rng.choice((1, 1, 2)))
+    note = rng.choice(PREFERENCE_NOTES)
+    if note:
+        prefs["note"] = note
+    profile["budget"] = rng.choice(BUDGETS[profile.get("tier") or ""])
+    conversation = {}
+    for topic, says, share in (("work", WORK, 0.6), ("children", CHILDREN, 0.35),
+                               ("pets", PETS, 0.25), ("hobbies", HOBBIES, 0.5)):
+        if rng.random() < share:
+            conversation[topic] = rng.choice(says)
+    if conversation:
+        profile["conversation"] = conversation
+    if associates:
+        profile["primary_associate"] = rng.choice(associates)
+        others = [a for a in associates if a != profile["primary_associate"]]
+        if others and rng.random() < 0.3:
+            profile["secondary_associate"] = rng.choice(others)
+    by = profile.get("primary_associate") or "generator"
+    consent: dict[str, list[dict[str, Any]]] = {}
+    for channel, asked in (("email", 0.85), ("sms", 0.5), ("phone", 0.4), ("post", 0.3),
+                           ("messaging", 0.25)):
+        if rng.random() >= asked:
+            continue
+        month, day = rng.randint(1, 6), rng.randint(1, 28)
+        changes = [{"marketing": rng.random() < 0.65,
+                    "at": f"{REFERENCE_YEAR}-{month:02d}-{day:02d}T1{rng.randint(0, 8)}:00:00Z",
+                    "by": by, "how": rng.choice(sorted(CONSENT_HOW))}]
+        if rng.random() < 0.15:  # she changed her mind later that year
+            changes.append({"marketing": not changes[0]["marketing"],
+                            "at": f"{REFERENCE_YEAR}-{month + 6:02d}-{day:02d}T11:00:00Z",
+                            "by": by, "how": rng.choice(("email_reply", "phone", "in_store"))})
+        consent[channel] = changes
+    profile["consent"] = consent
+    if rng.random() < 0.04:
+        reason, days = rng.choice(DO_NOT_CONTACT)
+        start = date(REFERENCE_YEAR, rng.randint(1, 12), rng.randint(1, 28))
+        profile["do_not_contact"] = [{"from": start.isoformat(), "reason": reason,
+                                      "to": (start + timedelta(days=days)).isoformat()}]
 
 
 def make_client(rng: Random, n: int, stock: StockWords | None = None, *,
                 woman: bool | None = None, last: str | None = None,
-                partner: dict[str, Any] | None = None) -> dict[str, Any]:
+                partner: dict[str, Any] | None = None,
+                associates: tuple[str, ...] = ()) -> dict[str, Any]:
     """A made-up client: common first and last names drawn at random, an example.com e-mail,
-    a phone number from the range France reserves for fiction, a Paris street."""
+    a phone number from the range France reserves for fiction, a Paris street; and the
+    depth an associate's book has (`_deepen`), her associate among `associates`."""
     stock = stock or StockWords()
     woman = rng.random() < 0.7 if woman is None else woman
     first = rng.choice(WOMEN if woman else MEN)
@@ -1032,7 +1125,6 @@ def make_client(rng: Random, n: int, stock: StockWords | None = None, *,
         "dates": {"birthday": _date(rng, born)},
         "language": language,
         "notes": rng.choice(NOTES),
-        "consent": {"marketing": rng.random() < 0.6, "events": rng.random() < 0.4},
         "tier": _pick(rng, TIERS),
     }
     if language == "en" and rng.random() < 0.5:
@@ -1054,6 +1146,7 @@ def make_client(rng: Random, n: int, stock: StockWords | None = None, *,
         married = rng.randint(min(born + 22, REFERENCE_YEAR), REFERENCE_YEAR)
         profile["dates"]["anniversary"] = (_date(rng, married) if rng.random() < 0.7
                                            else "--" + _date(rng, 2001)[5:])
+    _deepen(profile, n, stock, associates, woman)
     return {k: v for k, v in profile.items() if v}
 
 
@@ -1130,7 +1223,8 @@ def tender_plan(rng: Random, tag: int, scale: int, n: int) -> TenderPlan:
 # -- all of it ----------------------------------------------------------------------------------
 
 async def generate(store: Store, *, items: int = 0, clients: int = 0, sales: int = 0,
-                   seed: int | None = None, actor: str = "generator") -> dict[str, int]:
+                   seed: int | None = None, actor: str = "generator",
+                   appointments: int = 0, wishlists: int = 0) -> dict[str, int]:
     """Receive `items` pieces, create `clients` clients and ring up `sales` sales (plus a
     few returns, 2-3 % of them) through the store's services."""
     rng = Random(seed)
@@ -1144,6 +1238,8 @@ async def generate(store: Store, *, items: int = 0, clients: int = 0, sales: int
 
     await _make_clients(store, rng, clients, actor)
     made = await _make_sales(store, rng, sales, scale)
+    await make_appointments(store, appointments, seed=seed, actor=actor)  # after the sales
+    await make_wishlists(store, wishlists, seed=seed, actor=actor)  # and wish lists
     return {"pieces": items, "clients": clients, "sales": made}
 
 
@@ -1151,30 +1247,61 @@ async def _make_clients(store: Store, rng: Random, count: int, actor: str) -> No
     if not count:
         return
     stock = await stock_words(store)
+    # Who looks after the book: the store's associates and managers (not its administrator).
+    associates = tuple(sorted(m.staff_id for m in store.staff.all()
+                              if m.status == "active" and m.role != "admin"))
     first = (await store.ledger.fetch_one("SELECT COUNT(*) AS n FROM clients"))["n"]
-    book: list[tuple[str, dict[str, Any], str | None]] = []  # id, profile, partner id
+    # id, profile, and links to earlier ones: partner id, household [(id, relation)]
+    book: list[tuple[str, dict[str, Any], str | None, list[tuple[str, str]]]] = []
     while len(book) < count:
         n = first + len(book)
-        profile = make_client(rng, n, stock)
-        book.append((client_id(rng), profile, None))
+        profile = make_client(rng, n, stock, associates=associates)
+        book.append((client_id(rng), profile, None, []))
         if len(book) < count and "anniversary" in profile["dates"] and rng.random() < 0.3:
             partner = make_client(rng, n + 1, stock, woman=profile["title"] != "Mme",
-                                  last=profile["last_name"], partner=profile)
-            book.append((client_id(rng), partner, book[-1][0]))
+                                  last=profile["last_name"], partner=profile,
+                                  associates=associates)
+            book.append((client_id(rng), partner, book[-1][0], []))
+            _grown_child(book, first, count, stock, associates)
     taken = {r["client_id"] for r in await store.ledger.fetch(
         f"SELECT client_id FROM clients WHERE client_id IN ({','.join('?' * len(book))})",
-        tuple(cid for cid, _, _ in book))} if first else set()
-    checked = []
-    for cid, profile, partner in book:
+        tuple(cid for cid, _, _, _ in book))} if first else set()
+    renamed: dict[str, str] = {}
+    for cid, _, _, _ in book:
         if cid in taken:  # an id an earlier run with the same seed already gave out
-            cid = client_id(rng)
+            renamed[cid] = client_id(rng)
+    checked = []
+    for cid, profile, partner, household in book:
         if partner:
-            profile = {**profile, "partner_id": partner}
-        checked.append((cid, validate_profile(profile)))
+            profile = {**profile, "partner_id": renamed.get(partner, partner)}
+        if household:
+            profile = {**profile, "household": [{"client_id": renamed.get(c, c),
+                                                 "relation": r} for c, r in household]}
+        checked.append((renamed.get(cid, cid), validate_profile(profile)))
     for i in range(0, len(checked), 500):
         batch = checked[i:i + 500]
         await store.ledger.transact(lambda tx, batch=batch: [
             store.clients.create_in(tx, profile, actor, client_id=cid) for cid, profile in batch])
+
+
+def _grown_child(book: list[tuple[str, dict[str, Any], str | None, list[tuple[str, str]]]],
+                 first: int, count: int, stock: StockWords, associates: tuple[str, ...]) -> None:
+    """Now and then a couple's grown-up child is a client too, in their household (the
+    parents' side of the link follows from hers). Drawn apart from the main generator."""
+    (one, parent, _, _), (other, _, _, _) = book[-2], book[-1]
+    married = parent["dates"]["anniversary"]
+    rng = Random(f"family:{one}")
+    if len(book) >= count or married.startswith("--") or rng.random() >= 0.4:
+        return
+    born = int(married[:4]) + rng.randint(1, 8)
+    if born > REFERENCE_YEAR - 18:
+        return
+    child = make_client(rng, first + len(book), stock, last=parent["last_name"],
+                        associates=associates)
+    child["dates"] = {"birthday": _date(rng, born)}
+    child["addresses"] = [{"line1": f"{rng.randint(1, 180)} rue du Faubourg Saint-Denis",
+                           "city": "Paris", "postcode": "75010", "country": "FR"}]
+    book.append((client_id(rng), child, None, [(one, "parent"), (other, "parent")]))
 
 
 async def _make_sales(store: Store, rng: Random, count: int, scale: int) -> int:
@@ -1244,3 +1371,108 @@ async def _make_sales(store: Store, rng: Random, count: int, scale: int) -> int:
                                        actor=rng.choice(managers),
                                        reason=rng.choice(RETURN_REASONS))
     return len(done)
+
+
+# -- appointments -------------------------------------------------------------------------------
+
+APPOINTMENT_NOTES = ("Looking for earrings to match her bracelet.", "Her 40th birthday in June.",
+                     "Engagement ring: a budget in mind, round or oval.",
+                     "Bring the new collection first.", "")
+
+
+async def make_appointments(store: Store, count: int, *, seed: int | None = None,
+                            actor: str = "generator") -> int:
+    """A few appointments this week (from the next hour on) for the book's clients with its
+    associates, some confirmed, the soonest with a tray of 3-4 showcase pieces. Drawn from
+    a generator of their own, so the rest of the store's data stays as it was; a slot
+    already taken is skipped. Returns how many were booked."""
+    if not count:
+        return 0
+    rng = Random(f"appointments:{seed}")
+    clients = [r["client_id"] for r in await store.ledger.fetch(
+        "SELECT client_id FROM clients WHERE status = 'active' ORDER BY client_id")]
+    staff = sorted(m.staff_id for m in store.staff.all()
+                   if m.status == "active" and m.role != "admin")
+    if not clients or not staff:
+        return 0
+    book = Appointments(store, appointment_settings(store.config))
+    now = datetime.now(store.words.tz)
+    made: list[dict[str, Any]] = []
+    for _ in range(count * 3):  # some draws fall on a taken slot
+        if len(made) >= count:
+            break
+        day = now.date() + timedelta(days=rng.randrange(0, 6))
+        hour = rng.randrange(10, 18)
+        if day == now.date() and hour <= now.hour + 1:
+            day += timedelta(days=1)
+        try:
+            made.append(await book.book({
+                "kind": rng.choice(KINDS), "client_id": rng.choice(clients),
+                "associate": rng.choice(staff),
+                "salon": rng.choice(book.settings.salons),
+                "start": f"{day.isoformat()}T{hour:02d}:{rng.choice((0, 30)):02d}",
+                "duration_min": rng.choice((30, 60, 60, 90)),
+                "note": rng.choice(APPOINTMENT_NOTES)}, actor=actor))
+        except Refused:
+            continue
+    for appointment in made:
+        if rng.random() < 0.4:
+            await book.move(appointment["appointment_id"], "confirm", actor=actor)
+    if made:
+        soonest = min(made, key=lambda a: a["start"])
+        pieces = [r["item_id"] for r in await store.ledger.fetch(
+            "SELECT item_id FROM items WHERE status = 'in_stock' AND location LIKE 'showcase-%'"
+            " ORDER BY item_id")]
+        held = await store.holds.held_among(pieces)
+        free = [p for p in pieces if p not in held]
+        if len(free) >= 3:
+            tray = rng.sample(free, rng.choice((3, 4)) if len(free) >= 4 else 3)
+            await book.pull(soonest["appointment_id"], {"item_ids": sorted(tray)}, actor=actor)
+    return len(made)
+
+
+# Styles a client describes when no one piece is what she wishes for (made up, as the names).
+WISHED_STYLES = ("Emerald drop earrings, rose gold", "A tennis bracelet in white gold",
+                 "A signet ring with her initials", "Pearl studs, 8 mm, for every day",
+                 "A sapphire pendant, oval, not too large", "An eternity band to match her ring",
+                 "Art Deco earrings, platinum", "A long sautoir of pearls")
+
+
+async def make_wishlists(store: Store, count: int, *, seed: int | None = None,
+                         actor: str = "generator") -> int:
+    """Wish lists for `count` of the book's clients: one to three wishes each, pieces in
+    stock (of a designer she loves when there is one) or a style in her words, some from
+    the web shop; and for a few couples, his wish list for her (a gift). Drawn from a
+    generator of their own, so the rest of the store's data stays as it was. Returns how
+    many wishes were made."""
+    if not count:
+        return 0
+    rng = Random(f"wishlists:{seed}")
+    clients = [r["client_id"] for r in await store.ledger.fetch(
+        "SELECT client_id FROM clients WHERE status = 'active' ORDER BY client_id")]
+    pieces = [dict(r) for r in await store.ledger.fetch(
+        "SELECT item_id, designer FROM items WHERE status = 'in_stock' ORDER BY item_id")]
+    if not clients or not pieces:
+        return 0
+    book = Wishlists(store)
+    made = 0
+    for client_id in rng.sample(clients, min(count, len(clients))):
+        profile = (await store.clients.get(client_id))["profile"] or {}
+        loved = set((profile.get("preferences") or {}).get("designers") or [])
+        theirs = [p["item_id"] for p in pieces if p["designer"] in loved] or \
+            [p["item_id"] for p in pieces]
+        partner = profile.get("partner_id")
+        for n in range(rng.choice((1, 1, 2, 3))):
+            wish: dict[str, Any] = ({"style": rng.choice(WISHED_STYLES)} if rng.random() < 0.3
+                                    else {"item_id": rng.choice(theirs)})
+            if partner and n == 0 and rng.random() < 0.7:
+                wish["for_client_id"] = partner  # a gift: his wish list for her
+            try:
+                if rng.random() < 0.2 and "for_client_id" not in wish:
+                    await book.add_from_web(client_id, actor="hq", **wish)
+                else:
+                    await book.add(client_id, wish, actor=actor)
+                made += 1
+            except Refused:  # the same piece drawn twice
+                continue
+    return made

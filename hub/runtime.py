@@ -28,7 +28,13 @@ from hub.ledger.schema import Schema
 if TYPE_CHECKING:  # the layers' service types, for annotations only (no import at run time)
     from aiohttp import web
 
+    from hub.clienteling.appointments import Appointments
     from hub.clienteling.book import FollowUps
+    from hub.clienteling.loyalty import Loyalty
+    from hub.clienteling.privacy import Privacy
+    from hub.clienteling.recommend import Recommendations
+    from hub.clienteling.tiers import Tiers
+    from hub.clienteling.wishlists import Wishlists
     from hub.control import ControlServer
     from hub.counts.service import Counts
     from hub.devices.manager import DeviceManager
@@ -108,6 +114,12 @@ class Runtime:
     counts: Counts | None = None
     sync: SyncPart | None = None
     followups: FollowUps | None = None
+    privacy: Privacy | None = None
+    loyalty: Loyalty | None = None
+    appointments: Appointments | None = None
+    wishlists: Wishlists | None = None
+    tiers: Tiers | None = None
+    recommendations: Recommendations | None = None
     web: WebServing | None = None
     control: ControlServer | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)

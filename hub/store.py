@@ -15,11 +15,13 @@ from typing import Any
 from hub import layers
 from hub.bus import EventBus
 from hub.config import CONFIG_NAME, Config, load_config, parse_config, render_config
+from hub.core.accounts import Accounts
 from hub.core.approvals import Approvals
 from hub.core.carts import Carts
 from hub.core.clients import Clients, NameIndex, next_milestone
 from hub.core.closures import Closures
 from hub.core.errors import NotFound
+from hub.core.holds import Holds
 from hub.core.hq import HQBook
 from hub.core.items import Items
 from hub.core.registers import Registers
@@ -77,10 +79,15 @@ class Store:
                            tax_rates={r.code: r.rate_bp for r in config.tax_rates},
                            prices_include_tax=config.prices_include_tax,
                            max_line_price=config.max_line_price)
+        # Pieces held for a purpose (a tray for an appointment): a sale of one asks first.
+        self.holds = Holds(ledger, self.words)
+        self.accounts = Accounts(ledger)  # every balance: loyalty points, deposits...
+        self.sales.holds = self.holds
         self.hq = HQBook(ledger, self.items, self.clients, self.sales)  # HQ's messages, applied
         # The roster: ids, roles, PIN hashes (and their lockout); roles know every layer's
         # permissions.
         self.staff = Staff(ledger, layers.roles(ledger, with_layers))
+        self.clients.roster = self.staff  # a new associate link names someone who works here
         self.approvals = Approvals(ledger, self.staff)  # a manager's PIN for one action
         self.carts = Carts(ledger, self.sales, self.approvals, words=self.words, bus=bus,
                            max_discount_bp=config.max_discount_bp)

@@ -16,6 +16,7 @@ from hub.clienteling.rules import (
     FollowUp,
     Rules,
     cooling_off,
+    date_days,
     date_followups,
     lapsed_followups,
     lapsed_window,
@@ -65,13 +66,15 @@ class FollowUps:
                 first.isoformat(), last.isoformat()), today, rules)
         names = self.store.clients.names
         if client_id is None:
-            found += date_followups(names.dated(), today, rules)
+            found += date_followups(names.dated_on(date_days(today, rules)), today, rules)
         else:
             found = [f for f in found if f.client_id == client_id]
             found += date_followups([(client_id, names.dates_of(client_id))], today, rules)
         for source in self.sources:
             found += await source(today, rules, client_id)
-        found = [f for f in found if names.name_of(f.client_id)]  # an erased client has none
+        # An erased client has none; one who asked not to be contacted has none for now.
+        found = [f for f in found
+                 if names.name_of(f.client_id) and not names.quiet_on(f.client_id, today)]
         if rules.cooling_off_days and any(f.kind in MARKETING for f in found):
             since = today - timedelta(days=rules.cooling_off_days - 1)
             bought: dict[str, date] = {}
@@ -89,11 +92,16 @@ class FollowUps:
             (today.isoformat(),))
         return {r["followup_id"]: r["until"] for r in rows}
 
-    async def day(self, today: date | None = None) -> dict[str, Any]:
+    async def day(self, today: date | None = None, *,
+                  associate: str | None = None) -> dict[str, Any]:
         """Today's, the upcoming and the overdue follow-ups, each soonest due first, with
-        the client's name; and those done in the last week, newest first."""
+        the client's name; and those done in the last week, newest first. With `associate`
+        only her book's (the clients she is primary or second associate of)."""
         today = today or self.today()
         candidates = await self._candidates(today)
+        if associate is not None:
+            book = set(self.store.clients.names.book_of(associate))
+            candidates = [f for f in candidates if f.client_id in book]
         done = await self._done_since(today)
         snoozed = await self._snoozed(today)
         lists: dict[str, list[dict[str, Any]]] = {d.value: [] for d in Due}
@@ -111,9 +119,11 @@ class FollowUps:
         recent = row_dicts(await self.store.ledger.fetch(
             "SELECT * FROM followup_outcomes WHERE ts >= ? ORDER BY seq DESC LIMIT 200",
             (since,)))
+        if associate is not None:
+            recent = [r for r in recent if r["client_id"] in book]
         for row in recent:
             row["client_name"] = self.store.clients.names.name_of(row["client_id"])
-        return {"day": today.isoformat(), "tomorrow": (today + timedelta(days=1)).isoformat(),
+        return {"day": today.isoformat(), "associate": associate, "tomorrow": (today + timedelta(days=1)).isoformat(),
                 **lists, "done": recent}
 
     def _shown(self, f: FollowUp, today: date) -> dict[str, Any]:
@@ -195,7 +205,7 @@ class FollowUps:
         """This week's calls (today's, the overdue and the coming days' follow-ups), one
         section per client in the order they are due (see `hub.clienteling.callsheet`)."""
         today = today or self.today()
-        week = await self.day(today)
+        week = await self.day(today, associate=associate)
         by_client: dict[str, list[dict[str, Any]]] = {}
         for f in sorted(week["overdue"] + week["today"] + week["upcoming"],
                         key=lambda f: (f["due"], f["followup_id"])):
@@ -229,6 +239,11 @@ class FollowUps:
                                        "note": note}, actor=actor, key_id=key_id))
         return {"seq": entry.seq, "client_id": client["client_id"], "outcome": outcome,
                 "note": note, "ts": entry.ts, "actor": actor}
+
+    async def log_section(self, client_id: str) -> tuple[str, list[dict[str, Any]]]:
+        """Her contact log, for the export of her data."""
+        return "", [{k: r[k] for k in ("ts", "outcome", "note", "followup_id", "actor") if k in r}
+                    for r in await self.log_of(client_id)]
 
     async def log_of(self, client_id: str) -> list[dict[str, Any]]:
         """A client's contact log, newest first: the follow-ups done (what about) and the

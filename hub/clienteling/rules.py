@@ -121,13 +121,19 @@ def _days_in(first: date, last: date) -> dict[tuple[int, int], date]:
     return out
 
 
+def date_days(today: date, rules: Rules) -> dict[tuple[int, int], date]:
+    """The days a date to remember may fall on for its follow-up to be listed today."""
+    back, ahead = rules.horizon
+    lead = timedelta(days=rules.date_lead_days)
+    return _days_in(today - timedelta(days=back) + lead, today + timedelta(days=ahead) + lead)
+
+
 def date_followups(dated: Iterable[tuple[str, Iterable[tuple[str, str]]]], today: date,
                    rules: Rules) -> list[FollowUp]:
     """The follow-ups of dates to remember whose due day lies within the listed horizon:
     one look-up per date kept (the book's dates are not scanned day by day)."""
-    back, ahead = rules.horizon
     lead = timedelta(days=rules.date_lead_days)
-    falls = _days_in(today - timedelta(days=back) + lead, today + timedelta(days=ahead) + lead)
+    falls = date_days(today, rules)
     out = []
     for client_id, dates in dated:
         for kind, kept in dates:  # (kind, day kept) pairs

@@ -9,9 +9,11 @@ from typing import Any
 
 from aiohttp import web
 
+from hub.clienteling import appointments_web, privacy_web, taste_web
 from hub.clienteling.callsheet import describe
 from hub.clienteling.rules import OUTCOMES
 from hub.core import fields
+from hub.core.errors import Invalid
 from hub.documents import render_pdf
 from hub.web.kernel import (
     Endpoints,
@@ -21,26 +23,60 @@ from hub.web.kernel import (
     runtime_of,
     service,
     session_of,
+    store_of,
 )
 from hub.words import N_
 
 STATIC = Path(__file__).parent / "static"
 
 
+def associate_of(request: web.Request, value: str | None) -> str | None:
+    """`?associate=` as a staff id on the roster (None: the whole store)."""
+    if not value:
+        return None
+    if store_of(request).staff.get(value) is None:
+        raise Invalid("“{staff_id}” is not on the staff roster", "associate", staff_id=value)
+    return value
+
+
+def in_words(request: web.Request, day_: dict[str, Any]) -> dict[str, Any]:
+    """The day's follow-ups, each with what it is about in words (for a screen)."""
+    words = store_of(request).words
+    for listed in (day_["today"], day_["overdue"], day_["upcoming"], day_["snoozed"]):
+        for f in listed:
+            f["what"] = describe(f, words)
+    return day_
+
+
 async def page(request: web.Request) -> web.Response:
     runtime = runtime_of(request)
     followups = service(runtime.followups, N_("the follow-ups"))
-    day_ = await followups.day()
-    for listed in (day_["today"], day_["overdue"], day_["upcoming"], day_["snoozed"]):
-        for f in listed:
-            f["what"] = describe(f, runtime.store.words)
-    return await render(request, "followups.html", {"followups": day_, "outcomes": OUTCOMES,
-                                                    "printer": runtime.devices is not None})
+    associate = associate_of(request, request.query.get("associate"))
+    day_ = in_words(request, await followups.day(associate=associate))
+    staff = [m for m in runtime.store.staff.all() if m.status == "active"]
+    return await render(request, "followups.html", {
+        "followups": day_, "outcomes": OUTCOMES, "printer": runtime.devices is not None,
+        "staff": staff, "associate": associate})
+
+
+async def my_day(request: web.Request) -> web.Response:
+    """The associate's home: her appointments and her book's follow-ups of the day."""
+    runtime = runtime_of(request)
+    followups = service(runtime.followups, N_("the follow-ups"))
+    session = session_of(request)
+    me = runtime.store.staff.get(session.staff_id)
+    day_ = in_words(request, await followups.day(associate=session.staff_id))
+    appointments = (await runtime.appointments.day_of(session.staff_id)
+                    if runtime.appointments is not None else None)
+    return await render(request, "today.html", {
+        "me": me, "followups": day_, "appointments": appointments, "outcomes": OUTCOMES,
+        "book_size": len(runtime.store.clients.names.book_of(session.staff_id))})
 
 
 async def day(request: web.Request) -> web.Response:
     followups = service(runtime_of(request).followups, N_("the follow-ups"))
-    return json_response(await followups.day())
+    associate = associate_of(request, request.query.get("associate"))
+    return json_response(await followups.day(associate=associate))
 
 
 async def done(request: web.Request) -> web.Response:
@@ -69,7 +105,8 @@ async def log_contact(request: web.Request) -> web.Response:
 
 async def call_sheet_pdf(request: web.Request) -> web.Response:
     followups = service(runtime_of(request).followups, N_("the follow-ups"))
-    doc = await followups.call_sheet(associate=request.query.get("associate") or None)
+    doc = await followups.call_sheet(
+        associate=associate_of(request, request.query.get("associate")))
     pdf = await asyncio.to_thread(render_pdf, doc)  # laying out pages is CPU work
     return web.Response(body=pdf, content_type="application/pdf", headers={
         "Content-Disposition": 'inline; filename="call-sheet.pdf"', "Cache-Control": "no-store"})
@@ -83,9 +120,16 @@ async def print_call_sheet(request: web.Request) -> web.Response:
     session = session_of(request)
     register = (fields.text(body.get("register"), "register", max_len=40)
                 or session.register_id or runtime.config.registers[0].id)
-    doc = await followups.call_sheet(associate=body.get("associate") or None)
+    doc = await followups.call_sheet(associate=associate_of(request, body.get("associate")))
     job = f"callsheet:{followups.today().isoformat()}:{uuid.uuid4().hex[:8]}"
     return json_response(await devices.print_document(doc, register, job))
+
+
+async def loyalty_panel(request: web.Request, client: dict[str, Any]) -> dict[str, Any] | None:
+    loyalty = runtime_of(request).loyalty
+    if loyalty is None or not loyalty.rules.enabled:
+        return None
+    return await loyalty.of(client["client_id"])
 
 
 async def contacts_panel(request: web.Request, client: dict[str, Any]) -> dict[str, Any] | None:
@@ -98,12 +142,21 @@ async def contacts_panel(request: web.Request, client: dict[str, Any]) -> dict[s
 def setup(table: Endpoints) -> None:
     table.client_panel("contacts", "client_contacts.html", contacts_panel,
                        permission="clients.view", order=60)
+    table.client_panel("loyalty", "client_loyalty.html", loyalty_panel,
+                       permission="clients.view", place="headline", order=20, summary=True)
+    privacy_web.setup(table)
+    taste_web.setup(table)  # wish lists, tiers, recommendations
+    appointments_web.setup(table)  # the calendar, trays and preparation lists
+    table.script("/clienteling/privacy.js", STATIC / "privacy.js")
+    table.page("/today", my_day, permission="clients.view", title=N_("My day"), nav=True,
+               order=5)
     table.page("/followups", page, permission="clients.view", title=N_("Follow-ups"), nav=True,
                order=35)
     table.script("/clienteling/followups.js", STATIC / "followups.js")
     table.templates("hub.clienteling")
     table.api("GET", "/api/v1/followups", day, permission="clients.view",
-              summary="The day's follow-ups: today, upcoming, overdue, and those done this week")
+              summary="The day's follow-ups: today, upcoming, overdue, put off, and those done"
+              " this week (?associate= for one associate's book)", query=("associate",))
     table.api("POST", "/api/v1/followups/{followup_id}/done", done, permission="clients.edit",
               summary="A follow-up done, with how it went",
               body={"type": "object", "required": ["outcome"],

@@ -138,9 +138,13 @@ class Carts:
                 "items": [ln["item_id"] or ln["sku"] for ln in cart["lines"]]}
 
     async def add(self, register_id: Any, *, item_id: Any = None, sku: Any = None,
-                  quantity: Any = 1, by: str | None = None,
-                  why: str = "line_added") -> dict[str, Any]:
+                  quantity: Any = 1, by: str | None = None, why: str = "line_added",
+                  confirm_held: Any = False) -> dict[str, Any]:
+        """Add a piece or a stock line. A piece held for a purpose (on a tray for an
+        appointment) is refused with code `held`, saying where it is, unless the person
+        confirmed it (`confirm_held`): then the line sells it, and the sale ends the hold."""
         item_id = fields.identifier(item_id, "item_id", required=False, what="a serial")
+        confirm_held = fields.boolean(confirm_held, "confirm_held")
         sku = fields.text(sku, "sku", max_len=60)
         if bool(item_id) == bool(sku):
             raise Invalid("give either a piece (item_id) or a stock line (sku)")
@@ -156,6 +160,8 @@ class Carts:
                               item_id=item_id)
             line = {"item_id": item_id or None, "sku": sku or None, "quantity": quantity,
                     "unit_price": None, "discount": 0}
+            if item_id and confirm_held:
+                line["confirm_held"] = True
             self.sales.price_in(tx, [line], 0)  # refuses a sold, reserved or unknown piece
             cart["lines"].append(line)
 

@@ -606,6 +606,13 @@ class Items:
         rows = await self.ledger.fetch("SELECT status, COUNT(*) AS n FROM items GROUP BY status")
         return {r["status"]: r["n"] for r in rows}
 
+    async def designers(self) -> list[str]:
+        """The designers and houses the store's pieces name (a client's preferences offer
+        them first)."""
+        rows = await self.ledger.fetch("SELECT DISTINCT designer FROM items"
+                                       " WHERE designer IS NOT NULL AND designer != ''")
+        return sorted((r["designer"] for r in rows), key=str.casefold)
+
     # -- reads for stock counts (hub/counts): pieces by their tag, where they are now ---------
 
     _READABLE = frozenset((*ITEM_FIELDS, "status", "status_ref", "received_seq", "updated_seq"))
@@ -646,6 +653,18 @@ class Items:
                     f"{sql} WHERE item_id IN ({','.join('?' * len(part))})", part):
                 out[row["item_id"]] = row
         return out
+
+    async def stone_types_of(self, item_ids: Collection[str]) -> dict[str, tuple[str, ...]]:
+        """item_id -> the types of its stones, centre first, for those of `item_ids` that
+        hold any (what the recommendations weigh against her preferred stones)."""
+        ids, out = tuple(item_ids), {}
+        for i in range(0, len(ids), self._CHUNK):
+            part = ids[i:i + self._CHUNK]
+            for row in await self.ledger.fetch(
+                    "SELECT item_id, type FROM item_stones WHERE item_id IN"
+                    f" ({','.join('?' * len(part))}) ORDER BY item_id, pos", part):
+                out.setdefault(row["item_id"], []).append(row["type"])
+        return {k: tuple(v) for k, v in out.items()}
 
     def status_in(self, tx: Tx, item_id: str) -> str | None:
         """A piece's status inside a transaction; None when no piece has that serial."""

@@ -3,7 +3,7 @@ staff, carts and approvals; HQ's messages) and the store's commands (`hub/comman
 
 from __future__ import annotations
 
-from hub.core import approvals, clients, closures, hq, items, roles, sales, staff
+from hub.core import accounts, approvals, clients, closures, holds, hq, items, roles, sales, staff
 from hub.core.schema import CORE
 from hub.runtime import Area, Layer
 
@@ -15,6 +15,9 @@ LAYER = Layer(
         Area("staff", staff.SCHEMA, {**staff.PROJECTIONS, **approvals.PROJECTIONS,
                                      **roles.PROJECTIONS}),
         Area("hq", hq.SCHEMA, hq.PROJECTIONS),
+        Area("holds", holds.SCHEMA, holds.PROJECTIONS),  # pieces on a tray, set aside
+        Area("accounts", accounts.SCHEMA, accounts.PROJECTIONS,  # every balance owed or held
+             closure_section=accounts.closure_section),
     ),
     cli="hub.commands",
 )

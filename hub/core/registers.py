@@ -72,11 +72,13 @@ class Registers:
                              error=exc.code, detail=self.words.refusal(exc))
 
     async def ring_up(self, register_id: Any, code: Any, *, by: str | None,
-                      why: str = "line_added") -> dict[str, Any]:
-        """A scanned or typed code (serial, tag or SKU) into the register's cart."""
+                      why: str = "line_added", confirm_held: Any = False) -> dict[str, Any]:
+        """A scanned or typed code (serial, tag or SKU) into the register's cart (a held
+        piece only with `confirm_held`: see `Carts.add`)."""
         self.sales.check_register(register_id)
         piece = await self.items.lookup(code)
-        return await self.carts.add(register_id, item_id=piece["item_id"], by=by, why=why)
+        return await self.carts.add(register_id, item_id=piece["item_id"], by=by, why=why,
+                                    confirm_held=confirm_held)
 
     # -- what needs a manager ----------------------------------------------------------------
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Collection
+from typing import Any, Protocol
 
 from hub.core import fields
 from hub.core.errors import Invalid, NotFound, Refused
 from hub.core.fields import Form
+from hub.core.holds import Holds
 from hub.core.items import (
     WHY_NOT_SELLABLE,
     adjust_stock,
@@ -23,8 +25,12 @@ from hub.ledger.ledger import Ledger, Tx
 from hub.money import Money, allocate, round_half_up_div, tax_included, tax_on_top
 from hub.words import Term
 
-TENDER_TYPES = ("cash", "card", "store_credit", "gift_card", "trade_in", "bank_transfer")
+TENDER_TYPES = ("cash", "card", "store_credit", "gift_card", "trade_in", "bank_transfer",
+                "loyalty")
+# Tenders another layer takes (its `SaleExtension.tenders`): refused while none runs.
+_EXTENSION_TENDERS = frozenset({"loyalty"})
 _TENDER_DETAIL = {
+    "loyalty": set(),
     "cash": set(),
     "card": {"brand", "last4", "auth_code", "terminal_ref"},
     "store_credit": {"reference"},
@@ -34,6 +40,23 @@ _TENDER_DETAIL = {
 }
 _PAN_LIKE = re.compile(r"\d[\d \-]{10,}\d")
 MAX_LINES = 200
+
+
+class SaleExtension(Protocol):
+    """A layer's part of every sale, return and void, made in the same transaction once
+    the entry is appended (loyalty points earned, spent, taken back): it may refuse, and
+    then nothing of the sale is written. `sale` is the sale's payload (or its projection's
+    row for a return or void), `back` the return's or void's payload."""
+
+    tenders: frozenset[str]  # the tender types it takes
+
+    def sold_in(self, tx: Tx, sale: dict[str, Any], actor: str) -> None: ...
+
+    def returned_in(self, tx: Tx, sale: dict[str, Any], back: dict[str, Any],
+                    actor: str) -> None: ...
+
+    def voided_in(self, tx: Tx, sale: dict[str, Any], back: dict[str, Any],
+                  actor: str) -> None: ...
 
 
 def document_id(register_id: str, receipt_no: int) -> str:
@@ -95,7 +118,7 @@ def validate_lines(raw: Any, max_price: int | None = None) -> list[dict[str, Any
         where = f"lines[{i}]"
         try:
             f = Form(line, where, allowed=("item_id", "sku", "quantity", "unit_price",
-                                           "discount"))
+                                           "discount", "confirm_held"))
         except Invalid as exc:
             problems += exc.problems
             continue
@@ -113,9 +136,12 @@ def validate_lines(raw: Any, max_price: int | None = None) -> list[dict[str, Any
             seen.add(item_id)
         unit_price = f.amount("unit_price", hi=max_price)
         discount = f.amount("discount") or 0
+        confirm_held = f.boolean("confirm_held")  # sell a held piece all the same
         problems += f.problems
         out.append({"item_id": item_id, "sku": sku, "quantity": qty,
                     "unit_price": unit_price, "discount": discount})
+        if confirm_held:
+            out[-1]["confirm_held"] = True
     if problems:
         raise Invalid.many(problems)
     return out
@@ -197,6 +223,9 @@ class Sales:
         self.registers = registers
         self.tax_rates = tax_rates
         self.prices_include_tax = prices_include_tax
+        # The holds on pieces (set by the Store): a held piece sells only once confirmed.
+        self.holds: Holds | None = None
+        self.extensions: list[SaleExtension] = []  # the layers' parts of a sale
 
     def check_register(self, register_id: Any, field: str = "register_id") -> str:
         fields.identifier(register_id, field, what="a register id")
@@ -223,6 +252,10 @@ class Sales:
                     why = WHY_NOT_SELLABLE.get(piece["status"], "piece {item_id} is not for sale")
                     raise Refused(f"item_{piece['status']}", why, item_id=piece["item_id"],
                                   ref=piece["status_ref"] or "")
+                if self.holds is not None and not line.get("confirm_held"):
+                    hold = self.holds.of_in(tx, piece["item_id"])
+                    if hold is not None:  # on a tray for an appointment: ask first
+                        raise self.holds.refusal(hold)
                 unit, code, desc = piece["tag_price"], piece["tax_code"], piece["description"]
             else:
                 stock = tx.one("SELECT * FROM stock_lines WHERE sku = ?", (line["sku"],))
@@ -283,10 +316,23 @@ class Sales:
                           paid=self.money(paid), total=self.money(basket["total"]))
         receipt_no = _next_receipt(tx, register_id)
         sale_id = document_id(register_id, receipt_no)
+        if self.holds is not None:  # a held piece sold (confirmed): its hold ends with it
+            for line in basket["lines"]:
+                if line.get("item_id") and self.holds.of_in(tx, line["item_id"]) is not None:
+                    self.holds.release_in(tx, line["item_id"], actor=actor, reason="sold",
+                                          extra={"sale_id": sale_id})
+        taken = set().union(*(e.tenders for e in self.extensions))
+        for t in tenders:
+            if t["type"] in _EXTENSION_TENDERS and t["type"] not in taken:
+                raise Refused("tender_not_taken", "this hub does not take {kind} now",
+                              kind=Term("tender", t["type"]), field="tenders")
         payload = {"sale_id": sale_id, "register_id": register_id, "receipt_no": receipt_no,
                    "client_id": client_id, "currency": self.currency, **basket,
                    "tenders": tenders, "change": change, "note": note}
-        return tx.append("sale.completed", f"sale:{sale_id}", payload, actor=actor)
+        entry = tx.append("sale.completed", f"sale:{sale_id}", payload, actor=actor)
+        for extension in self.extensions:
+            extension.sold_in(tx, payload, actor)
+        return entry
 
     async def complete(self, *, register_id: str, actor: str, lines: Any, tenders: Any,
                        client_id: str | None = None, discount: int = 0,
@@ -352,12 +398,15 @@ class Sales:
             returned_after[o["line_no"]] += o["quantity"]
         whole = all(returned_after[ln["line_no"]] == ln["quantity"] for ln in sale_lines)
         receipt_no = _next_receipt(tx, register_id)
-        return tx.append("sale.returned", f"sale:{sale_id}", {
-            "return_id": document_id(register_id, receipt_no), "sale_id": sale_id,
-            "register_id": register_id, "receipt_no": receipt_no, "lines": out,
-            "refund": refund, "tenders": refunds, "reason": reason,
-            "currency": sale["currency"], "approved_by": approved_by,
-            "sale_status": "returned" if whole else "partly_returned"}, actor=actor)
+        back = {"return_id": document_id(register_id, receipt_no), "sale_id": sale_id,
+                "register_id": register_id, "receipt_no": receipt_no, "lines": out,
+                "refund": refund, "tenders": refunds, "reason": reason,
+                "currency": sale["currency"], "approved_by": approved_by,
+                "sale_status": "returned" if whole else "partly_returned"}
+        entry = tx.append("sale.returned", f"sale:{sale_id}", back, actor=actor)
+        for extension in self.extensions:
+            extension.returned_in(tx, sale, back, actor)
+        return entry
 
     async def return_lines(self, sale_id: str, *, register_id: str, actor: str,
                            reason: str, lines: Any = None,
@@ -385,14 +434,18 @@ class Sales:
         tenders = [{"type": t["type"], "amount": t["amount"], "detail": json.loads(t["detail"])}
                    for t in tx.all("SELECT * FROM sale_tenders WHERE sale_id = ? ORDER BY pos",
                                    (sale_id,))]
-        return tx.append("sale.voided", f"sale:{sale_id}", {
+        back = {
             "return_id": document_id(register_id, receipt_no), "sale_id": sale_id,
             "register_id": register_id, "receipt_no": receipt_no,
             "lines": [{"line_no": ln["line_no"], "item_id": ln["item_id"], "sku": ln["sku"],
                        "quantity": ln["quantity"], "refund": ln["total"]} for ln in sale_lines],
             "refund": sale["total"], "tenders": tenders, "reason": reason,
             "currency": sale["currency"], "approved_by": approved_by,
-            "sale_status": "voided"}, actor=actor)
+            "sale_status": "voided"}
+        entry = tx.append("sale.voided", f"sale:{sale_id}", back, actor=actor)
+        for extension in self.extensions:
+            extension.voided_in(tx, sale, back, actor)
+        return entry
 
     async def void(self, sale_id: str, *, register_id: str, actor: str,
                    reason: str) -> dict[str, Any]:
@@ -472,6 +525,62 @@ class Sales:
         totals["average_basket"] = (round_half_up_div(totals["lifetime"], totals["purchases"])
                                     if totals["purchases"] else None)
         return totals
+
+    async def totals_by_client(self, since: str, before: str,
+                               client_ids: Collection[str] | None = None
+                               ) -> dict[str, dict[str, int]]:
+        """`client_totals` of many clients in one pass (every client with a sale, or those
+        of `client_ids`), with the window before: `lifetime`, `visits` (sales not voided nor
+        wholly returned), `recent` and `recent_visits` (sales from `since`, an ISO day, on),
+        `earlier` and `earlier_visits` (sales from `before` up to `since`); net of returns,
+        a return counting against the sale it took back. Amounts and opaque ids only."""
+        def read(tx: Tx) -> dict[str, dict[str, int]]:
+            out: dict[str, dict[str, int]] = {}
+            ids = None if client_ids is None else tuple(client_ids)
+            chunks = [None] if ids is None else [ids[i:i + 900] for i in range(0, len(ids),
+                                                                                900)]
+            for chunk in chunks:
+                only = "" if chunk is None else f" AND client_id IN ({','.join('?' * len(chunk))})"
+                args = () if chunk is None else chunk
+                for r in tx.all(
+                        "SELECT client_id, SUM(total) AS lifetime,"
+                        " COUNT(CASE WHEN status != 'returned' THEN 1 END) AS visits,"
+                        " COALESCE(SUM(CASE WHEN ts >= ? THEN total END), 0) AS recent,"
+                        " COUNT(CASE WHEN ts >= ? AND status != 'returned' THEN 1 END)"
+                        " AS recent_visits,"
+                        " COALESCE(SUM(CASE WHEN ts >= ? AND ts < ? THEN total END), 0)"
+                        " AS earlier,"
+                        " COUNT(CASE WHEN ts >= ? AND ts < ? AND status != 'returned' THEN 1"
+                        " END) AS earlier_visits FROM sales WHERE client_id IS NOT NULL"
+                        f" AND status != 'voided'{only} GROUP BY client_id",
+                        (since, since, before, since, before, since, *args)):
+                    out[r["client_id"]] = {k: r[k] for k in (
+                        "lifetime", "visits", "recent", "recent_visits", "earlier",
+                        "earlier_visits")}
+                for r in tx.all(
+                        "SELECT s.client_id, SUM(r.refund) AS lifetime,"
+                        " COALESCE(SUM(CASE WHEN s.ts >= ? THEN r.refund END), 0) AS recent,"
+                        " COALESCE(SUM(CASE WHEN s.ts >= ? AND s.ts < ? THEN r.refund END), 0)"
+                        " AS earlier FROM returns r JOIN sales s ON s.sale_id = r.sale_id"
+                        " WHERE s.client_id IS NOT NULL AND r.kind = 'return'"
+                        f"{only.replace('client_id', 's.client_id')} GROUP BY s.client_id",
+                        (since, before, since, *args)):
+                    row = out.get(r["client_id"])
+                    if row is not None:
+                        for key in ("lifetime", "recent", "earlier"):
+                            row[key] -= r[key]
+            return out
+        return await self.ledger.read(read)
+
+    async def pieces_bought(self, client_id: str, limit: int = 1000) -> list[dict[str, Any]]:
+        """The pieces on a client's sales (voided ones left out), newest first: `item_id`,
+        `sku`, `sale_id`, `ts`, and `kept` (1 unless that line was returned)."""
+        rows = await self.ledger.fetch(
+            "SELECT l.item_id, l.sku, s.sale_id, s.ts, l.returned_qty < l.quantity AS kept"
+            " FROM sales s JOIN sale_lines l ON l.sale_id = s.sale_id WHERE s.client_id = ?"
+            " AND s.status != 'voided' AND l.item_id IS NOT NULL ORDER BY s.seq DESC,"
+            " l.line_no LIMIT ?", (client_id, limit))
+        return row_dicts(rows)
 
     async def client_purchases_between(self, first_day: str, last_day: str,
                                        min_total: int) -> list[dict[str, Any]]:

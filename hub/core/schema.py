@@ -62,7 +62,7 @@ CREATE TABLE stock_lines (
 
 CREATE TABLE clients (
     client_id   TEXT PRIMARY KEY,
-    status      TEXT NOT NULL,             -- active | forgotten
+    status      TEXT NOT NULL,             -- active | forgotten | merged (core v8)
     profile_seq INTEGER,                   -- entry holding the current (encrypted) profile
     created_seq INTEGER NOT NULL,
     updated_seq INTEGER NOT NULL
@@ -217,11 +217,17 @@ _CORE_V7 = """
 CREATE INDEX sales_ts ON sales(ts);
 """
 
+# v8: a client merged into another points to her (`Clients.merge`); the status says merged.
+_CORE_V8 = """
+ALTER TABLE clients ADD COLUMN merged_into TEXT;
+CREATE INDEX clients_merged ON clients(merged_into) WHERE merged_into IS NOT NULL;
+"""
+
 
 CORE = Schema("core", (Migration(1, _CORE_V1), Migration(2, _CORE_V2, rebuild=True),
                        Migration(3, _CORE_V3, rebuild=True), Migration(4, _CORE_V4),
                        Migration(5, _CORE_V5, rebuild=True), Migration(6, _CORE_V6),
-                       Migration(7, _CORE_V7)),
+                       Migration(7, _CORE_V7), Migration(8, _CORE_V8)),
               projections=("items", "item_stones", "item_history", "items_fts", "stock_lines",
                            "clients", "client_lookup", "register_counters", "sales",
                            "sale_lines", "sale_tenders", "returns", "closures"))

@@ -57,11 +57,12 @@ class LocationTally:
     missing: int = 0
     misplaced_out: int = 0  # belongs here, read elsewhere
     misplaced_in: int = 0   # read here, belongs elsewhere
+    held: int = 0           # belongs here, out on a tray (held for an appointment)
 
     def as_dict(self) -> dict[str, int]:
         return {"expected": self.expected, "found": self.found, "in_place": self.in_place,
                 "missing": self.missing, "misplaced_out": self.misplaced_out,
-                "misplaced_in": self.misplaced_in}
+                "misplaced_in": self.misplaced_in, "held": self.held}
 
 
 @dataclass
@@ -74,6 +75,8 @@ class Result:
     misplaced: list[tuple[Piece, str]] = field(default_factory=list)  # (piece, where read)
     away: list[Piece] = field(default_factory=list)       # sold, on memo, in repair... read anyway
     recovered: list[Piece] = field(default_factory=list)  # marked missing, read again
+    # Held elsewhere (on a tray for an appointment) and not read in place: where it is.
+    held: list[tuple[Piece, str]] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)      # EPCs not on any piece
     locations: dict[str, LocationTally] = field(default_factory=dict)
 
@@ -82,7 +85,7 @@ class Result:
         """Inventory accuracy in basis points: pieces where the books say / pieces expected."""
         if not self.expected:
             return 10_000
-        return len(self.in_place) * 10_000 // len(self.expected)
+        return (len(self.in_place) + len(self.held)) * 10_000 // len(self.expected)
 
     def payload(self, unknown_cap: int = 1000) -> dict[str, Any]:
         """The result as the closing journal entry records it (self-contained: the count's
@@ -100,6 +103,8 @@ class Result:
             "unlocated": [p.item_id for p in self.unlocated],
             "away": [{"item_id": p.item_id, "status": p.status} for p in self.away],
             "recovered": [p.item_id for p in self.recovered],
+            "held": [{"item_id": p.item_id, "location": p.location, "category": p.category,
+                      "where": where} for p, where in self.held],
             "unknown": self.unknown[:unknown_cap],
             "unknown_total": len(self.unknown),
             "locations": {loc: t.as_dict() for loc, t in sorted(self.locations.items())},
@@ -112,14 +117,19 @@ def _piece_line(p: Piece) -> dict[str, Any]:
 
 
 def reconcile(pieces: Iterable[Piece], seen: Mapping[str, Seen],
-              scope: frozenset[str] | None) -> Result:
+              scope: frozenset[str] | None, held: Mapping[str, str] | None = None) -> Result:
     """Reconcile a count over `scope` (None: the whole store).
 
     Every expected piece (in the store, in scope) is exactly one of found or missing; a
     found piece read only elsewhere is misplaced. Tags read inside the scope that the scope
     does not expect are sorted into misplaced (another location's piece), away (sold, on
     memo...), recovered (marked missing) or unknown (no piece has that EPC).
+
+    `held` (item_id -> where it is, in words: "on tray T3, Salon 2") names the pieces held
+    away from their showcase: one not read in place is held, neither missing nor misplaced
+    (found too when a reader saw it on its tray), and counts as accounted for.
     """
+    held = held or {}
     result = Result()
     by_epc: dict[str, Piece] = {}
     locations = result.locations
@@ -141,6 +151,13 @@ def reconcile(pieces: Iterable[Piece], seen: Mapping[str, Seen],
         home = tally(piece.location)
         home.expected += 1
         reads = seen.get(piece.epc)
+        if piece.item_id in held and not (reads and piece.location in reads):
+            result.held.append((piece, held[piece.item_id]))
+            home.held += 1
+            if reads:
+                result.found.append(piece)
+                home.found += 1
+            continue
         if not reads:
             result.missing.append(piece)
             home.missing += 1

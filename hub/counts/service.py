@@ -534,7 +534,9 @@ class Counts:
         # Runs on the ledger's writer thread: the books as of this transaction, and the
         # session's reads (no longer changing), reconciled off the event loop.
         pieces = [Piece(*r) for r in self.items.tagged_in(tx, PIECE_COLUMNS)]
-        result: Result = reconcile(pieces, session.seen, session.scope)
+        holds = self.store.holds  # a piece out on a tray is not missing: say where it is
+        held = {h["item_id"]: holds.where(h) for h in holds.all_in(tx)}
+        result: Result = reconcile(pieces, session.seen, session.scope, held)
         payload = {
             "count_id": session.count_id, "kind": session.kind, "scope": session.scope_list,
             "day": session.day, "outcome": outcome, "note": note,

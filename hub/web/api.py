@@ -14,7 +14,7 @@ from multidict import MultiDict
 
 from hub.core import fields
 from hub.core.approvals import check_action
-from hub.core.clients import PROFILE_FIELDS
+from hub.core.clients import CHANNELS, CONSENT_HOW, PROFILE_FIELDS
 from hub.core.errors import Invalid
 from hub.core.items import INSPECTION_OUTCOMES, ITEM_QUERY, search_filters
 from hub.core.roles import Role
@@ -132,8 +132,10 @@ async def search_items(request: web.Request) -> web.Response:
 
 
 async def get_item(request: web.Request) -> web.Response:
-    piece = await store_of(request).items.get(request.match_info["item_id"])
-    return json_response(piece_for_browser(request, piece))
+    store = store_of(request)
+    piece = await store.items.get(request.match_info["item_id"])
+    held = store.holds.shown(await store.holds.of(piece["item_id"]))  # on a tray: where
+    return json_response({**piece_for_browser(request, piece), "hold": held})
 
 
 async def inspect_item(request: web.Request) -> web.Response:
@@ -177,6 +179,14 @@ async def update_client(request: web.Request) -> web.Response:
         request.match_info["client_id"], body, actor=_me(request)))
 
 
+async def set_client_consent(request: web.Request) -> web.Response:
+    """Her yes or no to marketing on one channel, and how she gave it (kept in her history)."""
+    body = await read_json(request)
+    return json_response(await store_of(request).clients.set_consent(
+        request.match_info["client_id"], body.get("channel"), body.get("marketing"),
+        body.get("how"), actor=_me(request)))
+
+
 async def client_sales(request: web.Request) -> web.Response:
     sales = await store_of(request).sales.for_client(request.match_info["client_id"])
     return json_response({"sales": sales})
@@ -212,12 +222,14 @@ async def clear_cart(request: web.Request) -> web.Response:
 async def add_line(request: web.Request) -> web.Response:
     body = await read_json(request)
     store = store_of(request)
+    held_ok = body.get("confirm_held", False)  # a piece on a tray, sold all the same
     if "code" in body:  # a typed or scanned code: found like the scanner finds it
-        cart = await store.registers.ring_up(_register(request), body["code"], by=_me(request))
+        cart = await store.registers.ring_up(_register(request), body["code"], by=_me(request),
+                                             confirm_held=held_ok)
     else:
         cart = await store.carts.add(_register(request), item_id=body.get("item_id"),
                                      sku=body.get("sku"), quantity=body.get("quantity", 1),
-                                     by=_me(request))
+                                     by=_me(request), confirm_held=held_ok)
     return json_response(cart)
 
 
@@ -440,6 +452,12 @@ def setup(table: Endpoints) -> None:
         summary="A client's profile")
     api("PATCH", "/api/v1/clients/{client_id}", update_client, permission="clients.edit",
         summary="Change a client's profile", body=_PROFILE)
+    api("POST", "/api/v1/clients/{client_id}/consent", set_client_consent,
+        permission="clients.edit",
+        summary="Record a client's yes or no to marketing on one channel (email, sms, phone,"
+                " post, messaging) and how she gave it; the channel's history is kept",
+        body=_body("channel", "marketing", "how", channel={"enum": list(CHANNELS)},
+                   marketing={"type": "boolean"}, how={"enum": list(CONSENT_HOW)}))
     api("GET", "/api/v1/clients/{client_id}/sales", client_sales, permission="clients.view",
         summary="A client's purchase history")
     api("GET", "/api/v1/clients/{client_id}/summary", client_summary, permission="clients.view",
@@ -448,8 +466,10 @@ def setup(table: Endpoints) -> None:
     api("GET", _CART, get_cart, permission="sell", summary="A register's cart")
     api("DELETE", _CART, clear_cart, permission="sell", summary="Empty a register's cart")
     api("POST", _CART + "/lines", add_line, permission="sell",
-        summary="Add a piece (item_id, or a scanned code) or a stock line (sku)",
-        body=_body(item_id=_TEXT, code=_TEXT, sku=_TEXT, quantity=_INT))
+        summary="Add a piece (item_id, or a scanned code) or a stock line (sku); a piece held"
+                " on a tray is refused (409 held) unless confirm_held",
+        body=_body(item_id=_TEXT, code=_TEXT, sku=_TEXT, quantity=_INT,
+                   confirm_held={"type": "boolean"}))
     api("DELETE", _CART + "/lines/{line_no}", remove_line, permission="sell", summary="Remove a line")
     api("PUT", _CART + "/lines/{line_no}/price", set_price, permission="sell",
         summary="Change a line's price (manager approval)",

@@ -4,7 +4,7 @@ with `static/loupe.js`; every other screen is plain HTML that works without it."
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -22,6 +22,7 @@ from hub.core.items import (
 from hub.money import MoneyError
 from hub.store import Store
 from hub.web.api import settings_of
+from hub.web.client_profile import form_context, profile_view
 from hub.web.kernel import (
     ENDPOINTS,
     PUBLIC,
@@ -44,7 +45,14 @@ def _store(request: web.Request) -> Store:
 
 
 async def home(request: web.Request) -> web.Response:
-    raise web.HTTPSeeOther("/floor" if request.get(SESSION) else "/signin")
+    """Where a person starts: the first screen of the menu their role may open (an
+    associate's day when the clienteling layer runs, else the sales floor)."""
+    if not request.get(SESSION):
+        raise web.HTTPSeeOther("/signin")
+    for entry in request.app[ENDPOINTS].nav:
+        if may(request, entry.permission):
+            raise web.HTTPSeeOther(entry.path)
+    raise web.HTTPSeeOther("/floor")
 
 
 async def sign_in_page(request: web.Request) -> web.Response:
@@ -59,7 +67,9 @@ async def floor(request: web.Request) -> web.Response:
         register_id = config.registers[0].id
     return await render(request, "floor.html", {
         "registers": config.registers, "register_id": register_id,
-        "tender_types": ("cash", "card", "store_credit", "gift_card", "bank_transfer")})
+        "tender_types": ("cash", "card", "store_credit", "gift_card", "bank_transfer",
+                         *sorted(set().union(*(e.tenders for e in
+                                               runtime_of(request).store.sales.extensions))))})
 
 
 async def stock(request: web.Request) -> web.Response:
@@ -116,8 +126,10 @@ async def item_page(request: web.Request) -> web.Response:
     store = _store(request)
     item = piece_for_browser(request, await store.items.get(request.match_info["item_id"]))
     history = [for_browser(request, h) for h in await store.items.history(item["item_id"])]
+    hold = store.holds.shown(await store.holds.of(item["item_id"]))  # on a tray: where
     return await render(request, "item.html", {
-        "item": item, "history": history, "inspection_outcomes": INSPECTION_OUTCOMES,
+        "item": item, "history": history, "hold": hold,
+        "inspection_outcomes": INSPECTION_OUTCOMES,
         "stone_groups": group_stones(item["stones"]),
         "can_inspect": may(request, "pieces.inspect")})
 
@@ -131,51 +143,29 @@ async def clients_page(request: web.Request) -> web.Response:
 async def client_page(request: web.Request) -> web.Response:
     store = _store(request)
     client = await store.clients.get(request.match_info["client_id"])
+    if client.get("merged_into"):  # an older record of her: her page is the kept one's
+        raise web.HTTPSeeOther(f"/clients/{client['merged_into']}")
     sales = await store.sales.for_client(client["client_id"])
     summary = await store.client_summary(client["client_id"])
     panels = await request.app[ENDPOINTS].panels_of(request, client)  # the layers' sections
+    today = datetime.now(store.words.tz).date()
+    view = profile_view(store, client["profile"], today) if client["profile"] else None
     return await render(request, "client.html", {"client": client, "sales": sales,
-                                                 "summary": summary, "panels": panels})
-
-
-# The fingers a ring size is usually kept for (the form offers them; any label is accepted).
-FINGERS = (N_("left ring"), N_("right ring"), N_("left middle"), N_("right middle"),
-           N_("left index"), N_("right index"), N_("left little"), N_("right little"),
-           N_("thumb"))
-
-
-def _form_profile(profile: dict[str, Any] | None) -> dict[str, Any]:
-    """What the client form shows: the profile's fields, with empty ones for a new client."""
-    p = profile or {}
-    sizes = list((p.get("ring_sizes") or {}).items())
-    return {
-        "title": p.get("title") or "", "first_name": p.get("first_name") or "",
-        "last_name": p.get("last_name") or "",
-        "emails": "\n".join(p.get("emails") or []),
-        "phones": "\n".join(p.get("phones") or []),
-        "address": (p.get("addresses") or [{}])[0],
-        # Two empty rows under the sizes already known, so a new finger needs no extra step.
-        "ring_sizes": sizes + [("", "")] * 2,
-        "birthday": (p.get("dates") or {}).get("birthday") or "",
-        "anniversary": (p.get("dates") or {}).get("anniversary") or "",
-        "designers": "\n".join((p.get("preferences") or {}).get("designers") or []),
-        "notes": p.get("notes") or "",
-        "marketing": bool((p.get("consent") or {}).get("marketing")),
-    }
+                                                 "summary": summary, "panels": panels,
+                                                 "view": view})
 
 
 async def client_new_page(request: web.Request) -> web.Response:
-    return await render(request, "client_form.html", {
-        "client": None, "form": _form_profile(None), "fingers": FINGERS})
+    return await render(request, "client_form.html", await form_context(_store(request), None))
 
 
 async def client_edit_page(request: web.Request) -> web.Response:
-    client = await _store(request).clients.get(request.match_info["client_id"])
+    store = _store(request)
+    client = await store.clients.get(request.match_info["client_id"])
     if client["profile"] is None:
         raise ApiError(404, "not_found", "client {client_id} was erased",
                        params={"client_id": client["client_id"]})
-    return await render(request, "client_form.html", {
-        "client": client, "form": _form_profile(client["profile"]), "fingers": FINGERS})
+    return await render(request, "client_form.html", await form_context(store, client))
 
 
 async def sale_page(request: web.Request) -> web.Response:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from hub import receipts
+from hub.documents import render_text
 from hub.store import Store
 
 
 async def receipt_of(store: Store, sale: dict[str, Any], *, gift: bool = False) -> dict[str, Any]:
     receipt = await store.receipt(sale, gift=gift)
     return {"sale_id": sale["sale_id"], "blocks": [asdict(b) for b in receipt.blocks],
-            "text": receipts.render_text(receipt)}
+            "text": render_text(receipt)}

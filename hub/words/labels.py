@@ -43,7 +43,7 @@ OWNERSHIP = {"owned": N_("Owned"), "memo": N_("On memo from a vendor"),
 TENDER = {
     "cash": N_("Cash"), "card": N_("Card"), "store_credit": N_("Store credit"),
     "gift_card": N_("Gift card"), "trade_in": N_("Trade-in"),
-    "bank_transfer": N_("Bank transfer"),
+    "bank_transfer": N_("Bank transfer"), "loyalty": N_("Loyalty points"),
 }
 SALE_STATUS = {"completed": N_("Completed"), "voided": N_("Voided"),
                "partly_returned": N_("Partly returned"), "returned": N_("Returned")}
@@ -62,6 +62,8 @@ KIND = {
     "item.inspected": N_("Inspected after its return"),
     "followup.done": N_("Follow-up done"),
     "followup.snoozed": N_("Follow-up put off"), "contact.logged": N_("Contact logged"),
+    "account.moved": N_("Balance moved"), "client.exported": N_("Her data exported"),
+    "client.merged": N_("Merged with another record of her"),
     "stock.received": N_("Stock received"), "stock.adjusted": N_("Stock adjusted"),
     "sale.completed": N_("Sold"), "sale.returned": N_("Returned"),
     "sale.voided": N_("Sale voided"),
@@ -127,8 +129,28 @@ FOLLOWUP_KIND = {"date": N_("A date to remember"), "purchase": N_("After a purch
                  "appointment": N_("After an appointment"), "lapsed": N_("Lapsed client"),
                  "wish": N_("Wish list"), "contact": N_("Contact")}
 WISH_EVENT = {"back_in_stock": N_("back in stock"), "repriced": N_("new price")}
+DUPLICATE_REASON = {"same_contact": N_("the same e-mail or phone"),
+                    "same_name": N_("the same name"), "similar_name": N_("alike names")}
+
+# The client profile's own vocabularies (hub/core/clients.py keeps the same keys).
+STYLE = {"classic": N_("classic"), "modern": N_("modern"), "vintage": N_("vintage"),
+         "art_deco": N_("Art Deco"), "minimalist": N_("minimalist"),
+         "statement": N_("statement"), "bridal": N_("bridal"), "nature": N_("nature-inspired")}
+CHANNEL = {"email": N_("E-mail"), "sms": N_("SMS"), "phone": N_("Phone call"),
+           "post": N_("Post"), "messaging": N_("Messaging app")}
+CONSENT_HOW = {"in_store": N_("in store"), "signed_form": N_("on a signed form"),
+               "web": N_("on the web"), "phone": N_("by phone"),
+               "email_reply": N_("in reply to an e-mail")}
+RELATION = {"child": N_("child"), "parent": N_("parent"), "sibling": N_("brother or sister"),
+            "other": N_("family")}
+LENGTH = {"wrist": N_("Wrist"), "bracelet": N_("Bracelet"), "neck": N_("Neck"),
+          "necklace": N_("Necklace")}
+CONVERSATION = {"work": N_("Work"), "children": N_("Children"), "pets": N_("Pets"),
+                "hobbies": N_("Hobbies")}
 
 VOCABULARIES: dict[str, dict[str, str]] = {
+    "style": STYLE, "channel": CHANNEL, "consent_how": CONSENT_HOW, "relation": RELATION,
+    "length": LENGTH, "conversation": CONVERSATION,
     "status": STATUS, "category": CATEGORY, "metal": METAL, "colour": COLOUR, "stone": STONE,
     "ownership": OWNERSHIP, "tender": TENDER, "sale_status": SALE_STATUS,
     "approval_status": APPROVAL_STATUS, "action": ACTION, "role": ROLE,
@@ -136,7 +158,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     "device_state": DEVICE_STATE, "device_kind": DEVICE_KIND, "count_kind": COUNT_KIND,
     "count_status": COUNT_STATUS, "sync_state": SYNC_STATE, "permission": PERMISSION,
     "followup_outcome": FOLLOWUP_OUTCOME, "followup_kind": FOLLOWUP_KIND,
-    "wish_event": WISH_EVENT,
+    "wish_event": WISH_EVENT, "duplicate_reason": DUPLICATE_REASON,
 }
 # Who did it, when it was not a person on the roster.
 ACTORS = {"generator": N_("Demo data"), "demo": N_("Demo set-up"), "import": N_("CSV import"),
@@ -172,6 +194,20 @@ FIELDS = {
     "partner_id": N_("Partner"), "notes": N_("Notes"), "consent": N_("Consent"),
     "language": N_("Language"), "tier": N_("Tier"), "client_id": N_("Client"),
     "designers": N_("Designers"),
+    "lengths": N_("Lengths"), "wrist": N_("Wrist"), "bracelet": N_("Bracelet"),
+    "neck": N_("Neck"), "necklace": N_("Necklace"), "unit": N_("Unit"),
+    "metals": N_("Metals"), "colours": N_("Colours"),
+    "styles": N_("Styles"), "budget": N_("Budget"), "household": N_("Household"),
+    "household[]": N_("Household member"), "relation": N_("Relation"),
+    "conversation": N_("Conversation"), "work": N_("Work"), "children": N_("Children"),
+    "pets": N_("Pets"), "hobbies": N_("Hobbies"),
+    "primary_associate": N_("Associate"), "secondary_associate": N_("Second associate"),
+    "do_not_contact": N_("Do not contact"), "do_not_contact[]": N_("Do-not-contact period"),
+    "from": N_("From"), "to": N_("Until"), "channel": N_("Channel"),
+    "marketing": N_("Marketing"), "how": N_("How it was given"), "at": N_("When"),
+    "by": N_("By"), "email": N_("E-mail"), "sms": N_("SMS"), "phone": N_("Phone calls"),
+    "post": N_("Post"), "messaging": N_("Messaging app"), "purpose": N_("Purpose"),
+    "from_staff": N_("Associate"), "to_staff": N_("New associate"),
     # sales, carts, tenders
     "lines": N_("Lines"), "lines[]": N_("Line"), "line_no": N_("Line"),
     "tenders": N_("Tenders"), "tenders[]": N_("Tender"), "amount": N_("Amount"),
@@ -185,3 +221,48 @@ FIELDS = {
     "manager_id": N_("Manager"), "approval_id": N_("Approval"), "action": N_("Action"),
     "kind": N_("Kind"),
 }
+
+# Appointments (hub/clienteling/appointments.py): kinds in a sentence's case ("Sophie has a
+# private viewing from 14:00"), stages and the moves between them (the stage machine's).
+APPOINTMENT_KIND = {"private_viewing": N_("private viewing"),
+                    "consultation": N_("consultation"),
+                    "bridal": N_("bridal appointment"), "repair_pickup": N_("repair pick-up"),
+                    "custom_order": N_("custom-order meeting")}
+APPOINTMENT_STATUS = {"booked": N_("Booked"), "confirmed": N_("Confirmed"),
+                      "arrived": N_("Arrived"), "done": N_("Done"), "no_show": N_("No-show"),
+                      "cancelled": N_("Cancelled")}
+APPOINTMENT_MOVE = {"confirm": N_("Confirm"), "arrive": N_("Arrived"), "finish": N_("Done"),
+                    "no_show": N_("No-show"), "cancel": N_("Cancel"), "reopen": N_("Reopen")}
+TRAY_STATUS = {"open": N_("On the tray"), "closed": N_("Back in its showcase"),
+               "sold": N_("Sold from the tray")}
+VOCABULARIES.update({"appointment_kind": APPOINTMENT_KIND,
+                     "appointment_status": APPOINTMENT_STATUS,
+                     "appointment_move": APPOINTMENT_MOVE, "tray_status": TRAY_STATUS})
+KIND.update({
+    "item.held": N_("Held (on a tray)"), "item.released": N_("Hold ended"),
+    "appointment.booked": N_("Appointment booked"), "appointment.moved": N_("Appointment moved on"),
+    "appointment.note": N_("Appointment note"),
+    "appointment.tray_pulled": N_("Pieces pulled to a tray"),
+    "appointment.tray_closed": N_("Tray closed, pieces back in their showcases"),
+})
+FIELDS.update({
+    "associate": N_("Associate"), "salon": N_("Salon"), "start": N_("Start"),
+    "end": N_("End"), "duration_min": N_("Duration"), "item_ids": N_("Pieces"),
+    "item_ids[]": N_("Piece"), "tray": N_("Tray"), "move": N_("Move"), "day": N_("Day"),
+    "view": N_("View"), "confirm_held": N_("Sell a held piece"),
+})
+
+# Wish lists, tiers and recommendations (hub/clienteling/wishlists.py, tiers.py, recommend.py).
+CLIENT_TIER = {"prospect": N_("Prospect"), "new": N_("New client"), "loyal": N_("Loyal"),
+               "vip": N_("VIP")}
+WISH_SOURCE = {"in_store": N_("in store"), "web_shop": N_("on the web shop")}
+VOCABULARIES.update({"client_tier": CLIENT_TIER, "wish_source": WISH_SOURCE})
+KIND.update({
+    "wishlist.added": N_("Added to a wish list"),
+    "wishlist.removed": N_("Taken off a wish list"),
+    "client.tier_changed": N_("Tier changed"),
+})
+FIELDS.update({
+    "style": N_("Style"), "for_client_id": N_("For"), "entry_id": N_("Wish"),
+    "lifetime": N_("Lifetime"), "last_12_months": N_("Last 12 months"), "visits": N_("Visits"),
+})

@@ -19,12 +19,14 @@ from hub.clienteling.rules import (
     add_months,
     appointment_followups,
     cooling_off,
+    date_days,
     date_followups,
     lapsed_followups,
     lapsed_window,
     purchase_followups,
     wish_followups,
 )
+from hub.core.clients import NameIndex
 
 lags_st = st.lists(st.integers(1, 400), min_size=1, max_size=3, unique=True).map(
     lambda v: tuple(sorted(v)))
@@ -159,3 +161,22 @@ def test_appointments_and_wishes_come_up_once_in_their_window(day_, rules):
     assert _walk(lambda t: wish_followups(wish, t, rules), start, span, rules) == {
         f"wish:C1:P1:back_in_stock:{day_.isoformat()}": [day_ + timedelta(days=k)
                                                          for k in range(rules.open_days)]}
+
+
+@given(book=st.lists(st.tuples(st.sampled_from(["C1", "C2", "C3", "C4"]),
+                               st.dictionaries(st.sampled_from(["birthday", "anniversary"]),
+                                               kept_days, max_size=2),
+                               st.booleans()), max_size=12),
+       today=st.dates(date(2025, 1, 1), date(2028, 12, 31)), rules=rules_st)
+def test_the_day_index_finds_what_a_walk_of_every_date_finds(book, today, rules):
+    """The in-memory index by day, kept through changes and erasures, lists the same
+    follow-ups as walking every client's dates."""
+    names = NameIndex()
+    for client_id, dates, erased in book:
+        if erased:
+            names.drop(client_id)
+        else:
+            names.put(client_id, {"first_name": "A", "last_name": client_id, "dates": dates})
+    walked = date_followups(names.dated(), today, rules)
+    looked_up = date_followups(names.dated_on(date_days(today, rules)), today, rules)
+    assert sorted(f.followup_id for f in looked_up) == sorted(f.followup_id for f in walked)

@@ -1,9 +1,14 @@
 """Canary personal data written through the services never reaches disk in clear."""
 
 import logging
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hub.cli import main
+from hub.clienteling.appointments import Appointments
+from hub.clienteling.book import FollowUps
+from hub.clienteling.rules import Rules
+from hub.clienteling.wishlists import Wishlists
 from hub.ledger.export import export_journal
 from hub.logs import JsonFormatter
 from tests.builders import cash, piece
@@ -12,6 +17,13 @@ CANARIES = {
     "first_name": "Xanthippe", "last_name": "Quillfeather", "email": "canary.qf@example.org",
     "phone": "+33 6 98 76 54 32", "street": "17 rue Canari-Jaune", "note": "CANARY-NOTE-7f3a",
     "ring": "ringsize-canary-51", "date": "1971-03-09",
+    # The profile's depth: every free text kept about her, and her partner's name.
+    "taste": "CANARY-TASTE-41c2", "designer": "Maison Canarielle", "work": "CANARY-WORK-c9",
+    "children": "CANARY-KIDS-5e", "pets": "CANARY-PET-b7", "hobbies": "CANARY-HOBBY-a1",
+    "quiet": "CANARY-DNC-3d", "partner": "Partnerius Canarybird",
+    # What the clienteling layer keeps of her: a wished style, an appointment's note, a
+    # contact logged.
+    "wish": "CANARY-WISH-e4", "visit": "CANARY-VISIT-8b", "call": "CANARY-CALL-2f",
 }
 
 
@@ -20,7 +32,18 @@ def canary_profile() -> dict:
             "emails": [CANARIES["email"]], "phones": [CANARIES["phone"]],
             "addresses": [{"line1": CANARIES["street"], "city": "Paris", "country": "FR"}],
             "notes": CANARIES["note"], "ring_sizes": {CANARIES["ring"]: "51"},
-            "dates": {"birthday": CANARIES["date"]}}
+            "dates": {"birthday": CANARIES["date"]},
+            "lengths": {"wrist": {"mm": 157, "unit": "cm"}, "necklace": {"mm": 450,
+                                                                         "unit": "cm"}},
+            "preferences": {"metals": ["gold"], "stones": ["emerald"], "styles": ["art_deco"],
+                            "colours": ["rose"], "designers": [CANARIES["designer"]],
+                            "note": CANARIES["taste"]},
+            "budget": "15000-50000",
+            "conversation": {"work": CANARIES["work"], "children": CANARIES["children"],
+                             "pets": CANARIES["pets"], "hobbies": CANARIES["hobbies"]},
+            "consent": {"email": {"marketing": True, "how": "signed_form"}},
+            "do_not_contact": [{"from": "2031-01-01", "to": "2031-02-01",
+                                "reason": CANARIES["quiet"]}]}
 
 
 def needles() -> list[bytes]:
@@ -37,12 +60,33 @@ async def test_no_canary_in_database_wal_logs_or_export(store, tmp_path, caplog)
     logging.getLogger().addHandler(handler)
     caplog.set_level(logging.DEBUG)
     try:
-        c = await store.clients.create(canary_profile(), "anna")
+        for staff_id in ("anna", "bea"):
+            await store.staff.enroll(staff_id, staff_id.title(), "associate", "1234",
+                                     actor="admin")
+        c = await store.clients.create({**canary_profile(), "primary_associate": "anna"},
+                                       "anna")
         await store.clients.update(c["client_id"], {"notes": CANARIES["note"] + " again"}, "anna")
+        # Her partner and household linked on both sides, a consent, a book reassigned:
+        # each writes whole profiles again, sealed as the first.
+        partner = await store.clients.create({
+            "first_name": CANARIES["partner"], "partner_id": c["client_id"],
+            "household": [{"client_id": c["client_id"], "relation": "sibling"}]}, "anna")
+        await store.clients.set_consent(c["client_id"], "sms", True, "in_store", "anna")
+        await store.clients.reassign("anna", "bea", "anna")
+        assert (await store.clients.get(partner["client_id"]))["profile"]["partner_id"] == \
+            c["client_id"]
         await store.items.receive(piece(1), "admin")
         await store.sales.complete(register_id="R1", actor="anna", lines=[{"item_id": "P-1"}],
                                    tenders=cash(950_000), client_id=c["client_id"])
         assert (await store.clients.search(CANARIES["last_name"]))[0]["client_id"] == c["client_id"]
+        await Wishlists(store).add(c["client_id"], {"style": CANARIES["wish"]}, actor="anna")
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+        await Appointments(store).book({
+            "kind": "private_viewing", "client_id": c["client_id"], "associate": "bea",
+            "salon": "Salon 1", "start": start.isoformat(), "duration_min": 60,
+            "note": CANARIES["visit"]}, actor="anna")
+        await FollowUps(store, Rules()).log_contact(c["client_id"], "called", CANARIES["call"],
+                                                    actor="anna")
         csv = tmp_path / "clients.csv"
         csv.write_text("first_name,last_name,email,phone,notes\n"
                        f"{CANARIES['first_name']}2,{CANARIES['last_name']}2,"

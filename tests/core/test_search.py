@@ -189,6 +189,8 @@ async def test_a_store_from_before_the_index_is_backfilled(make_config):
     conn.execute("DROP TABLE items_fts")
     conn.execute("DROP INDEX items_received")
     conn.execute("DROP INDEX sales_ts")  # core v7's
+    conn.execute("DROP INDEX clients_merged")  # core v8's
+    conn.execute("ALTER TABLE clients DROP COLUMN merged_into")
     conn.execute("UPDATE schema_versions SET version = 4 WHERE area = 'core'")
     conn.commit()
     conn.close()

@@ -29,7 +29,7 @@ async def test_devices_panel_scan_and_receipt(tmp_path):
         await page.fill("#staff_id", "sophie")
         await page.fill("#pin", "1111")
         await page.click("button[type=submit]")
-        await page.wait_for_url(base + "/floor")
+        await page.wait_for_url(base + "/today")
 
         await page.goto(base + "/devices")
         row = page.locator('tr[data-device="printer-r1"]')

@@ -91,9 +91,12 @@ async def test_the_new_and_edit_forms_show_the_profile_as_text(client, store):
     assert "<script>window" not in page and "<img src=x" not in page
     assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in page  # the note, as text
     assert 'value="52"' in page and 'value="left ring"' in page
-    assert 'value="--04-12"' in page and "Maison\nAtelier</textarea>" in page
+    # A designer of the store's pieces is a chip, checked; one it does not carry is typed.
+    assert 'value="--04-12"' in page and '">Atelier</textarea>' in page
+    assert re.search(r'name="designers" value="Maison" checked', page)
     assert 'value="12 rue de la Paix"' in page
-    assert re.search(r'id="f-marketing" checked', page)
+    # The old one yes or no to marketing is the e-mail channel's.
+    assert re.search(r'name="consent-email" value="yes" checked', page)
 
 
 async def test_edit_pages_of_unknown_or_forgotten_clients_are_404(client, store):

@@ -243,3 +243,17 @@ async def test_the_call_sheet_prints_the_week_with_prompts_for_blanks(client, st
     assert ("prompt", "Ring size, left ring") not in kinds  # known: printed, not asked
     assert ("prompt", "Birthday") in kinds
     assert any(k == "pair" and "Emerald drop earrings" in t for k, t in kinds)
+
+
+async def test_no_follow_up_while_she_asked_not_to_be_contacted(store, followups):
+    today = followups.today()
+    quiet = {"from": (today - timedelta(days=1)).isoformat(),
+             "to": (today + timedelta(days=5)).isoformat(), "reason": "travelling"}
+    her = await store.clients.create({"first_name": "Hélène", "last_name": "Fontaine",
+                                      "dates": {"anniversary": _in(10, followups)},
+                                      "do_not_contact": [quiet]}, "test")
+    assert (await followups.day())["today"] == []
+    later = await followups.day(today + timedelta(days=6))  # the period is over
+    assert [f["client_id"] for f in later["today"]] == [her["client_id"]]
+    await store.clients.update(her["client_id"], {"do_not_contact": []}, "test")
+    assert [f["client_id"] for f in (await followups.day())["today"]] == [her["client_id"]]

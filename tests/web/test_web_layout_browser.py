@@ -88,13 +88,16 @@ async def test_every_screen_fits_the_tablet_and_the_phone(tmp_path, size):
         await page.fill("#staff_id", "marc")
         await page.fill("#pin", "2222")
         await page.click("button[type=submit]")
-        await page.wait_for_url(base + "/floor")
+        await page.wait_for_url(base + "/today")
 
         screens = {"floor": "/floor", "stock": "/items", "piece": f"/items/{piece['item_id']}",
                    "returned-piece": f"/items/{returned}", "client": f"/clients/{client_id}",
                    "client-form": f"/clients/{client_id}/edit", "sale": f"/sales/{sale_id}",
                    "counts": "/counts", "devices": "/devices", "approvals": "/approvals",
-                   "settings": "/settings", "sync": "/sync", "followups": "/followups"}
+                   "settings": "/settings", "sync": "/sync", "followups": "/followups",
+                   "today": "/today", "appointments": "/appointments", "tiers": "/tiers",
+                   "rising": "/tiers/rising", "books": "/clients/books?associate=sophie",
+                   "duplicates": "/clients/duplicates"}
         problems = []
         for name, path in screens.items():
             await page.goto(base + path)
@@ -137,7 +140,8 @@ async def test_a_sale_on_the_phone(tmp_path):
         await page.fill("#staff_id", "sophie")
         await page.fill("#pin", "1111")
         await page.tap("button[type=submit]")
-        await page.wait_for_url(base + "/floor")
+        await page.wait_for_url(base + "/today")
+        await page.goto(base + "/floor")
         await page.fill("#scan-input", item_id)
         await page.tap("#scan-form button")
         await page.wait_for_selector(f'#cart-lines li[data-item="{item_id}"]')

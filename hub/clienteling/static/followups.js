@@ -43,11 +43,16 @@
     button.disabled = true;
     error.textContent = "";
     try {
-      await window.loupe.api("POST", "/api/v1/followups/callsheet/print", {});
+      await window.loupe.api("POST", "/api/v1/followups/callsheet/print",
+        { associate: button.dataset.associate || null });
       window.loupe.toast(_("The call sheet is printing."));
     } catch (e) {
       error.textContent = e.message;
     }
     button.disabled = false;
   });
+})();
+(function () {
+  const whose = document.querySelector("#followups-associate select");
+  if (whose) whose.addEventListener("change", () => whose.form.submit());
 })();

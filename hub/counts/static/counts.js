@@ -90,6 +90,9 @@
           { expected: r.expected, found: r.found, in_place: r.in_place, unknown: r.unknown_total })),
         el("h3", {}, _("Missing ({n}), {value}", { n: r.missing.length, value: L.fmt(r.missing_value, currency) })),
         el("ul", {}, ...r.missing.map((m) => el("li", {}, `${m.item_id} · ${m.location} · ${term("category", m.category)}`))),
+        // Held on a tray for an appointment: not missing, and not to be moved either.
+        ...((r.held || []).length ? [el("h3", {}, _("On a tray ({n})", { n: r.held.length })),
+          el("ul", {}, ...r.held.map((m) => el("li", {}, `${m.item_id} · ${m.where} · ${term("category", m.category)}`)))] : []),
         el("h3", {}, _("Misplaced ({n})", { n: r.misplaced.length })),
         el("ul", {}, ...r.misplaced.map((m) => el("li", {}, _("{item}: the books say {location}, read in {found}", { item: m.item_id, location: m.location, found: m.found_location })))),
         el("h3", {}, _("Sold, on memo or in repair, yet read ({n})", { n: r.away.length })),

@@ -143,7 +143,7 @@
         await api("POST", "/api/v1/session", { staff_id: $("staff_id").value.trim(), pin: $("pin").value,
           register_id: $("register_id").value });
         const next = new URLSearchParams(location.search).get("next");
-        location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : "/floor");
+        location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : "/");
       } catch (e) { $("signin-error").textContent = e.message; $("pin").value = ""; $("pin").focus(); }
     });
   }
@@ -289,15 +289,42 @@
         const p = c.profile || {};
         box.append(el("a", { href: "/clients/" + encodeURIComponent(clientId) }, [p.first_name, p.last_name].filter(Boolean).join(" ") || clientId),
           " ", el("button", { type: "button", class: "quiet", onclick: () => change("PUT", cartPath() + "/client", { client_id: null }) }, _("Detach")));
-      } catch (e) { box.textContent = clientId; }
+        box.append(clientHeadline(await api("GET", "/api/v1/clients/" + encodeURIComponent(clientId) + "/summary")));
+      } catch (e) { if (!box.childNodes.length) box.textContent = clientId; }
+    }
+
+    // Her headline at the counter: tier, what she has spent, her sizes, her next date, her
+    // points (what the client page's headline says, from the summary API).
+    const DATE_WORDS = { birthday: _("Birthday"), anniversary: _("Anniversary"), engagement: _("Engagement"),
+      wedding: _("Wedding"), other: _("A date to remember") };
+    function clientHeadline(s) {
+      const facts = [];
+      if (s.tier && s.tier.tier) facts.push(term("client_tier", s.tier.tier));
+      facts.push(_("Lifetime {amount}").replace("{amount}", fmt(s.lifetime, s.currency)));
+      const sizes = Object.entries(s.ring_sizes || {}).map(([finger, size]) => finger + " " + size);
+      if (sizes.length) facts.push(_("Ring {sizes}").replace("{sizes}", sizes.join(", ")));
+      const m = s.next_milestone;
+      if (m && m.days <= 60) {
+        facts.push((DATE_WORDS[m.kind] || m.kind) + " · " + (m.days === 0 ? _("today")
+          : m.days === 1 ? _("tomorrow") : _("in {days} days").replace("{days}", String(m.days))));
+      }
+      if (s.loyalty && s.loyalty.points) facts.push(_("{points} points").replace("{points}", decimal(s.loyalty.points, 0)));
+      return el("div", { class: "cart-headline", id: "cart-client-headline" }, facts.join(" · "));
     }
 
     async function change(method, path, body, approvable) {
       try {
         const c = await (approvable ? withApproval(method, path, body) : api(method, path, body));
         render(c); clearToast(); return c;
-      } catch (e) { toast(e.message, true); return null; }
+      } catch (e) {
+        if (e instanceof HubError && e.body.error === "held" && body && !body.confirm_held) {
+          return (await sellHeld(e.message)) ? change(method, path, Object.assign({}, body, { confirm_held: true }), approvable) : null;
+        }
+        toast(e.message, true); return null;
+      }
     }
+    // A piece on a tray for an appointment: say where it is, and sell it only if asked to.
+    const sellHeld = (where) => confirmAction(_("This piece is held"), where, _("Sell it anyway"));
 
     async function load() { try { render(await api("GET", cartPath())); } catch (e) { toast(e.message, true); } }
 
@@ -413,7 +440,9 @@
         if (ev.topic === "cart.changed" && ev.data.register_id === register) {
           if (ev.data.cart.version > lastVersion) render(ev.data.cart);
         } else if (ev.topic === "cart.scan_refused" && ev.data.register_id === register) {
-          toast(ev.data.detail, true);
+          if (ev.data.error === "held") {  // scanned from a tray: the same question as typed
+            sellHeld(ev.data.detail).then((yes) => yes && change("POST", cartPath() + "/lines", { code: ev.data.code, confirm_held: true }));
+          } else toast(ev.data.detail, true);
         } else if (ev.topic === "device.drawer_kick" && ev.data.register === register) {
           if (ev.data.opened) toast(_("Drawer opened"));
           else toast(ev.data.problem || _("The drawer did not open"), true);
@@ -431,11 +460,48 @@
     const clientId = form.dataset.clientId;
     const lines = (id) => $(id).value.split("\n").map((s) => s.trim()).filter(Boolean);
     const text = (id) => $(id).value.trim();
+    const checked = (name) => [...form.querySelectorAll('input[name="' + name + '"]:checked')].map((i) => i.value);
 
     $("add-size").addEventListener("click", () => {
       const rows = $("ring-sizes"), row = rows.lastElementChild.cloneNode(true);
       row.querySelectorAll("input").forEach((i) => { i.value = ""; i.removeAttribute("aria-invalid"); });
       rows.append(row); row.querySelector("input").focus();
+    });
+    $("add-dnc").addEventListener("click", () => {
+      const rows = $("do-not-contact"), row = rows.lastElementChild.cloneNode(true);
+      row.querySelectorAll("input").forEach((i) => { i.value = ""; i.removeAttribute("aria-invalid"); });
+      rows.append(row); row.querySelector("input").focus();
+    });
+
+    // Partner and household: found by name (or e-mail, phone) through the client search.
+    async function find(query, out, pick) {
+      out.replaceChildren();
+      if (!query.trim()) return;
+      try {
+        const r = await api("GET", "/api/v1/clients?q=" + encodeURIComponent(query.trim()) + "&limit=8");
+        r.clients.filter((c) => c.client_id !== clientId).forEach((c) => out.append(el("li", {}, el("span", {}, c.name),
+          el("button", { type: "button", onclick: () => { out.replaceChildren(); pick(c); } }, _("Choose")))));
+        if (!out.children.length) out.append(el("li", { class: "muted" }, _("No client found.")));
+      } catch (e) { out.append(el("li", { class: "error" }, e.message)); }
+    }
+    function finder(input, button, out, pick) {
+      button.addEventListener("click", () => find($(input).value, $(out), pick));
+      $(input).addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); find($(input).value, $(out), pick); } });
+    }
+    finder("partner-q", $("partner-find"), "partner-results", (c) => {
+      $("f-partner_id").value = c.client_id;
+      $("partner-picked").querySelector(".picked-name").textContent = c.name;
+      $("partner-picked").hidden = false; $("partner-q").value = "";
+    });
+    $("partner-remove").addEventListener("click", () => { $("f-partner_id").value = ""; $("partner-picked").hidden = true; });
+    finder("household-q", $("household-find"), "household-results", (c) => {
+      if (form.querySelector('.household-row[data-client-id="' + c.client_id + '"]')) return;
+      const row = $("household-row").content.firstElementChild.cloneNode(true);
+      row.dataset.clientId = c.client_id; row.querySelector(".picked-name").textContent = c.name;
+      $("household-rows").append(row); $("household-q").value = ""; row.querySelector("select").focus();
+    });
+    $("household-rows").addEventListener("click", (ev) => {
+      const button = ev.target.closest(".household-remove"); if (button) button.closest(".household-row").remove();
     });
 
     function clearErrors() {
@@ -470,6 +536,15 @@
       if (first && first.focus && first.tagName !== "P") first.focus(); else if (first) first.scrollIntoView({ block: "center" });
     }
 
+    // A length as a person types it in the store's way (17,5 or 17.5 cm; 175 mm) -> millimetres.
+    function millimetres(typed, unit) {
+      const digits = unit === "cm" ? 1 : 0;
+      const raw = typed.replace(/\s*(cm|mm)$/i, "").trim();
+      // The plain form (17.5) too, but never a comma read as a thousands mark: 17,5 is no 175.
+      const value = parseGrouped(raw, digits) ?? (raw.includes(",") ? null : parsePlain(raw, digits));
+      return value === null || value < 0n ? null : Number(value);
+    }
+
     function collect(original) {
       const o = original || {};
       const sizes = {};
@@ -477,6 +552,14 @@
         const finger = row.querySelector(".size-finger").value.trim(), size = row.querySelector(".size-value").value.trim();
         if (size && !finger) throw new HubError(400, { error: "invalid", field: "ring_sizes", detail: _("Say which finger size {size} is for.", { size }) });
         if (finger && size) sizes[finger] = size;
+      }
+      const lengths = {};
+      for (const row of form.querySelectorAll(".length-row")) {
+        const typed = row.querySelector(".length-value").value.trim(), unit = row.querySelector(".length-unit").value;
+        if (!typed) continue;
+        const mm = millimetres(typed, unit);
+        if (mm === null) throw new HubError(400, { error: "invalid", field: "lengths." + row.dataset.kind, detail: _("“{value}” is not a length.", { value: typed }) });
+        lengths[row.dataset.kind] = { mm, unit };
       }
       const address = {};
       const firstAddress = (o.addresses || [])[0] || {};
@@ -486,13 +569,30 @@
       const addresses = Object.keys(address).some((k) => k !== "label") ? [address, ...others] : others;
       const dates = Object.assign({}, o.dates || {});
       ["birthday", "anniversary"].forEach((k) => { if (text("f-" + k)) dates[k] = text("f-" + k); else delete dates[k]; });
-      const preferences = Object.assign({}, o.preferences || {});
-      const designers = lines("f-designers");
-      if (designers.length) preferences.designers = designers; else delete preferences.designers;
-      const consent = Object.assign({}, o.consent || {}, { marketing: $("f-marketing").checked });
+      const preferences = {};
+      ["metals", "stones", "colours", "styles"].forEach((topic) => { if (checked(topic).length) preferences[topic] = checked(topic); });
+      const designers = [...new Set([...checked("designers"), ...lines("f-other-designers")])];
+      if (designers.length) preferences.designers = designers;
+      if (text("f-taste")) preferences.note = text("f-taste");
+      const conversation = {};
+      form.querySelectorAll("input.conversation").forEach((i) => { if (i.value.trim()) conversation[i.dataset.topic] = i.value.trim(); });
+      // Consent: only the channels answered; the book adds a change where the answer differs.
+      const consent = {};
+      form.querySelectorAll(".consent-row").forEach((row) => {
+        const said = (row.querySelector("input[type=radio]:checked") || {}).value;
+        if (said) consent[row.dataset.channel] = { marketing: said === "yes", how: row.querySelector(".consent-how").value };
+      });
+      const doNotContact = [];
+      form.querySelectorAll(".dnc-row").forEach((row) => {
+        const from = row.querySelector(".dnc-from").value, to = row.querySelector(".dnc-to").value, reason = row.querySelector(".dnc-reason").value.trim();
+        if (from || to || reason) doNotContact.push({ from: from || null, to: to || null, reason: reason || null });
+      });
+      const household = [...form.querySelectorAll(".household-row")].map((row) => ({ client_id: row.dataset.clientId, relation: row.querySelector("select").value }));
       return { title: text("f-title"), first_name: text("f-first_name"), last_name: text("f-last_name"),
-        emails: lines("f-emails"), phones: lines("f-phones"), addresses, ring_sizes: sizes, dates, preferences,
-        notes: $("f-notes").value.trim(), consent };
+        emails: lines("f-emails"), phones: lines("f-phones"), addresses, ring_sizes: sizes, lengths, dates, preferences,
+        budget: checked("budget")[0] || null, partner_id: $("f-partner_id").value || null, household, conversation,
+        primary_associate: $("f-primary_associate").value || null, secondary_associate: $("f-secondary_associate").value || null,
+        consent, do_not_contact: doNotContact, notes: $("f-notes").value.trim() };
     }
 
     form.addEventListener("submit", async (ev) => {
