@@ -53,13 +53,17 @@ class FollowUps:
         """Every follow-up within the listed horizon; only one client's with `client_id`.
         Each source is one indexed look-up by day (or the in-memory dates), not a scan."""
         rules, sales = self.rules, self.store.sales
-        first, last = purchase_window(today, rules)
-        found = purchase_followups(await sales.client_purchases_between(
-            first.isoformat(), last.isoformat(), rules.after_purchase_min), today, rules)
-        first, last = purchase_window(today, rules, rules.bridal_days)
-        found += purchase_followups(await sales.bridal_purchases_between(
-            first.isoformat(), last.isoformat(), rules.bridal_collections), today, rules,
-            "bridal")
+        found: list[FollowUp] = []
+        # One narrow window of days per lag (+180, +335...), not one wide one across them.
+        for lag in rules.after_purchase_days:
+            first, last = purchase_window(today, rules, (lag,))
+            found += purchase_followups(await sales.client_purchases_between(
+                first.isoformat(), last.isoformat(), rules.after_purchase_min), today, rules)
+        for lag in rules.bridal_days:
+            first, last = purchase_window(today, rules, (lag,))
+            found += purchase_followups(await sales.bridal_purchases_between(
+                first.isoformat(), last.isoformat(), rules.bridal_collections), today, rules,
+                "bridal")
         if rules.lapsed_months:
             first, last = lapsed_window(today, rules)
             found += lapsed_followups(await sales.last_purchases_between(
@@ -73,7 +77,7 @@ class FollowUps:
         for source in self.sources:
             found += await source(today, rules, client_id)
         # An erased client has none; one who asked not to be contacted has none for now.
-        found = [f for f in found
+        found = [f for f in {f.followup_id: f for f in found}.values()  # windows may meet
                  if names.name_of(f.client_id) and not names.quiet_on(f.client_id, today)]
         if rules.cooling_off_days and any(f.kind in MARKETING for f in found):
             since = today - timedelta(days=rules.cooling_off_days - 1)

@@ -198,9 +198,8 @@ async def client_summary(request: web.Request) -> web.Response:
     store = store_of(request)
     summary = await store.client_summary(request.match_info["client_id"])
     client = await store.clients.get(summary["client_id"])
-    for panel, data in await request.app[ENDPOINTS].panels_of(request, client):
-        if panel.summary:  # what the layers add to the headline (the tier...)
-            summary[panel.name] = data
+    for panel, data in await request.app[ENDPOINTS].panels_of(request, client, summary=True):
+        summary[panel.name] = data  # what the layers add to the headline (the tier...)
     return json_response(summary)
 
 

@@ -193,11 +193,14 @@ class Endpoints:
                                               summary, self.layer))
         self.client_panels.sort(key=lambda p: (p.order, p.name))
 
-    async def panels_of(self, request: web.Request,
-                        client: dict[str, Any]) -> list[tuple[ClientPanel, dict[str, Any]]]:
-        """The client page's panels this person may see, each with what it shows."""
+    async def panels_of(self, request: web.Request, client: dict[str, Any], *,
+                        summary: bool = False) -> list[tuple[ClientPanel, dict[str, Any]]]:
+        """The client page's panels this person may see, each with what it shows (with
+        `summary`, only those the summary API carries: the others are not even loaded)."""
         out = []
         for panel in self.client_panels:
+            if summary and not panel.summary:
+                continue
             if may(request, panel.permission):
                 data = await panel.load(request, client)
                 if data is not None:

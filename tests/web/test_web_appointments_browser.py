@@ -1,5 +1,6 @@
-"""An associate's appointment in real headless Chromium on the counter tablet (1024×768),
-against the whole hub as `loupe demo` runs it (simulated printer included): book a private
+"""An associate's day in real headless Chromium on the counter tablet (1024×768), against
+the whole hub as `loupe demo` runs it (simulated printer included): she lands on her day, does
+a follow-up (then on the client's contact log), books a private
 viewing for a client found by name, pull pieces to a tray, see and print the preparation
 list, sell one held piece on the floor (after saying yes), close the tray. Then the screens
 at the tablet's and the phone's sizes: no sideways scroll, targets of 44 px, no codes."""
@@ -38,7 +39,10 @@ async def whole_hub(tmp_path):
         await store.items.receive_many(
             [piece(f"TR-{n}", location=f"showcase-{n}", description=f"Emerald ring {n}")
              for n in range(1, 4)], "test")
-        await store.clients.create({"first_name": "Hélène", "last_name": "Fontaine"}, "test")
+        soon = (datetime.now(store.words.tz) + timedelta(days=10)).strftime("--%m-%d")
+        await store.clients.create({"first_name": "Hélène", "last_name": "Fontaine",
+                                    "primary_associate": "sophie",
+                                    "dates": {"anniversary": soon}}, "test")
     options = Options(host="127.0.0.1", port=0, insecure_http=True, zeroconf=False, demo=True)
     async with running(load_config(config.data_dir), options) as runtime:
         await wait_until(lambda: all(d["state"] == "connected"
@@ -78,7 +82,20 @@ async def test_an_appointment_with_a_tray_on_the_tablet(tmp_path):
         await page.fill("#staff_id", "sophie")
         await page.fill("#pin", "1111")
         await page.click("button[type=submit]")
-        await page.wait_for_load_state("networkidle")
+
+        # Her day: Hélène's anniversary is on it; the call done is on Hélène's contact log.
+        await page.wait_for_url(base + "/today")
+        row = page.locator("#today-today tr.followup", has_text="Hélène Fontaine")
+        await expect(row).to_contain_text("Anniversary")
+        await row.locator("select").select_option("called")
+        await row.locator("button[type=submit]").click()
+        await expect(page.locator("#today-today")).not_to_contain_text("Hélène Fontaine")
+        her = (await runtime.store.clients.search("Fontaine"))[0]["client_id"]
+        await page.goto(base + f"/clients/{her}")
+        log = page.locator("#client-contacts")
+        await expect(log).to_contain_text("Anniversary")
+        await expect(log).to_contain_text("Called")
+        await expect(log).to_contain_text("Sophie Laurent")
 
         # Book: a private viewing the day after tomorrow at 15:00, for Hélène, found by name.
         await page.goto(base + "/appointments")
