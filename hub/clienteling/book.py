@@ -31,6 +31,14 @@ from hub.ledger.journal import Entry
 from hub.ledger.ledger import Tx
 from hub.store import Store
 
+
+def _not_done_in(tx: Tx, found: FollowUp) -> None:
+    """Refuse to settle or put off a follow-up that was done already."""
+    if tx.one("SELECT 1 FROM followup_outcomes WHERE followup_id = ?",
+              (found.followup_id,)) is not None:
+        raise Refused("followup_done", "this follow-up was done already")
+
+
 # Another source of follow-ups (appointments done, wish-listed pieces...): the follow-ups
 # due within the horizon of `today`, under the rules; only one client's when one is named.
 Source = Callable[[date, Rules, str | None], Awaitable[list[FollowUp]]]
@@ -157,9 +165,7 @@ class FollowUps:
         found = await self._listed(followup_id, today)
 
         def command(tx: Tx) -> Entry:
-            if tx.one("SELECT 1 FROM followup_outcomes WHERE followup_id = ?",
-                      (found.followup_id,)) is not None:
-                raise Refused("followup_done", "this follow-up was done already")
+            _not_done_in(tx, found)
             return tx.append("followup.done", f"client:{found.client_id}",
                              {"followup_id": found.followup_id, "client_id": found.client_id,
                               "kind": found.kind, "about": found.about, "outcome": outcome},
@@ -194,9 +200,7 @@ class FollowUps:
                           "until", last=last.isoformat())
 
         def command(tx: Tx) -> Entry:
-            if tx.one("SELECT 1 FROM followup_outcomes WHERE followup_id = ?",
-                      (found.followup_id,)) is not None:
-                raise Refused("followup_done", "this follow-up was done already")
+            _not_done_in(tx, found)
             return tx.append("followup.snoozed", f"client:{found.client_id}",
                              {"followup_id": found.followup_id, "client_id": found.client_id,
                               "until": until_day}, actor=actor)
