@@ -3,13 +3,16 @@ her erasure (a manager, who types her name to confirm)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from aiohttp import web
 
+from hub.clienteling.event_lists import MAX_LISTED, EventLists, ask_of
 from hub.clienteling.privacy import FORMATS, MIN_PASSPHRASE
+from hub.clienteling.tiers import TIERS
 from hub.core import fields
-from hub.core.clients import display_name
+from hub.core.clients import CHANNELS, display_name
 from hub.core.errors import Invalid
 from hub.web.kernel import (
     Endpoints,
@@ -23,6 +26,7 @@ from hub.web.kernel import (
     store_of,
 )
 from hub.words import N_
+from hub.words.labels import METAL, STONE
 
 
 async def exports(request: web.Request) -> web.Response:
@@ -102,6 +106,46 @@ async def reassign(request: web.Request) -> web.Response:
         body.get("from_staff"), body.get("to_staff"), session_of(request).staff_id))
 
 
+def _lists(request: web.Request) -> EventLists:
+    runtime = runtime_of(request)
+    return EventLists(runtime.store, runtime.tiers)
+
+
+async def lists_page(request: web.Request) -> web.Response:
+    """A list for an event: the clients asked for, shown; it leaves encrypted or on paper."""
+    ask = ask_of(dict(request.query), query=True)
+    asked = bool(ask.as_dict())
+    rows = await _lists(request).select(ask) if asked else []
+    store = store_of(request)
+    return await render(request, "lists.html", {
+        "ask": ask, "asked": asked, "rows": rows, "tiers": TIERS[1:], "channels": CHANNELS,
+        "metals": list(METAL), "stones": list(STONE), "designers": await store.items.designers(),
+        "max": MAX_LISTED, "min_passphrase": MIN_PASSPHRASE,
+        "printer": runtime_of(request).devices is not None})
+
+
+async def export_list(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    data = await _lists(request).export(ask_of(body), body.get("passphrase"),
+                                        actor=session_of(request).staff_id)
+    return web.Response(body=data, content_type="application/octet-stream", headers={
+        "Content-Disposition": 'attachment; filename="client-list.csv.age"',
+        "Cache-Control": "no-store"})
+
+
+async def print_list(request: web.Request) -> web.Response:
+    runtime = runtime_of(request)
+    devices = service(runtime.devices, N_("the devices"))
+    body = await read_json(request)
+    ask = ask_of(body)
+    session = session_of(request)
+    register = (fields.text(body.get("register"), "register", max_len=40)
+                or session.register_id or runtime.config.registers[0].id)
+    doc = await _lists(request).printed(ask, actor=session.staff_id)
+    return json_response(await devices.print_document(doc, register,
+                                                      f"client-list:{uuid.uuid4().hex[:8]}"))
+
+
 async def privacy_panel(request: web.Request, client: dict[str, Any]) -> dict[str, Any] | None:
     privacy = runtime_of(request).privacy
     if privacy is None or client["profile"] is None:
@@ -122,6 +166,19 @@ def setup(table: Endpoints) -> None:
               body={"type": "object", "required": ["from_staff", "to_staff"],
                     "properties": {"from_staff": {"type": "string"},
                                    "to_staff": {"type": "string"}}})
+    table.page("/clients/lists", lists_page, permission="clients.export",
+               title=N_("Lists for an event"))
+    ask = {"tier": {"type": "string", "enum": list(TIERS[1:])}, "metal": {"type": "string"},
+           "stone": {"type": "string"}, "designer": {"type": "string"},
+           "channel": {"type": "string", "enum": list(CHANNELS)}}
+    table.api("POST", "/api/v1/clients/lists/export", export_list, permission="clients.export",
+              summary="A list of clients for an event as an age-encrypted CSV (journaled)",
+              body={"type": "object", "required": ["passphrase"],
+                    "properties": {**ask, "passphrase": {"type": "string",
+                                                         "minLength": MIN_PASSPHRASE}}})
+    table.api("POST", "/api/v1/clients/lists/print", print_list, permission="clients.export",
+              summary="A list of clients for an event on a register's printer (journaled)",
+              body={"type": "object", "properties": {**ask, "register": {"type": "string"}}})
     table.api("GET", "/api/v1/clients/duplicates", duplicates, permission="clients.merge",
               summary="Possible duplicate clients: a shared e-mail or phone, or alike names")
     table.api("POST", "/api/v1/clients/merge", merge, permission="clients.merge",

@@ -64,6 +64,7 @@ KIND = {
     "followup.snoozed": N_("Follow-up put off"), "contact.logged": N_("Contact logged"),
     "account.moved": N_("Balance moved"), "client.exported": N_("Her data exported"),
     "client.merged": N_("Merged with another record of her"),
+    "client_list.exported": N_("A list of clients exported"),
     "stock.received": N_("Stock received"), "stock.adjusted": N_("Stock adjusted"),
     "sale.completed": N_("Sold"), "sale.returned": N_("Returned"),
     "sale.voided": N_("Sale voided"),

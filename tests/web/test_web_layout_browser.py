@@ -97,7 +97,8 @@ async def test_every_screen_fits_the_tablet_and_the_phone(tmp_path, size):
                    "settings": "/settings", "sync": "/sync", "followups": "/followups",
                    "today": "/today", "appointments": "/appointments", "tiers": "/tiers",
                    "rising": "/tiers/rising", "books": "/clients/books?associate=sophie",
-                   "duplicates": "/clients/duplicates"}
+                   "duplicates": "/clients/duplicates",
+                   "event-list": "/clients/lists?stone=diamond"}
         problems = []
         for name, path in screens.items():
             await page.goto(base + path)

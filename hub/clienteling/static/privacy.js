@@ -92,3 +92,50 @@
     }
   });
 })();
+(function () {
+  /* A list for an event: exported encrypted (the file downloads) or printed. */
+  const L = window.loupe;
+  const _ = L._;
+  const form = document.getElementById("list-export");
+  if (!form) return;
+  const ask = JSON.parse(form.dataset.ask || "{}");
+  const error = document.getElementById("client-privacy-error");
+  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    error.textContent = "";
+    try {
+      const res = await fetch("/api/v1/clients/lists/export", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+        body: JSON.stringify(Object.assign({}, ask, { passphrase: form.elements.passphrase.value })) });
+      if (!res.ok) {
+        let body = {};
+        try { body = await res.json(); } catch (e) { body = {}; }
+        throw new Error(body.detail || _("The hub did not answer as expected; try again."));
+      }
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(await res.blob());
+      link.download = "client-list.csv.age";
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      form.elements.passphrase.value = "";
+      L.toast(_("The list is exported, encrypted."));
+    } catch (e) {
+      error.textContent = e.message;
+    }
+  });
+  const print = document.getElementById("list-print");
+  if (print) {
+    print.addEventListener("click", async () => {
+      error.textContent = "";
+      try {
+        await L.api("POST", "/api/v1/clients/lists/print", ask);
+        L.toast(_("The list is printing."));
+      } catch (e) {
+        error.textContent = e.message;
+      }
+    });
+  }
+})();
