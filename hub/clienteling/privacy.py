@@ -74,6 +74,43 @@ def export_document(data: dict[str, Any], words: Words, store_name: str) -> Docu
     return doc
 
 
+def statement_document(name: str, purchases: list[dict[str, Any]],
+                       pieces: dict[str, dict[str, Any]], words: Words, store_name: str,
+                       currency: str) -> Document:
+    """Her statement: each purchase with its pieces and their certificates, what was
+    returned, and the total. (Repairs and orders join it when the workshop layer lands.)"""
+    _ = words._
+    doc = Document(_("Statement"))
+    doc.add("title", f"{store_name} · {_('Statement')}", center=True)
+    doc.add("heading", name)
+    doc.add("small", _("On %(day)s") % {"day": words.day(datetime.now(UTC).isoformat())})
+    total = 0
+    for sale in purchases:
+        doc.add("rule")
+        doc.add("pair", f"{words.day(sale['ts'])} · {sale['sale_id']}",
+                words.money(sale["total"], sale["currency"]), bold=True)
+        for line in sale.get("lines", []):
+            doc.add("text", line["description"])
+            for stone in (pieces.get(line.get("item_id") or "") or {}).get("stones", []):
+                if stone.get("certificate"):
+                    doc.add("small", _("Certificate %(lab)s %(number)s") % {
+                        "lab": stone.get("lab") or "", "number": stone["certificate"]})
+        if sale.get("status") == "voided":  # cancelled at the counter: it counts for nothing
+            doc.add("small", words.term("sale_status", "voided"))
+            continue
+        total += sale["total"]
+        for back in sale.get("returns", []):
+            if back["kind"] == "return":
+                doc.add("pair", _("Returned on %(day)s") % {"day": words.day(back["ts"])},
+                        words.money(-back["refund"], sale["currency"]))
+                total -= back["refund"]
+    if not purchases:
+        doc.add("text", _("No purchase yet."))
+    doc.add("rule")
+    doc.add("pair", _("Total"), words.money(total, currency), bold=True)
+    return doc
+
+
 class Privacy:
     """Exports of a client's own data."""
 
@@ -121,6 +158,17 @@ class Privacy:
             "client.exported", f"client:{cid}", {"client_id": cid, "format": fmt},
             actor=actor))
         return out
+
+    async def statement(self, client_id: str) -> Document:
+        data = await self.gather(client_id)
+        pieces = {}
+        for sale in data["purchases"]:
+            for line in sale.get("lines", []):
+                if line.get("item_id") and line["item_id"] not in pieces:
+                    pieces[line["item_id"]] = await self.store.items.get(line["item_id"])
+        return statement_document(display_name(data["profile"]), data["purchases"], pieces,
+                                  self.store.words, self.store.config.store_name,
+                                  self.store.config.currency)
 
     async def exports_of(self, client_id: str) -> list[dict[str, Any]]:
         rows = await self.store.ledger.fetch(

@@ -3,6 +3,7 @@ her erasure (a manager, who types her name to confirm)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -14,6 +15,7 @@ from hub.clienteling.tiers import TIERS
 from hub.core import fields
 from hub.core.clients import CHANNELS, display_name
 from hub.core.errors import Invalid
+from hub.documents import render_pdf
 from hub.web.kernel import (
     Endpoints,
     json_response,
@@ -106,6 +108,27 @@ async def reassign(request: web.Request) -> web.Response:
         body.get("from_staff"), body.get("to_staff"), session_of(request).staff_id))
 
 
+async def statement_pdf(request: web.Request) -> web.Response:
+    privacy = service(runtime_of(request).privacy, N_("the client book's exports"))
+    doc = await privacy.statement(request.match_info["client_id"])
+    pdf = await asyncio.to_thread(render_pdf, doc)  # laying out pages is CPU work
+    return web.Response(body=pdf, content_type="application/pdf", headers={
+        "Content-Disposition": 'inline; filename="statement.pdf"', "Cache-Control": "no-store"})
+
+
+async def print_statement(request: web.Request) -> web.Response:
+    runtime = runtime_of(request)
+    privacy = service(runtime.privacy, N_("the client book's exports"))
+    devices = service(runtime.devices, N_("the devices"))
+    body = await read_json(request)
+    session = session_of(request)
+    register = (fields.text(body.get("register"), "register", max_len=40)
+                or session.register_id or runtime.config.registers[0].id)
+    doc = await privacy.statement(request.match_info["client_id"])
+    return json_response(await devices.print_document(doc, register,
+                                                      f"statement:{uuid.uuid4().hex[:8]}"))
+
+
 def _lists(request: web.Request) -> EventLists:
     runtime = runtime_of(request)
     return EventLists(runtime.store, runtime.tiers)
@@ -166,6 +189,12 @@ def setup(table: Endpoints) -> None:
               body={"type": "object", "required": ["from_staff", "to_staff"],
                     "properties": {"from_staff": {"type": "string"},
                                    "to_staff": {"type": "string"}}})
+    table.file("/clients/{client_id}/statement.pdf", statement_pdf, permission="clients.view",
+               summary="A client's statement (purchases, returns, certificates) as A4 PDF")
+    table.api("POST", "/api/v1/clients/{client_id}/statement/print", print_statement,
+              permission="clients.view",
+              summary="Print a client's statement on a register's receipt printer",
+              body={"type": "object", "properties": {"register": {"type": "string"}}})
     table.page("/clients/lists", lists_page, permission="clients.export",
                title=N_("Lists for an event"))
     ask = {"tier": {"type": "string", "enum": list(TIERS[1:])}, "metal": {"type": "string"},

@@ -109,3 +109,22 @@ async def test_erasure_needs_her_name_typed(client, store, her):
     assert r.status == 409 and "erased" in (await r.json())["detail"]
     r = await client.post(path, json={"confirm": "x"}, headers=h)
     assert r.status == 409  # already erased
+
+
+async def test_her_statement_lists_purchases_certificates_and_returns(client, store, her):
+    await store.items.receive_many([piece("PX-2", tag_price=150_000,
+                                          description="Diamond solitaire pendant")], "test")
+    sale = await store.sales.complete(register_id="R1", actor="alex",
+                                      lines=[{"item_id": "PX-2"}], tenders=cash(150_000),
+                                      client_id=her["client_id"])
+    await store.sales.return_lines(sale["sale_id"], register_id="R1", actor="mona",
+                                   reason="too long")
+    await sign_in(client, "alex")
+    r = await client.get(f"/clients/{her['client_id']}/statement.pdf")
+    assert r.status == 200 and r.content_type == "application/pdf"
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(await r.read())).pages)
+    for fact in ("Hélène Fontaine", "Rose gold emerald bracelet", "Diamond solitaire pendant",
+                 "Certificate GIA 2141234567", "Returned on", "€4,800.00"):
+        assert fact in text, fact
+    total = text[text.rindex("Total"):]
+    assert "€4,800.00" in total  # the returned pendant counts for nothing
