@@ -66,10 +66,14 @@ class Config:
     def db_path(self) -> Path:
         return self.data_dir / "loupe.db"
 
-    def section(self, name: str) -> Section:
+    def section(self, name: str, over: dict[str, Any] | None = None) -> Section:
         """A layer's own section (`web`, `devices`, `sync`...), to read key by key and end
-        with `done()`; empty when absent."""
-        return Section(name, self.raw.get(name))
+        with `done()`; empty when absent. `over`: keys set from elsewhere (head office's
+        settings) that stand over the file's."""
+        raw = self.raw.get(name)
+        if over:
+            raw = {**(raw if isinstance(raw, dict) else {}), **over}
+        return Section(name, raw)
 
     def register(self, register_id: str) -> Register:
         for reg in self.registers:

@@ -99,12 +99,13 @@ class EventLists:
         writer = csv.writer(out)
         writer.writerow(["client_id", "name", "tier", "reach"])
         writer.writerows([r["client_id"], r["name"], r["tier"], r["reach"]] for r in rows)
-        await self._journal(ask, len(rows), "csv", actor)
+        await self.record(ask, len(rows), "csv", actor)
         return await asyncio.to_thread(pyrage.passphrase.encrypt, out.getvalue().encode(),
                                        passphrase)
 
-    async def printed(self, ask: Ask, *, actor: str) -> Document:
-        """The list as a document for the receipt printer; journaled first."""
+    async def printed(self, ask: Ask) -> tuple[Document, int]:
+        """The list as a document for the receipt printer, and how many it names (the
+        caller journals it once printed: `record`)."""
         rows = await self.select(ask)
         w = self.store.words
         doc = Document(w._("Client list"))
@@ -116,10 +117,10 @@ class EventLists:
             doc.add("pair", r["name"], w.term("client_tier", r["tier"]))
             if r["reach"]:
                 doc.add("small", r["reach"])
-        await self._journal(ask, len(rows), "print", actor)
-        return doc
+        return doc, len(rows)
 
-    async def _journal(self, ask: Ask, count: int, how: str, actor: str) -> None:
+    async def record(self, ask: Ask, count: int, how: str, actor: str) -> None:
+        """A list left the hub (`how`: csv or print): a `client_list.exported` entry."""
         await self.store.ledger.transact(lambda tx: tx.append(
             "client_list.exported", "clients:lists", {"ask": ask.as_dict(), "count": count,
                                                       "how": how}, actor=actor))

@@ -4,9 +4,12 @@ the exports of a client's own data, each told what the other parts of the layer 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
+from hub.bus import Event
 from hub.clienteling.appointments import Appointments, settings_of
 from hub.clienteling.book import FollowUps
 from hub.clienteling.loyalty import Loyalty, loyalty_rules_of
@@ -21,7 +24,12 @@ from hub.words import N_
 
 @contextlib.asynccontextmanager
 async def part(runtime: Runtime) -> AsyncIterator[FollowUps]:
-    followups = FollowUps(runtime.store, rules_of(runtime.config))
+    hq, config = runtime.store.hq, runtime.config
+    # Head office may set the follow-up rules and the tier thresholds for the chain: checked
+    # as the file's are, standing over them (`[clienteling]`, `[tiers]`).
+    hq.setting_checks["clienteling"] = lambda values: rules_of(config, values)
+    hq.setting_checks["tiers"] = lambda values: tier_rules_of(config, values)
+    followups = FollowUps(runtime.store, rules_of(config, await hq.settings("clienteling")))
     privacy = Privacy(runtime.store)
     privacy.sections[N_("Contact log")] = followups.log_section
     runtime.followups, runtime.privacy = followups, privacy
@@ -32,7 +40,7 @@ async def part(runtime: Runtime) -> AsyncIterator[FollowUps]:
     # Her wishes, her tier, what to show her: the wish lists raise follow-ups and fill the
     # call sheet; the tiers follow every sale, return and void of a client.
     wishlists = Wishlists(runtime.store)
-    tiers = Tiers(runtime.store, tier_rules_of(runtime.config))
+    tiers = Tiers(runtime.store, tier_rules_of(config, await hq.settings("tiers")))
     followups.sources.append(wishlists.followups)
     followups.wishes_of = wishlists.in_words
     privacy.sections[N_("Wish list")] = wishlists.export_section
@@ -46,9 +54,29 @@ async def part(runtime: Runtime) -> AsyncIterator[FollowUps]:
     runtime.store.clients.merge_hooks.append(loyalty.merged_in)
     runtime.loyalty = loyalty
     runtime.recommendations = Recommendations(runtime.store, wishlists)
+    async def follow_hq(event: Event) -> None:
+        followups.rules = rules_of(config, await hq.settings("clienteling"))
+        tiers.set_rules(tier_rules_of(config, await hq.settings("tiers")))
+
+    def on_hq(event: Event) -> None:
+        message = (event.data.get("payload") or {}).get("message") or {}
+        if message.get("type") == "settings":
+            spawn(follow_hq(event))
+
+    tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    unlisten = runtime.bus.listen("journal.hq.message", on_hq)
     try:
         yield followups
     finally:
+        unlisten()
+        for task in tasks:
+            task.cancel()
         runtime.store.sales.extensions.remove(loyalty)
         runtime.store.clients.merge_hooks.remove(loyalty.merged_in)
         runtime.loyalty = None

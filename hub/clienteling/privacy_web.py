@@ -164,9 +164,11 @@ async def print_list(request: web.Request) -> web.Response:
     session = session_of(request)
     register = (fields.text(body.get("register"), "register", max_len=40)
                 or session.register_id or runtime.config.registers[0].id)
-    doc = await _lists(request).printed(ask, actor=session.staff_id)
-    return json_response(await devices.print_document(doc, register,
-                                                      f"client-list:{uuid.uuid4().hex[:8]}"))
+    lists = _lists(request)
+    doc, count = await lists.printed(ask)
+    printed = await devices.print_document(doc, register, f"client-list:{uuid.uuid4().hex[:8]}")
+    await lists.record(ask, count, "print", session.staff_id)  # once it went to the printer
+    return json_response(printed)
 
 
 async def privacy_panel(request: web.Request, client: dict[str, Any]) -> dict[str, Any] | None:

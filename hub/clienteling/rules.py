@@ -61,9 +61,10 @@ class Rules:
         return self.open_days + self.overdue_days - 1, self.upcoming_days
 
 
-def rules_of(config: Config) -> Rules:
-    """From the store config; a problem names `clienteling.<key>`, an unknown key is refused."""
-    section = config.section("clienteling")
+def rules_of(config: Config, hq: dict[str, Any] | None = None) -> Rules:
+    """From the store config, with what head office set (`hq`) over it; a problem names
+    `clienteling.<key>`, an unknown key is refused."""
+    section = config.section("clienteling", hq)
     d = Rules()
     rules = Rules(
         date_lead_days=section.whole("date_lead_days", d.date_lead_days, 0, 90),

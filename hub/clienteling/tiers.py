@@ -151,9 +151,10 @@ def check_increasing(thresholds: Iterable[tuple[str, Threshold]]) -> None:
         lower_name, lower = name, threshold
 
 
-def tier_rules_of(config: Config) -> TierRules:
-    """From `[tiers]` (every tier optional: its defaults); a problem names `tiers.<key>`."""
-    section = config.section("tiers")
+def tier_rules_of(config: Config, hq: dict[str, Any] | None = None) -> TierRules:
+    """From `[tiers]` (every tier optional: its defaults), with what head office set
+    (`hq`) over it; a problem names `tiers.<key>`."""
+    section = config.section("tiers", hq)
     found = []
     for name in TIERS[1:]:
         d = DEFAULT_THRESHOLDS[name]
@@ -274,6 +275,12 @@ class Tiers:
 
     def _on_rebuilt(self, event: Event) -> None:
         self._ask(("all", None))
+
+    def set_rules(self, rules: TierRules) -> None:
+        """New thresholds (head office set them): every client is recomputed under them."""
+        if rules != self.rules:
+            self.rules = rules
+            self._ask(("all", None))
 
     async def _work(self) -> None:
         while True:

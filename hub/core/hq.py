@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hub.config import ConfigError
 from hub.core import fields
 from hub.core.clients import Clients, validate_profile
 from hub.core.errors import Invalid, NotFound, Refused
@@ -99,9 +100,20 @@ CREATE TABLE hq_stock_elsewhere (
 );
 """
 
-SCHEMA = Schema("hq", (Migration(1, _HQ_V1),),
+# v2: what head office sets for a part of the hub (a `settings` message): the chain's tier
+# thresholds, its follow-up rules.
+_HQ_V2 = """
+CREATE TABLE hq_settings (
+    section TEXT PRIMARY KEY,               -- tiers | clienteling ...
+    body    TEXT NOT NULL,                  -- JSON: the section's keys, as in loupe.toml
+    seq     INTEGER NOT NULL
+);
+"""
+
+SCHEMA = Schema("hq", (Migration(1, _HQ_V1), Migration(2, _HQ_V2)),
                 projections=("hq_messages", "hq_conflicts", "hq_reservations", "hq_rates",
-                             "hq_promotions", "hq_activity", "hq_stock_elsewhere"))
+                             "hq_promotions", "hq_activity", "hq_stock_elsewhere",
+                             "hq_settings"))
 
 ACTOR = "hq"
 
@@ -316,6 +328,27 @@ def _stock_validate(book: HQBook, body: dict[str, Any], profile: dict[str, Any] 
         raise Invalid("this maps a store id to a count", "stores")
 
 
+def _settings_validate(book: HQBook, body: dict[str, Any],
+                       profile: dict[str, Any] | None) -> None:
+    section, values = body["section"], body["values"]
+    check = book.setting_checks.get(section) if isinstance(section, str) else None
+    if check is None:
+        raise Invalid("no part of this hub takes head office's settings for “{section}”",
+                      "section", section=str(section))
+    if not isinstance(values, dict):
+        raise Invalid("settings are a table of keys, as in loupe.toml", "values")
+    try:  # the part that owns the section refuses what it would refuse at start
+        check(values)
+    except ConfigError as exc:
+        raise Invalid("head office's {section} settings are refused: {why}", "values",
+                      section=section, why=str(exc)) from exc
+
+
+def _settings_project(tx: Tx, body: dict[str, Any], seq: int) -> None:
+    tx.execute("INSERT OR REPLACE INTO hq_settings (section, body, seq) VALUES (?, ?, ?)",
+               (body["section"], json.dumps(body["values"], sort_keys=True), seq))
+
+
 def _stock_project(tx: Tx, body: dict[str, Any], seq: int) -> None:
     tx.execute("DELETE FROM hq_stock_elsewhere WHERE sku = ?", (body["sku"],))
     tx.conn.executemany(
@@ -356,6 +389,8 @@ MESSAGE_TYPES: dict[str, MessageType] = {t.name: t for t in (
                 project=_activity_project),
     MessageType("stock_elsewhere", ("sku", "stores"), validate=_stock_validate,
                 project=_stock_project),
+    MessageType("settings", ("section", "values"), validate=_settings_validate,
+                project=_settings_project),
 )}
 
 
@@ -401,6 +436,9 @@ class HQBook:
         self.items = items
         self.clients = clients
         self.sales = sales
+        # The sections head office may set, each with its check (the part owning it sets
+        # one at start: it raises Invalid, or ConfigError, for what it would not take).
+        self.setting_checks: dict[str, Callable[[dict[str, Any]], Any]] = {}
 
     async def apply(self, message: dict[str, Any], signature: str, *,
                     profile: dict[str, Any] | None = None) -> Applied:
@@ -441,6 +479,12 @@ class HQBook:
             return Applied(record.seq, outcome, conflict.kind)
         kind.apply(self, tx, message, checked)
         return Applied(record.seq, outcome)
+
+    async def settings(self, section: str) -> dict[str, Any]:
+        """What head office last set for `section` (empty: nothing)."""
+        row = await self.ledger.fetch_one("SELECT body FROM hq_settings WHERE section = ?",
+                                          (section,))
+        return {} if row is None else json.loads(row["body"])
 
     def client_in(self, tx: Tx, client_id: str, profile: dict[str, Any]) -> None:
         row = tx.one("SELECT status FROM clients WHERE client_id = ?", (client_id,))
