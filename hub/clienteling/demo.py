@@ -2,9 +2,9 @@
 
 The generator makes the book (deep profiles, associates, wish lists, appointments); this adds
 the few facts that make a believable day of it: a client of Sophie's whose anniversary comes
-in 12 days, a birthday this week in her book, her contact log with a call and a visit, and
-loyalty points earned by the demo's sales (the loyalty rules run during the sales, as they
-do in the hub).
+in 12 days (who viewed a pendant on the web shop yesterday, one the Lyon store has), a
+birthday this week in her book, her contact log with a call and a visit, and loyalty points
+earned by the demo's sales (the loyalty rules run during the sales, as they do in the hub).
 """
 
 from __future__ import annotations
@@ -52,3 +52,15 @@ async def demo_day(store: Store, associate: str) -> None:
     followups = FollowUps(store, rules_of(store.config))
     for outcome, note in CALLS:
         await followups.log_contact(first, outcome, note, actor=associate)
+    # Yesterday she viewed a pendant on the web shop, and the Lyon store has one (as head
+    # office would tell the store: its messages, applied as the sync layer applies them).
+    pendant = await store.ledger.fetch_one(
+        "SELECT sku FROM items WHERE category = 'pendant' ORDER BY tag_price DESC LIMIT 1")
+    if pendant is not None:
+        yesterday = (datetime.now(store.words.tz) - timedelta(days=1)).strftime(
+            "%Y-%m-%dT10:30:00Z")
+        for n, (kind, body) in enumerate((
+                ("activity", {"client_id": first, "events": [
+                    {"action": "viewed", "ref": pendant["sku"], "at": yesterday}]}),
+                ("stock_elsewhere", {"sku": pendant["sku"], "stores": {"lyon": 1}}))):
+            await store.hq.apply({"id": f"demo-{n}", "type": kind, "body": body}, "demo")
