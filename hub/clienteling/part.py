@@ -43,6 +43,7 @@ async def part(runtime: Runtime) -> AsyncIterator[FollowUps]:
     tiers = Tiers(runtime.store, tier_rules_of(config, await hq.settings("tiers")))
     followups.sources.append(wishlists.followups)
     followups.wishes_of = wishlists.in_words
+    hq.layer_messages["wishlist"] = wishlists  # wishes made on the web shop
     privacy.sections[N_("Wish list")] = wishlists.export_section
     privacy.sections[N_("Tier")] = tiers.export_section
     await tiers.start()
@@ -75,6 +76,7 @@ async def part(runtime: Runtime) -> AsyncIterator[FollowUps]:
         yield followups
     finally:
         unlisten()
+        hq.layer_messages.pop("wishlist", None)
         for task in tasks:
             task.cancel()
         runtime.store.sales.extensions.remove(loyalty)

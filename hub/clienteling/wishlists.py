@@ -196,30 +196,51 @@ class Wishlists:
                 raise Invalid("this is the client whose list it is: leave it empty for a wish"
                               " of her own", "for_client_id")
             await self._active(for_client_id, "for_client_id")
-        items = self.store.items
         payload = {"client_id": client_id, "for_client_id": for_client_id,
                    "item_id": item_id, "style": style, "source": source}
-
-        def command(tx: Tx) -> Entry:
-            if item_id is not None:
-                if items.status_in(tx, item_id) is None:
-                    raise Invalid("no piece with serial “{item_id}”", "item_id",
-                                  item_id=item_id)
-                if tx.one("SELECT 1 FROM wishlist WHERE client_id = ? AND item_id = ?",
-                          (client_id, item_id)) is not None:
-                    raise Refused("already_wished", "piece {item_id} is already on this wish"
-                                  " list", item_id=item_id, field="item_id")
-            kept = tx.one("SELECT COUNT(*) AS n FROM wishlist WHERE client_id = ?",
-                          (client_id,))["n"]
-            if kept >= MAX_ENTRIES:
-                raise Refused("wishlist_full", "a wish list holds at most {max} wishes",
-                              max=MAX_ENTRIES)
-            return tx.append("wishlist.added", f"client:{client_id}", payload, actor=actor,
-                             key_id=f"client:{client_id}")
-
-        entry = await self.store.ledger.transact(command)
+        entry = await self.store.ledger.transact(lambda tx: self.add_in(tx, payload, actor))
         return {"entry_id": entry_id_of(entry.seq), "seq": entry.seq, "ts": entry.ts,
                 "actor": actor, **payload}
+
+    def add_in(self, tx: Tx, payload: dict[str, Any], actor: str) -> Entry:
+        """Journal a checked wish inside a transaction (in store, or from head office)."""
+        client_id, item_id, items = payload["client_id"], payload["item_id"], self.store.items
+        if item_id is not None:
+            if items.status_in(tx, item_id) is None:
+                raise Invalid("no piece with serial “{item_id}”", "item_id",
+                              item_id=item_id)
+            if tx.one("SELECT 1 FROM wishlist WHERE client_id = ? AND item_id = ?",
+                      (client_id, item_id)) is not None:
+                raise Refused("already_wished", "piece {item_id} is already on this wish"
+                              " list", item_id=item_id, field="item_id")
+        kept = tx.one("SELECT COUNT(*) AS n FROM wishlist WHERE client_id = ?",
+                      (client_id,))["n"]
+        if kept >= MAX_ENTRIES:
+            raise Refused("wishlist_full", "a wish list holds at most {max} wishes",
+                          max=MAX_ENTRIES)
+        return tx.append("wishlist.added", f"client:{client_id}", payload, actor=actor,
+                         key_id=f"client:{client_id}")
+
+    # -- head office's "wishlist" messages (hub.core.hq.LayerMessage) ------------------------
+
+    def validate(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A wish made on the web shop, as head office sends it: {client_id, wish: {item_id,
+        for_client_id}}. A piece only: the message is kept as it came (under the store's
+        key), so no words of hers travel in it."""
+        f = Form(body.get("wish"), "wish", allowed=("item_id", "for_client_id"))
+        item_id = f.identifier("item_id", what="a serial")
+        for_client_id = f.identifier("for_client_id", required=False, what="a client id")
+        f.done()
+        return {"client_id": body["client_id"], "for_client_id": for_client_id,
+                "item_id": item_id, "style": None, "source": "web_shop"}
+
+    def apply_in(self, tx: Tx, checked: dict[str, Any]) -> None:
+        clients = self.store.clients
+        for field in ("client_id", "for_client_id"):
+            cid = checked[field]
+            if cid is not None and not clients.active_in(tx, cid):
+                raise Invalid("no client {client_id}", field, client_id=cid)
+        self.add_in(tx, checked, "hq")
 
     async def add_from_web(self, client_id: str, *, item_id: str | None = None,
                            style: str | None = None, for_client_id: str | None = None,

@@ -815,6 +815,10 @@ class Clients:
         payload = None if found is None else self.ledger.decrypt(Entry.from_row(tuple(found)))
         return None if payload is None else upgrade_profile(payload["profile"])
 
+    def active_in(self, tx: Tx, client_id: str) -> bool:
+        """Whether `client_id` is an active client, as this transaction has the books."""
+        return self._status_in(tx, client_id) == "active"
+
     def _status_in(self, tx: Tx, client_id: str) -> str | None:
         row = tx.one("SELECT status FROM clients WHERE client_id = ?", (client_id,))
         return None if row is None else row["status"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from hub.config import ConfigError
 from hub.core import fields
@@ -344,6 +344,23 @@ def _settings_validate(book: HQBook, body: dict[str, Any],
                       section=section, why=str(exc)) from exc
 
 
+class LayerMessage(Protocol):
+    """A message type a layer takes (a wish from the web shop): checked before the
+    transaction, applied inside it with the layer's own entries."""
+
+    def validate(self, body: dict[str, Any]) -> Any: ...
+
+    def apply_in(self, tx: Tx, checked: Any) -> None: ...
+
+
+def _taken(book: HQBook, mtype: str) -> LayerMessage:
+    taker = book.layer_messages.get(mtype)
+    if taker is None:
+        raise Invalid("no part of this hub takes head office's “{type}” messages now", "type",
+                      type=mtype)
+    return taker
+
+
 def _settings_project(tx: Tx, body: dict[str, Any], seq: int) -> None:
     tx.execute("INSERT OR REPLACE INTO hq_settings (section, body, seq) VALUES (?, ?, ?)",
                (body["section"], json.dumps(body["values"], sort_keys=True), seq))
@@ -391,6 +408,10 @@ MESSAGE_TYPES: dict[str, MessageType] = {t.name: t for t in (
                 project=_stock_project),
     MessageType("settings", ("section", "values"), validate=_settings_validate,
                 project=_settings_project),
+    MessageType("wishlist", ("client_id", "wish"),
+                validate=lambda book, body, _: _taken(book, "wishlist").validate(body),
+                apply=lambda book, tx, _, checked: _taken(book, "wishlist").apply_in(tx,
+                                                                                    checked)),
 )}
 
 
@@ -439,6 +460,7 @@ class HQBook:
         # The sections head office may set, each with its check (the part owning it sets
         # one at start: it raises Invalid, or ConfigError, for what it would not take).
         self.setting_checks: dict[str, Callable[[dict[str, Any]], Any]] = {}
+        self.layer_messages: dict[str, LayerMessage] = {}  # types a layer takes (wishlist)
 
     async def apply(self, message: dict[str, Any], signature: str, *,
                     profile: dict[str, Any] | None = None) -> Applied:

@@ -49,3 +49,26 @@ async def test_head_office_sets_the_rules_and_the_tiers(runtime, store):
     async with part(runtime):  # a restart reads what head office set
         assert runtime.followups.rules.date_lead_days == 21
         assert any(name == "vip" and t.visits == 5 for name, t in runtime.tiers.rules.thresholds)
+
+
+async def test_a_wish_made_on_the_web_shop_arrives_through_head_office(runtime, store):
+    her = await store.clients.create({"first_name": "Hélène", "last_name": "Fontaine"}, "t")
+    cid = her["client_id"]
+    async with part(runtime):
+        wish = {"id": "m-wish-0001", "type": "wishlist",
+                "body": {"client_id": cid, "wish": {"item_id": "P001"}}}
+        for n, body in enumerate(({"client_id": cid, "wish": {"style": "her words"}},
+                                  {"client_id": cid, "wish": {"item_id": "NOPE-1"}},
+                                  {"client_id": "CAAAAAAAAAA", "wish": {"item_id": "P001"}})):
+            before = store.ledger.seq
+            with pytest.raises(Refused):
+                await store.hq.apply({"id": f"m-bad-{n}", "type": "wishlist", "body": body},
+                                     "sig")
+            assert store.ledger.seq == before
+        await store.hq.apply(wish, "sig")
+        [entry] = (await runtime.wishlists.of(cid))["entries"]
+        assert (entry["item_id"], entry["source"]) == ("P001", "web_shop")
+    before = store.ledger.seq
+    with pytest.raises(Refused):  # the layer not running: the message is not taken
+        await store.hq.apply({**wish, "id": "m-wish-0002"}, "sig")
+    assert store.ledger.seq == before
