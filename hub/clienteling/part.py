@@ -55,6 +55,7 @@ async def part(runtime: Runtime) -> AsyncIterator[FollowUps]:
     runtime.store.clients.merge_hooks.append(loyalty.merged_in)
     runtime.loyalty = loyalty
     runtime.recommendations = Recommendations(runtime.store, wishlists)
+
     async def follow_hq(event: Event) -> None:
         followups.rules = rules_of(config, await hq.settings("clienteling"))
         tiers.set_rules(tier_rules_of(config, await hq.settings("tiers")))
@@ -77,6 +78,8 @@ async def part(runtime: Runtime) -> AsyncIterator[FollowUps]:
     finally:
         unlisten()
         hq.layer_messages.pop("wishlist", None)
+        for section in ("clienteling", "tiers"):
+            hq.setting_checks.pop(section, None)
         for task in tasks:
             task.cancel()
         runtime.store.sales.extensions.remove(loyalty)
