@@ -5,7 +5,6 @@ call of `Appointments` (`runtime.appointments`) and back."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from hub.web.kernel import (
     Endpoints,
     json_response,
     may,
+    print_on_register,
     read_json,
     render,
     runtime_of,
@@ -108,16 +108,11 @@ async def prep_api(request: web.Request) -> web.Response:
 async def print_prep_api(request: web.Request) -> web.Response:
     """The preparation list on a register's receipt printer (the signed-in one's by
     default); a fresh job id each time, so asking again prints again."""
-    runtime = runtime_of(request)
     appointments = _appointments(request)
     body = await read_json(request)
-    register = body.get("register") or session_of(request).register_id
-    runtime.store.sales.check_register(register, "register")
     prep = await appointments.prep(_id(request))
-    devices = service(runtime.devices, N_("the devices"))
-    job = f"prep:{prep['appointment_id']}:{uuid.uuid4().hex[:8]}"
-    return json_response(await devices.print_document(appointments.prep_document(prep),
-                                                      register, job))
+    return json_response(await print_on_register(
+        request, body, appointments.prep_document(prep), f"prep:{prep['appointment_id']}"))
 
 
 # -- screens ------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ her erasure (a manager, who types her name to confirm)."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 from aiohttp import web
@@ -20,6 +19,7 @@ from hub.web.kernel import (
     Endpoints,
     json_response,
     may,
+    print_on_register,
     read_json,
     render,
     runtime_of,
@@ -117,16 +117,10 @@ async def statement_pdf(request: web.Request) -> web.Response:
 
 
 async def print_statement(request: web.Request) -> web.Response:
-    runtime = runtime_of(request)
-    privacy = service(runtime.privacy, N_("the client book's exports"))
-    devices = service(runtime.devices, N_("the devices"))
+    privacy = service(runtime_of(request).privacy, N_("the client book's exports"))
     body = await read_json(request)
-    session = session_of(request)
-    register = (fields.text(body.get("register"), "register", max_len=40)
-                or session.register_id or runtime.config.registers[0].id)
     doc = await privacy.statement(request.match_info["client_id"])
-    return json_response(await devices.print_document(doc, register,
-                                                      f"statement:{uuid.uuid4().hex[:8]}"))
+    return json_response(await print_on_register(request, body, doc, "statement"))
 
 
 def _lists(request: web.Request) -> EventLists:
@@ -157,17 +151,12 @@ async def export_list(request: web.Request) -> web.Response:
 
 
 async def print_list(request: web.Request) -> web.Response:
-    runtime = runtime_of(request)
-    devices = service(runtime.devices, N_("the devices"))
     body = await read_json(request)
     ask = ask_of(body)
-    session = session_of(request)
-    register = (fields.text(body.get("register"), "register", max_len=40)
-                or session.register_id or runtime.config.registers[0].id)
     lists = _lists(request)
     doc, count = await lists.printed(ask)
-    printed = await devices.print_document(doc, register, f"client-list:{uuid.uuid4().hex[:8]}")
-    await lists.record(ask, count, "print", session.staff_id)  # once it went to the printer
+    printed = await print_on_register(request, body, doc, "client-list")
+    await lists.record(ask, count, "print", session_of(request).staff_id)  # once it printed
     return json_response(printed)
 
 

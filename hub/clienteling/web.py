@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from hub.documents import render_pdf
 from hub.web.kernel import (
     Endpoints,
     json_response,
+    print_on_register,
     read_json,
     render,
     runtime_of,
@@ -32,6 +32,7 @@ STATIC = Path(__file__).parent / "static"
 
 def associate_of(request: web.Request, value: str | None) -> str | None:
     """`?associate=` as a staff id on the roster (None: the whole store)."""
+    value = fields.text(value, "associate", max_len=40)
     if not value:
         return None
     if store_of(request).staff.get(value) is None:
@@ -113,16 +114,11 @@ async def call_sheet_pdf(request: web.Request) -> web.Response:
 
 
 async def print_call_sheet(request: web.Request) -> web.Response:
-    runtime = runtime_of(request)
-    followups = service(runtime.followups, N_("the follow-ups"))
-    devices = service(runtime.devices, N_("the devices"))
+    followups = service(runtime_of(request).followups, N_("the follow-ups"))
     body = await read_json(request)
-    session = session_of(request)
-    register = (fields.text(body.get("register"), "register", max_len=40)
-                or session.register_id or runtime.config.registers[0].id)
     doc = await followups.call_sheet(associate=associate_of(request, body.get("associate")))
-    job = f"callsheet:{followups.today().isoformat()}:{uuid.uuid4().hex[:8]}"
-    return json_response(await devices.print_document(doc, register, job))
+    return json_response(await print_on_register(
+        request, body, doc, f"callsheet:{followups.today().isoformat()}"))
 
 
 async def loyalty_panel(request: web.Request, client: dict[str, Any]) -> dict[str, Any] | None:

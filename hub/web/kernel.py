@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import uuid
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,7 @@ from hub.core.entries import browser_entry
 from hub.runtime import Runtime
 from hub.store import Store
 from hub.web.sessions import Session, Sessions
+from hub.words import N_
 
 # -- permissions --------------------------------------------------------------------------------
 
@@ -265,6 +267,17 @@ def service(member: T | None, what: str) -> T:
         raise ApiError(503, "not_running", "this hub is not running {what}",
                        params={"what": what})
     return member
+
+
+async def print_on_register(request: web.Request, body: dict[str, Any], doc: Any,
+                            job: str) -> dict[str, Any]:
+    """Print a document (hub.documents) on the receipt printer of the register the body
+    names, or the signed-in one's; `job` names the print job (a fresh one prints again)."""
+    runtime = runtime_of(request)
+    devices = service(runtime.devices, N_("the devices"))
+    register = body.get("register") or session_of(request).register_id
+    runtime.store.sales.check_register(register, "register")
+    return await devices.print_document(doc, register, f"{job}:{uuid.uuid4().hex[:8]}")
 
 
 # -- what a browser may see ---------------------------------------------------------------------
