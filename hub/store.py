@@ -17,6 +17,7 @@ from hub.bus import EventBus
 from hub.config import CONFIG_NAME, Config, load_config, parse_config, render_config
 from hub.core.accounts import Accounts
 from hub.core.approvals import Approvals
+from hub.core.attachments import Attachments
 from hub.core.carts import Carts
 from hub.core.clients import Clients, NameIndex, next_milestone
 from hub.core.closures import Closures
@@ -24,6 +25,7 @@ from hub.core.errors import NotFound
 from hub.core.holds import Holds
 from hub.core.hq import HQBook
 from hub.core.items import Items
+from hub.core.outbox import Outbox
 from hub.core.registers import Registers
 from hub.core.sales import Sales
 from hub.core.staff import Staff
@@ -84,6 +86,12 @@ class Store:
         self.accounts = Accounts(ledger)  # every balance: loyalty points, deposits...
         self.sales.holds = self.holds
         self.hq = HQBook(ledger, self.items, self.clients, self.sales)  # HQ's messages, applied
+        # Messages to clients: journaled here, sent by head office (the hub never mails).
+        self.outbox = Outbox(ledger, self.clients, self.words)
+        # Photos, sketches, CAD files, signatures: encrypted files beside the database,
+        # under their client's key, deleted when she is forgotten.
+        self.attachments = Attachments(ledger, config.data_dir / "attachments")
+        self.clients.forget_hooks.append(self.attachments.forgotten_in)
         # The roster: ids, roles, PIN hashes (and their lockout); roles know every layer's
         # permissions.
         self.staff = Staff(ledger, layers.roles(ledger, with_layers))
@@ -124,6 +132,7 @@ class Store:
             await store.staff.load()
             return store
         indexed = await store.reload()
+        await store.attachments.start()  # files no committed entry names are removed
         await store.items.start()  # index statistics, the search page cache
         store.registers.start()  # scanners ring up at their register's cart
         log.info("store opened", extra={"store_id": config.store_id, "seq": ledger.seq,

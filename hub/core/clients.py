@@ -774,6 +774,8 @@ PROJECTIONS = {
 
 # A layer's part of a merge, in its transaction (her loyalty points join the kept client's).
 MergeHook = Callable[[Tx, str, str, str], None]  # (tx, kept id, merged id, actor)
+# A part of her erasure, in its transaction once its entry is appended (her files go).
+ForgetHook = Callable[[Tx, str, str], None]  # (tx, client id, actor)
 
 
 class Roster(Protocol):
@@ -789,6 +791,7 @@ class Clients:
         # The staff roster, to check a new associate link; the store sets it (`Store`).
         self.roster = roster
         self.merge_hooks: list[MergeHook] = []  # the layers' parts of a merge
+        self.forget_hooks: list[ForgetHook] = []  # the parts of an erasure (her files)
 
     async def load_index(self) -> int:
         """Decrypt every active profile once at start to build the name index."""
@@ -1156,6 +1159,8 @@ class Clients:
                                  (client_id,)):  # her older records' entries go with her
                 tx.destroy_key(f"client:{merged['client_id']}")
             self._write_linked(tx, client_id, others, actor)
+            for hook in self.forget_hooks:
+                hook(tx, client_id, actor)
             tx.after_commit.append(lambda: self.names.drop(client_id))
             return entry.seq
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hub.config import ConfigError
-from hub.core import fields
+from hub.core import fields, outbox
 from hub.core.clients import Clients, validate_profile
 from hub.core.errors import Invalid, NotFound, Refused
 from hub.core.fields import Form
@@ -408,6 +408,10 @@ MESSAGE_TYPES: dict[str, MessageType] = {t.name: t for t in (
                 project=_stock_project),
     MessageType("settings", ("section", "values"), validate=_settings_validate,
                 project=_settings_project),
+    # HQ's word on a message to a client it was asked to send (hub/core/outbox.py).
+    MessageType("notification_receipt", ("notification_id", "status", "channel", "reason"),
+                validate=lambda book, body, _: outbox.check_receipt(body),
+                project=outbox.receipt_in),
     MessageType("wishlist", ("client_id", "wish"),
                 validate=lambda book, body, _: _taken(book, "wishlist").validate(body),
                 apply=lambda book, tx, _, checked: _taken(book, "wishlist").apply_in(tx,

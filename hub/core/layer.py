@@ -3,7 +3,20 @@ staff, carts and approvals; HQ's messages) and the store's commands (`hub/comman
 
 from __future__ import annotations
 
-from hub.core import accounts, approvals, clients, closures, holds, hq, items, roles, sales, staff
+from hub.core import (
+    accounts,
+    approvals,
+    attachments,
+    clients,
+    closures,
+    holds,
+    hq,
+    items,
+    outbox,
+    roles,
+    sales,
+    staff,
+)
 from hub.core.schema import CORE
 from hub.runtime import Area, Layer
 
@@ -18,6 +31,8 @@ LAYER = Layer(
         Area("holds", holds.SCHEMA, holds.PROJECTIONS),  # pieces on a tray, set aside
         Area("accounts", accounts.SCHEMA, accounts.PROJECTIONS,  # every balance owed or held
              closure_section=accounts.closure_section),
+        Area("outbox", outbox.SCHEMA, outbox.PROJECTIONS),  # messages to clients, via HQ
+        Area("attachments", attachments.SCHEMA, attachments.PROJECTIONS),  # encrypted files
     ),
     cli="hub.commands",
 )

@@ -8,6 +8,11 @@ vouches for the whole run, so HQ pays one Ed25519 check per batch rather than on
 the per-entry signatures are stored as they came, and `loupe hq verify` checks every one.
 Entries already held are dropped (idempotent by (store, seq)); entries ahead of a gap wait in
 memory until the gap is filled. HQ then acknowledges its head, signed, on the store's `ack`.
+
+A store's `notification.requested` entries are messages to its clients that HQ sends for it
+(the hub never mails): HQ keeps ids, channel and status in `notifications`, opens the sealed
+request in memory when sending, checks her consent again against its own copy of her profile,
+hands the message to a `Sender`, and answers the store with a signed `notification_receipt`.
 """
 
 from __future__ import annotations
@@ -16,16 +21,20 @@ import asyncio
 import json
 import logging
 import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import aiomqtt
 
 from hub.backoff import Backoff
+from hub.core.clients import do_not_contact_on, may_contact, reachable
 from hub.core.entries import piece_changes
 from hub.core.hq import MESSAGE_TYPES
+from hub.core.outbox import CONTACT_PURPOSE
 from hub.ledger.journal import Entry, entry_hash, open_payload, verify_chain
 from hub.ledger.ledger import utc_now
 from hub.sync.enroll import HQKeys, hello_proof
@@ -53,6 +62,7 @@ from hub.sync.wire import check_id as check_wire_id
 
 log = logging.getLogger(__name__)
 MAX_PENDING = 200_000  # entries held ahead of a gap, per store, before HQ drops them
+DISPATCH_BATCH = 200  # messages to clients sent per round before the next is looked up
 
 
 @dataclass
@@ -62,6 +72,58 @@ class Ingested:
     stored: int = 0
     problem: str | None = None
     hello: bool = False  # ask the store to say hello again (HQ missed its enrollment)
+    notifications: int = 0  # messages to clients the batch asked HQ to send
+
+
+# -- messages to clients ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to a client, for HQ's mail or SMS gateway. In memory only: its text and
+    her address are hers, never written to HQ's disk or logs."""
+
+    store_id: str
+    notification_id: str
+    client_id: str
+    channel: str  # email | sms
+    to: str  # her e-mail address or phone number
+    purpose: str  # ready | overdue | quote ... (hub.core.outbox.PURPOSES)
+    ref: str  # what it is about, as the store named it (job:J12)
+    subject: str | None
+    body: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one message: sent, refused (consent, address, erased) or failed,
+    with a reason code (`hub.core.outbox.REASONS`)."""
+
+    status: str  # sent | refused | failed
+    reason: str | None = None
+
+
+class Sender(Protocol):
+    """What hands a message to the world (an SMTP relay, an SMS gateway). It returns
+    `Outcome("sent")` or `Outcome("failed", reason)`; an exception means "try again later":
+    the message stays due and goes again at the next round (so a sender must be ready to
+    see a message twice after HQ stopped between sending and recording it)."""
+
+    async def send(self, message: Outgoing) -> Outcome: ...
+
+
+class SpoolSender:
+    """The reference HQ's sender: keeps what it would hand to the gateways in memory (the
+    last `keep` messages, for a test or an operator's look), never on disk; logs ids only."""
+
+    def __init__(self, keep: int = 1000) -> None:
+        self.sent: deque[Outgoing] = deque(maxlen=keep)
+
+    async def send(self, message: Outgoing) -> Outcome:
+        self.sent.append(message)
+        log.info("HQ sent a message to a client", extra={
+            "store_id": message.store_id, "notification_id": message.notification_id,
+            "client_id": message.client_id, "channel": message.channel})
+        return Outcome("sent")
 
 
 @dataclass
@@ -73,6 +135,7 @@ class HQ:
     pending: dict[str, dict[int, Entry]] = field(default_factory=dict)
     on_stored: Callable[[str, list[Entry]], None] | None = None
     known_keys: dict[str, set[str]] = field(default_factory=dict)
+    sender: Sender = field(default_factory=SpoolSender)  # messages to clients go out here
 
     @property
     def chain(self) -> str:
@@ -166,7 +229,8 @@ class HQ:
         head = self.storage.append(store_id, run, facts)
         if self.on_stored is not None:
             self.on_stored(store_id, run)
-        return Ingested(head, gap=bool(pending), stored=len(run))
+        return Ingested(head, gap=bool(pending), stored=len(run),
+                        notifications=sum(f.what == "notification" for f in facts))
 
     def _check_run(self, store_id: str, public_key: str, head_seq: int, head_hash: bytes,
                    run: list[Entry]) -> str | None:
@@ -213,6 +277,15 @@ class HQ:
             if kind in ("client.created", "client.updated"):
                 facts.append(Fact("client", {"client_id": entry.subject.split(":", 1)[1],
                                              "status": "active", "seq": entry.seq}))
+                continue
+            if kind == "notification.requested":
+                # Opened only for its channels: a row per channel, ids only. One that does
+                # not open (her key already gone) is one row, refused when its turn comes.
+                p = self.decrypt(store_id, entry, cache)
+                facts.append(Fact("notification", {
+                    "notification_id": entry.subject.split(":", 1)[1],
+                    "client_id": entry.key_id.split(":", 1)[1], "seq": entry.seq,
+                    "channels": [] if p is None else list(p["channels"])}))
                 continue
             if not kind.startswith(("item.", "sale.", "hq.")):
                 continue
@@ -342,6 +415,40 @@ class HQ:
         payload = self.decrypt(store_id, entries[0], {})
         return None if payload is None else payload["profile"]
 
+    def prepare_notification(self, due: dict[str, Any]) -> Outgoing | Outcome:
+        """A due message (a row of `notifications_due`) made ready to send, in memory; or
+        why it must not go: her key destroyed (she was erased: HQ never sends then), HQ's
+        own copy of her profile without the address, in a quiet period, or saying no."""
+        store_id, client_id, channel = due["store_id"], due["client_id"], due["channel"]
+        held = self.storage.keys(store_id).get(f"client:{client_id}")
+        if held is None or held[1] is None or not channel:
+            return Outcome("refused", "client_erased")
+        found = self.storage.entries(store_id, due["seq"] - 1, 1)
+        p = self.decrypt(store_id, found[0], {}) if found else None
+        if p is None:
+            return Outcome("refused", "client_erased")
+        purpose = CONTACT_PURPOSE.get(p["purpose"], p.get("contact", "marketing"))
+        profile = self.client_profile(store_id, client_id)
+        if profile is not None:  # HQ's copy is at least as new as the request
+            today = datetime.now(UTC).date()
+            if not reachable(profile, channel):
+                return Outcome("refused", "no_address")
+            if not may_contact(profile, channel, purpose, today):
+                quiet = do_not_contact_on(profile, today) is not None
+                return Outcome("refused", "do_not_contact" if quiet else "no_consent")
+        to = (p.get("to") or {}).get(channel)
+        if not to:
+            return Outcome("refused", "no_address")
+        return Outgoing(store_id, due["notification_id"], client_id, channel, to, p["purpose"],
+                        p["ref"], p.get("subject") if channel == "email" else None,
+                        (p.get("sms") or p["body"]) if channel == "sms" else p["body"])
+
+    def receipt(self, due: dict[str, Any], outcome: Outcome) -> tuple[str, bytes]:
+        """The store's signed `notification_receipt` for one message (ids and codes only)."""
+        return self.message(due["store_id"], "notification_receipt", {
+            "notification_id": due["notification_id"], "status": outcome.status,
+            "channel": due["channel"] or None, "reason": outcome.reason})
+
     def verify_store(self, store_id: str) -> str:
         """Full audit of HQ's copy: every hash and every signature."""
         row = self.storage.store(store_id)
@@ -368,6 +475,7 @@ class Receiver:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="hq-storage")
         self.connected = asyncio.Event()
         self._acks: set[asyncio.Task[None]] = set()
+        self._due = asyncio.Event()  # messages to clients may wait: look
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -397,8 +505,15 @@ class Receiver:
                     log.info("HQ receiver connected", extra={"broker": self.broker.url})
                     self.connected.set()
                     backoff.reset()  # a good connection: the next outage starts short
-                    async for message in client.messages:
-                        await self._handle(client, message)
+                    # What was due when HQ stopped or lost the broker goes now.
+                    self._due.set()
+                    dispatcher = asyncio.create_task(self._dispatch_loop(client))
+                    try:
+                        async for message in client.messages:
+                            await self._handle(client, message)
+                    finally:
+                        dispatcher.cancel()
+                        await asyncio.wait({dispatcher})  # never swallows our own cancel
             except aiomqtt.MqttError as exc:
                 self.connected.clear()
                 delay = backoff.next()
@@ -418,6 +533,8 @@ class Receiver:
                 # (paho sends in order, so acks never overtake each other).
                 self._spawn(client.publish(topic(chain, store_id, "ack"),
                                            self.hq.ack(store_id, result), qos=1))
+                if result.notifications:
+                    self._due.set()
             elif leaf == "hello":
                 await self._call(self.hq.hello, store_id, data)
                 row = await self._call(self.hq.storage.store, store_id)
@@ -430,6 +547,61 @@ class Receiver:
             # Refused, loudly; the store's resend (or its operator) fixes the cause.
             log.error("HQ refused a message", extra={"topic": str(message.topic),
                                                      "reason": str(exc)})
+
+    # -- messages to clients ----------------------------------------------------------------
+
+    async def _dispatch_loop(self, client: aiomqtt.Client) -> None:
+        while True:
+            await self._due.wait()
+            self._due.clear()
+            try:
+                if await self._dispatch(client):
+                    self._due.set()  # a full round: there may be more
+            except Exception as exc:  # still due: the next batch or connection looks again
+                log.warning("HQ could not finish sending messages to clients",
+                            extra={"error": type(exc).__name__})
+
+    async def _dispatch(self, client: aiomqtt.Client) -> bool:
+        """One round: send what is due, record each outcome, then publish its receipt to
+        the store (QoS 1: the store's session keeps it while it is offline) and only then
+        mark it receipted. Returns whether the round was full."""
+        due = await self._call(self.hq.storage.notifications_due, DISPATCH_BATCH)
+        retry = False
+        for row in due:
+            if row["status"] == "requested":
+                outcome = await self._outcome(row)
+                if outcome is None:
+                    retry = True
+                    continue
+                await self._call(self.hq.storage.settle_notification, row["store_id"],
+                                 row["notification_id"], row["channel"], outcome.status,
+                                 outcome.reason)
+            else:  # settled before HQ stopped; its receipt never reached the broker
+                outcome = Outcome(row["status"], row["reason"])
+            name, payload = await self._call(self.hq.receipt, row, outcome)
+            await client.publish(name, payload, qos=1)
+            await self._call(self.hq.storage.notification_receipted, row["store_id"],
+                             row["notification_id"], row["channel"])
+        return len(due) == DISPATCH_BATCH and not retry
+
+    async def _outcome(self, row: dict[str, Any]) -> Outcome | None:
+        """Send one message; None when the sender asks to try again later."""
+        try:
+            ready = await self._call(self.hq.prepare_notification, row)
+        except (KeyError, TypeError, ValueError):  # a request HQ cannot read: never retried
+            return Outcome("failed", "sender_error")
+        if isinstance(ready, Outcome):
+            return ready
+        try:
+            outcome = await self.hq.sender.send(ready)
+        except Exception as exc:  # any sender's trouble: keep it due, never lose it
+            log.warning("HQ's sender could not send a message; it stays due", extra={
+                "store_id": row["store_id"], "notification_id": row["notification_id"],
+                "channel": row["channel"], "error": type(exc).__name__})
+            return None
+        if outcome.status not in ("sent", "refused", "failed"):
+            return Outcome("failed", "sender_error")
+        return outcome
 
     async def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -444,6 +616,9 @@ async def publish_signed(broker: Broker, tls: TlsFiles | None, identifier: str,
             await client.publish(name, payload, qos=1)
 
 
-def open_hq(keys: HQKeys) -> HQ:
-    return HQ(keys, SqliteHQStorage(keys.db_path))
+def open_hq(keys: HQKeys, sender: Sender | None = None) -> HQ:
+    hq = HQ(keys, SqliteHQStorage(keys.db_path))
+    if sender is not None:
+        hq.sender = sender
+    return hq
 

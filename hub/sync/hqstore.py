@@ -76,6 +76,19 @@ CREATE TABLE IF NOT EXISTS messages (
     message_id TEXT PRIMARY KEY, store_id TEXT NOT NULL, type TEXT NOT NULL,
     issued_at TEXT NOT NULL, signed BLOB NOT NULL
 );
+-- Messages to clients a store asked HQ to send: ids, channel and status only; the text and
+-- the address stay in the store's sealed entry (`seq`), opened in memory when sending.
+CREATE TABLE IF NOT EXISTS notifications (
+    store_id TEXT NOT NULL, notification_id TEXT NOT NULL,
+    channel TEXT NOT NULL,               -- email | sms; '' when the request did not open
+    client_id TEXT NOT NULL, seq INTEGER NOT NULL,
+    status TEXT NOT NULL,                -- requested | sent | refused | failed
+    reason TEXT,
+    receipted INTEGER NOT NULL DEFAULT 0,  -- 1 once the store's receipt is on the broker
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (store_id, notification_id, channel)
+);
+CREATE INDEX IF NOT EXISTS notifications_due ON notifications(seq) WHERE receipted = 0;
 CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
 BEGIN SELECT RAISE(ABORT, 'stored entries are never changed'); END;
 """
@@ -99,7 +112,7 @@ class Fact:
     """One projection change derived from a store's entry (see hq.project)."""
 
     what: str  # item | item_price | item_status | sale | sale_status | client | conflict |
-    #            reservation | destroy_key
+    #            reservation | destroy_key | notification
     data: dict[str, Any]
 
 
@@ -121,6 +134,11 @@ class HQStorage(Protocol):
     def stock(self, store_id: str | None = None) -> list[dict[str, Any]]: ...
     def conflicts(self) -> list[dict[str, Any]]: ...
     def query(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]: ...
+    def notifications_due(self, limit: int = 200) -> list[dict[str, Any]]: ...
+    def settle_notification(self, store_id: str, notification_id: str, channel: str,
+                            status: str, reason: str | None) -> None: ...
+    def notification_receipted(self, store_id: str, notification_id: str,
+                               channel: str) -> None: ...
     def close(self) -> None: ...
 
 
@@ -251,6 +269,25 @@ class SqliteHQStorage:
     def query(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
         return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
 
+    def notifications_due(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Messages to send, or whose receipt the store has not been sent yet, oldest
+        first: store_id, notification_id, channel, client_id, seq, status, reason."""
+        return self.query("SELECT store_id, notification_id, channel, client_id, seq, status,"
+                          " reason FROM notifications WHERE receipted = 0"
+                          " ORDER BY seq, store_id, channel LIMIT ?", (limit,))
+
+    def settle_notification(self, store_id: str, notification_id: str, channel: str,
+                            status: str, reason: str | None) -> None:
+        self.conn.execute("UPDATE notifications SET status = ?, reason = ?, updated_at = ?"
+                          " WHERE store_id = ? AND notification_id = ? AND channel = ?",
+                          (status, reason, utc_now(), store_id, notification_id, channel))
+
+    def notification_receipted(self, store_id: str, notification_id: str,
+                               channel: str) -> None:
+        self.conn.execute("UPDATE notifications SET receipted = 1, updated_at = ?"
+                          " WHERE store_id = ? AND notification_id = ? AND channel = ?",
+                          (utc_now(), store_id, notification_id, channel))
+
 
 class _Transaction:
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -297,6 +334,12 @@ def _apply_fact(conn: sqlite3.Connection, store_id: str, fact: Fact) -> None:
         case "reservation":
             conn.execute("UPDATE reservations SET status = :status WHERE reservation_id ="
                          " :reservation_id", d)
+        case "notification":  # one row per channel; a resend is dropped before this
+            conn.executemany(
+                "INSERT OR IGNORE INTO notifications (store_id, notification_id, channel,"
+                " client_id, seq, status, updated_at) VALUES (?,?,?,?,?,'requested',?)",
+                [(store_id, d["notification_id"], channel, d["client_id"], d["seq"],
+                  utc_now()) for channel in d["channels"] or [""]])
         case "conflict":
             conn.execute("INSERT INTO conflicts (at, source, store_id, kind, item_id, ref,"
                          " detail) VALUES (:at, :source, :store_id, :kind, :item_id, :ref,"

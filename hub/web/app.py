@@ -162,7 +162,8 @@ def _check_access(request: web.Request, endpoint: Endpoint, session: Session | N
         # JSON only (a cross-site form cannot send it without a CORS preflight), same origin.
         if not _same_origin(request):
             raise ApiError(403, "csrf", "cross-origin request refused")
-        if request.content_type != "application/json" and request.can_read_body:
+        if request.content_type != "application/json" and request.can_read_body and \
+                not endpoint.upload:  # a file's route reads it with kernel.read_upload
             raise ApiError(415, "unsupported_media_type", "send JSON (application/json)")
         if endpoint.permission != PUBLIC and request.headers.get("X-CSRF-Token") != getattr(
                 session, "csrf", None):

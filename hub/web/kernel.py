@@ -39,8 +39,13 @@ from typing import Any, TypeVar
 
 import jinja2
 import orjson
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.multipart import (
+    BodyPartReader,
+    content_disposition_filename,
+    parse_content_disposition,
+)
 from aiohttp.web_protocol import RequestPayloadError
 
 from hub.core.entries import browser_entry
@@ -89,6 +94,7 @@ class Endpoint:
     query: tuple[str, ...] = ()  # query parameters (OpenAPI)
     token_ok: bool = False  # a configured bearer token may stand in for a session
     layer: str = "web"
+    upload: bool = False  # takes a file (`read_upload`): multipart or raw bytes, not JSON
 
     @property
     def changes_state(self) -> bool:
@@ -151,9 +157,11 @@ class Endpoints:
 
     def api(self, method: str, path: str, handler: Handler, *, permission: str,
             summary: str, body: dict[str, Any] | None = None, query: tuple[str, ...] = (),
-            token_ok: bool = False) -> Endpoint:
+            token_ok: bool = False, upload: bool = False) -> Endpoint:
+        """`upload`: the route takes a file (its handler reads it with `read_upload`), so
+        its body is multipart or raw bytes rather than JSON; CSRF token and origin still."""
         return self._add(Endpoint(method.upper(), path, handler, permission, "api", summary,
-                                  body, query, token_ok, self.layer))
+                                  body, query, token_ok, self.layer, upload))
 
     def page(self, path: str, handler: Handler, *, permission: str, title: str,
              nav: bool = False, order: int = 50) -> Endpoint:
@@ -387,3 +395,98 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiError(400, "bad_json", "the body must be a JSON object")
     return data
+
+
+# -- reading a file -----------------------------------------------------------------------------
+
+UPLOAD_SLACK = 64 * 1024  # what a multipart body holds beside its file: boundaries, fields
+UPLOAD_FIELD_MAX = 4096   # a text field beside the file (a kind, a caption)
+UPLOAD_FIELDS_MAX = 20
+_MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file sent to the hub: its bytes, and the name and content type the sender gave
+    (claims, to be checked: `hub.core.attachments`); `fields`, the small text fields of a
+    multipart form beside it."""
+
+    data: bytes
+    filename: str | None
+    content_type: str | None
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def file_too_large(max_bytes: int, size: int | None) -> ApiError:
+    if size is None:  # sent in chunks: how much more was coming is not known
+        return ApiError(413, "too_large", "a file may be at most {limit} MB; this one is"
+                        " larger", params={"limit": max_bytes // _MB})
+    return ApiError(413, "too_large", "a file may be at most {limit} MB; this one is {size} MB",
+                    params={"limit": max_bytes // _MB,  # as hub.core.attachments says it
+                            "size": max((size + _MB // 2) // _MB, max_bytes // _MB + 1)})
+
+
+async def read_upload(request: web.Request, *, max_bytes: int) -> Upload:
+    """The one file of a request: a `multipart/form-data` part with a filename (the other
+    parts are small text fields), or the raw body (its name from `Content-Disposition` or
+    `?name=`). Read as it streams and refused with a 413 sentence the moment it passes
+    `max_bytes`, at once when `Content-Length` says so; aiohttp's own `client_max_size` (the
+    JSON cap) is not involved, since neither path buffers the body through `request.read()`.
+    A refused body is not read to its end: aiohttp drains or drops the connection."""
+    length = request.content_length
+    if length is not None and length > max_bytes + UPLOAD_SLACK:
+        raise file_too_large(max_bytes, length)
+    try:
+        if request.content_type.startswith("multipart/"):
+            return await _read_multipart(request, max_bytes, length)
+        data = bytearray()
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            data += chunk
+            if len(data) > max_bytes:
+                raise file_too_large(max_bytes, length)
+    except (RequestPayloadError, HttpProcessingError) as exc:  # bad gzip, cut-off chunks
+        raise unreadable(exc) from None
+    except ValueError as exc:  # a multipart body that is not one
+        raise unreadable(exc) from None
+    name = request.query.get("name")
+    disposition = request.headers.get(hdrs.CONTENT_DISPOSITION)
+    if disposition:
+        name = content_disposition_filename(parse_content_disposition(disposition)[1]) or name
+    return Upload(bytes(data), name, request.headers.get(hdrs.CONTENT_TYPE))
+
+
+async def _read_multipart(request: web.Request, max_bytes: int, length: int | None) -> Upload:
+    reader = await request.multipart()
+    found: Upload | None = None
+    texts: dict[str, str] = {}
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            raise ApiError(400, "bad_body", "send the file as one part of a form")
+        if part.filename is not None:
+            if found is not None:
+                raise ApiError(400, "one_file", "send one file at a time")
+            data = bytearray()
+            # read_chunk, not read(): read() stops at the JSON cap with aiohttp's own answer
+            while chunk := await part.read_chunk(64 * 1024):
+                data += chunk
+                if len(data) > max_bytes:
+                    raise file_too_large(max_bytes, length)
+            found = Upload(bytes(data), part.filename, part.headers.get(hdrs.CONTENT_TYPE))
+            continue
+        if len(texts) >= UPLOAD_FIELDS_MAX:
+            raise ApiError(400, "bad_body", "a file is sent with at most {n} fields",
+                           params={"n": UPLOAD_FIELDS_MAX})
+        raw = bytearray()
+        while chunk := await part.read_chunk(UPLOAD_FIELD_MAX):
+            raw += chunk
+            if len(raw) > UPLOAD_FIELD_MAX:
+                raise ApiError(400, "bad_body", "the field {name} is over {limit} bytes",
+                               params={"name": part.name or "", "limit": UPLOAD_FIELD_MAX})
+        try:
+            texts[part.name or ""] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ApiError(400, "bad_body", "the field {name} is not text",
+                           params={"name": part.name or ""}) from None
+    if found is None:
+        raise ApiError(400, "no_file", "no file was sent")
+    return Upload(found.data, found.filename, found.content_type, texts)

@@ -3,7 +3,7 @@ roles, settings), the live events socket and the plain files: the web layer's `s
 
 from __future__ import annotations
 
-from hub.web import api, events, files, pages
+from hub.web import api, attachments_web, events, files, pages
 from hub.web.kernel import Endpoints
 
 
@@ -12,3 +12,4 @@ def setup(table: Endpoints) -> None:
     api.setup(table)
     events.setup(table)
     pages.setup(table)
+    attachments_web.setup(table)

@@ -23,6 +23,7 @@ from hub.store import Store
 
 async def main(data_dir, start):
     store = await Store.open(load_config(Path(data_dir)))
+    print("open", flush=True)  # the kill's clock starts once the books are open
     n = start
 
     async def one(n):
@@ -52,7 +53,9 @@ def test_sigkill_never_loses_an_acknowledged_append(tmp_path: Path):
         proc = subprocess.Popen([sys.executable, "-c", CHILD, str(config.data_dir), str(start)],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                 cwd=Path(__file__).resolve().parents[2])
-        time.sleep(rng.uniform(0.6, 1.5))
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "open", "the child could not open the books"
+        time.sleep(rng.uniform(0.3, 1.2))  # a random moment of its appending, not a wait
         os.kill(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
         for line in out.splitlines():

@@ -1,6 +1,8 @@
 """Canary personal data written through the services never reaches disk in clear."""
 
 import logging
+import struct
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +26,8 @@ CANARIES = {
     # What the clienteling layer keeps of her: a wished style, an appointment's note, a
     # contact logged.
     "wish": "CANARY-WISH-e4", "visit": "CANARY-VISIT-8b", "call": "CANARY-CALL-2f",
+    # A file kept for her (a photo of her ring): what it holds, and the name it came with.
+    "photo": "CANARY-PHOTO-6d", "file_name": "CANARY-FILE-9e",
 }
 
 
@@ -87,6 +91,11 @@ async def test_no_canary_in_database_wal_logs_or_export(store, tmp_path, caplog)
             "note": CANARIES["visit"]}, actor="anna")
         await FollowUps(store, Rules()).log_contact(c["client_id"], "called", CANARIES["call"],
                                                     actor="anna")
+        photo = png(CANARIES["photo"])
+        assert CANARIES["photo"].encode() in photo  # in clear in the file she gave
+        await store.attachments.store(photo, owner=f"client:{c['client_id']}", kind="photo",
+                                      name=f"{CANARIES['file_name']}.png",
+                                      declared_type="image/png", actor="anna")
         csv = tmp_path / "clients.csv"
         csv.write_text("first_name,last_name,email,phone,notes\n"
                        f"{CANARIES['first_name']}2,{CANARIES['last_name']}2,"
@@ -98,12 +107,12 @@ async def test_no_canary_in_database_wal_logs_or_export(store, tmp_path, caplog)
         export_journal(store.config.db_path, export)
         # The WAL is read as it is (before any checkpoint) and after closing.
         assert (store.config.data_dir / "loupe.db-wal").stat().st_size > 0
-        files = _raw(store.config.data_dir) + export.read_bytes()
+        files = _raw(store.config.data_dir) + export.read_bytes() + _attached(store)
     finally:
         logging.getLogger().removeHandler(handler)
     logs = stream.text.encode() + "\n".join(r.getMessage() for r in caplog.records).encode()
     await store.close()
-    after = _raw(store.config.data_dir)
+    after = _raw(store.config.data_dir) + _attached(store)
     for blob, where in ((files, "database/WAL/export"), (after, "closed database"),
                         (logs, "logs")):
         for needle in needles():
@@ -134,6 +143,23 @@ class _Capture:
 
 def _raw(data_dir: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(data_dir.iterdir()) if p.is_file())
+
+
+def png(text: str) -> bytes:
+    """A real 1×1 PNG with `text` in a tEXt chunk: in clear in the file itself."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body)))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"tEXt", b"Comment\x00" + text.encode()) + chunk(b"IDAT", zlib.compress(
+                b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+
+def _attached(store) -> bytes:
+    """The attachments folder, every file in it (there is one: her photo)."""
+    files = sorted(p for p in store.attachments.folder.rglob("*") if p.is_file())
+    assert files
+    return b"".join(p.read_bytes() for p in files)
 
 
 async def test_a_whole_demo_store_keeps_clients_and_staff_out_of_its_files(tmp_path):
