@@ -8,18 +8,22 @@ words: the renderers only lay it out.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from barcode.codex import Code128
+from barcode.errors import BarcodeError
 from fpdf import FPDF
 from fpdf.enums import EncryptionMethod
 
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """kind: title | heading | text | pair | rule | small | qr | blank | prompt (a blank to
-    fill in by hand: `text` says what, e.g. "Ring size")."""
+    """kind: title | heading | text | pair | rule | small | qr | barcode (a Code 128 of
+    `text`, with the text under it) | blank | prompt (a blank to fill in by hand: `text`
+    says what, e.g. "Ring size")."""
 
     kind: str
     text: str = ""
@@ -60,6 +64,26 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines or [""]
 
 
+def code128_bars(text: str) -> str:
+    """The Code 128 of `text` as modules, "1" a bar and "0" a space (start, data, check and
+    stop symbols, by python-barcode); "" for what a scanner could not read back as typed
+    (empty, or beyond printable ASCII): the renderers then print the text alone."""
+    if not text or not all(" " <= ch <= "~" for ch in text):
+        return ""
+    try:
+        return Code128(text).build()[0]
+    except (BarcodeError, LookupError):
+        return ""
+
+
+def _bars(pattern: str) -> list[tuple[int, int]]:
+    """Each bar of a pattern as (first module, modules wide): one rectangle per bar."""
+    return [(m.start(), len(m.group())) for m in re.finditer("1+", pattern)]
+
+
+_QUIET = 10  # modules of white each side, so a scanner finds where the code starts
+
+
 _PAPER = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
 
 
@@ -74,6 +98,9 @@ def render_lines(receipt: Document, width: int = 42) -> list[tuple[Block, str]]:
             out.append((b, "-" * width))
         elif b.kind == "blank":
             out.append((b, ""))
+        elif b.kind == "pair" and len(b.right) > width - 9:  # a long value: its own lines
+            out.extend((b, part) for part in _wrap(b.text, width))
+            out.extend((b, part.rjust(width)) for part in _wrap(b.right, width))
         elif b.kind == "pair":
             left_w = width - len(b.right) - 1 if b.right else width
             wrapped = _wrap(b.text, max(8, left_w))
@@ -92,6 +119,9 @@ def render_lines(receipt: Document, width: int = 42) -> list[tuple[Block, str]]:
         elif b.kind == "qr":
             text = f"[QR {b.text}]"
             out.extend((b, text[i:i + width]) for i in range(0, len(text), width))
+        elif b.kind == "barcode":  # the printer draws the bars; the text says what they hold
+            out.append((b, "[Code 128]".center(width).rstrip()))
+            out.extend((b, part.center(width).rstrip()) for part in _wrap(b.text, width))
         else:
             for part in _wrap(b.text, width):
                 out.append((b, part.center(width).rstrip() if b.center else part))
@@ -120,10 +150,28 @@ def render_html(receipt: Document) -> str:
                          '<span class="r-line"></span></div>')
         elif b.kind == "qr":
             parts.append(f'<div class="r-qr" data-qr="{e(b.text)}">{e(b.text)}</div>')
+        elif b.kind == "barcode":
+            parts.append(f'<div class="r-barcode" data-code="{e(b.text)}">'
+                         f'{_svg(code128_bars(b.text), b.text)}<div>{e(b.text)}</div></div>')
         else:
             parts.append(f'<div class="{cls}">{e(b.text)}</div>')
     parts.append("</div>")
     return "\n".join(parts)
+
+
+def _svg(pattern: str, text: str) -> str:
+    """The bars as an inline SVG (one rect per bar, 2 px a module): no image to fetch, and
+    it scans off the screen as well as off the paper."""
+    if not pattern:
+        return ""
+    wide, high = len(pattern) + 2 * _QUIET, 25
+    rects = "".join(f'<rect x="{_QUIET + x}" y="0" width="{w}" height="{high}"/>'
+                    for x, w in _bars(pattern))
+    return (f'<svg class="r-bars" xmlns="http://www.w3.org/2000/svg" role="img" '
+            f'aria-label="{html.escape(text)}" viewBox="0 0 {wide} {high}" '
+            f'width="{2 * wide}" height="{2 * high}" shape-rendering="crispEdges">'
+            f'<rect width="{wide}" height="{high}" fill="#fff"/><g fill="#000">{rects}</g>'
+            '</svg>')
 
 
 # DejaVu covers the store's every letter and the currency signs; without it (a box with
@@ -196,6 +244,21 @@ def render_pdf(doc: Document, password: str | None = None) -> bytes:
         elif b.kind == "qr":
             pdf.set_font(family, "", 8)
             pdf.multi_cell(width, 4, text, align="C", new_x="LMARGIN", new_y="NEXT")
+        elif b.kind == "barcode":
+            pattern = code128_bars(b.text)
+            if pattern:  # 0.33 mm a module (a scanner's comfort), narrower only to fit
+                module = min(0.33, width / (len(pattern) + 2 * _QUIET))
+                high = 14
+                if pdf.get_y() + high + 6 > pdf.page_break_trigger:
+                    pdf.add_page()
+                x0 = pdf.l_margin + (width - len(pattern) * module) / 2
+                y = pdf.get_y() + 1
+                pdf.set_fill_color(0)
+                for x, w in _bars(pattern):
+                    pdf.rect(x0 + x * module, y, w * module, high, style="F")
+                pdf.set_y(y + high + 1)
+            pdf.set_font(family, "", 9)
+            pdf.multi_cell(width, 4.5, text, align="C", new_x="LMARGIN", new_y="NEXT")
         else:  # text, small
             pdf.set_font(family, "B" if b.bold else "", 8 if b.kind == "small" else 10)
             pdf.multi_cell(width, 4.5 if b.kind == "small" else 5.5, text, align=align,

@@ -232,6 +232,13 @@ class DeviceManager:
         return printer.preview(piece, self.store.config.currency,  # type: ignore[attr-defined]
                                self.store.words)
 
+    async def print_label(self, zpl: bytes, device: str | None = None, *, job_id: str,
+                          copies: int = 1) -> dict[str, Any]:
+        """Print a ready-made ZPL label (a workshop envelope) on a tag printer (`device`, or
+        the first); the job id keeps a retried request from printing twice."""
+        printer = self.get(device) if device else self.first("tag_printer")
+        return await printer.print_label(job_id, zpl, copies)  # type: ignore[attr-defined]
+
     async def print_tag(self, item_id: str, device: str | None = None,
                         copies: int = 1) -> dict[str, Any]:
         if self.store is None:

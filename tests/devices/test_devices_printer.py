@@ -8,10 +8,11 @@ from hypothesis import strategies as st
 
 from hub.devices.base import DeviceSpec
 from hub.devices.config import parse_devices
+from hub.devices.escpos.render import receipt_bytes
 from hub.devices.manager import DeviceManager
 from hub.devices.profiles import load_profiles
-from hub.devices.sim.escpos import EscPosDecoder, EscPosPrinterSim
-from hub.documents import render_html, render_text
+from hub.devices.sim.escpos import EscPosDecoder, EscPosPrinterSim, code128_data
+from hub.documents import Document, render_html, render_text
 from hub.receipts import build_receipt, receipt_settings
 
 
@@ -153,6 +154,39 @@ async def test_receipt_layout_text_and_html_share_blocks(store):
     assert all(len(line) <= 42 for line in text.splitlines())
 
 
+async def test_a_document_barcode_prints_as_the_printers_own_code_128(store):
+    sim = EscPosPrinterSim()
+    await sim.start()
+    manager = await manager_for(store, sim)
+    try:
+        doc = Document("Envelope")
+        doc.add("title", "J1042", center=True)
+        doc.add("barcode", "J1042")
+        doc.add("text", "Camille Durand")
+        job = await manager.print_document(doc, "R1", "envelope:J1042")
+        await wait_until(lambda: sim.receipts)
+        printed = sim.receipts[0]
+        assert printed.barcodes == [("CODE128", "J1042")]
+        # The printer writes the code under the bars itself: no text stand-in on the paper.
+        assert "[Code 128]" not in printed.text and "Camille Durand" in printed.text
+        assert job["job_id"] == "envelope:J1042"
+    finally:
+        await manager.stop()
+        await sim.stop()
+
+
+def test_escpos_decoder_reads_code_128_as_a_scanner_would():
+    doc = Document("x")
+    for code in ("J1042", "A{B}", "Bague à 54"):
+        doc.add("barcode", code)
+    decoder = EscPosDecoder()
+    decoder.feed(receipt_bytes(doc))
+    # A code the bars could not carry as typed prints as text, not as a wrong barcode.
+    assert decoder.receipts[0].barcodes == [("CODE128", "J1042"), ("CODE128", "A{B}")]
+    assert "Bague à 54" in decoder.receipts[0].text
+    assert code128_data(b"{BJ{C\x0a\x2a") == "J1042"  # code set C: two digits a byte
+
+
 @given(st.binary(max_size=300), st.lists(st.integers(0, 300), max_size=6))
 def test_escpos_decoder_survives_any_bytes_and_any_split(payload, cuts):
     whole = EscPosDecoder()
@@ -161,7 +195,7 @@ def test_escpos_decoder_survives_any_bytes_and_any_split(payload, cuts):
     for part in in_pieces(payload, cuts):
         split.feed(part)
     assert split.lines == whole.lines and split.kicks == whole.kicks
-    assert split.status_asks == whole.status_asks
+    assert split.status_asks == whole.status_asks and split.barcodes == whole.barcodes
 
 
 def test_unknown_config_keys_and_models_are_named():

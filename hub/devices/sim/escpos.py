@@ -1,7 +1,7 @@
 """An ESC/POS receipt printer on TCP (port 9100 by convention).
 
-It decodes what it receives into text (one `Printed` per cut), records QR payloads and
-drawer pulses, and answers `DLE EOT n` status queries from its paper, cover and drawer
+It decodes what it receives into text (one `Printed` per cut), records QR payloads, the
+data of barcodes (`GS k`, with their symbology) and drawer pulses, and answers `DLE EOT n` status queries from its paper, cover and drawer
 state. Knobs for tests: `paper_out`, `cover_open`, `mute` (never answers), `drawer_jams`
 (pulses ignored before the drawer opens).
 """
@@ -36,12 +36,39 @@ _ESC_FIXED = {0x40: 0, 0x61: 1, 0x45: 1, 0x2D: 1, 0x21: 1, 0x74: 1, 0x64: 1, 0x4
               0x72: 1, 0x63: 2, 0x3D: 1, 0x4B: 1}
 _GS_FIXED = {0x21: 1, 0x48: 1, 0x68: 1, 0x77: 1, 0x66: 1, 0x42: 1, 0x4C: 2, 0x57: 2,
              0x61: 1, 0x62: 1, 0x49: 1, 0x72: 1}
+# GS k m: the symbology of each barcode type, function A (m 0-6) and function B (m 65-78).
+_SYMBOLOGY = {0: "UPC-A", 1: "UPC-E", 2: "EAN13", 3: "EAN8", 4: "CODE39", 5: "ITF", 6: "NW7",
+              65: "UPC-A", 66: "UPC-E", 67: "EAN13", 68: "EAN8", 69: "CODE39", 70: "ITF",
+              71: "NW7", 72: "CODE93", 73: "CODE128", 74: "GS1-128",
+              75: "GS1 DATABAR OMNIDIRECTIONAL", 76: "GS1 DATABAR TRUNCATED",
+              77: "GS1 DATABAR LIMITED", 78: "GS1 DATABAR EXPANDED"}
+
+
+def code128_data(raw: bytes) -> str:
+    """What a Code 128 in `GS k 73` holds, as a scanner would read it: `{A` `{B` `{C` pick a
+    code set (set C packs two digits in a byte), `{{` is a `{`; other `{x` functions
+    (FNC1-4, shift) carry no data."""
+    out, code_set, i = [], "B", 0
+    while i < len(raw):
+        byte = raw[i]
+        if byte == 0x7B and i + 1 < len(raw):  # "{"
+            nxt = chr(raw[i + 1])
+            if nxt == "{":
+                out.append("{")
+            elif nxt in "ABC":
+                code_set = nxt
+            i += 2
+            continue
+        out.append(f"{byte:02d}" if code_set == "C" else chr(byte))
+        i += 1
+    return "".join(out)
 
 
 @dataclass
 class Printed:
     text: str
     qr: list[str] = field(default_factory=list)
+    barcodes: list[tuple[str, str]] = field(default_factory=list)  # (symbology, data)
 
 
 class EscPosDecoder:
@@ -54,6 +81,7 @@ class EscPosDecoder:
         self._line = bytearray()
         self._parts: list[str] = []
         self.qr: list[str] = []
+        self.barcodes: list[tuple[str, str]] = []
         self.receipts: list[Printed] = []
         self.kicks: list[tuple[int, int, int]] = []
         self.status_asks: list[int] = []
@@ -157,13 +185,22 @@ class EscPosDecoder:
             if cmd == 0x6B:  # GS k barcode
                 if len(b) < 3:
                     return 0
+                symbology = _SYMBOLOGY.get(b[2], str(b[2]))
                 if b[2] <= 6:
                     end = b.find(b"\x00", 3)
-                    return end + 1 if end >= 0 else 0
+                    if end < 0:
+                        return 0
+                    self.barcodes.append((symbology, bytes(b[3:end]).decode("latin-1")))
+                    return end + 1
                 if len(b) < 4:
                     return 0
                 size = 4 + b[3]
-                return size if len(b) >= size else 0
+                if len(b) < size:
+                    return 0
+                raw = bytes(b[4:size])
+                self.barcodes.append((symbology, code128_data(raw) if b[2] in (73, 74)
+                                      else raw.decode("latin-1")))
+                return size
             n = _GS_FIXED.get(cmd)
             if n is None:
                 self.unknown += 1
@@ -178,8 +215,9 @@ class EscPosDecoder:
     def _cut(self) -> None:
         if self._line or self._parts:
             self._text()
-        self.receipts.append(Printed("\n".join(self.lines), list(self.qr)))
-        self.lines, self.qr = [], []
+        self.receipts.append(Printed("\n".join(self.lines), list(self.qr),
+                                     list(self.barcodes)))
+        self.lines, self.qr, self.barcodes = [], [], []
 
 
 class EscPosPrinterSim(TcpDeviceSim):

@@ -1,4 +1,4 @@
-"""A Zebra tag printer on TCP: records labels and RFID writes, answers ~HS."""
+"""A Zebra tag printer on TCP: records labels, their barcodes and RFID writes, answers ~HS."""
 
 from __future__ import annotations
 
@@ -15,6 +15,11 @@ class ZplPrinterSim(TcpDeviceSim):
     @property
     def labels(self) -> list[Label]:
         return self.parser.labels
+
+    def barcodes(self, kind: str = "code128") -> list[str]:
+        """The data of every barcode of that kind (`^BC` Code 128, `^BX` DataMatrix) printed
+        so far, label after label: what a scanner would read off them."""
+        return [f.text for label in self.labels for f in label.fields if f.kind == kind]
 
     def host_status(self) -> bytes:
         paper = b"1" if self.paper_out else b"0"

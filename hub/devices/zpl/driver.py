@@ -1,11 +1,15 @@
 """The jewelry tag printer: fills the store's ZPL template for a piece and sends it; on an
 RFID model it writes the piece's EPC into the tag's inlay with `^RFW,H`.
 
+Other labels (a workshop envelope's) come whole from their layer (`print_label`), with a
+job id so a retried request does not print twice.
+
 `~HS` (host status) is the health check: the printer answers three STX…ETX lines.
 """
 
 from __future__ import annotations
 
+import collections
 import string
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,7 @@ from hub.receipts import metal_text
 from hub.words import ENGLISH, Words
 
 DEFAULT_TEMPLATE = Path(__file__).with_name("barbell.zpl")
+MAX_LABEL_JOBS = 200  # label job ids remembered, so a retried request does not print twice
 
 
 def cost_letters(amount: int, code: str) -> str:
@@ -29,8 +34,9 @@ def cost_letters(amount: int, code: str) -> str:
     return "".join(letters[d] for d in str(amount // 100))
 
 
-def _safe(text: str) -> str:
-    # Field data must not start commands; label fonts print no-break spaces as boxes.
+def safe_text(text: str) -> str:
+    """Text for a `^FD` field: field data must not start commands, and label fonts print
+    no-break spaces as boxes."""
     return text.replace("^", " ").replace("~", " ").translate(_PLAIN_SPACES)
 
 
@@ -57,7 +63,7 @@ def tag_fields(piece: dict[str, Any], currency: str, *, cost_code: str = "",
         "cost_code": cost_letters(piece.get("cost") or 0, cost_code) if cost_code else "",
         "rfid": f"^RS8^RFW,H^FD{piece['epc']}^FS" if rfid and piece.get("epc") else "",
     }
-    return {k: (v if k == "rfid" else _safe(v)) for k, v in fields.items()}
+    return {k: (v if k == "rfid" else safe_text(v)) for k, v in fields.items()}
 
 
 class TagPrinter(StreamDevice):
@@ -76,6 +82,8 @@ class TagPrinter(StreamDevice):
         self._status = bytearray()
         self.printed = 0
         self.paper = Paper.UNKNOWN
+        self.label_jobs: collections.OrderedDict[str, dict[str, Any]] = \
+            collections.OrderedDict()
 
     def render(self, piece: dict[str, Any], currency: str, words: Words = ENGLISH) -> bytes:
         fields = tag_fields(piece, currency, cost_code=self.cost_code,
@@ -123,6 +131,30 @@ class TagPrinter(StreamDevice):
         return {"device": self.id, "item_id": piece["item_id"], "copies": copies,
                 "rfid": self.rfid and bool(piece.get("epc")),
                 "preview": self.preview(piece, currency, words)}
+
+    async def print_label(self, job_id: str, zpl: bytes, copies: int = 1) -> dict[str, Any]:
+        """Print a label made elsewhere (`^XA … ^XZ`, e.g. a workshop envelope). A job id
+        already sent answers as it did and prints nothing: a double-clicked or retried
+        request gives one label. A send cut off by a lost link is not remembered: the
+        same id may be sent again once the printer is back."""
+        done = self.label_jobs.get(job_id)
+        if done is not None:
+            return {**done, "again": True}
+        self.require_connected()
+        if not 1 <= copies <= 50:
+            raise DeviceBusy("copies must be from 1 to 50")
+        parser = ZplParser()
+        parser.feed(zpl)
+        if not parser.labels:  # the caller's bug, not the counter's: no sentence for it
+            raise ValueError("a label starts with ^XA and ends with ^XZ")
+        await self.send(zpl * copies)
+        self.printed += copies
+        done = {"device": self.id, "job_id": job_id, "copies": copies,
+                "fields": [vars(f) for f in parser.labels[0].fields]}
+        self.label_jobs[job_id] = done
+        while len(self.label_jobs) > MAX_LABEL_JOBS:
+            self.label_jobs.popitem(last=False)
+        return {**done, "again": False}
 
     def info(self) -> dict[str, Any]:
         return {**super().info(), "printed": self.printed, "rfid": self.rfid, "paper": self.paper}
