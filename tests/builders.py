@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from io import BytesIO
 from typing import Any
+
+from PIL import Image
 
 
 def piece(n: int | str, **over: Any) -> dict[str, Any]:
@@ -28,3 +31,10 @@ def client(first: str = "Zoë", last: str = "Marchand", **over: Any) -> dict[str
 
 def cash(amount: int) -> list[dict[str, Any]]:
     return [{"type": "cash", "amount": amount}]
+
+
+def png(width: int = 24, height: int = 12, shade: int = 0) -> bytes:
+    """A real PNG picture (a drawn signature, a photo's stand-in), made with Pillow."""
+    out = BytesIO()
+    Image.new("RGB", (width, height), (shade, 40, 90)).save(out, "PNG")
+    return out.getvalue()

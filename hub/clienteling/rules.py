@@ -35,7 +35,8 @@ class Due(StrEnum):
 
 
 OUTCOMES = ("called", "message_left", "emailed", "visited")  # how a follow-up was done
-KINDS = ("date", "purchase", "bridal", "appointment", "lapsed", "wish")
+KINDS = ("date", "purchase", "bridal", "appointment", "lapsed", "wish",
+         "payment_due")  # an instalment of a layaway not paid (hub.workshop.layaways)
 MARKETING = frozenset({"date", "lapsed", "wish"})  # held back in the cooling-off period
 
 

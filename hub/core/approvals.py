@@ -20,9 +20,10 @@ from hub.ledger.journal import Entry, canonical_json
 from hub.ledger.ledger import Ledger, Tx
 from hub.words import Term
 
-KINDS = ("discount", "price_change", "void", "return", "no_sale")
+KINDS = ("discount", "price_change", "void", "return", "no_sale", "pickup_difference",
+         "deposit_refund")
 _FIELDS = {"kind", "register_id", "item_id", "sku", "sale_id", "amount", "base", "lines",
-           "reason", "items"}
+           "reason", "items", "job_id", "weight_mg", "stone_count", "layaway_id"}
 
 
 class ApprovalNeeded(Refused):

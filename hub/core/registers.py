@@ -32,6 +32,8 @@ class Registers:
         self.ledger, self.items, self.sales = ledger, items, sales
         self.carts, self.approvals, self.bus, self.words = carts, approvals, bus, words
         self.lent: set[str] = set()  # scanners lent to a stock count: they count, not sell
+        # Codes another layer reads (a workshop envelope's job number): not rung up.
+        self.claims: list[Callable[[str], bool]] = []
         self._unlisten: Callable[[], None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -65,6 +67,8 @@ class Registers:
         register_id, code = data.get("register"), str(data.get("code") or "")
         if register_id not in self.sales.registers or data.get("device") in self.lent:
             return  # a scanner of no register (a stock room), or counting a showcase
+        if any(claim(code) for claim in self.claims):
+            return
         try:
             await self.ring_up(register_id, code, by=data.get("device"), why="scanned")
         except Refused as exc:

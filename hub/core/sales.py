@@ -26,11 +26,12 @@ from hub.money import Money, allocate, round_half_up_div, tax_included, tax_on_t
 from hub.words import Term
 
 TENDER_TYPES = ("cash", "card", "store_credit", "gift_card", "trade_in", "bank_transfer",
-                "loyalty")
+                "loyalty", "deposit")
 # Tenders another layer takes (its `SaleExtension.tenders`): refused while none runs.
-_EXTENSION_TENDERS = frozenset({"loyalty"})
+_EXTENSION_TENDERS = frozenset({"loyalty", "deposit"})
 _TENDER_DETAIL = {
     "loyalty": set(),
+    "deposit": {"reference"},  # the job or layaway whose payments it applies
     "cash": set(),
     "card": {"brand", "last4", "auth_code", "terminal_ref"},
     "store_credit": {"reference"},
@@ -39,6 +40,7 @@ _TENDER_DETAIL = {
     "bank_transfer": {"reference"},
 }
 _PAN_LIKE = re.compile(r"\d[\d \-]{10,}\d")
+_SERVICE = re.compile(r"[a-z]{1,20}:[A-Za-z0-9_-]{1,38}")
 MAX_LINES = 200
 
 
@@ -57,6 +59,16 @@ class SaleExtension(Protocol):
 
     def voided_in(self, tx: Tx, sale: dict[str, Any], back: dict[str, Any],
                   actor: str) -> None: ...
+
+
+class ServiceSource(Protocol):
+    """What a layer sells that is not a piece or a stock line (a repair's charge): a sale
+    line `{"service": "<kind>:<id>"}` is priced by the source registered for `<kind>`
+    (`Sales.services`), inside the sale's transaction."""
+
+    def service_line_in(self, tx: Tx, ref: str) -> dict[str, Any]:
+        """{description, unit_price, tax_code} of the service, or a refusal in words."""
+        ...
 
 
 def document_id(register_id: str, receipt_no: int) -> str:
@@ -117,14 +129,17 @@ def validate_lines(raw: Any, max_price: int | None = None) -> list[dict[str, Any
     for i, line in enumerate(raw):
         where = f"lines[{i}]"
         try:
-            f = Form(line, where, allowed=("item_id", "sku", "quantity", "unit_price",
-                                           "discount", "confirm_held"))
+            f = Form(line, where, allowed=("item_id", "sku", "service", "quantity",
+                                           "unit_price", "discount", "confirm_held"))
         except Invalid as exc:
             problems += exc.problems
             continue
         item_id = f.identifier("item_id", required=False, what="a serial")
         sku = f.text("sku", max_len=60)
-        if bool(item_id) == bool(sku) and not f.problems:
+        service = f.text("service", max_len=60)
+        if service and not _SERVICE.fullmatch(service):
+            f.problem("service", "a service is named by its kind and number, such as job:J12")
+        if sum(map(bool, (item_id, sku, service))) != 1 and not f.problems:
             f.problem(None, "give either a piece (item_id) or a stock line (sku)")
         qty = f.whole("quantity", lo=1, hi=10_000)
         qty = 1 if qty is None else qty
@@ -140,6 +155,10 @@ def validate_lines(raw: Any, max_price: int | None = None) -> list[dict[str, Any
         problems += f.problems
         out.append({"item_id": item_id, "sku": sku, "quantity": qty,
                     "unit_price": unit_price, "discount": discount})
+        if service:
+            if qty != 1:
+                f.problem("quantity", "a service is sold once")
+            out[-1]["service"] = service
         if confirm_held:
             out[-1]["confirm_held"] = True
     if problems:
@@ -173,13 +192,13 @@ def _on_sale(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
          p.get("client_id"), p["currency"], p["subtotal"], p["discount"], p["tax"], p["total"]))
     for line in p["lines"]:
         tx.execute(
-            "INSERT INTO sale_lines (sale_id, line_no, item_id, sku, description, quantity,"
-            " unit_price, discount, tax_code, tax, total, returned_qty)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,0)",
-            (sale_id, line["line_no"], line.get("item_id"), line.get("sku"), line["description"],
-             line["quantity"], line["unit_price"], line["discount"], line["tax_code"],
-             line["tax"], line["total"]))
-        if not line.get("item_id"):
+            "INSERT INTO sale_lines (sale_id, line_no, item_id, sku, service, description,"
+            " quantity, unit_price, discount, tax_code, tax, total, returned_qty)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0)",
+            (sale_id, line["line_no"], line.get("item_id"), line.get("sku"),
+             line.get("service"), line["description"], line["quantity"], line["unit_price"],
+             line["discount"], line["tax_code"], line["tax"], line["total"]))
+        if line.get("sku"):
             adjust_stock(tx, line["sku"], -line["quantity"], entry.seq)
     set_piece_statuses(tx, entry, p)
     for pos, tender in enumerate(p["tenders"]):
@@ -200,7 +219,7 @@ def _on_return(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
     for line in p["lines"]:
         tx.execute("UPDATE sale_lines SET returned_qty = returned_qty + ? WHERE sale_id = ? AND"
                    " line_no = ?", (line["quantity"], p["sale_id"], line["line_no"]))
-        if not line.get("item_id"):
+        if line.get("sku"):
             adjust_stock(tx, line["sku"], line["quantity"], entry.seq)
     set_piece_statuses(tx, entry, p)  # a voided sale's pieces never left; a return waits
     tx.execute("UPDATE sales SET status = ? WHERE sale_id = ?", (p["sale_status"], p["sale_id"]))
@@ -226,6 +245,7 @@ class Sales:
         # The holds on pieces (set by the Store): a held piece sells only once confirmed.
         self.holds: Holds | None = None
         self.extensions: list[SaleExtension] = []  # the layers' parts of a sale
+        self.services: dict[str, ServiceSource] = {}  # what layers sell besides pieces
 
     def check_register(self, register_id: Any, field: str = "register_id") -> str:
         fields.identifier(register_id, field, what="a register id")
@@ -257,6 +277,13 @@ class Sales:
                     if hold is not None:  # on a tray for an appointment: ask first
                         raise self.holds.refusal(hold)
                 unit, code, desc = piece["tag_price"], piece["tax_code"], piece["description"]
+            elif line.get("service"):
+                source = self.services.get(line["service"].split(":", 1)[0])
+                if source is None:
+                    raise Refused("service_not_sold", "this hub does not sell {service} now",
+                                  service=line["service"])
+                sold = source.service_line_in(tx, line["service"])
+                unit, code, desc = sold["unit_price"], sold["tax_code"], sold["description"]
             else:
                 stock = tx.one("SELECT * FROM stock_lines WHERE sku = ?", (line["sku"],))
                 if stock is None:
@@ -274,6 +301,7 @@ class Sales:
                               f"lines[{n - 1}].discount", discount=self.money(line["discount"]),
                               gross=self.money(gross))
             priced.append({"line_no": n, "item_id": line.get("item_id"), "sku": line.get("sku"),
+                           **({"service": line["service"]} if line.get("service") else {}),
                            "description": desc, "quantity": line["quantity"],
                            "unit_price": unit, "gross": gross, "line_discount": line["discount"],
                            "tax_code": code})
@@ -369,7 +397,7 @@ class Sales:
         by_no = {ln["line_no"]: ln for ln in sale_lines}
         picks = wanted if wanted is not None else [
             {"line_no": ln["line_no"], "quantity": ln["quantity"] - ln["returned_qty"]}
-            for ln in sale_lines if ln["quantity"] > ln["returned_qty"]]
+            for ln in sale_lines if ln["quantity"] > ln["returned_qty"] and not ln["service"]]
         if not picks:
             raise Refused("nothing_to_return", "every line of sale {sale_id} was returned",
                           sale_id=sale_id)
@@ -379,6 +407,11 @@ class Sales:
             if line is None:
                 raise Invalid("sale {sale_id} has no line {line_no}", "lines", sale_id=sale_id,
                               line_no=pick["line_no"])
+            if line.get("service"):  # a repair done is not given back: the sale is voided
+                raise Refused("service_not_returned", "line {line_no} of sale {sale_id} is"
+                              " the charge of {service}: it is not returned (a manager may"
+                              " void the whole sale)", line_no=line["line_no"],
+                              sale_id=sale_id, service=line["service"])
             left = line["quantity"] - line["returned_qty"]
             if pick["quantity"] > left:
                 raise Refused("over_return", "line {line_no} of sale {sale_id}: {asked} asked,"
@@ -438,6 +471,7 @@ class Sales:
             "return_id": document_id(register_id, receipt_no), "sale_id": sale_id,
             "register_id": register_id, "receipt_no": receipt_no,
             "lines": [{"line_no": ln["line_no"], "item_id": ln["item_id"], "sku": ln["sku"],
+                       **({"service": ln["service"]} if ln["service"] else {}),
                        "quantity": ln["quantity"], "refund": ln["total"]} for ln in sale_lines],
             "refund": sale["total"], "tenders": tenders, "reason": reason,
             "currency": sale["currency"], "approved_by": approved_by,

@@ -223,11 +223,17 @@ ALTER TABLE clients ADD COLUMN merged_into TEXT;
 CREATE INDEX clients_merged ON clients(merged_into) WHERE merged_into IS NOT NULL;
 """
 
+# v9: a sale line may be a service a layer sells (a repair's charge: `service` = job:J12).
+_CORE_V9 = """
+ALTER TABLE sale_lines ADD COLUMN service TEXT;
+"""
+
 
 CORE = Schema("core", (Migration(1, _CORE_V1), Migration(2, _CORE_V2, rebuild=True),
                        Migration(3, _CORE_V3, rebuild=True), Migration(4, _CORE_V4),
                        Migration(5, _CORE_V5, rebuild=True), Migration(6, _CORE_V6),
-                       Migration(7, _CORE_V7), Migration(8, _CORE_V8)),
+                       Migration(7, _CORE_V7), Migration(8, _CORE_V8),
+                       Migration(9, _CORE_V9)),
               projections=("items", "item_stones", "item_history", "items_fts", "stock_lines",
                            "clients", "client_lookup", "register_counters", "sales",
                            "sale_lines", "sale_tenders", "returns", "closures"))
