@@ -8,6 +8,7 @@ from hub.clienteling.demo import demo_day, earning_points
 from hub.config import Config, load_config
 from hub.generate import generate
 from hub.store import Store, init_store
+from hub.workshop.demo import demo_workshop
 
 
 async def prepare_demo(data_dir: Path, *, items: int, clients: int, sales: int,
@@ -27,6 +28,7 @@ async def prepare_demo(data_dir: Path, *, items: int, clients: int, sales: int,
                                appointments=8,  # this week's, one with a tray
                                wishlists=12)  # a partner's gift list among them
             await demo_day(store, "sophie")  # her first morning: dates coming, calls made
+            await demo_workshop(store, "sophie", "hugo", "marc")  # a job in every stage
         summary = await store.summary()
     lines = [
         f"demo store {summary['store_name']} in {data_dir}" + ("" if fresh else " (existing)"),
@@ -41,6 +43,7 @@ async def prepare_demo(data_dir: Path, *, items: int, clients: int, sales: int,
 # Demo PINs are printed on purpose: this store holds generated data only.
 DEMO_STAFF = (("sophie", "Sophie Laurent", "associate", "1111"),
               ("marc", "Marc Delcourt", "manager", "2222"),
+              ("hugo", "Hugo Petit", "associate", "4444"),  # the bench jeweler
               ("admin", "Administrator", "admin", "9999"),
               ("lea", "Léa Martin", "trainee", "3333"))
 # A role of the store's own: a trainee sells and looks things up, and asks for nothing a

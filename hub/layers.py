@@ -27,6 +27,7 @@ LAYER_PACKAGES = (
     "hub.counts",
     "hub.sync",
     "hub.clienteling",
+    "hub.workshop",
     "hub.web",
 )
 

@@ -41,6 +41,10 @@ if TYPE_CHECKING:  # the layers' service types, for annotations only (no import 
     from hub.devices.sim.rig import DemoRig
     from hub.store import Store
     from hub.sync.part import SyncPart
+    from hub.workshop.appraisals import Appraisals
+    from hub.workshop.deposits import Deposits
+    from hub.workshop.jobs import Jobs
+    from hub.workshop.layaways import Layaways
 
 
 ClosureSection = Callable[[Tx, int, int], dict[str, Any]]
@@ -120,6 +124,10 @@ class Runtime:
     wishlists: Wishlists | None = None
     tiers: Tiers | None = None
     recommendations: Recommendations | None = None
+    deposits: Deposits | None = None
+    jobs: Jobs | None = None
+    layaways: Layaways | None = None
+    appraisals: Appraisals | None = None
     web: WebServing | None = None
     control: ControlServer | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)

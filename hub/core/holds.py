@@ -1,5 +1,5 @@
 """Pieces held for a purpose: on a tray for a client's appointment today, set aside on a
-layaway when that layer lands. An area of the core's own (`holds`).
+layaway or for a client's special order. An area of the core's own (`holds`).
 
 A hold does not change a piece's status: a held piece is still in stock, on a tray in a salon
 rather than in its showcase. What it changes is what the books say of it: a sale of a held
@@ -45,17 +45,19 @@ CREATE TABLE holds (
 CREATE INDEX holds_ref ON holds(ref);
 """),), projections=("holds",))
 
-PURPOSES = ("appointment", "layaway")
+PURPOSES = ("appointment", "layaway", "order")
 # Why a held piece cannot simply be sold, by purpose: {at} is when the purpose needs it.
 HELD_BECAUSE = {
     "appointment": N_("piece {item_id} is on tray {tray} in {place} for an appointment at"
                       " {at}"),
     "layaway": N_("piece {item_id} is set aside on layaway {ref}"),
+    "order": N_("piece {item_id} is set aside for a client's special order {ref}"),
 }
 # Where a held piece is, by purpose (the piece page, the count's report).
 HELD_WHERE = {
     "appointment": N_("on tray {tray}, {place}"),
     "layaway": N_("set aside on layaway {ref}"),
+    "order": N_("set aside for special order {ref}"),
 }
 _CHUNK = 900
 

@@ -44,13 +44,16 @@ TENDER = {
     "cash": N_("Cash"), "card": N_("Card"), "store_credit": N_("Store credit"),
     "gift_card": N_("Gift card"), "trade_in": N_("Trade-in"),
     "bank_transfer": N_("Bank transfer"), "loyalty": N_("Loyalty points"),
+    "deposit": N_("Deposits paid"),
 }
 SALE_STATUS = {"completed": N_("Completed"), "voided": N_("Voided"),
                "partly_returned": N_("Partly returned"), "returned": N_("Returned")}
 APPROVAL_STATUS = {"granted": N_("Granted"), "refused": N_("Refused"), "used": N_("Used")}
 ACTION = {"discount": N_("discount"), "price_change": N_("price change"), "void": N_("void"),
           "return": N_("return"), "no_sale": N_("drawer opening without a sale"),
-          "inspection": N_("inspection of a returned piece")}
+          "inspection": N_("inspection of a returned piece"),
+          "pickup_difference": N_("difference found at pick-up"),
+          "deposit_refund": N_("refund of a deposit")}
 ROLE = {"associate": N_("Associate"), "manager": N_("Manager"), "admin": N_("Administrator")}
 STAFF_STATUS = {"active": N_("Active"), "left": N_("Left")}
 INSPECTION = {"in_stock": N_("Back to stock"), "in_repair": N_("To repair"),
@@ -128,7 +131,8 @@ FOLLOWUP_OUTCOME = {"called": N_("Called"), "message_left": N_("Message left"),
 FOLLOWUP_KIND = {"date": N_("A date to remember"), "purchase": N_("After a purchase"),
                  "bridal": N_("After a bridal purchase"),
                  "appointment": N_("After an appointment"), "lapsed": N_("Lapsed client"),
-                 "wish": N_("Wish list"), "contact": N_("Contact")}
+                 "wish": N_("Wish list"), "contact": N_("Contact"),
+                 "payment_due": N_("Layaway payment due")}
 WISH_EVENT = {"back_in_stock": N_("back in stock"), "repriced": N_("new price")}
 DUPLICATE_REASON = {"same_contact": N_("the same e-mail or phone"),
                     "same_name": N_("the same name"), "similar_name": N_("alike names")}
@@ -267,3 +271,121 @@ FIELDS.update({
     "style": N_("Style"), "for_client_id": N_("For"), "entry_id": N_("Wish"),
     "lifetime": N_("Lifetime"), "last_12_months": N_("Last 12 months"), "visits": N_("Visits"),
 })
+
+# Messages to clients (hub/core/outbox.py): what each is for, where it stands, and why head
+# office did not send one.
+NOTIFICATION_PURPOSE = {"ready": N_("Ready for pick-up"), "overdue": N_("Overdue"),
+                        "quote": N_("Quote to approve"), "payment_due": N_("Payment due"),
+                        "statement": N_("Statement"), "followup": N_("Note from her associate")}
+NOTIFICATION_STATUS = {"requested": N_("Waiting to be sent"), "sent": N_("Sent"),
+                       "refused": N_("Not sent: no consent"), "failed": N_("Could not be sent")}
+NOTIFICATION_REASON = {"no_consent": N_("she said no to messages on this channel"),
+                       "do_not_contact": N_("she asked not to be contacted for now"),
+                       "no_address": N_("no address for this channel"),
+                       "client_erased": N_("her record was erased"),
+                       "undeliverable": N_("the address did not take it"),
+                       "sender_error": N_("head office could not send it")}
+VOCABULARIES.update({"notification_purpose": NOTIFICATION_PURPOSE,
+                     "notification_status": NOTIFICATION_STATUS,
+                     "notification_reason": NOTIFICATION_REASON})
+KIND.update({"notification.requested": N_("Message to the client asked for")})
+
+# The workshop (hub/workshop/): jobs, their stages and moves, services, deposits.
+JOB_KIND = {"repair": N_("Repair"), "custom": N_("Custom order"),
+            "special": N_("Special order")}
+JOB_STAGE = {
+    "received": N_("Received"), "at_bench": N_("At the bench"),
+    "at_vendor": N_("At an outside workshop"), "quality_check": N_("Quality check"),
+    "ready": N_("Ready for pick-up"), "collected": N_("Collected"), "on_hold": N_("On hold"),
+    "cancelled": N_("Cancelled"), "enquiry": N_("Enquiry"), "consultation": N_("Consultation"),
+    "deposit": N_("Deposit"), "stone_sourcing": N_("Stone sourcing"), "cad": N_("CAD design"),
+    "approval": N_("Client approval"), "setting": N_("Setting"), "polish": N_("Polishing"),
+    "requested": N_("Requested"), "ordered": N_("Ordered"), "arrived": N_("Arrived"),
+}
+JOB_MOVE = {
+    "to_bench": N_("To the bench"), "to_vendor": N_("To an outside workshop"),
+    "to_quality_check": N_("To quality check"), "to_ready": N_("Ready for pick-up"),
+    "hold": N_("Put on hold"), "resume": N_("Resume"), "cancel": N_("Cancel"),
+    "collect": N_("Collected"), "uncollect": N_("Reopen after pick-up"),
+    "revise": N_("Back for changes"), "to_consultation": N_("To consultation"),
+    "to_deposit": N_("To deposit"), "to_stone_sourcing": N_("To stone sourcing"),
+    "to_cad": N_("To CAD design"), "to_approval": N_("To client approval"),
+    "to_setting": N_("To setting"), "to_polish": N_("To polishing"),
+    "to_ordered": N_("Ordered"), "to_arrived": N_("Arrived"),
+}
+JOB_SERVICE = {"resize": N_("Resize"), "polish": N_("Polish"), "retip": N_("Re-tip"),
+               "stone_replacement": N_("Stone replacement"), "engraving": N_("Engraving"),
+               "clasp": N_("Clasp"), "other": N_("Other work")}
+JOB_ESTIMATE = {"estimate_only": N_("Estimate only, wait for approval"),
+                "call_first": N_("Call before starting"),
+                "limit": N_("Do not exceed an amount")}
+ENGRAVING_FONT = {"block": N_("Block capitals"), "script": N_("Script"),
+                  "roman": N_("Roman"), "italic": N_("Italic")}
+JOB_FILE = {"photo": N_("Photo"), "sketch": N_("Sketch"), "cad": N_("CAD file"),
+            "signature": N_("Signature"), "certificate": N_("Certificate"),
+            "document": N_("Document")}
+VOCABULARIES.update({"job_kind": JOB_KIND, "job_stage": JOB_STAGE, "job_move": JOB_MOVE,
+                     "job_service": JOB_SERVICE, "job_estimate": JOB_ESTIMATE,
+                     "engraving_font": ENGRAVING_FONT, "job_file": JOB_FILE})
+KIND.update({
+    "job.details": N_("Job details"), "job.opened": N_("Job taken in"),
+    "job.moved": N_("Job moved"), "job.note": N_("Note on a job"),
+    "job.revised": N_("Job changed"), "job.attached": N_("File added to a job"),
+    "job.quoted": N_("Quote made"), "job.quote_accepted": N_("Quote accepted"),
+    "job.collected": N_("Job collected"), "deposit.taken": N_("Deposit taken"),
+    "deposit.refunded": N_("Deposit refunded"),
+})
+FIELDS.update({
+    "item_kind": N_("Kind of piece"), "condition": N_("Condition (private)"),
+    "declared_value": N_("Declared value"), "weight_mg": N_("Weight"),
+    "stone_count": N_("Stones"), "services": N_("Services"), "estimate": N_("Estimate"),
+    "estimate_limit": N_("Not more than"), "express": N_("Express"),
+    "promised": N_("Promised for"), "assignee": N_("Jeweler"), "vendor": N_("Outside workshop"),
+    "specs": N_("Specifications"), "deposit": N_("Deposit"), "signature": N_("Signature"),
+    "job_id": N_("Job"), "valid_days": N_("Valid for (days)"), "fineness": N_("Fineness"),
+})
+
+# Layaways (hub/workshop/layaways.py): their stages and moves, where an instalment stands.
+LAYAWAY_STAGE = {"open": N_("Open"), "completed": N_("Handed over"),
+                 "cancelled": N_("Given up")}
+LAYAWAY_MOVE = {"complete": N_("Hand over"), "cancel": N_("Give up"),
+                "reopen": N_("Reopen after a voided sale")}
+INSTALMENT_STATUS = {"paid": N_("Paid"), "due": N_("To pay"), "overdue": N_("Overdue"),
+                     "cancelled": N_("Not due: given up")}
+VOCABULARIES.update({"layaway_stage": LAYAWAY_STAGE, "layaway_move": LAYAWAY_MOVE,
+                     "instalment_status": INSTALMENT_STATUS})
+KIND.update({
+    "layaway.opened": N_("Layaway opened"), "layaway.moved": N_("Layaway moved on"),
+    "layaway.note": N_("Note on a layaway"), "layaway.delivered": N_("Layaway handed over"),
+    "layaway.cancelled": N_("Layaway given up"),
+})
+FIELDS.update({
+    "layaway_id": N_("Layaway"), "schedule": N_("Schedule"), "schedule[]": N_("Instalment"),
+    "instalments": N_("Instalments"), "first_due": N_("First instalment due"),
+    "first_payment": N_("First payment"), "due": N_("Due"),
+})
+
+# Appraisals (hub/workshop/appraisals.py).
+APPRAISAL_PURPOSE = {"insurance": N_("Insurance"), "estate": N_("Estate"),
+                     "resale": N_("Resale")}
+APPRAISAL_SUBJECT = {"piece": N_("A piece in the books"),
+                     "client_item": N_("A client's own item")}
+VOCABULARIES.update({"appraisal_purpose": APPRAISAL_PURPOSE,
+                     "appraisal_subject": APPRAISAL_SUBJECT})
+KIND.update({"appraisal.issued": N_("Appraisal issued"),
+             "appraisal.details": N_("Appraisal details")})
+FIELDS.update({"value": N_("Value"), "appraiser": N_("Appraiser"), "photos": N_("Photos"),
+               "photos[]": N_("Photo"), "hash": N_("Fingerprint"), "size": N_("Size"),
+               "caption": N_("Caption"), "appraisal_id": N_("Appraisal")})
+
+# The attachment store (hub/core/attachments.py): what a file is, in sentences ("this file
+# is not a JPEG photo as it claims"), and what it is for.
+ATTACHMENT_TYPE = {"jpeg": N_("a JPEG photo"), "png": N_("a PNG picture"),
+                   "heic": N_("a HEIC photo"), "pdf": N_("a PDF document"),
+                   "stl": N_("an STL model")}
+ATTACHMENT_KIND = {"photo": N_("photo"), "sketch": N_("sketch"), "cad": N_("CAD file"),
+                   "signature": N_("signature"), "document": N_("document"),
+                   "certificate": N_("certificate")}
+VOCABULARIES.update({"attachment_type": ATTACHMENT_TYPE,
+                     "attachment_kind": ATTACHMENT_KIND})
+KIND.update({"attachment.stored": N_("File kept")})

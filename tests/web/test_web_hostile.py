@@ -573,6 +573,7 @@ async def _open_fuzz_shop(tmp_path) -> dict[str, Any]:
     from hub.devices.part import part as devices_part
     from hub.store import Store, init_store
     from hub.sync.part import part as sync_part
+    from hub.workshop.part import part as workshop_part
 
     stack = contextlib.AsyncExitStack()
     config = init_store(tmp_path / "store", "fuzz-01", "Maison Fuzz", "EUR")
@@ -592,6 +593,7 @@ async def _open_fuzz_shop(tmp_path) -> dict[str, Any]:
     await stack.enter_async_context(devices_part(runtime))
     await stack.enter_async_context(sync_part(runtime))
     await stack.enter_async_context(clienteling_part(runtime))
+    await stack.enter_async_context(workshop_part(runtime))
     app = create_app(runtime)
     server = TestServer(app)
     clients, csrf = {}, {}

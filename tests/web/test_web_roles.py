@@ -93,7 +93,7 @@ def _layers_served(table) -> set[str]:
 
 async def test_every_layer_is_served(hub, browser):
     assert _layers_served(browser.app[ENDPOINTS]) == {"web", "devices", "counts", "sync",
-                                                      "clienteling"}
+                                                      "clienteling", "workshop"}
     assert hub.devices is not None and hub.counts is not None and hub.sync is not None
     assert hub.followups is not None
 
