@@ -7,9 +7,11 @@ words: the renderers only lay it out.
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +25,15 @@ from fpdf.enums import EncryptionMethod
 class Block:
     """kind: title | heading | text | pair | rule | small | qr | barcode (a Code 128 of
     `text`, with the text under it) | blank | prompt (a blank to fill in by hand: `text`
-    says what, e.g. "Ring size")."""
+    says what, e.g. "Ring size") | image (a JPEG or PNG picture in `data`, `text` its
+    caption: on paper and in text only the caption)."""
 
     kind: str
     text: str = ""
     right: str = ""
     bold: bool = False
     center: bool = False
+    data: bytes = b""
 
 
 @dataclass
@@ -93,7 +97,8 @@ def render_lines(receipt: Document, width: int = 42) -> list[tuple[Block, str]]:
     keeps its columns by itself and printer code pages lack them."""
     out: list[tuple[Block, str]] = []
     for b in receipt.blocks:
-        b = Block(b.kind, b.text.translate(_PAPER), b.right.translate(_PAPER), b.bold, b.center)
+        b = Block(b.kind, b.text.translate(_PAPER), b.right.translate(_PAPER), b.bold, b.center,
+                  b.data)
         if b.kind == "rule":
             out.append((b, "-" * width))
         elif b.kind == "blank":
@@ -119,6 +124,8 @@ def render_lines(receipt: Document, width: int = 42) -> list[tuple[Block, str]]:
         elif b.kind == "qr":
             text = f"[QR {b.text}]"
             out.extend((b, text[i:i + width]) for i in range(0, len(text), width))
+        elif b.kind == "image":  # a receipt printer prints no photographs: their captions
+            out.extend((b, part) for part in _wrap(f"[{b.text}]", width))
         elif b.kind == "barcode":  # the printer draws the bars; the text says what they hold
             out.append((b, "[Code 128]".center(width).rstrip()))
             out.extend((b, part.center(width).rstrip()) for part in _wrap(b.text, width))
@@ -150,6 +157,12 @@ def render_html(receipt: Document) -> str:
                          '<span class="r-line"></span></div>')
         elif b.kind == "qr":
             parts.append(f'<div class="r-qr" data-qr="{e(b.text)}">{e(b.text)}</div>')
+        elif b.kind == "image":
+            kind = "png" if b.data.startswith(b"\x89PNG") else "jpeg"
+            picture = base64.b64encode(b.data).decode()
+            parts.append(f'<figure class="r-image"><img alt="{e(b.text)}"'
+                         f' src="data:image/{kind};base64,{picture}">'
+                         f'<figcaption>{e(b.text)}</figcaption></figure>')
         elif b.kind == "barcode":
             parts.append(f'<div class="r-barcode" data-code="{e(b.text)}">'
                          f'{_svg(code128_bars(b.text), b.text)}<div>{e(b.text)}</div></div>')
@@ -244,6 +257,16 @@ def render_pdf(doc: Document, password: str | None = None) -> bytes:
         elif b.kind == "qr":
             pdf.set_font(family, "", 8)
             pdf.multi_cell(width, 4, text, align="C", new_x="LMARGIN", new_y="NEXT")
+        elif b.kind == "image":
+            if b.data:  # at most 80 mm wide and 70 mm high, on one page with its caption
+                high = 70
+                if pdf.get_y() + high + 8 > pdf.page_break_trigger:
+                    pdf.add_page()
+                placed = pdf.image(BytesIO(b.data), x=pdf.l_margin, y=pdf.get_y() + 1,
+                                   w=0, h=high, keep_aspect_ratio=True)
+                pdf.set_y(pdf.get_y() + 2 + min(high, placed.rendered_height))
+            pdf.set_font(family, "", 8)
+            pdf.multi_cell(width, 4, text, new_x="LMARGIN", new_y="NEXT")
         elif b.kind == "barcode":
             pattern = code128_bars(b.text)
             if pattern:  # 0.33 mm a module (a scanner's comfort), narrower only to fit

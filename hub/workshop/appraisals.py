@@ -274,8 +274,14 @@ def appraisal_document(a: dict[str, Any], words: Words, store_name: str) -> Docu
         if photos:
             doc.add("heading", _("Photos"))
             for i, photo in enumerate(photos, 1):
-                doc.add("text", f"{i}. {photo.get('caption') or _('Photo')}")
-                doc.add("small", _("Fingerprint (SHA-256): %(hash)s") % {"hash": photo["hash"]})
+                caption = f"{i}. {photo.get('caption') or _('Photo')}"
+                if photo.get("picture"):  # a JPEG or PNG kept for her: printed as it is
+                    doc.add("image", caption, data=photo["picture"])
+                else:
+                    doc.add("text", caption)
+                if photo.get("sha256"):  # what proves this very photo to an insurer
+                    doc.add("small", _("Fingerprint (SHA-256): %(hash)s")
+                            % {"hash": photo["sha256"]})
     doc.add("rule")
     doc.add("pair", _(VALUE_LABELS.get(a["purpose"], VALUE_LABELS["insurance"])),
             words.money(a["value"], a["currency"]), bold=True)
@@ -358,6 +364,8 @@ class Appraisals:
                     raise Refused("client_not_active", "client {client_id} was erased or"
                                   " merged meanwhile: nothing was issued",
                                   client_id=client_id)
+            for p in photos:  # hers (or the store's), kept, and not erased
+                self.store.attachments.check_in(tx, p["hash"], key_id)
             last = tx.one("SELECT last_no FROM appraisal_counter WHERE id = 1")
             number = (last["last_no"] if last else 0) + 1
             appraisal_id = f"{PREFIX}{number:06d}"
@@ -502,8 +510,18 @@ class Appraisals:
         return await self._listed("", ())
 
     async def document(self, appraisal_id: Any) -> Document:
-        return appraisal_document(await self.get(appraisal_id), self.words,
-                                  self.store.config.store_name)
+        """The paper, with the photos themselves when the attachment store still has them
+        as pictures a page can hold (a HEIC or an erased client's is named, not shown)."""
+        appraisal = await self.get(appraisal_id)
+        for photo in appraisal["photos"]:
+            try:
+                data, content_type, meta = await self.store.attachments.open(photo["hash"])
+            except (NotFound, Refused):
+                continue
+            photo["sha256"] = meta.get("sha256")
+            if content_type in ("image/jpeg", "image/png"):
+                photo["picture"] = data
+        return appraisal_document(appraisal, self.words, self.store.config.store_name)
 
     async def pdf(self, appraisal_id: Any) -> bytes:
         """The appraisal on A4, laid out again from its entries (a reprint: not journaled)."""

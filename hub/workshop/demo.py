@@ -78,6 +78,9 @@ async def _layaway(store: Store, layaways: Layaways, client_id: str, associate: 
 async def _appraisal(store: Store, jobs: Jobs, client_id: str, manager: str) -> None:
     """An insurance appraisal of a client's own ring, and one of a piece of the store."""
     appraisals = Appraisals(store, jobs)
+    photo = await store.attachments.store(_picture("photo"), owner=f"client:{client_id}",
+                                          kind="photo", name="art-deco-ring.png",
+                                          actor=manager)
     await appraisals.issue({
         "client_id": client_id, "description": "Art Deco ring, platinum, old European cut",
         "category": "ring", "metal": "platinum", "fineness": 950, "weight_mg": 5120,
@@ -85,7 +88,9 @@ async def _appraisal(store: Store, jobs: Jobs, client_id: str, manager: str) -> 
                     "shape": "round", "lab": "HRD", "certificate": "190000451233"},
                    {"type": "diamond", "carat_cents": 24, "colour": "G", "clarity": "VS1",
                     "shape": "baguette"}],
-        "value": 1450000}, actor=manager)
+        "value": 1450000, "photos": [{"hash": photo["hash"], "size": photo["size"],
+                                      "caption": "Front, on the ring mandrel"}]},
+        actor=manager)
     piece = await store.ledger.fetch_one(
         "SELECT item_id, tag_price FROM items WHERE status = 'in_stock' AND category = 'ring'"
         " ORDER BY tag_price DESC LIMIT 1")

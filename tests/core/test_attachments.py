@@ -431,8 +431,7 @@ async def _upload(request):
     return json_response(ref, 201)
 
 
-def _setup(table: Endpoints) -> None:
-    attachments_web.setup(table)
+def _setup(table: Endpoints) -> None:  # the web layer serves the files themselves
     table.api("POST", "/api/v1/test-uploads", _upload, permission="clients.edit",
               summary="Send a file (tests)", upload=True)
 

@@ -198,7 +198,8 @@ async def test_older_schema_is_migrated_and_projections_backfilled(pristine, tmp
     data_dir = tmp_path / "old"
     shutil.copytree(pristine.data_dir, data_dir)
     conn = sqlite3.connect(data_dir / "loupe.db")
-    # Undo what core migrations 2-8 added, leaving exactly a v1 database.
+    # Undo what core migrations 2-9 added, leaving exactly a v1 database.
+    conn.execute("ALTER TABLE sale_lines DROP COLUMN service")
     conn.execute("DROP INDEX clients_merged")
     conn.execute("ALTER TABLE clients DROP COLUMN merged_into")
     conn.execute("DROP TABLE items_fts_terms")

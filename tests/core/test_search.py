@@ -191,6 +191,7 @@ async def test_a_store_from_before_the_index_is_backfilled(make_config):
     conn.execute("DROP INDEX sales_ts")  # core v7's
     conn.execute("DROP INDEX clients_merged")  # core v8's
     conn.execute("ALTER TABLE clients DROP COLUMN merged_into")
+    conn.execute("ALTER TABLE sale_lines DROP COLUMN service")  # core v9's
     conn.execute("UPDATE schema_versions SET version = 4 WHERE area = 'core'")
     conn.commit()
     conn.close()

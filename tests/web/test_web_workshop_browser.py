@@ -243,7 +243,7 @@ async def test_a_difference_at_pickup_is_approved_by_a_manager_on_her_screen(tmp
         await page.click("#pickup-submit")
         await expect(page.locator("#approval-dialog")).to_be_visible()
         await expect(page.locator("#approval-what")).to_contain_text(
-            "Difference found at pick-up · " + job["job_id"])
+            "Difference found at pick-up for " + job["job_id"])
         await page.fill("#approval-manager", "marc")
         await page.fill("#approval-pin", "0000")  # a wrong PIN: said, nothing changes
         await page.click("#approval-submit")

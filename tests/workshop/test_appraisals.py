@@ -7,6 +7,7 @@ in sentences with nothing journaled. The API: the routes, the PDF's headers, a r
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 
 import pytest
@@ -24,9 +25,12 @@ from hub.web.app import create_app
 from hub.workshop.appraisals import Appraisals, appraisal_document
 from hub.workshop.deposits import Deposits
 from hub.workshop.jobs import Jobs, WorkshopSettings
-from tests.builders import client, piece
+from tests.builders import client, piece, png
 
-PHOTO = {"hash": "ab" * 32, "size": 183_422, "caption": "Front, on the mandrel"}
+# Her photo of the ring, as the upload answered; each store keeps it under its own keys, so
+# `open_shop` fills in the hash and size the attachment store gave it.
+PHOTO = {"hash": "", "size": 0, "caption": "Front, on the mandrel"}
+SHA256 = [""]  # the photo's own SHA-256, printed on the paper
 
 
 async def open_shop(path):
@@ -40,6 +44,11 @@ async def open_shop(path):
     deposits.holders["J"] = jobs
     await store.items.receive(piece(1), "test")
     her = (await store.clients.create(client("Camille", "Durand"), "test"))["client_id"]
+    picture = png(64, 48)
+    kept = await store.attachments.store(picture, owner=f"client:{her}", kind="photo",
+                                         name="ring.png", actor="sophie")
+    PHOTO.update(hash=kept["hash"], size=kept["size"])
+    SHA256[0] = hashlib.sha256(picture).hexdigest()
     return store, Appraisals(store, jobs), jobs, her
 
 
@@ -188,12 +197,14 @@ async def test_the_pdf_says_the_number_the_value_and_each_stone_s_grading(shop):
     a = await appraisals.issue(heirloom(her), actor="mona")
     body = await appraisals.pdf(a["appraisal_id"])
     assert body.startswith(b"%PDF")
+    pictures = [i for page in PdfReader(io.BytesIO(body)).pages for i in page.images]
+    assert len(pictures) == 1  # her photo itself, decrypted for the paper only
     text = pdf_words(body)
     value = store.words.money(1_250_000, "EUR").replace("\u00a0", " ").replace("\u202f", " ")
     for said in ("Insurance appraisal", "AP-000001", "Maison", "Camille Durand", "Art Deco",
                  "Platinum · 950‰", "5.12 g", "Diamond", "1.52 ct", "Colour H",
                  "Clarity VS2", "old european", "HRD-220431", "2 × Sapphire", "0.12 ct each",
-                 "Front, on the mandrel", "ab" * 32, value, "Replacement value",
+                 "Front, on the mandrel", SHA256[0], value, "Replacement value",
                  "Mona Laurent", "Signature of the appraiser", "replacement value"):
         assert said in text, said
     assert PdfReader(io.BytesIO(body)).metadata.title == "Insurance appraisal AP-000001"

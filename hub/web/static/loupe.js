@@ -191,7 +191,7 @@
     if (action.base !== undefined) bits.push(_("on {amount}", { amount: fmt(action.base, cur) }));
     if (action.item_id) bits.push(_("piece {item_id}", { item_id: action.item_id }));
     if (action.sale_id) bits.push(_("sale {sale_id}", { sale_id: action.sale_id }));
-    if (action.job_id) bits.push(_("job {job_id}", { job_id: action.job_id }));
+    if (action.job_id) bits.push(_("for {job_id}", { job_id: action.job_id }));
     if (Array.isArray(action.lines)) {
       bits.push(_("lines {lines}", { lines: action.lines.map((l) => l.line_no + (l.quantity > 1 ? " ×" + l.quantity : "")).join(", ") }));
     }
