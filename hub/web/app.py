@@ -246,8 +246,9 @@ def _templates(runtime: Runtime, table: Endpoints, app: web.Application) -> jinj
     words = runtime.store.words
     loaders = [jinja2.PackageLoader("hub.web", "templates")]
     loaders += [jinja2.PackageLoader(package, "templates") for package in table.template_packages]
+    # The templates ship with the hub: compiled once, never looked at again on disk.
     env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True,
+                             auto_reload=False, trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"])
     # One language per store: the store's catalogue, installed once.
     env.install_gettext_translations(words.translations, newstyle=True)  # type: ignore[attr-defined]

@@ -1,13 +1,24 @@
 """The appraisals' API: issue one, list a client's (or a piece's, or the store's latest), read
-one, and its A4 PDF, laid out again from the books each time it is asked for. Each handler
-turns HTTP into one call of `Appraisals` (`runtime.appraisals`) and back."""
+one, and its A4 PDF, laid out again from the books each time it is asked for; and the upload
+of a photo for one (kept for her, or for the store when the piece is the store's, before the
+appraisal names it). Each handler turns HTTP into one call of `Appraisals`
+(`runtime.appraisals`) or of the attachment store and back."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from hub.core.fields import Form
-from hub.web.kernel import Endpoints, json_response, read_json, runtime_of, service, session_of
+from hub.web.kernel import (
+    Endpoints,
+    json_response,
+    read_json,
+    read_upload,
+    runtime_of,
+    service,
+    session_of,
+    store_of,
+)
 from hub.words import N_
 from hub.workshop.appraisals import ISSUE, PURPOSES, VIEW, Appraisals, appraisal_number
 
@@ -53,6 +64,21 @@ async def get_api(request: web.Request) -> web.Response:
     return json_response(await appraisals_of(request).get(_id(request)))
 
 
+async def photo_api(request: web.Request) -> web.Response:
+    """A photo for an appraisal about to be issued: kept under her key (`?client_id=`), or
+    the store's for a piece of the books; answers the {hash, size} the appraisal names."""
+    appraisals_of(request)  # a clean 503 while the workshop is not running
+    store = store_of(request)
+    f = Form(request.query, query=True, allowed=("client_id", "name"))
+    client_id = f.identifier("client_id", required=False, what="a client id")
+    f.done()
+    got = await read_upload(request, max_bytes=store.attachments.max_bytes)
+    kept = await store.attachments.store(
+        got.data, owner=f"client:{client_id}" if client_id else "store", kind="photo",
+        name=got.filename, declared_type=got.content_type, actor=session_of(request).staff_id)
+    return json_response({"hash": kept["hash"], "size": kept["size"]}, 201)
+
+
 async def pdf(request: web.Request) -> web.Response:
     appraisals = appraisals_of(request)
     number = appraisal_number(_id(request))
@@ -81,5 +107,9 @@ def setup(table: Endpoints) -> None:
                                    "value": _INT, "appraiser": _TEXT,
                                    "photos": {"type": "array", "items": _PHOTO},
                                    "purpose": {"enum": list(PURPOSES)}}})
+    table.api("POST", "/api/v1/appraisals/photos", photo_api, permission=ISSUE,
+              summary="Keep a photo for an appraisal (JPEG, PNG or HEIC; under the client's"
+                      " key, or the store's for a piece of the books): its hash and size",
+              query=("client_id", "name"), upload=True)
     table.api("GET", "/api/v1/appraisals/{appraisal_id}", get_api, permission=VIEW,
               summary="An appraisal: its number, the piece, its stones, value and appraiser")

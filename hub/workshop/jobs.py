@@ -67,7 +67,8 @@ ESTIMATES = ("estimate_only", "call_first", "limit")
 FILE_KINDS = ("photo", "sketch", "cad", "certificate", "document")  # and the signature
 LETTER = "J"  # job numbers: J and the seq of their first entry
 JOB_NUMBER = re.compile(r"^J[1-9][0-9]{0,11}$")
-OPEN_LIMIT = 100  # jobs shown per lane of the board
+LANE_LIMIT = 40    # cards in a lane of the whole board (the most urgent: rush, then promised)
+STAGE_LIMIT = 500  # cards of one lane shown alone
 MAX_SERVICES = 12
 MAX_WEIGHT_MG = 10_000_000  # 10 kg: anything more is a typing mistake
 
@@ -78,6 +79,7 @@ CUSTOM_STAGES = ("enquiry", "consultation", "deposit", "stone_sourcing", "cad", 
 SPECIAL_STAGES = ("requested", "ordered", "arrived", "ready", "collected", "on_hold",
                   "cancelled")
 CLOSED = ("collected", "cancelled")
+JOB_STAGES = tuple(dict.fromkeys((*REPAIR_STAGES, *CUSTOM_STAGES, *SPECIAL_STAGES)))
 SWITCHABLE = ("consultation", "deposit", "stone_sourcing", "cad", "approval", "polish")
 
 
@@ -660,26 +662,31 @@ class Jobs:
                 "deposit": job["held"], "total": job["price"],
                 "assignee": member.name if member else job["vendor"]}
 
-    async def board(self) -> dict[str, Any]:
-        """The open jobs by stage: how many in each lane and the first of them (rush first,
-        then by promised date), each with where the piece is and its days in the stage."""
+    async def board(self, stage: Any = None) -> dict[str, Any]:
+        """The open jobs by stage: how many in each lane and the most urgent of them (rush
+        first, then by promised date), each with where the piece is and its days in the
+        stage; with `stage`, that lane alone and more of it."""
+        only = fields.choice(stage, "stage", [s for s in JOB_STAGES if s not in CLOSED],
+                             vocabulary="job_stage", lower=False)
+        limit = STAGE_LIMIT if only else LANE_LIMIT
+
         def read(tx: Tx) -> dict[str, Any]:
             counts = {r["stage"]: r["n"] for r in tx.all(
                 "SELECT stage, COUNT(*) AS n FROM jobs WHERE stage NOT IN ('collected',"
                 " 'cancelled') GROUP BY stage")}
             lanes: dict[str, list[dict[str, Any]]] = {}
-            for stage in counts:
-                lanes[stage] = self._cards(tx, tx.all(
+            for lane in counts if only is None else [s for s in counts if s == only]:
+                lanes[lane] = self._cards(tx, tx.all(
                     "SELECT * FROM jobs WHERE stage = ? ORDER BY express DESC, promised IS"
-                    " NULL, promised, job_id LIMIT ?", (stage, OPEN_LIMIT)))
+                    " NULL, promised, job_id LIMIT ?", (lane, limit)))
             return {"counts": counts, "lanes": lanes}
 
         got = await self.ledger.read(read)
         order = [*CUSTOM_STAGES[:1], *REPAIR_STAGES, *CUSTOM_STAGES, *SPECIAL_STAGES]
         stages = list(dict.fromkeys(s for s in order if s in got["counts"]))
         return {"lanes": [{"stage": s, "count": got["counts"][s], "jobs": got["lanes"][s]}
-                          for s in stages],
-                "open": sum(got["counts"].values())}
+                          for s in stages if s in got["lanes"]],
+                "open": sum(got["counts"].values()), "stage": only}
 
     @staticmethod
     def _held_of(tx: Tx, job_ids: list[str]) -> dict[str, int]:
@@ -690,21 +697,24 @@ class Jobs:
             f"SELECT account_id, balance FROM accounts WHERE account_id IN ({marks})",
             [f"deposit:{j}" for j in job_ids])}
 
+    _OVERDUE = ("FROM jobs WHERE stage NOT IN ('collected', 'cancelled') AND ((promised < ?"
+                " AND stage != 'ready') OR (stage = 'ready' AND stage_ts < ?))")
+
+    def _overdue_since(self) -> tuple[str, str]:
+        waited = self.now() - timedelta(days=self.settings.collect_overdue_days)
+        return self.today().isoformat(), waited.strftime("%Y-%m-%dT%H:%M:%S")
+
     async def overdue(self) -> list[dict[str, Any]]:
         """Jobs past their promised date still in the work, and jobs ready but not collected
         for `collect_overdue_days`."""
-        today = self.today()
-        waited = (self.now() - timedelta(days=self.settings.collect_overdue_days)).strftime(
-            "%Y-%m-%dT%H:%M:%S")
+        since = self._overdue_since()
+        return await self.ledger.read(lambda tx: self._cards(tx, tx.all(
+            f"SELECT * {self._OVERDUE} ORDER BY promised LIMIT 500", since)))
 
-        def read(tx: Tx) -> list[dict[str, Any]]:
-            rows = tx.all("SELECT * FROM jobs WHERE stage NOT IN ('collected', 'cancelled')"
-                          " AND ((promised < ? AND stage != 'ready') OR (stage = 'ready' AND"
-                          " stage_ts < ?)) ORDER BY promised LIMIT 500",
-                          (today.isoformat(), waited))
-            return self._cards(tx, rows)
-
-        return await self.ledger.read(read)
+    async def overdue_count(self) -> int:
+        since = self._overdue_since()
+        return await self.ledger.read(lambda tx: tx.one(
+            f"SELECT COUNT(*) AS n {self._OVERDUE}", since)["n"])
 
     async def of_client(self, client_id: str) -> list[dict[str, Any]]:
         def read(tx: Tx) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from hub.core.errors import NotFound, Refused
 from hub.web.kernel import Endpoints, may, render, runtime_of, service, session_of
 from hub.words import N_
 from hub.words.labels import CATEGORY, METAL, STONE
-from hub.workshop import layaways_web
+from hub.workshop import appraisals_screens, layaways_web
 from hub.workshop.jobs import (
     BENCH,
     CLOSED,
@@ -62,12 +62,12 @@ def _active_staff(request: web.Request) -> list[Any]:
 async def board_page(request: web.Request) -> web.Response:
     """Open jobs by stage, rush first; a scan of an envelope moves it on (workshop.js)."""
     jobs = _jobs(request)
-    board = await jobs.board()
+    board = await jobs.board(request.query.get("stage"))
     lanes = [{**lane, "jobs": [_card(request, j) for j in lane["jobs"]]}
              for lane in board["lanes"]]
-    overdue = await jobs.overdue()
     return await render(request, "workshop_board.html", {
-        "lanes": lanes, "open": board["open"], "overdue": len(overdue),
+        "lanes": lanes, "open": board["open"], "overdue": await jobs.overdue_count(),
+        "stage": board["stage"],
         "register_id": session_of(request).register_id})
 
 
@@ -201,3 +201,4 @@ def setup(table: Endpoints) -> None:
                        order=45)
     table.client_panel("layaways", "client_layaways.html", layaways_web.client_panel,
                        permission="clients.view", order=46)
+    appraisals_screens.setup(table)

@@ -78,7 +78,7 @@ async def open_api(request: web.Request) -> web.Response:
 
 
 async def board_api(request: web.Request) -> web.Response:
-    return json_response(await jobs_of(request).board())
+    return json_response(await jobs_of(request).board(request.query.get("stage")))
 
 
 async def overdue_api(request: web.Request) -> web.Response:
@@ -194,7 +194,8 @@ async def print_label_api(request: web.Request) -> web.Response:
 def setup(table: Endpoints) -> None:
     # The board and the overdue list before /jobs/{job_id}: routes match in this order.
     table.api("GET", "/api/v1/jobs/board", board_api, permission="clients.view",
-              summary="The workshop board: open jobs by stage, rush first, with days in stage")
+              summary="The workshop board: open jobs by stage, rush first, with days in stage"
+                      " (?stage=: that lane alone)", query=("stage",))
     table.api("GET", "/api/v1/jobs/overdue", overdue_api, permission="clients.view",
               summary="Jobs past their promised date, and jobs ready but not collected")
     table.api("GET", "/api/v1/jobs", list_api, permission="clients.view",

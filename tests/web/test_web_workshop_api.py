@@ -145,3 +145,23 @@ async def test_a_photo_is_kept_shown_to_staff_and_gone_with_her(shop):
     await runtime.store.clients.forget(her, "mona")
     assert not any(p.is_file() and not p.name.startswith(".")
                    for p in folder.rglob("*") if p.parent.name != "tmp")
+
+
+async def test_the_board_shows_one_lane_alone_and_refuses_a_stage_it_has_not(shop):
+    runtime, client, headers, her = shop
+    for _ in range(3):
+        made = await client.post("/api/v1/jobs", json=_repair(her, deposit=None),
+                                 headers=headers)
+        assert made.status == 201
+    moved = (await made.json())["job_id"]
+    await client.post(f"/api/v1/jobs/{moved}/stage", json={"move": "to_bench"},
+                      headers=headers)
+    whole = await (await client.get("/api/v1/jobs/board")).json()
+    assert [(lane["stage"], lane["count"]) for lane in whole["lanes"]] == [
+        ("received", 2), ("at_bench", 1)]
+    alone = await (await client.get("/api/v1/jobs/board?stage=received")).json()
+    assert [lane["stage"] for lane in alone["lanes"]] == ["received"]
+    assert len(alone["lanes"][0]["jobs"]) == 2 and alone["open"] == 3
+    page = await client.get("/workshop?stage=at_bench")
+    assert page.status == 200 and moved in await page.text()
+    await _refused(client, "GET", "/api/v1/jobs/board?stage=collected", headers, 400)
