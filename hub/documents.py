@@ -35,6 +35,11 @@ class Block:
     center: bool = False
     data: bytes = b""
 
+    def as_dict(self) -> dict[str, Any]:
+        """The block as JSON carries it (a picture's bytes stay out: the page has them)."""
+        return {"kind": self.kind, "text": self.text, "right": self.right, "bold": self.bold,
+                "center": self.center}
+
 
 @dataclass
 class Document:
