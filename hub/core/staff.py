@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,6 +167,14 @@ class Staff:
 
     def get(self, staff_id: str) -> Member | None:
         return self._members.get(staff_id)
+
+    def may(self, actor: str) -> Callable[[str], bool]:
+        """What `actor`'s role lets them do (a stage machine's moves ask it); the hub's own
+        actors (demo data, a command) may do all."""
+        member = self._members.get(actor)
+        if member is None:
+            return lambda permission: True
+        return lambda permission: self.roles.allows(member.role, permission)
 
     def all(self) -> list[Member]:
         order = self.roles.names()
