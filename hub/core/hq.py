@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hub.config import ConfigError
-from hub.core import fields, outbox
+from hub.core import fields, metals, outbox
 from hub.core.clients import Clients, validate_profile
 from hub.core.errors import Invalid, NotFound, Refused
 from hub.core.fields import Form
@@ -565,6 +565,22 @@ class HQBook:
         else:
             rows = await self.ledger.fetch("SELECT * FROM hq_reservations ORDER BY seq")
         return [dict(r) for r in rows]
+
+    def rate_in(self, tx: Tx, metal: str, fineness: int, currency: str) -> dict[str, Any] | None:
+        """The rate that prices `metal` at `fineness` in `currency` (see hub/core/metals.py):
+        HQ's rate for that very alloy, else its fine rate (1000) scaled by the fineness; None
+        when HQ sent neither. The row as kept (`per_gram` for `rate_fineness`, validity, the
+        seq of the message) with `per_gram_exact`, a Fraction for `fineness`."""
+        rows = tx.all("SELECT * FROM hq_rates WHERE metal = ? AND currency = ? AND fineness"
+                      " IN (?, 1000) ORDER BY fineness = ? DESC", (metal, currency, fineness,
+                                                                   fineness))
+        if not rows:
+            return None
+        row = dict(rows[0])
+        row["rate_fineness"] = row.pop("fineness")
+        row["per_gram_exact"] = metals.per_gram_of_alloy(row["per_gram"], row["rate_fineness"],
+                                                         fineness)
+        return row
 
     async def rates(self) -> list[dict[str, Any]]:
         rows = await self.ledger.fetch("SELECT * FROM hq_rates ORDER BY metal, fineness")

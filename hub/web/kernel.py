@@ -130,6 +130,23 @@ class ClientPanel:
     layer: str = "web"
 
 
+@dataclass(frozen=True)
+class FloorPanel:
+    """A layer's part of the sales floor's cart (sell a gift card, take a foreign currency,
+    pay on the card terminal): `template` is drawn under the tender form for a person with
+    `permission`; `script` (a path the layer serves with `table.script`) loads after
+    loupe.js and reaches the cart through `loupe.onFloor(fn)`: `fn(floor)` gets
+    {register(), cartPath(), cart(), currency, change(method, path, body, approvable), ask,
+    confirmAction, reload(), showReceipt, onCart(fn), tenderLabel(type, fn)}."""
+
+    name: str
+    template: str
+    permission: str
+    script: str | None = None
+    order: int = 50
+    layer: str = "web"
+
+
 @dataclass
 class Endpoints:
     """The table; filled by each layer's web `setup`, frozen once the app is assembled."""
@@ -140,6 +157,7 @@ class Endpoints:
     topic_patterns: dict[str, Redactor | None] = field(default_factory=dict)
     topics_excluded: set[str] = field(default_factory=set)
     client_panels: list[ClientPanel] = field(default_factory=list)
+    floor_panels: list[FloorPanel] = field(default_factory=list)
     permissions: Collection[str] = ()  # every permission the hub knows (its roles book's)
     layer: str = "web"  # the layer whose `setup` is adding routes now
 
@@ -202,6 +220,17 @@ class Endpoints:
         self.client_panels.append(ClientPanel(name, template, load, permission, place, order,
                                               summary, self.layer))
         self.client_panels.sort(key=lambda p: (p.order, p.name))
+
+    def floor_panel(self, name: str, template: str, *, permission: str = "sell",
+                    script: str | None = None, order: int = 50) -> None:
+        """Add a part to the sales floor's cart (see `FloorPanel`)."""
+        if any(p.name == name for p in self.floor_panels):
+            raise ValueError(f"floor panel {name} is already on the sales floor")
+        if permission not in (PUBLIC, SIGNED_IN, *self.permissions):
+            raise ValueError(f"floor panel {name}: “{permission}” is no permission")
+        self.floor_panels.append(FloorPanel(name, template, permission, script, order,
+                                            self.layer))
+        self.floor_panels.sort(key=lambda p: (p.order, p.name))
 
     async def panels_of(self, request: web.Request, client: dict[str, Any], *,
                         summary: bool = False) -> list[tuple[ClientPanel, dict[str, Any]]]:

@@ -67,6 +67,8 @@ async def floor(request: web.Request) -> web.Response:
         register_id = config.registers[0].id
     return await render(request, "floor.html", {
         "registers": config.registers, "register_id": register_id,
+        "floor_panels": [p for p in request.app[ENDPOINTS].floor_panels
+                         if may(request, p.permission)],
         "tender_types": ("cash", "card", "store_credit", "gift_card", "bank_transfer",
                          *sorted(set().union(*(e.tenders for e in
                                                runtime_of(request).store.sales.extensions))))})

@@ -240,6 +240,7 @@
     let register = floor.dataset.register;
     const cartPath = () => "/api/v1/registers/" + encodeURIComponent(register) + "/cart";
     let lastVersion = -1, cart = null;
+    const cartWatchers = [], tenderLabels = {};
 
     function render(c) {
       if (c.register_id !== register) return;
@@ -269,7 +270,8 @@
       $("cart-change").textContent = fmt(c.change, cur);
       const tenders = $("cart-tenders"); tenders.replaceChildren();
       c.tenders.forEach((tender, i) => {
-        const label = term("tender", tender.type) + (tender.detail && tender.detail.last4 ? " ···· " + tender.detail.last4 : "");
+        const own = tenderLabels[tender.type];
+        const label = own ? own(tender) : term("tender", tender.type) + (tender.detail && tender.detail.last4 ? " ···· " + tender.detail.last4 : "");
         tenders.append(el("li", {}, el("span", {}, label), el("span", { class: "num" }, fmt(tender.amount, cur)),
           el("button", { type: "button", class: "quiet", onclick: () => change("DELETE", cartPath() + "/tenders/" + (i + 1)) }, _("Remove"))));
       });
@@ -277,6 +279,7 @@
       const problem = $("cart-problem"); problem.hidden = !c.problem; problem.textContent = c.problem ? c.problem.detail : "";
       showClient(c.client_id);
       $("complete-button").disabled = !c.lines.length || c.due > 0 || !!c.problem;
+      cartWatchers.forEach((fn) => { try { fn(c); } catch (e) { console.error(e); } });
     }
 
     let shownClient = null;
@@ -417,6 +420,16 @@
       } catch (e) { toast(e.message, true); $("complete-button").disabled = false; }
     });
     $("new-sale-button").addEventListener("click", () => { $("receipt-pane").hidden = true; $("scan-input").focus(); });
+    // The floor as the layers' panels see it (a gift card sold, a foreign tender, the card
+    // terminal): they change the cart through the same calls and hear every render.
+    const floorApi = {
+      register: () => register, cartPath, cart: () => cart, currency: cur, change, ask, confirmAction,
+      reload: load, showReceipt,
+      onCart: (fn) => { cartWatchers.push(fn); if (cart) fn(cart); },
+      tenderLabel: (type, fn) => { tenderLabels[type] = fn; },
+    };
+    floorHooks.splice(0).forEach((fn) => fn(floorApi));
+    floorHooks.push = (fn) => { fn(floorApi); return 0; };
 
     function showReceipt(receipt, sale) {
       const box = $("receipt"); box.replaceChildren();
@@ -710,7 +723,11 @@
     });
   }
 
+  // Layers' floor panels register here (their scripts load before the floor is set up).
+  const floorHooks = [];
+  const onFloor = (fn) => { floorHooks.push(fn); };
+
   document.addEventListener("DOMContentLoaded", () => { setupSignIn(); setupFloor(); setupClientForm(); setupSale(); setupInspection(); setupRoles(); });
   window.loupe = { api, fmt, parseAmount, parseDiscount, _, term, toast, clearToast, el,
-    withApproval };
+    withApproval, onFloor };
 })();
