@@ -1,4 +1,9 @@
-"""Shared fixtures: a real store in a temp dir, opened through the real services."""
+"""Shared fixtures: a real store in a temp dir, opened through the real services.
+
+python-escpos pickles its printer database on first import into one shared folder; the
+suite's workers (pytest-xdist) would all write it at once and read each other's half-written
+file, so the first process (the controller loads this file before any worker starts)
+writes it alone."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import hub.devices.escpos.render  # noqa: F401  (python-escpos' database, written once: above)
 from hub.config import Config
 from hub.store import Store, init_store
 
