@@ -180,6 +180,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     rows = [
         ("pieces", f"{summary['pieces']}" + (f" ({words})" if words else "")),
         ("stock value", f"{money(summary['stock_value'], cur)} at tag price, in stock"),
+        *[("not owned", f"{n['pieces']} {kind}, {money(n['tag_price'], cur)} at tag price,"
+                        f" {money(n['cost'], cur)} at cost")
+          for kind, n in sorted(summary.get("not_owned", {}).items())],
         ("clients", f"{summary['clients']}"),
         ("sales", f"{summary['sales']}, net {money(summary['sales_total'], cur)}"),
         ("journal", f"{summary['journal_entries']} entries"),
@@ -220,7 +223,26 @@ def cmd_day(args: argparse.Namespace) -> int:
           f"  net {format_amount(t['net'], cur)}")
     for tender, amount in t["tenders"].items():
         print(f"  {tender:<14} {format_amount(amount, cur)}")
+    _print_apart(t, cur, format_amount)
     return 0
+
+
+def _print_apart(t: dict[str, Any], cur: str, format_amount: Callable[[int, str], str]) -> None:
+    """What the day moved that is not sales: money held for others (gift cards sold), and
+    every balance the store owes at the close, by kind (deposits, gift cards, store credit,
+    memo vendors, consignors, points); each layer's own figures are in `--json`."""
+    held = t.get("held_sold") or {}
+    if held.get("lines"):
+        print(f"  held for others (gift cards sold, not sales) {format_amount(held['total'], cur)}"
+              + (f", voided {format_amount(held['voided'], cur)}" if held.get("voided") else ""))
+    liabilities = (t.get("accounts") or {}).get("liabilities") or []
+    if liabilities:
+        print("  owed or held at the close:")
+    for row in liabilities:
+        kind = ENGLISH.term("account_kind", row["kind"])
+        amount = (f"{row['balance']} points" if row["unit"] == "points"
+                  else format_amount(row["balance"], row["unit"]))
+        print(f"    {kind:<22} {amount}  ({row['accounts']} accounts)")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

@@ -23,7 +23,8 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 
 # Sections other layers own; the core checks only that they are tables.
 _OWNED_ELSEWHERE = {"web", "devices", "sync", "counts", "receipts", "clienteling", "tiers",
-                    "appointments", "loyalty", "workshop", "layaway"}
+                    "appointments", "loyalty", "workshop", "layaway", "pricing",
+                    "gift_cards", "currency", "tax_free", "buying"}
 _KNOWN = {"store", "keys", "registers", "tax_rates", "sales", "epc"} | _OWNED_ELSEWHERE
 
 

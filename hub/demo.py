@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hub.buying.demo import demo_buying
 from hub.clienteling.demo import demo_day, earning_points
 from hub.config import Config, load_config
 from hub.generate import generate
+from hub.giftcards.demo import demo_giftcards
+from hub.memo.demo import demo_memo
+from hub.prices_demo import demo_prices
 from hub.store import Store, init_store
+from hub.travel.demo import demo_travel
 from hub.workshop.demo import demo_workshop
 
 
@@ -29,6 +34,11 @@ async def prepare_demo(data_dir: Path, *, items: int, clients: int, sales: int,
                                wishlists=12)  # a partner's gift list among them
             await demo_day(store, "sophie")  # her first morning: dates coming, calls made
             await demo_workshop(store, "sophie", "hugo", "marc")  # a job in every stage
+            await demo_prices(store)  # gold by the gram at HQ's rates, a promotion running
+            await demo_memo(store, "sophie")  # a vendor's sapphire sold, approvals, a watch
+            await demo_giftcards(store, "sophie", "marc")  # cards sold, store credit, exchange
+            await demo_travel(store, "sophie")  # HQ's exchange rates, a tourist's tax-free form
+            await demo_buying(store, "sophie", "marc")  # a trade-in, scrap on hold, a melt
         summary = await store.summary()
     lines = [
         f"demo store {summary['store_name']} in {data_dir}" + ("" if fresh else " (existing)"),

@@ -30,6 +30,7 @@ from typing import Any
 from hub.clienteling.appointments import KINDS, Appointments
 from hub.clienteling.appointments import settings_of as appointment_settings
 from hub.clienteling.wishlists import Wishlists
+from hub.core import metals
 from hub.core.clients import CONSENT_HOW, validate_profile
 from hub.core.errors import Refused
 from hub.core.sales import validate_lines, validate_tenders
@@ -227,9 +228,10 @@ def price_piece(piece: Mapping[str, Any], currency: str = "EUR") -> Price:
     stones = piece.get("stones") or []
     metal_cents = 0
     if piece.get("metal") and piece.get("metal_weight_mg"):
-        metal_cents = round_half_up_div(
-            piece["metal_weight_mg"] * (piece.get("fineness") or 1000)
-            * METAL_PRICE_PER_G.get(piece["metal"], 0), 1_000_000)
+        # The fine metal's price a gram, for the piece's alloy: metals.py's one arithmetic.
+        metal_cents = metals.round_amount(metals.metal_value(
+            piece["metal_weight_mg"], piece.get("fineness") or 1000,
+            METAL_PRICE_PER_G.get(piece["metal"], 0), 1000))
     base = MAKING.get(category, MAKING["ring"])
     if category == "watch":
         text = (piece.get("description") or "").lower()

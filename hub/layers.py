@@ -28,6 +28,10 @@ LAYER_PACKAGES = (
     "hub.sync",
     "hub.clienteling",
     "hub.workshop",
+    "hub.giftcards",
+    "hub.travel",
+    "hub.memo",
+    "hub.buying",
     "hub.web",
 )
 

@@ -139,8 +139,19 @@ def build_receipt(sale: dict[str, Any], pieces: dict[str, dict[str, Any]],
                     r.add("small", f"+ {many}{stone_text(other, w)}{cert}")
         elif line.get("sku"):
             r.add("small", w.render("Ref. {sku}", {"sku": line["sku"]}))
-        if line["discount"] and not gift:
-            r.add("pair", "  " + _("Discount"), money(-line["discount"]))
+        elif str(line.get("service") or "").startswith("giftcard:"):
+            r.add("barcode", line["service"].split(":", 1)[1])  # the card's number, scannable
+        if line.get("rate"):  # priced by the gram: the rate it used, and when HQ sent it
+            rate = line["rate"]
+            r.add("small", w.render("{metal} {fineness} at {per_gram} a gram, rate of {when}", {
+                "metal": w.term("metal", rate["metal"]), "fineness": rate["fineness"],
+                "per_gram": money(rate["per_gram"]), "when": w.when(rate["valid_from"])}))
+        promoted = 0
+        for promotion in ([] if gift else line.get("promotions") or []):
+            r.add("pair", "  " + promotion["name"], money(-promotion["amount"]))
+            promoted += promotion["amount"]
+        if line["discount"] - promoted and not gift:
+            r.add("pair", "  " + _("Discount"), money(-(line["discount"] - promoted)))
     r.add("rule")
     if not gift:
         if sale["discount"]:
@@ -155,6 +166,11 @@ def build_receipt(sale: dict[str, Any], pieces: dict[str, dict[str, Any]],
             if detail.get("last4"):
                 name += f" {detail.get('brand', '')} **** {detail['last4']}".replace("  ", " ")
             r.add("pair", name, money(tender["amount"]))
+            if detail.get("currency") and str(detail.get("foreign_amount", "")).isdigit():
+                # Foreign money (hub/travel): what she handed over and the rate it counted at.
+                r.add("small", w.render("  {foreign} at {rate}", {
+                    "foreign": w.money(int(detail["foreign_amount"]), detail["currency"]),
+                    "rate": rate_text(w, detail.get("rate", ""), cur, detail["currency"])}))
         change = sum(t["amount"] for t in sale["tenders"]) - sale["total"]
         if change > 0:  # only cash can be over what is due: this is what went back
             r.add("pair", _("Change given"), money(change), bold=True)
@@ -172,3 +188,12 @@ def build_receipt(sale: dict[str, Any], pieces: dict[str, dict[str, Any]],
     r.add("text", w.render("Journal entry {seq}  Signature {code}",
                            {"seq": str(sale["seq"]), "code": sale["short_code"]}), center=True)
     return r
+
+
+def rate_text(w: Words, rate: str, home: str, foreign: str) -> str:
+    """A foreign tender's rate as a person reads it: "1 USD = 0.8938 EUR", the decimal
+    written the store's way, exactly as kept (no rounding of a rate on paper)."""
+    whole, _, frac = rate.partition(".")
+    if not (whole.isdigit() and (frac.isdigit() or not frac)):
+        return rate
+    return f"1 {foreign} = {w.decimal(int(whole + frac), len(frac))} {home}"

@@ -28,6 +28,7 @@ from hub.ledger.schema import Schema
 if TYPE_CHECKING:  # the layers' service types, for annotations only (no import at run time)
     from aiohttp import web
 
+    from hub.buying.book import Buying
     from hub.clienteling.appointments import Appointments
     from hub.clienteling.book import FollowUps
     from hub.clienteling.loyalty import Loyalty
@@ -39,8 +40,11 @@ if TYPE_CHECKING:  # the layers' service types, for annotations only (no import 
     from hub.counts.service import Counts
     from hub.devices.manager import DeviceManager
     from hub.devices.sim.rig import DemoRig
+    from hub.giftcards.cards import GiftCards
+    from hub.memo.service import Memo
     from hub.store import Store
     from hub.sync.part import SyncPart
+    from hub.travel.service import Travel
     from hub.workshop.appraisals import Appraisals
     from hub.workshop.deposits import Deposits
     from hub.workshop.jobs import Jobs
@@ -128,6 +132,10 @@ class Runtime:
     jobs: Jobs | None = None
     layaways: Layaways | None = None
     appraisals: Appraisals | None = None
+    memo: Memo | None = None
+    giftcards: GiftCards | None = None      # gift cards and store credit
+    travel: Travel | None = None            # foreign currency tenders, tax-free forms
+    buying: Buying | None = None           # hub/buying: buy-ins, trade-ins, the hold
     web: WebServing | None = None
     control: ControlServer | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)

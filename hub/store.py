@@ -26,6 +26,7 @@ from hub.core.holds import Holds
 from hub.core.hq import HQBook
 from hub.core.items import Items
 from hub.core.outbox import Outbox
+from hub.core.prices import Prices, pricing_settings
 from hub.core.registers import Registers
 from hub.core.sales import Sales
 from hub.core.staff import Staff
@@ -86,6 +87,12 @@ class Store:
         self.accounts = Accounts(ledger)  # every balance: loyalty points, deposits...
         self.sales.holds = self.holds
         self.hq = HQBook(ledger, self.items, self.clients, self.sales)  # HQ's messages, applied
+        # The one price function: by the gram at HQ's rates, quotes, HQ's promotions.
+        self.prices = Prices(ledger, pricing_settings(config), currency=config.currency,
+                             tz=self.words.tz)
+        self.sales.prices = self.prices
+        self.items.pricing = self.prices.settings
+        self.hq.max_rate_move_bp = self.prices.settings.max_rate_move_bp
         # Messages to clients: journaled here, sent by head office (the hub never mails).
         self.outbox = Outbox(ledger, self.clients, self.words)
         # Photos, sketches, CAD files, signatures: encrypted files beside the database,
@@ -216,9 +223,17 @@ class Store:
                             " (SELECT COALESCE(SUM(refund), 0) FROM returns) AS total"
                             " FROM sales")
         stock_value = (await fetch("SELECT COALESCE(SUM(tag_price), 0) AS v FROM items"
-                                   " WHERE status = 'in_stock'"))["v"]
+                                   " WHERE status = 'in_stock' AND COALESCE(ownership, 'owned')"
+                                   " = 'owned'"))["v"]
+        # Pieces on memo or consignment are in the showcase but not the store's: apart.
+        not_owned = {r["ownership"]: {"pieces": r["n"], "tag_price": r["retail"],
+                                      "cost": r["cost"]} for r in await self.ledger.fetch(
+            "SELECT ownership, COUNT(*) AS n, COALESCE(SUM(tag_price), 0) AS retail,"
+            " COALESCE(SUM(cost), 0) AS cost FROM items WHERE status IN ('in_stock',"
+            " 'memo_out') AND ownership IN ('memo', 'consignment') GROUP BY ownership")}
         return {"store_id": self.config.store_id, "store_name": self.config.store_name,
                 "currency": self.config.currency, "journal_entries": self.ledger.seq,
                 "pieces": sum(items.values()), "pieces_by_status": items,
-                "stock_value": stock_value, "clients": clients, "sales": sales["n"],
+                "stock_value": stock_value, "not_owned": not_owned,
+                "clients": clients, "sales": sales["n"],
                 "sales_total": sales["total"], "public_key": self.ledger.public_key_hex}

@@ -52,6 +52,7 @@ async def part(runtime: Runtime) -> AsyncIterator[FollowUps]:
     loyalty = Loyalty(runtime.store.accounts, loyalty_rules_of(runtime.config),
                       runtime.config.currency, tier_in=tiers.tier_in)
     runtime.store.sales.extensions.append(loyalty)
+    runtime.store.sales.tier_of = tiers.tier_in  # HQ's promotions for her tier (prices)
     runtime.store.clients.merge_hooks.append(loyalty.merged_in)
     runtime.loyalty = loyalty
     runtime.recommendations = Recommendations(runtime.store, wishlists)
@@ -83,6 +84,7 @@ async def part(runtime: Runtime) -> AsyncIterator[FollowUps]:
         for task in tasks:
             task.cancel()
         runtime.store.sales.extensions.remove(loyalty)
+        runtime.store.sales.tier_of = None
         runtime.store.clients.merge_hooks.remove(loyalty.merged_in)
         runtime.loyalty = None
         runtime.wishlists = runtime.tiers = runtime.recommendations = None

@@ -21,7 +21,8 @@ from hub.ledger.ledger import Ledger, Tx
 from hub.words import Term
 
 KINDS = ("discount", "price_change", "void", "return", "no_sale", "pickup_difference",
-         "deposit_refund")
+         "deposit_refund", "stale_rate", "below_cost", "refund_cash", "exchange",
+         "below_minimum", "buyin_price", "card_keyed")
 _FIELDS = {"kind", "register_id", "item_id", "sku", "sale_id", "amount", "base", "lines",
            "reason", "items", "job_id", "weight_mg", "stone_count", "layaway_id"}
 

@@ -17,11 +17,44 @@ from hub.bus import EventBus
 from hub.core import fields
 from hub.core.approvals import ApprovalNeeded, Approvals, action_digest
 from hub.core.errors import Invalid, NotFound, Refused
-from hub.core.sales import MAX_LINES, Sales, validate_tender
+from hub.core.sales import MAX_LINES, Sales, validate_lines, validate_tender
 from hub.ledger.ledger import Ledger, Tx, utc_now
-from hub.words import ENGLISH, Term, Words
+from hub.words import ENGLISH, N_, Term, Words
 
 _CLIENT_ID = fields.ID
+
+
+ASKED = {
+    "stale_rate": N_("a piece's metal rate is past its validity: a manager approves selling"
+                     " it at that rate"),
+    "below_cost": N_("a promotion takes a piece below its cost: a manager approves it"),
+    "below_minimum": N_("a consigned piece would sell below the price agreed with its"
+                        " consignor: a manager approves it"),
+}
+
+
+def price_approval(register_id: str, lines: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The manager's approval a priced basket needs: a piece sold at a rate past its
+    validity (`stale_rate`), or taken below its cost by a promotion (`below_cost`); both in
+    one action when both happen, so one PIN approves the sale."""
+    stale = [ln["item_id"] for ln in lines if ln.get("stale")]
+    under = [ln["item_id"] for ln in lines if ln.get("below_cost")]
+    least = [ln["item_id"] for ln in lines if ln.get("below_minimum")]
+    if least and not stale and not under:  # a consignor's agreed price, alone
+        return {"kind": "below_minimum", "register_id": register_id, "items": least,
+                "amount": sum(ln["total"] for ln in lines if ln["item_id"] in least)}
+    under += [i for i in least if i not in under]  # with the others: one approval for all
+    if not stale and not under:
+        return None
+    action: dict[str, Any] = {"kind": "below_cost" if under else "stale_rate",
+                              "register_id": register_id,
+                              "amount": sum(ln["total"] for ln in lines
+                                            if ln["item_id"] in {*stale, *under})}
+    if under:
+        action["items"] = under
+    if stale:
+        action["lines" if under else "items"] = stale
+    return action
 
 
 def empty_cart() -> dict[str, Any]:
@@ -44,6 +77,8 @@ class Carts:
         self.sales = sales
         self.approvals = approvals
         self.max_discount_bp = max_discount_bp  # above this share of the basket: a manager
+        # Registers with a card terminal (set by the devices layer): keyed cards need a manager.
+        self.card_terminals: set[str] = set()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -85,7 +120,8 @@ class Carts:
         priced, problem, pending = None, None, None
         if cart["lines"]:
             try:
-                priced = self.sales.price_in(tx, cart["lines"], cart["discount"])
+                priced = self.sales.price_in(tx, cart["lines"], cart["discount"],
+                                             cart["client_id"])
                 pending = self._pending_discount(tx, register_id, cart)
             except Refused as exc:  # e.g. a piece sold at the other register meanwhile
                 problem = {"code": exc.code, "detail": self.words.refusal(exc)}
@@ -131,23 +167,34 @@ class Carts:
         """The approval action an `amount` discount needs on this basket, or None."""
         if amount == 0:
             return None
-        base = self.sales.price_in(tx, cart["lines"], 0)["total"]
+        base = self.sales.price_in(tx, cart["lines"], 0, cart["client_id"])["total"]
         if amount * 10_000 <= base * self.max_discount_bp:
             return None
         return {"kind": "discount", "register_id": register_id, "amount": amount, "base": base,
-                "items": [ln["item_id"] or ln["sku"] for ln in cart["lines"]]}
+                "items": [ln["item_id"] or ln["sku"] or ln.get("service")
+                          for ln in cart["lines"]]}
 
     async def add(self, register_id: Any, *, item_id: Any = None, sku: Any = None,
                   quantity: Any = 1, by: str | None = None, why: str = "line_added",
-                  confirm_held: Any = False) -> dict[str, Any]:
+                  confirm_held: Any = False, quote_id: Any = None, service: Any = None,
+                  unit_price: Any = None) -> dict[str, Any]:
         """Add a piece or a stock line. A piece held for a purpose (on a tray for an
         appointment) is refused with code `held`, saying where it is, unless the person
         confirmed it (`confirm_held`): then the line sells it, and the sale ends the hold."""
         item_id = fields.identifier(item_id, "item_id", required=False, what="a serial")
         confirm_held = fields.boolean(confirm_held, "confirm_held")
+        quote_id = fields.text(quote_id, "quote_id", max_len=20)  # sells at the quoted price
+        if quote_id and not item_id:
+            raise Invalid("a quote is of a piece", "quote_id")
         sku = fields.text(sku, "sku", max_len=60)
-        if bool(item_id) == bool(sku):
+        # A service a layer sells (a gift card: `giftcard:<code>` at the `unit_price` asked).
+        service = fields.text(service, "service", max_len=60)
+        unit_price = fields.amount(unit_price, "unit_price", hi=self.sales.max_line_price)
+        if sum(map(bool, (item_id, sku, service))) != 1:
             raise Invalid("give either a piece (item_id) or a stock line (sku)")
+        if service:
+            validate_lines([{"service": service, "unit_price": unit_price}],
+                           self.sales.max_line_price)
         quantity = _whole(quantity, "quantity", lo=1)
         if item_id and quantity != 1:
             raise Invalid("a piece is sold one at a time", "quantity")
@@ -158,10 +205,17 @@ class Carts:
             if item_id and any(ln["item_id"] == item_id for ln in cart["lines"]):
                 raise Refused("already_in_cart", "piece {item_id} is already in the cart",
                               item_id=item_id)
+            if service and any(ln.get("service") == service for ln in cart["lines"]):
+                raise Refused("already_in_cart", "{service} is already in the cart",
+                              service=service)
             line = {"item_id": item_id or None, "sku": sku or None, "quantity": quantity,
-                    "unit_price": None, "discount": 0}
+                    "unit_price": unit_price if service else None, "discount": 0}
+            if service:
+                line["service"] = service
             if item_id and confirm_held:
                 line["confirm_held"] = True
+            if quote_id:
+                line["quote_id"] = quote_id
             self.sales.price_in(tx, [line], 0)  # refuses a sold, reserved or unknown piece
             cart["lines"].append(line)
 
@@ -212,7 +266,8 @@ class Carts:
             off = amount
             if (off or percent_bp) and not cart["lines"]:
                 raise Refused("cart_empty", "the cart is empty: there is nothing to discount")
-            base = self.sales.price_in(tx, cart["lines"], 0)["total"] if cart["lines"] else 0
+            base = (self.sales.price_in(tx, cart["lines"], 0, cart["client_id"])["total"]
+                    if cart["lines"] else 0)
             if off is None:
                 q, r = divmod(base * percent_bp, 10_000)
                 off = q + (1 if 2 * r >= 10_000 else 0)
@@ -248,23 +303,36 @@ class Carts:
         return await self._change(register_id, change, "price_changed", actor)
 
     async def add_tender(self, register_id: Any, tender: Any, *,
-                         by: str | None = None) -> dict[str, Any]:
+                         by: str | None = None, approval_id: Any = None,
+                         from_terminal: bool = False) -> dict[str, Any]:
         """Take a tender. Only cash may be more than what is due (the change is given back);
-        a card, a transfer or a voucher above it is refused now, not at completion."""
+        a card, a transfer or a voucher above it is refused now, not at completion. At a
+        register with a card terminal (`card_terminals`), a card typed by hand needs a
+        manager: the terminal's own tenders come `from_terminal`."""
         checked = validate_tender(tender)
+        keyed = (checked["type"] == "card" and not from_terminal
+                 and register_id in self.card_terminals)
 
         def change(tx: Tx, cart: dict[str, Any]) -> None:
             if len(cart["tenders"]) >= 20:
                 raise Refused("too_many_tenders", "a sale takes at most {max} tenders", max=20)
             if not cart["lines"]:
                 raise Refused("cart_empty", "the cart is empty: add a piece first")
-            total = self.sales.price_in(tx, cart["lines"], cart["discount"])["total"]
+            total = self.sales.price_in(tx, cart["lines"], cart["discount"],
+                                        cart["client_id"])["total"]
             due = total - sum(t["amount"] for t in cart["tenders"])
             if checked["type"] != "cash" and checked["amount"] > due:
                 raise Refused("overpaid", "a {kind} tender can be at most what is due ({due}):"
                               " only cash can be more, and gives change",
                               kind=Term("tender", checked["type"]),
                               due=self.sales.money(max(due, 0)), field="amount")
+            check = self.sales.tender_checks.get(checked["type"])
+            if check is not None:  # a gift card's balance, her store credit: said now
+                check(tx, checked, cart["tenders"], cart["client_id"])
+            if keyed:  # the terminal is out of order, or bypassed: a manager says so
+                self.approvals.spend_in(tx, approval_id, {
+                    "kind": "card_keyed", "register_id": register_id,
+                    "amount": checked["amount"]}, actor=by or "hub")
             cart["tenders"].append(checked)
 
         return await self._change(register_id, change, "tender_added", by)
@@ -306,6 +374,14 @@ class Carts:
                     raise ApprovalNeeded(pending, "the basket changed after its discount was"
                                          " approved: a manager approves it again")
                 self.approvals.spend_in(tx, approval_id, pending, actor=actor)
+            else:
+                priced = self.sales.price_in(tx, cart["lines"], cart["discount"],
+                                             cart["client_id"])
+                asked = price_approval(register_id, priced["lines"])
+                if asked is not None:
+                    if not approval_id:
+                        raise ApprovalNeeded(asked, ASKED[asked["kind"]])
+                    self.approvals.spend_in(tx, approval_id, asked, actor=actor)
             entry = self.sales.complete_in(
                 tx, register_id=register_id, actor=actor, lines=cart["lines"],
                 tenders=cart["tenders"], client_id=cart["client_id"],

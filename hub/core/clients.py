@@ -37,7 +37,8 @@ from hub.words import Listing, Term, labels
 PROFILE_FIELDS = ("title", "first_name", "last_name", "emails", "phones", "addresses",
                   "ring_sizes", "lengths", "preferences", "budget", "dates", "partner_id",
                   "household", "conversation", "primary_associate", "secondary_associate",
-                  "notes", "consent", "do_not_contact", "language", "tier")
+                  "notes", "consent", "do_not_contact", "language", "tier",
+                  "identity_documents")
 DATE_KINDS = ("birthday", "anniversary", "engagement", "wedding", "other")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CLIENT_ID = re.compile(r"^C[A-Z2-7]{10}$")
@@ -275,8 +276,44 @@ def validate_profile(raw: Any, *, stored: bool = False) -> dict[str, Any]:
     p["notes"] = f.text("notes", max_len=5000, multiline=True)
     p["consent"] = _consent_history(f)
     p["do_not_contact"] = _do_not_contact(f)
+    p["identity_documents"] = _identity_documents(f)
     f.done()
     return p
+
+
+# An identity document she showed (buying gold from her needs one): kept only here, in her
+# sealed profile. Types are the ones a buyer of precious metals may accept.
+IDENTITY_DOCUMENTS = ("passport", "identity_card", "driving_licence", "residence_permit")
+_DOCUMENT_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9 -]{2,29}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+def _identity_documents(f: Form) -> list[dict[str, str]]:
+    docs = f.get("identity_documents") or []
+    out: list[dict[str, str]] = []
+    if not isinstance(docs, list) or len(docs) > 5:
+        f.problem("identity_documents", "this must be a list of at most {max} documents", max=5)
+        return out
+    for i, doc in enumerate(docs):
+        d = f.check(Form, doc, f"identity_documents[{i}]",
+                    allowed=("type", "number", "expiry", "country"))
+        if d is None:
+            continue
+        kind = d.choice("type", IDENTITY_DOCUMENTS, required=True, lower=False,
+                        vocabulary="identity_document")
+        number = (d.text("number", required=True, max_len=30) or "").upper()
+        if number and not _DOCUMENT_NUMBER.match(number):
+            d.problem("number", "a document number is letters and digits")
+        expiry = d.day("expiry")
+        if expiry is None and not d.problems:
+            d.problem("expiry", "say the day the document expires")
+        country = (d.text("country", required=True, max_len=2) or "").upper()
+        if country and not _COUNTRY.match(country):
+            d.problem("country", "the issuing country is its two-letter code, such as FR")
+        f.problems += d.problems
+        if kind and number and expiry and country and not d.problems:
+            out.append({"type": kind, "number": number, "expiry": expiry, "country": country})
+    return out
 
 
 def _lengths(f: Form) -> dict[str, dict[str, Any]]:

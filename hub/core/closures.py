@@ -40,8 +40,16 @@ def day_totals(tx: Tx, from_seq: int, through_seq: int) -> dict[str, Any]:
                      " WHERE seq > ? AND seq <= ?", rng)
     tax = {r["tax_code"]: {"tax": r["tax"], "base": r["base"]} for r in tx.all(
         "SELECT l.tax_code, SUM(l.tax) AS tax, SUM(l.total) AS base FROM sale_lines l"
-        " JOIN sales s USING (sale_id) WHERE s.seq > ? AND s.seq <= ? GROUP BY l.tax_code"
-        " ORDER BY l.tax_code", rng)}
+        " JOIN sales s USING (sale_id) WHERE s.seq > ? AND s.seq <= ? AND l.tax_code != ''"
+        " GROUP BY l.tax_code ORDER BY l.tax_code", rng)}
+    # Lines of no tax (a gift card sold) are money held, not sales: left out of the sales
+    # figures and shown apart (`held_sold`); a void gives them back apart too.
+    held = tx.one("SELECT COUNT(*) AS n, COALESCE(SUM(l.total), 0) AS total FROM sale_lines l"
+                  " JOIN sales s USING (sale_id) WHERE s.seq > ? AND s.seq <= ? AND"
+                  " l.tax_code = ''", rng)
+    held_back = tx.one("SELECT COALESCE(SUM(l.total), 0) AS total FROM returns r JOIN"
+                       " sale_lines l ON l.sale_id = r.sale_id WHERE r.seq > ? AND r.seq <= ?"
+                       " AND r.kind = 'void' AND l.tax_code = ''", rng)["total"]
     tenders: dict[str, int] = {}
     for r in tx.all("SELECT t.type, SUM(t.amount) AS amount FROM sale_tenders t"
                     " JOIN sales s USING (sale_id) WHERE s.seq > ? AND s.seq <= ?"
@@ -63,9 +71,11 @@ def day_totals(tx: Tx, from_seq: int, through_seq: int) -> dict[str, Any]:
             " SELECT register_id, receipt_no FROM returns WHERE seq > ? AND seq <= ?)"
             " GROUP BY register_id ORDER BY register_id", rng + rng):
         registers[r["register_id"]] = {"first_document": r["first"], "last_document": r["last"]}
-    return {"sales": sales["n"], "gross": sales["gross"], "discounts": sales["discount"],
-            "tax": sales["tax"], "sales_total": sales["total"], "refunds": refunds["n"],
-            "refund_total": refunds["refund"], "net": sales["total"] - refunds["refund"],
+    sold, refunded = sales["total"] - held["total"], refunds["refund"] - held_back
+    return {"sales": sales["n"], "gross": sales["gross"] - held["total"],
+            "discounts": sales["discount"], "tax": sales["tax"], "sales_total": sold,
+            "refunds": refunds["n"], "refund_total": refunded, "net": sold - refunded,
+            "held_sold": {"lines": held["n"], "total": held["total"], "voided": held_back},
             "tax_by_code": tax, "tenders": tenders, "staff": staff, "registers": registers}
 
 

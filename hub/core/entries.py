@@ -65,7 +65,7 @@ def piece_changes(kind: str, p: dict[str, Any] | None) -> tuple[PieceChange, ...
 
 # Kinds whose payload a browser may see, by prefix; any other kind goes out as a header.
 # Client and staff entries are never among them: a profile or a PIN hash never leaves.
-BROWSER_KINDS = ("item.", "stock.", "sale.", "approval.", "register.", "count.")
+BROWSER_KINDS = ("item.", "stock.", "sale.", "approval.", "register.", "count.", "price.")
 _HEADER = ("seq", "kind", "subject", "actor", "ts")
 _COST_KEYS = frozenset({"cost"})
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hub.config import ConfigError
-from hub.core import fields, metals, outbox
+from hub.core import fields, metals, outbox, prices, promotions
 from hub.core.clients import Clients, validate_profile
 from hub.core.errors import Invalid, NotFound, Refused
 from hub.core.fields import Form
@@ -178,7 +178,8 @@ def _check_rates(rates: Any, currency: str) -> None:
         for field in ("metal", "valid_from", "valid_until"):
             f.text(field, required=True, max_len=40)
         f.whole("fineness", lo=1, hi=1000, required=True)
-        f.amount("per_gram", required=True)
+        if f.amount("per_gram", required=True) == 0:
+            f.problem("per_gram", "a metal rate is more than zero")
         f.check(_check_currency, rate.get("currency"), currency, f.path("currency"))
         f.done()
         if rate["valid_until"] <= rate["valid_from"]:
@@ -238,13 +239,8 @@ def _price_apply(book: HQBook, tx: Tx, message: dict[str, Any], checked: Any) ->
 
 
 def _rates_project(tx: Tx, body: dict[str, Any], seq: int) -> None:
-    tx.conn.executemany(
-        "INSERT INTO hq_rates (metal, fineness, currency, per_gram, valid_from, valid_until,"
-        " seq) VALUES (?,?,?,?,?,?,?) ON CONFLICT(metal, fineness, currency) DO UPDATE SET"
-        " per_gram = excluded.per_gram, valid_from = excluded.valid_from,"
-        " valid_until = excluded.valid_until, seq = excluded.seq",
-        [(r["metal"], r["fineness"], r["currency"], r["per_gram"], r["valid_from"],
-          r["valid_until"], seq) for r in body["rates"]])
+    # The rates, and every piece priced by the gram they reach, in this one transaction.
+    prices.rates_in(tx, body["rates"], seq)
 
 
 def _catalog_conflict(tx: Tx, body: dict[str, Any]) -> Conflict | None:
@@ -257,9 +253,7 @@ def _catalog_conflict(tx: Tx, body: dict[str, Any]) -> Conflict | None:
 
 def _promotion_validate(book: HQBook, body: dict[str, Any],
                         profile: dict[str, Any] | None) -> None:
-    _texts("promotion_id", "name", "starts", "ends")(book, body, profile)
-    if not isinstance(body["rule"], dict):
-        raise Invalid("this must be an object", "rule")
+    promotions.validate_promotion(body)  # strict: hub/core/promotions.py
 
 
 def _promotion_project(tx: Tx, body: dict[str, Any], seq: int) -> None:
@@ -416,6 +410,18 @@ MESSAGE_TYPES: dict[str, MessageType] = {t.name: t for t in (
                 validate=lambda book, body, _: _taken(book, "wishlist").validate(body),
                 apply=lambda book, tx, _, checked: _taken(book, "wishlist").apply_in(tx,
                                                                                     checked)),
+    # Exchange rates for foreign currency tenders (hub/travel): home currency per unit.
+    MessageType("exchange_rates", ("rates",),
+                validate=lambda book, body, _: _taken(book, "exchange_rates").validate(body),
+                apply=lambda book, tx, _, checked: _taken(book, "exchange_rates").apply_in(
+                    tx, checked)),
+    # Gift cards across the chain (hub/giftcards): HQ's chain-wide balance of a card, and
+    # its word on a card of another store redeemed here (reconciled, or in conflict).
+    *(MessageType(name, fields_, validate=lambda book, body, _, n=name: _taken(book, n).validate(
+        body), apply=lambda book, tx, _, checked, n=name: _taken(book, n).apply_in(tx, checked))
+      for name, fields_ in (("gift_card_balance", ("code", "balance", "elsewhere")),
+                            ("gift_card_reconciliation", ("code", "ref", "outcome",
+                                                          "balance")))),
 )}
 
 
@@ -465,6 +471,9 @@ class HQBook:
         # one at start: it raises Invalid, or ConfigError, for what it would not take).
         self.setting_checks: dict[str, Callable[[dict[str, Any]], Any]] = {}
         self.layer_messages: dict[str, LayerMessage] = {}  # types a layer takes (wishlist)
+        # A rate moving more than this (basis points) against the current one is held for a
+        # manager (`Prices.accept`): the Store sets it from `[pricing] max_rate_move_bp`.
+        self.max_rate_move_bp = prices.PricingSettings().max_rate_move_bp
 
     async def apply(self, message: dict[str, Any], signature: str, *,
                     profile: dict[str, Any] | None = None) -> Applied:
@@ -493,6 +502,9 @@ class HQBook:
                           " (journal entry {seq}): replay refused", message_id=msg_id,
                           seq=str(seen["seq"]))
         conflict = kind.conflict(tx, message["body"])
+        if conflict is None and kind.name == "rates":  # a move beyond the band waits
+            why = prices.band_conflict(tx, message["body"]["rates"], self.max_rate_move_bp)
+            conflict = Conflict("rate_move_held", None, why) if why else None
         outcome = "conflict" if conflict else "applied"
         record = tx.append("hq.message", f"hq:{msg_id}",
                            {"message": message, "sig": signature, "outcome": outcome},

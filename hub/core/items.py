@@ -6,11 +6,12 @@ an EPC for its RFID tag, and a history that is every journal entry that touched 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection
 from typing import Any
 
-from hub.core import fields
+from hub.core import fields, prices
 from hub.core.entries import piece_changes
 from hub.core.errors import Invalid, NotFound, Refused
 from hub.core.fields import Form
@@ -28,18 +29,20 @@ METALS = ("platinum", "gold", "silver", "palladium", "titanium", "steel", "other
 COLOURS = ("yellow", "white", "rose", "black", "two-tone", "tri-colour")
 OWNERSHIP = ("owned", "memo", "consignment")
 STATUSES = ("in_stock", "reserved", "sold", "returned", "memo_out", "in_repair", "in_transfer",
-            "missing", "written_off")
+            "missing", "written_off", "returned_to_vendor")
 # Where a piece may go from each status by a plain status change (sales have their own rules).
 TRANSITIONS = {
-    "in_stock": {"reserved", "memo_out", "in_repair", "in_transfer", "missing"},
+    "in_stock": {"reserved", "memo_out", "in_repair", "in_transfer", "missing",
+                 "returned_to_vendor"},
     "reserved": {"in_stock", "missing"},
-    "returned": {"in_stock", "in_repair", "memo_out", "missing"},
+    "returned": {"in_stock", "in_repair", "memo_out", "missing", "returned_to_vendor"},
     "memo_out": {"in_stock", "missing"},
     "in_repair": {"in_stock", "missing"},
     "in_transfer": {"in_stock", "missing"},
     "missing": {"in_stock"},
     "sold": set(),
     "written_off": set(),
+    "returned_to_vendor": set(),  # a memo or consigned piece given back: its memo is closed
 }
 # What a manager may decide when a returned piece is inspected.
 INSPECTION_OUTCOMES = ("in_stock", "in_repair", "written_off")
@@ -54,6 +57,7 @@ WHY_NOT_SELLABLE = {
     "in_transfer": N_("piece {item_id} is in transfer to another store"),
     "missing": N_("piece {item_id} is marked missing"),
     "written_off": N_("piece {item_id} was written off"),
+    "returned_to_vendor": N_("piece {item_id} was given back to its owner ({ref})"),
 }
 
 _SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
@@ -114,9 +118,11 @@ def validate_stones(stones: Any, form: Form | None = None) -> list[dict[str, Any
 
 
 def validate_piece(raw: dict[str, Any], tax_codes: set[str], default_tax: str,
-                   *, partial: bool = False) -> dict[str, Any]:
-    """Check a piece's fields, all at once; with `partial`, only those present (an edit)."""
-    f = Form(raw, allowed=(*ITEM_FIELDS, "stones"))
+                   *, partial: bool = False,
+                   pricing: prices.PricingSettings | None = None) -> dict[str, Any]:
+    """Check a piece's fields, all at once; with `partial`, only those present (an edit).
+    `pricing` (a rule, or None for a fixed price) prices it by the gram (hub/core/prices.py)."""
+    f = Form(raw, allowed=(*ITEM_FIELDS, "stones", "pricing"))
     out: dict[str, Any] = {}
 
     def want(field: str) -> bool:
@@ -164,7 +170,11 @@ def validate_piece(raw: dict[str, Any], tax_codes: set[str], default_tax: str,
         out["location"] = f.text("location", max_len=80) or "store"
     if want("stones"):
         out["stones"] = validate_stones(f.get("stones"), f)
+    if f.has("pricing"):
+        out["pricing"] = f.check(prices.validate_pricing, f.get("pricing"),
+                                 pricing or prices.PricingSettings())
     if not partial:
+        prices.check_rate_priced(out, f)
         if out.get("ownership") in ("memo", "consignment") and not out.get("vendor"):
             f.problem("vendor", "a piece on memo or consignment needs its vendor")
         if out.get("metal") is None and (out.get("fineness") or out.get("metal_weight_mg")):
@@ -193,18 +203,30 @@ def _on_received(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
         f" VALUES ({', '.join('?' * len(cols))}, 'in_stock', NULL, ?, ?)",
         (*[piece.get(c) for c in cols], entry.seq, entry.seq))
     _write_stones(tx, piece["item_id"], piece.get("stones", []))
+    if piece.get("pricing"):  # priced by the gram: today's rate decides its tag price
+        tx.execute("UPDATE items SET pricing = ? WHERE item_id = ?",
+                   (json.dumps(piece["pricing"], sort_keys=True), piece["item_id"]))
+        prices.price_piece_in(tx, piece["item_id"], entry.seq)
+    # The tag printed at receipt shows this price (the batch reprint lists those that moved).
+    tx.execute("UPDATE items SET tag_printed_price = tag_price WHERE item_id = ?",
+               (piece["item_id"],))
     index_piece(tx, entry.seq, piece, (s["type"] for s in piece.get("stones", [])))
     touch_item(tx, piece["item_id"], entry.seq)
 
 
 # Edits of these fields leave the search text as it was.
-_UNINDEXED = frozenset({"metal_weight_mg", "cost", "tag_price", "tax_code", "ownership", "vendor"})
+_UNINDEXED = frozenset({"metal_weight_mg", "cost", "tag_price", "tax_code", "ownership", "vendor",
+                        "pricing"})
+# Edits of these fields re-price a piece priced by the gram.
+_REPRICED = frozenset({"pricing", "metal", "fineness", "metal_weight_mg"})
 
 
 def _on_updated(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
     assert p is not None
     changes = dict(p["changes"])
     stones = changes.pop("stones", None)
+    if changes.get("pricing") is not None:
+        changes["pricing"] = json.dumps(changes["pricing"], sort_keys=True)
     if changes:
         sets = ", ".join(f"{c} = ?" for c in changes)
         tx.execute(f"UPDATE items SET {sets}, updated_seq = ? WHERE item_id = ?",
@@ -213,6 +235,8 @@ def _on_updated(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
         tx.execute("UPDATE items SET updated_seq = ? WHERE item_id = ?", (entry.seq, p["item_id"]))
     if stones is not None:
         _write_stones(tx, p["item_id"], stones)
+    if not _REPRICED.isdisjoint(changes):
+        prices.price_piece_in(tx, p["item_id"], entry.seq)
     if stones is not None or not _UNINDEXED.issuperset(changes):
         reindex_piece(tx, p["item_id"])
     touch_item(tx, p["item_id"], entry.seq)
@@ -347,6 +371,7 @@ class Items:
         # to the index's English ones: the Store sets them from its locale.
         self.search_synonyms: dict[str, str] = {}
         self.pages: PageCache | None = None  # see `start`
+        self.pricing = prices.PricingSettings()  # the store's rounding for new rules
 
     async def start(self, cache_capacity: int = PAGES_KEPT) -> None:
         """For the books' writer, once open: the planner's statistics of the pieces' indexes
@@ -361,10 +386,12 @@ class Items:
         self.pages = pages
 
     def validate(self, raw: dict[str, Any], partial: bool = False) -> dict[str, Any]:
-        return validate_piece(raw, self.tax_codes, self.default_tax, partial=partial)
+        return validate_piece(raw, self.tax_codes, self.default_tax, partial=partial,
+                              pricing=self.pricing)
 
     def receive_in(self, tx: Tx, piece: dict[str, Any], actor: str) -> Entry:
         """Receive one validated piece inside a transaction (imports batch many)."""
+        piece_in = piece
         if tx.one("SELECT 1 FROM items WHERE item_id = ?", (piece["item_id"],)):
             raise Refused("duplicate", "serial “{item_id}” is already in the books",
                           item_id=piece["item_id"])
@@ -374,6 +401,8 @@ class Items:
         elif tx.one("SELECT 1 FROM items WHERE epc = ?", (piece["epc"],)):
             raise Refused("duplicate", "EPC {epc} is already on another piece", epc=piece["epc"])
         piece = {f: piece.get(f) for f in ITEM_FIELDS} | {"stones": piece.get("stones", [])}
+        if piece_rule := piece_in.get("pricing"):
+            piece["pricing"] = piece_rule
         return tx.append("item.received", f"item:{piece['item_id']}",
                          {"piece": piece, "currency": self.currency}, actor=actor)
 
@@ -421,7 +450,13 @@ class Items:
             if current["status"] == "sold":
                 raise Refused("item_sold", "piece {item_id} was sold; its record is closed",
                               item_id=item_id)
+            if changes.get("pricing"):  # by the gram: the edited piece must say its metal
+                problems = Form({})
+                prices.check_rate_priced({**prices.piece_view(current), **changes}, problems)
+                problems.done()
             before = {k: current[k] for k in changes if k in current}
+            if "pricing" in before and isinstance(before["pricing"], str):
+                before["pricing"] = json.loads(before["pricing"])
             tx.append("item.updated", f"item:{item_id}",
                       {"item_id": item_id, "changes": changes, "before": before,
                        "reason": reason}, actor=actor)
@@ -520,7 +555,7 @@ class Items:
         stones = await self.ledger.fetch(
             "SELECT type, carat_cents, shape, colour, clarity, lab, certificate FROM item_stones"
             " WHERE item_id = ? ORDER BY pos", (item_id,))
-        return {**row_dict(row), "stones": [row_dict(s) for s in stones]}
+        return {**prices.piece_view(row), "stones": [row_dict(s) for s in stones]}
 
     async def by_epc(self, epc: str) -> dict[str, Any] | None:
         row = await self.ledger.fetch_one("SELECT item_id FROM items WHERE epc = ?",

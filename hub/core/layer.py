@@ -13,6 +13,7 @@ from hub.core import (
     hq,
     items,
     outbox,
+    prices,
     roles,
     sales,
     staff,
@@ -24,7 +25,7 @@ LAYER = Layer(
     "core",
     areas=(
         Area("core", CORE, {**items.PROJECTIONS, **clients.PROJECTIONS, **sales.PROJECTIONS,
-                            **closures.PROJECTIONS}),
+                            **closures.PROJECTIONS, **prices.PROJECTIONS}),
         Area("staff", staff.SCHEMA, {**staff.PROJECTIONS, **approvals.PROJECTIONS,
                                      **roles.PROJECTIONS}),
         Area("hq", hq.SCHEMA, hq.PROJECTIONS),

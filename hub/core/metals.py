@@ -110,15 +110,22 @@ def round_amount(amount: Fraction | int, step: int = 1, mode: str = "nearest") -
     """An exact amount to a whole number of `step` minor units (100: whole euros): `nearest`
     rounds half up, `up` never under, `down` never over. The one rounding of a computed
     price; the same inputs always give the same amount."""
+    exact = Fraction(amount)
+    return round_ratio(exact.numerator, exact.denominator, step, mode)
+
+
+def round_ratio(numerator: int, denominator: int, step: int = 1, mode: str = "nearest") -> int:
+    """`round_amount` of numerator/denominator (denominator > 0) in integers only: the
+    re-pricing of a whole stock after new rates makes no Fraction per piece."""
     if step < 1:
         raise ValueError("a rounding step is at least one minor unit")
     if mode not in ROUNDING:
         raise ValueError(f"rounding is one of {ROUNDING}, not {mode}")
-    units = Fraction(amount) / step
+    den = denominator * step
     if mode == "up":
-        whole = -((-units.numerator) // units.denominator)
+        whole = -((-numerator) // den)
     elif mode == "down":
-        whole = units.numerator // units.denominator
+        whole = numerator // den
     else:  # half away from zero, as every other rounding of money (hub.money)
-        whole = round_half_up_div(units.numerator, units.denominator)
+        whole = round_half_up_div(numerator, den)
     return whole * step

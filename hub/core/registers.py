@@ -20,7 +20,7 @@ from hub.core.approvals import Approvals
 from hub.core.carts import Carts
 from hub.core.errors import Invalid, Refused
 from hub.core.items import Items
-from hub.core.sales import Sales
+from hub.core.sales import REFUND_TO, Sales, validate_lines, validate_tenders
 from hub.ledger.journal import Entry
 from hub.ledger.ledger import Ledger, Tx
 from hub.words import Words
@@ -126,18 +126,60 @@ class Registers:
         return await self.sales.document(entry)
 
     async def return_lines(self, sale_id: str, *, register_id: Any, lines: Any, reason: Any,
-                           approval_id: Any, actor: str) -> dict[str, Any]:
+                           approval_id: Any, actor: str,
+                           refund_to: Any = None) -> dict[str, Any]:
+        """A return the manager approves; its refund to the sale's tenders, or all of it to
+        `refund_to`: "store_credit" (hers) or "cash" — cash for a sale not paid in cash is
+        its own approval kind (`refund_cash`), so the manager sees what they approve."""
         sale = await self.sales.get(sale_id)
         self.sales.check_register(register_id)
         reason = _reason(reason)
         if lines is not None and (not isinstance(lines, list) or len(lines) > 200):
             raise Invalid("choose the lines to return", "lines")
-        action = {"kind": "return", "sale_id": sale["sale_id"], "register_id": register_id,
-                  "lines": lines, "reason": reason}
+        if refund_to is not None and refund_to not in REFUND_TO:
+            raise Invalid("a refund goes back to the sale's tenders, to store credit or in"
+                          " cash", "refund_to")
+        cash_asked = refund_to == "cash" and not any(
+            t["type"] == "cash" and t["amount"] > 0 for t in sale["tenders"])
+        action = {"kind": "refund_cash" if cash_asked else "return",
+                  "sale_id": sale["sale_id"], "register_id": register_id, "lines": lines,
+                  "reason": reason}
         entry = await self._approved(approval_id, action, actor, lambda tx, by: (
             self.sales.return_in(tx, sale["sale_id"], register_id=register_id, actor=actor,
-                                 reason=reason, lines=lines, approved_by=by)))
+                                 reason=reason, lines=lines, approved_by=by,
+                                 refund_to=refund_to)))
         return await self.sales.document(entry)
+
+    async def exchange(self, sale_id: str, *, register_id: Any, lines: Any, new_lines: Any,
+                       tenders: Any, reason: Any, approval_id: Any, actor: str,
+                       refund_tenders: Any = None) -> dict[str, Any]:
+        """An exchange (`Sales.exchange_in`) the manager approves as a return, naming the
+        lines that come back and the pieces that go out: {return, sale}."""
+        sale = await self.sales.get(sale_id)
+        self.sales.check_register(register_id)
+        reason = _reason(reason)
+        if not isinstance(lines, list) or not lines or len(lines) > 200:
+            raise Invalid("choose the lines to return", "lines")
+        checked = validate_lines(new_lines, self.sales.max_line_price)
+        paid = validate_tenders(tenders) if tenders else []
+        action = {"kind": "exchange", "sale_id": sale["sale_id"], "register_id": register_id,
+                  "lines": lines, "reason": reason,
+                  "items": [ln.get("item_id") or ln.get("sku") or ln.get("service")
+                            for ln in checked]}
+
+        def record(tx: Tx, by: str | None) -> tuple[Entry, Entry]:
+            return self.sales.exchange_in(
+                tx, sale["sale_id"], register_id=register_id, actor=actor, reason=reason,
+                lines_back=lines, new_lines=checked, tenders=paid,
+                refund_tenders=refund_tenders, approved_by=by)
+
+        def command(tx: Tx) -> tuple[Entry, Entry]:
+            self.approvals.spend_in(tx, approval_id, action, actor=actor)
+            return record(tx, self.approvals.approver_in(tx, approval_id))
+
+        back, new = await self.ledger.transact(command)
+        return {"return": await self.sales.document(back),
+                "sale": await self.sales.get(new.subject.split(":", 1)[1])}
 
 
 def _reason(value: Any) -> str:

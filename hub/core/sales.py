@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
-from hub.core import fields
+from hub.core import fields, promotions
 from hub.core.errors import Invalid, NotFound, Refused
 from hub.core.fields import Form
 from hub.core.holds import Holds
@@ -20,20 +20,28 @@ from hub.core.items import (
     row_dicts,
     set_piece_statuses,
 )
+from hub.core.prices import Prices
 from hub.ledger.journal import Entry, short_code
 from hub.ledger.ledger import Ledger, Tx
 from hub.money import Money, allocate, round_half_up_div, tax_included, tax_on_top
 from hub.words import Term
 
 TENDER_TYPES = ("cash", "card", "store_credit", "gift_card", "trade_in", "bank_transfer",
-                "loyalty", "deposit")
+                "loyalty", "deposit", "exchange")
 # Tenders another layer takes (its `SaleExtension.tenders`): refused while none runs.
-_EXTENSION_TENDERS = frozenset({"loyalty", "deposit"})
+_EXTENSION_TENDERS = frozenset({"loyalty", "deposit", "gift_card", "store_credit", "trade_in"})
+# What an exchange's return hands to its new sale (`Sales.exchange_in`): no money moves, so
+# it is refused anywhere else.
+EXCHANGE = "exchange"
 _TENDER_DETAIL = {
+    "exchange": {"reference"},  # the sale the exchange took pieces back from
     "loyalty": set(),
     "deposit": {"reference"},  # the job or layaway whose payments it applies
-    "cash": set(),
-    "card": {"brand", "last4", "auth_code", "terminal_ref"},
+    # Foreign money (hub/travel): its currency, amount in its minor units, the rate applied
+    # and the rate's reference; the tender's amount is the home amount the hub computed.
+    "cash": {"currency", "foreign_amount", "rate", "rate_ref"},
+    "card": {"brand", "last4", "auth_code", "terminal_ref", "currency", "foreign_amount",
+             "rate", "rate_ref"},
     "store_credit": {"reference"},
     "gift_card": {"number"},
     "trade_in": {"description", "reference"},
@@ -130,7 +138,8 @@ def validate_lines(raw: Any, max_price: int | None = None) -> list[dict[str, Any
         where = f"lines[{i}]"
         try:
             f = Form(line, where, allowed=("item_id", "sku", "service", "quantity",
-                                           "unit_price", "discount", "confirm_held"))
+                                           "unit_price", "discount", "confirm_held",
+                                           "quote_id"))
         except Invalid as exc:
             problems += exc.problems
             continue
@@ -152,6 +161,9 @@ def validate_lines(raw: Any, max_price: int | None = None) -> list[dict[str, Any
         unit_price = f.amount("unit_price", hi=max_price)
         discount = f.amount("discount") or 0
         confirm_held = f.boolean("confirm_held")  # sell a held piece all the same
+        quote_id = f.text("quote_id", max_len=20)  # a quote's locked price (hub/core/prices)
+        if quote_id and not item_id:
+            f.problem("quote_id", "a quote is of a piece")
         problems += f.problems
         out.append({"item_id": item_id, "sku": sku, "quantity": qty,
                     "unit_price": unit_price, "discount": discount})
@@ -161,6 +173,8 @@ def validate_lines(raw: Any, max_price: int | None = None) -> list[dict[str, Any
             out[-1]["service"] = service
         if confirm_held:
             out[-1]["confirm_held"] = True
+        if quote_id:
+            out[-1]["quote_id"] = quote_id
     if problems:
         raise Invalid.many(problems)
     return out
@@ -197,7 +211,11 @@ def _on_sale(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0)",
             (sale_id, line["line_no"], line.get("item_id"), line.get("sku"),
              line.get("service"), line["description"], line["quantity"], line["unit_price"],
-             line["discount"], line["tax_code"], line["tax"], line["total"]))
+             line["discount"], line["tax_code"] or "", line["tax"], line["total"]))
+        priced = {k: line[k] for k in _PRICED if line.get(k)}
+        if priced:  # the rate, quote and promotions it sold at (its receipt names them)
+            tx.execute("UPDATE sale_lines SET priced = ? WHERE sale_id = ? AND line_no = ?",
+                       (json.dumps(priced, sort_keys=True), sale_id, line["line_no"]))
         if line.get("sku"):
             adjust_stock(tx, line["sku"], -line["quantity"], entry.seq)
     set_piece_statuses(tx, entry, p)
@@ -225,6 +243,9 @@ def _on_return(tx: Tx, entry: Entry, p: dict[str, Any] | None) -> None:
     tx.execute("UPDATE sales SET status = ? WHERE sale_id = ?", (p["sale_status"], p["sale_id"]))
 
 
+# What a sale line keeps of how it was priced (hub/core/prices.py, hub/core/promotions.py).
+_PRICED = ("rate", "quote_id", "promotions")
+
 PROJECTIONS = {
     "sale.completed": _on_sale,
     "sale.returned": _on_return,
@@ -246,6 +267,17 @@ class Sales:
         self.holds: Holds | None = None
         self.extensions: list[SaleExtension] = []  # the layers' parts of a sale
         self.services: dict[str, ServiceSource] = {}  # what layers sell besides pieces
+        # A layer's check of a tender as the cart takes it (a gift card's balance), by type:
+        # `check(tx, tender, tenders_already_taken, client_id)` refuses in words.
+        self.tender_checks: dict[str, Callable[[Tx, dict[str, Any], list[dict[str, Any]],
+                                                 str | None], None]] = {}
+        # The one price function (set by the Store): rate-priced pieces, quotes, the
+        # promotions HQ runs; `tier_of` is a client's tier (the clienteling layer sets it).
+        self.prices: Prices | None = None
+        self.tier_of: Callable[[Tx, str], str | None] | None = None
+        # The least a piece sells for without a manager (a consignment's agreed price), by
+        # serial: the memo layer sets it; a line below it is marked `below_minimum`.
+        self.minimum_of: Callable[[Tx, str], int | None] | None = None
 
     def check_register(self, register_id: Any, field: str = "register_id") -> str:
         fields.identifier(register_id, field, what="a register id")
@@ -262,13 +294,20 @@ class Sales:
         rate = self.tax_rates[code]
         return tax_included(amount, rate) if self.prices_include_tax else tax_on_top(amount, rate)
 
-    def price_in(self, tx: Tx, lines: list[dict[str, Any]], discount: int) -> dict[str, Any]:
-        """Price a basket against the books (shared by carts and sales)."""
-        priced = []
+    def price_in(self, tx: Tx, lines: list[dict[str, Any]], discount: int,
+                 client_id: str | None = None) -> dict[str, Any]:
+        """Price a basket against the books (shared by carts and sales): each piece at its
+        price now (`Prices.line_in`: its rate or its quote), HQ's running promotions for
+        the client's tier, then the line and sale discounts."""
+        priced, pieces = [], []
         for n, line in enumerate(lines, start=1):
             if line.get("item_id"):
                 piece = load_piece_tx(tx, line["item_id"])
-                if piece["status"] != "in_stock":
+                # Out on approval, it sells only to her, through the line the memo layer
+                # writes naming that memo (no cart line can say so: validate_lines).
+                on_approval = (piece["status"] == "memo_out" and line.get("memo_out")
+                               and line["memo_out"] == piece["status_ref"])
+                if piece["status"] != "in_stock" and not on_approval:
                     why = WHY_NOT_SELLABLE.get(piece["status"], "piece {item_id} is not for sale")
                     raise Refused(f"item_{piece['status']}", why, item_id=piece["item_id"],
                                   ref=piece["status_ref"] or "")
@@ -276,7 +315,9 @@ class Sales:
                     hold = self.holds.of_in(tx, piece["item_id"])
                     if hold is not None:  # on a tray for an appointment: ask first
                         raise self.holds.refusal(hold)
-                unit, code, desc = piece["tag_price"], piece["tax_code"], piece["description"]
+                sold = (self.prices.line_in(tx, piece, line.get("quote_id"))
+                        if self.prices is not None else {"unit_price": piece["tag_price"]})
+                unit, code, desc = sold["unit_price"], piece["tax_code"], piece["description"]
             elif line.get("service"):
                 source = self.services.get(line["service"].split(":", 1)[0])
                 if source is None:
@@ -296,6 +337,10 @@ class Sales:
             if line.get("unit_price") is not None:
                 unit = line["unit_price"]
             gross = unit * line["quantity"]
+            pieces.append(piece if line.get("item_id") else None)
+            extra = {}
+            if line.get("item_id"):
+                extra = {k: sold[k] for k in ("rate", "stale", "quote_id") if sold.get(k)}
             if line["discount"] > gross:
                 raise Invalid("the discount of {discount} is more than the line's {gross}",
                               f"lines[{n - 1}].discount", discount=self.money(line["discount"]),
@@ -304,33 +349,81 @@ class Sales:
                            **({"service": line["service"]} if line.get("service") else {}),
                            "description": desc, "quantity": line["quantity"],
                            "unit_price": unit, "gross": gross, "line_discount": line["discount"],
-                           "tax_code": code})
+                           "tax_code": code, **extra})
+        self._promote(tx, priced, pieces, lines, client_id)
+        for p in priced:  # a promotion is part of its line's discount (and named apart)
+            p["line_discount"] += p.pop("promotion")
         net = [p["gross"] - p["line_discount"] for p in priced]
-        if discount > sum(net):
+        # A line of no tax (`tax_code` None: money held, as a gift card sold) is no
+        # merchandise: it takes no tax and no share of the sale's discount.
+        shared = [n if p["tax_code"] is not None else 0 for p, n in zip(priced, net,
+                                                                          strict=True)]
+        if discount > sum(shared):
             raise Invalid("the discount of {discount} is more than the sale's {total}",
-                          "discount", discount=self.money(discount), total=self.money(sum(net)))
-        shares = allocate(discount, net)
+                          "discount", discount=self.money(discount),
+                          total=self.money(sum(shared)))
+        shares = allocate(discount, shared) if discount else [0] * len(net)
         for p, n, share in zip(priced, net, shares, strict=True):
             amount = n - share
-            tax = self._tax(amount, p["tax_code"])
+            tax = self._tax(amount, p["tax_code"]) if p["tax_code"] is not None else 0
             p["discount"] = p.pop("line_discount") + share
             p["tax"] = tax
             p["total"] = amount if self.prices_include_tax else amount + tax
             del p["gross"]
+            if p["item_id"] and self.minimum_of is not None:
+                least = self.minimum_of(tx, p["item_id"])
+                if least is not None and p["total"] < least:
+                    p["below_minimum"] = True
         subtotal = sum(p["unit_price"] * p["quantity"] for p in priced)
         return {"lines": priced, "subtotal": subtotal,
+                **({"promotion": promoted} if (promoted := sum(
+                    a["amount"] for p in priced for a in p.get("promotions", ()))) else {}),
                 "discount": sum(p["discount"] for p in priced),
                 "tax": sum(p["tax"] for p in priced),
                 "total": sum(p["total"] for p in priced)}
 
+    def _promote(self, tx: Tx, priced: list[dict[str, Any]], pieces: list[Any],
+                 lines: list[dict[str, Any]], client_id: str | None) -> None:
+        """HQ's running promotions on the lines (none on a price typed by hand or a quote):
+        each line's `promotions` and their sum; `below_cost` when they take a piece under
+        its cost (a manager approves that at completion)."""
+        for p in priced:
+            p["promotion"] = 0
+        if self.prices is None:
+            return
+        running = promotions.running_in(tx, self.prices.now(), self.prices.tz)
+        if not running:
+            return
+        tier = self.tier_of(tx, client_id) if self.tier_of and client_id else None
+        eligible = [pc if pc is not None and ln.get("unit_price") is None
+                    and not ln.get("quote_id") else None for pc, ln in zip(pieces, lines,
+                                                                           strict=True)]
+        taken = promotions.apply(running, [{"piece": pc, "gross": p["gross"],
+                                            "quantity": p["quantity"]}
+                                           for pc, p in zip(eligible, priced, strict=True)],
+                                 tier)
+        for n, (p, pc, promos) in enumerate(zip(priced, pieces, taken, strict=True)):
+            if not promos:
+                continue
+            p["promotions"], p["promotion"] = promos, sum(a["amount"] for a in promos)
+            if p["line_discount"] > p["gross"] - p["promotion"]:
+                raise Invalid("the discount of {discount} is more than the line's {gross}",
+                              f"lines[{n}].discount", discount=self.money(p["line_discount"]),
+                              gross=self.money(p["gross"] - p["promotion"]))
+            if p["gross"] - p["promotion"] < (pc["cost"] or 0):
+                p["below_cost"] = True
+
     def complete_in(self, tx: Tx, *, register_id: str, actor: str, lines: list[dict[str, Any]],
                     tenders: list[dict[str, Any]], client_id: str | None, discount: int,
-                    note: str | None = None) -> Entry:
+                    note: str | None = None, exchange_of: str | None = None) -> Entry:
+        if exchange_of is None and any(t["type"] == EXCHANGE for t in tenders):
+            raise Refused("exchange_only", "an exchange pays only for the new pieces of an"
+                          " exchange", field="tenders")
         if client_id is not None:
             row = tx.one("SELECT status FROM clients WHERE client_id = ?", (client_id,))
             if row is None or row["status"] != "active":
                 raise NotFound("no client {client_id}", client_id=client_id)
-        basket = self.price_in(tx, lines, discount)
+        basket = self.price_in(tx, lines, discount, client_id)
         paid = sum(t["amount"] for t in tenders)
         change = paid - basket["total"]
         cash = sum(t["amount"] for t in tenders if t["type"] == "cash")
@@ -356,7 +449,8 @@ class Sales:
                               kind=Term("tender", t["type"]), field="tenders")
         payload = {"sale_id": sale_id, "register_id": register_id, "receipt_no": receipt_no,
                    "client_id": client_id, "currency": self.currency, **basket,
-                   "tenders": tenders, "change": change, "note": note}
+                   "tenders": tenders, "change": change, "note": note,
+                   **({"exchange_of": exchange_of} if exchange_of else {})}
         entry = tx.append("sale.completed", f"sale:{sale_id}", payload, actor=actor)
         for extension in self.extensions:
             extension.sold_in(tx, payload, actor)
@@ -384,12 +478,20 @@ class Sales:
 
     def return_in(self, tx: Tx, sale_id: str, *, register_id: str, actor: str, reason: Any,
                   lines: Any = None, refund_tenders: Any = None,
-                  approved_by: str | None = None) -> Entry:
-        """Return some or all of a sale's lines inside a transaction (see `return_lines`)."""
+                  approved_by: str | None = None, refund_to: str | None = None,
+                  refund_for: Callable[[Tx, dict[str, Any], int], list[dict[str, Any]]]
+                  | None = None) -> Entry:
+        """Return some or all of a sale's lines inside a transaction (see `return_lines`).
+        The refund goes to `refund_tenders`, or all of it to `refund_to` ("store_credit" for
+        the sale's client, "cash"), or to what `refund_for(tx, sale, refund)` says (an
+        exchange), else back through the tenders the sale was paid with."""
         self.check_register(register_id)
         reason = _reason(reason)
         wanted = _validate_return_lines(lines)
         tenders = validate_tenders(refund_tenders) if refund_tenders is not None else None
+        if tenders is not None and any(t["type"] == EXCHANGE for t in tenders):
+            raise Invalid("an exchange is made as one: return and new sale together",
+                          "refund_tenders")
         sale, sale_lines = self._load_sale_tx(tx, sale_id)
         if sale["status"] == "voided":
             raise Refused("sale_voided", "sale {sale_id} was voided: nothing to return",
@@ -421,7 +523,19 @@ class Sales:
             refund += amount
             out.append({"line_no": line["line_no"], "item_id": line["item_id"],
                         "sku": line["sku"], "quantity": pick["quantity"], "refund": amount})
-        refunds = tenders if tenders is not None else _refund_like_paid(tx, sale, refund)
+        if tenders is not None:
+            refunds = tenders
+        elif refund_for is not None:
+            refunds = refund_for(tx, sale, refund)
+        elif refund_to is not None:
+            refunds = refund_to_in(tx, sale, refund, refund_to)
+        else:
+            refunds = _refund_like_paid(tx, sale, refund)
+        taken = set().union(*(e.tenders for e in self.extensions))
+        for t in refunds:  # store credit, a gift card: only while their layer runs
+            if t["type"] in _EXTENSION_TENDERS and t["type"] not in taken:
+                raise Refused("tender_not_taken", "this hub does not take {kind} now",
+                              kind=Term("tender", t["type"]), field="refund_tenders")
         if sum(t["amount"] for t in refunds) != refund:
             raise Refused("refund_mismatch", "the refund tenders add up to {paid}, the refund"
                           " is {refund}", paid=self.money(sum(t["amount"] for t in refunds)),
@@ -443,15 +557,72 @@ class Sales:
 
     async def return_lines(self, sale_id: str, *, register_id: str, actor: str,
                            reason: str, lines: Any = None,
-                           refund_tenders: Any = None) -> dict[str, Any]:
-        """Return some or all of a sale's lines; refund proportionally to what was paid."""
+                           refund_tenders: Any = None,
+                           refund_to: str | None = None) -> dict[str, Any]:
+        """Return some or all of a sale's lines; refund proportionally to what was paid
+        (or as `return_in` says for `refund_tenders`, `refund_to`)."""
         self.check_register(register_id)
         _reason(reason)
         _validate_return_lines(lines)  # refuse bad input before queueing for the writer
         entry = await self.ledger.transact(lambda tx: self.return_in(
             tx, sale_id, register_id=register_id, actor=actor, reason=reason, lines=lines,
-            refund_tenders=refund_tenders))
+            refund_tenders=refund_tenders, refund_to=refund_to))
         return await self.document(entry)
+
+    def exchange_in(self, tx: Tx, sale_id: str, *, register_id: str, actor: str, reason: Any,
+                    lines_back: Any, new_lines: list[dict[str, Any]],
+                    tenders: list[dict[str, Any]], discount: int = 0,
+                    refund_tenders: Any = None,
+                    approved_by: str | None = None) -> tuple[Entry, Entry]:
+        """An exchange: lines of a sale come back and new lines go out, in one transaction
+        (a refused new sale leaves the return undone). The return's refund pays the new
+        sale as an `exchange` tender naming the old sale, so no money moves for it; what
+        the new sale costs beyond the refund, `tenders` pay; what the refund is beyond the
+        new sale goes back through `refund_tenders`, or the tenders the sale was paid with.
+        The new sale is for the old sale's client."""
+        sale = self._load_sale_tx(tx, sale_id)[0]
+        client_id = sale["client_id"]
+        if client_id is not None and not tx.one(
+                "SELECT 1 FROM clients WHERE client_id = ? AND status = 'active'", (client_id,)):
+            client_id = None  # erased since: the new sale is anonymous
+        basket = self.price_in(tx, new_lines, discount, client_id)
+        toward: list[int] = []
+        swap = {"type": EXCHANGE, "detail": {"reference": sale_id}}
+
+        def refund_for(tx: Tx, sale: dict[str, Any], refund: int) -> list[dict[str, Any]]:
+            toward.append(min(refund, basket["total"]))
+            rest = refund - toward[0]
+            out = [{**swap, "amount": toward[0]}] if toward[0] else []
+            if rest:
+                out += (validate_tenders(refund_tenders) if refund_tenders is not None
+                        else _refund_like_paid(tx, sale, rest))
+            return out
+
+        back = self.return_in(tx, sale_id, register_id=register_id, actor=actor, reason=reason,
+                              lines=lines_back, approved_by=approved_by, refund_for=refund_for)
+        pay = ([{**swap, "amount": toward[0]}] if toward[0] else []) + list(tenders)
+        if not pay:
+            raise Invalid("at least one tender is needed", "tenders")
+        new = self.complete_in(tx, register_id=register_id, actor=actor, lines=new_lines,
+                               tenders=pay, client_id=client_id, discount=discount,
+                               note=f"exchange {sale_id}", exchange_of=sale_id)
+        return back, new
+
+    async def exchange(self, sale_id: str, *, register_id: Any, actor: str, reason: Any,
+                       lines_back: Any, new_lines: Any, tenders: Any = None,
+                       discount: Any = 0, refund_tenders: Any = None) -> dict[str, Any]:
+        """`exchange_in` in its own transaction: {return, sale} as recorded."""
+        self.check_register(register_id)
+        _reason(reason)
+        _validate_return_lines(lines_back)
+        checked_lines = validate_lines(new_lines, self.max_line_price)
+        checked = validate_tenders(tenders) if tenders else []
+        discount = fields.amount(discount, "discount") or 0
+        back, new = await self.ledger.transact(lambda tx: self.exchange_in(
+            tx, sale_id, register_id=register_id, actor=actor, reason=reason,
+            lines_back=lines_back, new_lines=checked_lines, tenders=checked,
+            discount=discount, refund_tenders=refund_tenders))
+        return {"return": await self.document(back), "sale": await self.document(new)}
 
     def void_in(self, tx: Tx, sale_id: str, *, register_id: str, actor: str,
                 reason: Any, approved_by: str | None = None) -> Entry:
@@ -510,7 +681,7 @@ class Sales:
         sig = await self.ledger.fetch_one("SELECT signature FROM journal WHERE seq = ?",
                                           (sale["seq"],))
         out = row_dict(sale)
-        out["lines"] = [row_dict(r) for r in lines]
+        out["lines"] = [_priced_line(row_dict(r)) for r in lines]
         out["tenders"] = [{**row_dict(t), "detail": json.loads(t["detail"])} for t in tenders]
         out["returns"] = [{**row_dict(r), "approved_by": await self._approved_by(r["seq"])}
                           for r in returns]
@@ -661,6 +832,11 @@ class Sales:
         return row_dicts(rows)
 
 
+def _priced_line(line: dict[str, Any]) -> dict[str, Any]:
+    """A sale line as read: how it was priced (rate, quote, promotions) as its own keys."""
+    return {**line, **json.loads(line.pop("priced") or "{}")}
+
+
 def _refund_like_paid(tx: Tx, sale: dict[str, Any], refund: int) -> list[dict[str, Any]]:
     """Refund through the tenders the client paid with, in proportion (cash net of change)."""
     paid = [row_dict(t) for t in tx.all("SELECT * FROM sale_tenders WHERE sale_id = ?"
@@ -678,6 +854,33 @@ def _refund_like_paid(tx: Tx, sale: dict[str, Any], refund: int) -> list[dict[st
 
 def _reason(reason: Any) -> str:
     return fields.text(reason, "reason", required=True, max_len=500, multiline=True)
+
+
+REFUND_TO = ("store_credit", "cash")
+
+
+def refund_to_in(tx: Tx, sale: dict[str, Any], refund: int, to: str) -> list[dict[str, Any]]:
+    """All of a refund to one tender other than the sale's: store credit for the sale's
+    client (the store credit layer issues it), or cash."""
+    if to not in REFUND_TO:
+        raise Invalid("a refund goes back to the sale's tenders, to store credit or in cash",
+                      "refund_to")
+    if not refund:
+        return []
+    if to == "cash":
+        return [{"type": "cash", "amount": refund, "detail": {}}]
+    if not sale.get("client_id"):
+        raise Refused("no_client", "store credit is hers: this sale names no client",
+                      field="refund_to")
+    return [{"type": "store_credit", "amount": refund,
+             "detail": {"reference": sale["client_id"]}}]
+
+
+def paid_in_cash_in(tx: Tx, sale_id: str) -> bool:
+    """Whether any of a sale was paid in cash (a cash refund of another sale needs a
+    manager: `refund_cash`)."""
+    return tx.one("SELECT 1 FROM sale_tenders WHERE sale_id = ? AND type = 'cash' AND"
+                  " amount > 0", (sale_id,)) is not None
 
 
 def _validate_return_lines(raw: Any) -> list[dict[str, int]] | None:

@@ -228,14 +228,43 @@ _CORE_V9 = """
 ALTER TABLE sale_lines ADD COLUMN service TEXT;
 """
 
+# v10: pieces priced by the gram (hub/core/prices.py): the rule, the rate that priced it (as
+# named on every price: metal, fineness, per gram, validity, HQ message) and the price its
+# tag shows; sale lines keep their rate, quote and promotions; quotes; held rate moves a
+# manager accepted.
+_CORE_V10 = """
+ALTER TABLE items ADD COLUMN pricing TEXT;            -- JSON rule, NULL for a fixed price
+ALTER TABLE items ADD COLUMN price_rate TEXT;         -- JSON: the rate that priced it
+ALTER TABLE items ADD COLUMN price_rate_seq INTEGER;  -- the entry that brought that rate
+ALTER TABLE items ADD COLUMN tag_printed_price INTEGER;
+CREATE INDEX items_priced ON items(metal, item_id) WHERE pricing IS NOT NULL;
+ALTER TABLE sale_lines ADD COLUMN priced TEXT;        -- JSON: rate, quote, promotions
+CREATE TABLE price_quotes (
+    quote_id    TEXT PRIMARY KEY,
+    item_id     TEXT NOT NULL,
+    client_id   TEXT,
+    unit_price  INTEGER NOT NULL,
+    rate        TEXT,
+    valid_until TEXT NOT NULL,
+    seq         INTEGER NOT NULL
+);
+CREATE INDEX price_quotes_item ON price_quotes(item_id, seq);
+CREATE TABLE rate_acceptances (
+    message_id   TEXT PRIMARY KEY,
+    held_seq     INTEGER NOT NULL,
+    accepted_seq INTEGER NOT NULL
+);
+"""
+
 
 CORE = Schema("core", (Migration(1, _CORE_V1), Migration(2, _CORE_V2, rebuild=True),
                        Migration(3, _CORE_V3, rebuild=True), Migration(4, _CORE_V4),
                        Migration(5, _CORE_V5, rebuild=True), Migration(6, _CORE_V6),
                        Migration(7, _CORE_V7), Migration(8, _CORE_V8),
-                       Migration(9, _CORE_V9)),
+                       Migration(9, _CORE_V9), Migration(10, _CORE_V10, rebuild=True)),
               projections=("items", "item_stones", "item_history", "items_fts", "stock_lines",
                            "clients", "client_lookup", "register_counters", "sales",
-                           "sale_lines", "sale_tenders", "returns", "closures"))
+                           "sale_lines", "sale_tenders", "returns", "closures", "price_quotes",
+                           "rate_acceptances"))
 
 

@@ -17,6 +17,7 @@ from hub.bus import Event, EventBus
 from hub.devices.base import Device, DeviceSpec, State
 from hub.devices.errors import DeviceBusy, DeviceError
 from hub.devices.registry import driver_class
+from hub.devices.zvt.payments import TerminalPayments
 from hub.documents import Document, render_html
 from hub.receipts import Receipt, ReceiptSettings
 from hub.store import Store
@@ -42,6 +43,8 @@ class DeviceManager:
         self._unlisten: list[Callable[[], None]] = []
         self._background: set[asyncio.Task[Any]] = set()
         self.last_receipt: dict[str, dict[str, Any]] = {}  # register -> {sale_id, text, html}
+        # Card payments on the registers' terminals (set by the part when the books are open).
+        self.payments: TerminalPayments | None = None
 
     async def start(self) -> None:
         for device in self.devices.values():

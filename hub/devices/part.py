@@ -12,6 +12,8 @@ from hub.devices.manager import DeviceManager
 from hub.devices.profiles import load_profiles
 from hub.devices.sim.extra import seed_tags
 from hub.devices.sim.rig import DemoRig
+from hub.devices.zvt.driver import ZvtTerminal
+from hub.devices.zvt.payments import TerminalPayments
 from hub.receipts import receipt_settings
 from hub.runtime import Runtime
 
@@ -37,6 +39,11 @@ async def part(runtime: Runtime) -> AsyncIterator[DeviceManager]:
         manager = DeviceManager(specs, runtime.bus, runtime.store, receipts)
         await manager.start()
         stack.push_async_callback(manager.stop)
+        terminals = {d.register: d for d in manager.devices.values()
+                     if isinstance(d, ZvtTerminal) and d.register}
+        manager.payments = TerminalPayments(runtime.store, runtime.bus, terminals)
+        manager.payments.start()
+        stack.push_async_callback(manager.payments.stop)
         runtime.devices = manager
         log.info("devices started", extra={"devices": len(specs), "demo": rig is not None})
         try:

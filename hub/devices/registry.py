@@ -17,6 +17,7 @@ DRIVERS = {
     "cd5220": ("display", "hub.devices.display.driver:PoleDisplay"),
     "impinj-iot": ("rfid", "hub.devices.impinj.driver:ImpinjReader"),
     "tsl-ascii2": ("rfid", "hub.devices.tsl.driver:TslHandheld"),
+    "zvt": ("terminal", "hub.devices.zvt.driver:ZvtTerminal"),
 }
 NOT_SUPPORTED = {
     "llrp": "LLRP readers (Impinj Speedway, Zebra FX) are not supported yet: there is no"

@@ -12,6 +12,7 @@ from hub.core import fields
 from hub.core.errors import Invalid
 from hub.devices.manager import DeviceManager
 from hub.devices.sim.rig import DemoRig
+from hub.devices.zvt.payments import TerminalPayments
 from hub.web.kernel import (
     ApiError,
     Endpoints,
@@ -20,6 +21,7 @@ from hub.web.kernel import (
     render,
     runtime_of,
     service,
+    session_of,
     store_of,
 )
 from hub.words import N_
@@ -102,6 +104,46 @@ async def demo_sweep(request: web.Request) -> web.Response:
     return json_response({"device": "handheld", "tags": len(rig.handheld.in_field)})
 
 
+def _payments(request: web.Request) -> TerminalPayments:
+    return service(_manager(request).payments, N_("the card terminal"))
+
+
+async def terminal_pay(request: web.Request) -> web.Response:
+    """Ask the register's terminal for an amount; answers once the terminal has (the live
+    statuses go out as `device.terminal` meanwhile), with the cart holding the card."""
+    body = await read_json(request)
+    register = store_of(request).sales.check_register(request.match_info["register_id"],
+                                                      "register_id")
+    amount = fields.amount(body.get("amount"), "amount", required=True)
+    return json_response(await _payments(request).pay(register, amount,
+                                                      actor=session_of(request).staff_id))
+
+
+async def terminal_state(request: web.Request) -> web.Response:
+    register = store_of(request).sales.check_register(request.match_info["register_id"],
+                                                      "register_id")
+    payments = _payments(request)
+    terminal = payments.terminal(register)
+    return json_response({"terminal": terminal.status(),
+                          "payments": await payments.recent(register, 10)})
+
+
+async def terminal_resolve(request: web.Request) -> web.Response:
+    return json_response(await _payments(request).resolve(request.match_info["payment_id"],
+                                                          actor=session_of(request).staff_id))
+
+
+async def terminal_end_of_day(request: web.Request) -> web.Response:
+    register = store_of(request).sales.check_register(request.match_info["register_id"],
+                                                      "register_id")
+    return json_response(await _payments(request).end_of_day(register,
+                                                             actor=session_of(request).staff_id))
+
+
+async def terminal_problems(request: web.Request) -> web.Response:
+    return json_response({"problems": await _payments(request).problems()})
+
+
 async def devices_page(request: web.Request) -> web.Response:
     runtime = runtime_of(request)
     manager = _manager(request)
@@ -134,6 +176,27 @@ def setup(table: Endpoints) -> None:
     table.api("POST", "/api/v1/devices/demo/sweep", demo_sweep, permission="devices.use",
               summary="Demo: pull the simulated RFID handheld's trigger",
               body={"type": "object"})
+    table.api("POST", "/api/v1/registers/{register_id}/cart/terminal", terminal_pay,
+              permission="sell",
+              summary="Pay on the register's card terminal: on approval the card is a tender"
+                      " of the cart",
+              body={"type": "object", "required": ["amount"],
+                    "properties": {"amount": {"type": "integer"}}})
+    table.api("GET", "/api/v1/registers/{register_id}/terminal", terminal_state,
+              permission="sell", summary="The register's card terminal and its last payments")
+    table.api("POST", "/api/v1/terminal/payments/{payment_id}/resolve", terminal_resolve,
+              permission="sell",
+              summary="Ask the terminal how an interrupted card payment ended",
+              body={"type": "object"})
+    table.api("POST", "/api/v1/registers/{register_id}/terminal/end-of-day",
+              terminal_end_of_day, permission="approve",
+              summary="The card terminal's end of day (its totals go into the books)",
+              body={"type": "object"})
+    table.api("GET", "/api/v1/terminal/problems", terminal_problems, permission="devices.view",
+              summary="Card payments a manager must look at (unknown, reversal failed)")
+    table.floor_panel("terminal", "floor_terminal.html", permission="sell",
+                      script="/devices/terminal.js", order=20)
+    table.script("/devices/terminal.js", STATIC / "terminal.js")
     table.page("/devices", devices_page, permission="devices.view", title=N_("Devices"),
                nav=True, order=60)
     table.script("/devices/devices.js", STATIC / "devices.js")

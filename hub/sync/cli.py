@@ -174,6 +174,19 @@ def cmd_hq_rates(args: argparse.Namespace) -> int:
     return _send(args, args.store, "rates", {"rates": rates})
 
 
+def cmd_hq_exchange_rates(args: argparse.Namespace) -> int:
+    """Exchange rates for foreign currency tenders (hub/travel): home currency per unit, as
+    an exact decimal string."""
+    rates = []
+    for spec in args.rate:
+        currency, sep, rate = spec.partition(":")
+        if not sep or not currency or not rate:
+            raise CommandError(f"--rate {spec!r}: expected CURRENCY:RATE, e.g. USD:0.9215", 2)
+        rates.append({"currency": currency.upper(), "rate": rate,
+                      "valid_from": args.valid_from, "valid_until": args.valid_until})
+    return _send(args, args.store, "exchange_rates", {"rates": rates})
+
+
 def cmd_hq_reserve(args: argparse.Namespace) -> int:
     return _send(args, args.store, "reservation", {
         "reservation_id": args.reservation_id, "item_id": args.item, "client_id": args.client,
@@ -282,6 +295,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--valid-from", required=True)
     p.add_argument("--valid-until", required=True)
     p.set_defaults(func=cmd_hq_rates)
+    p = hq_parser("exchange-rates", "push exchange rates (home currency for one unit of"
+                                    " each foreign one)", broker=True)
+    p.add_argument("--store", default="all")
+    p.add_argument("--rate", action="append", required=True, help="CURRENCY:RATE, e.g."
+                                                                   " USD:0.9215")
+    p.add_argument("--valid-from", required=True, help="a moment with its offset")
+    p.add_argument("--valid-until", required=True)
+    p.set_defaults(func=cmd_hq_exchange_rates)
     p = hq_parser("reserve", "hold a piece at a store for an online client", broker=True)
     p.add_argument("--store", required=True)
     p.add_argument("--item", required=True)

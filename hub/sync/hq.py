@@ -35,6 +35,7 @@ from hub.core.clients import do_not_contact_on, may_contact, reachable
 from hub.core.entries import piece_changes
 from hub.core.hq import MESSAGE_TYPES
 from hub.core.outbox import CONTACT_PURPOSE
+from hub.giftcards import chain as gift_card_chain
 from hub.ledger.journal import Entry, entry_hash, open_payload, verify_chain
 from hub.ledger.ledger import utc_now
 from hub.sync.enroll import HQKeys, hello_proof
@@ -73,6 +74,8 @@ class Ingested:
     problem: str | None = None
     hello: bool = False  # ask the store to say hello again (HQ missed its enrollment)
     notifications: int = 0  # messages to clients the batch asked HQ to send
+    # HQ's answers the batch calls for (gift cards across the chain): (topic, payload).
+    messages: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 # -- messages to clients ---------------------------------------------------------------------
@@ -230,7 +233,25 @@ class HQ:
         if self.on_stored is not None:
             self.on_stored(store_id, run)
         return Ingested(head, gap=bool(pending), stored=len(run),
-                        notifications=sum(f.what == "notification" for f in facts))
+                        notifications=sum(f.what == "notification" for f in facts),
+                        messages=self._gift_card_answers(
+                            {f.data["code"] for f in facts if f.what == "gift_card"}))
+
+    def _gift_card_answers(self, touched: set[str]) -> list[tuple[str, bytes]]:
+        """Reconciliations of cards taken at another store than theirs, decided once, and
+        the cards' chain-wide balances for every store (hub/giftcards/chain.py)."""
+        if not touched:
+            return []
+        decided, balances = gift_card_chain.answers(self.storage.query, touched)
+        out = []
+        for d in decided:
+            self.storage.append_facts(d["store_id"], [Fact("gift_card_outcome", {
+                "redeemer": d["store_id"], "seq": d["seq"], "code": d["code"],
+                "outcome": d["outcome"]})])
+            out.append(self.message(d["store_id"], "gift_card_reconciliation", {
+                k: d[k] for k in ("code", "ref", "outcome", "balance")}))
+        out += [self.message(ALL, "gift_card_balance", b) for b in balances]
+        return out
 
     def _check_run(self, store_id: str, public_key: str, head_seq: int, head_hash: bytes,
                    run: list[Entry]) -> str | None:
@@ -286,6 +307,13 @@ class HQ:
                     "notification_id": entry.subject.split(":", 1)[1],
                     "client_id": entry.key_id.split(":", 1)[1], "seq": entry.seq,
                     "channels": [] if p is None else list(p["channels"])}))
+                continue
+            if kind == "account.moved" or kind.startswith("gift_card.foreign_"):
+                p = self.decrypt(store_id, entry, cache)
+                move = None if p is None else gift_card_chain.move_of(store_id, kind,
+                                                                      entry.seq, p)
+                if move is not None:
+                    facts.append(Fact("gift_card", move))
                 continue
             if not kind.startswith(("item.", "sale.", "hq.")):
                 continue
@@ -533,6 +561,8 @@ class Receiver:
                 # (paho sends in order, so acks never overtake each other).
                 self._spawn(client.publish(topic(chain, store_id, "ack"),
                                            self.hq.ack(store_id, result), qos=1))
+                for name, payload in result.messages:  # HQ's answers (gift cards)
+                    self._spawn(client.publish(name, payload, qos=1))
                 if result.notifications:
                     self._due.set()
             elif leaf == "hello":

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from hub.giftcards import chain as gift_card_chain
 from hub.ledger.journal import ENTRY_COLUMNS, GENESIS_HASH, Entry
 from hub.ledger.ledger import utc_now
 
@@ -127,6 +128,7 @@ class HQStorage(Protocol):
     def put_keys(self, store_id: str, keys: list[tuple[str, int, bytes]]) -> None: ...
     def keys(self, store_id: str) -> dict[str, tuple[int, bytes | None]]: ...
     def append(self, store_id: str, entries: list[Entry], facts: list[Fact]) -> int: ...
+    def append_facts(self, store_id: str, facts: list[Fact]) -> None: ...
     def entries(self, store_id: str, after: int = 0, limit: int = 1000) -> list[Entry]: ...
     def active_reservation(self, store_id: str, item_id: str) -> str | None: ...
     def add_reservation(self, row: dict[str, Any]) -> None: ...
@@ -152,7 +154,7 @@ class SqliteHQStorage:
         for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
                        "PRAGMA secure_delete=ON", "PRAGMA busy_timeout=10000"):
             self.conn.execute(pragma)
-        self.conn.executescript(_SCHEMA)
+        self.conn.executescript(_SCHEMA + gift_card_chain.SCHEMA)
 
     def close(self) -> None:
         self.conn.close()
@@ -235,6 +237,12 @@ class SqliteHQStorage:
             for fact in facts:
                 _apply_fact(self.conn, store_id, fact)
         return last.seq
+
+    def append_facts(self, store_id: str, facts: list[Fact]) -> None:
+        """HQ's own projection changes, not from a store's run (a gift card reconciled)."""
+        with self._tx():
+            for fact in facts:
+                _apply_fact(self.conn, store_id, fact)
 
     def entries(self, store_id: str, after: int = 0, limit: int = 1000) -> list[Entry]:
         rows = self.conn.execute(f"SELECT {ENTRY_COLUMNS} FROM entries WHERE store_id = ? AND"
@@ -340,6 +348,13 @@ def _apply_fact(conn: sqlite3.Connection, store_id: str, fact: Fact) -> None:
                 " client_id, seq, status, updated_at) VALUES (?,?,?,?,?,'requested',?)",
                 [(store_id, d["notification_id"], channel, d["client_id"], d["seq"],
                   utc_now()) for channel in d["channels"] or [""]])
+        case "gift_card":  # a card's chain-wide move (hub/giftcards/chain.py)
+            conn.execute("INSERT OR IGNORE INTO gift_card_moves (store_id, seq, code, home,"
+                         " amount, ref) VALUES (:store_id, :seq, :code, :home, :amount, :ref)",
+                         d)
+        case "gift_card_outcome":
+            conn.execute("UPDATE gift_card_moves SET outcome = :outcome WHERE store_id ="
+                         " :redeemer AND seq = :seq AND code = :code", d)
         case "conflict":
             conn.execute("INSERT INTO conflicts (at, source, store_id, kind, item_id, ref,"
                          " detail) VALUES (:at, :source, :store_id, :kind, :item_id, :ref,"

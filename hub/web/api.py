@@ -228,7 +228,8 @@ async def add_line(request: web.Request) -> web.Response:
     else:
         cart = await store.carts.add(_register(request), item_id=body.get("item_id"),
                                      sku=body.get("sku"), quantity=body.get("quantity", 1),
-                                     by=_me(request), confirm_held=held_ok)
+                                     by=_me(request), confirm_held=held_ok,
+                                     quote_id=body.get("quote_id"))
     return json_response(cart)
 
 
@@ -259,8 +260,9 @@ async def set_discount(request: web.Request) -> web.Response:
 
 async def add_tender(request: web.Request) -> web.Response:
     body = await read_json(request)
-    return json_response(await store_of(request).carts.add_tender(_register(request), body,
-                                                                  by=_me(request)))
+    approval_id = body.pop("approval_id", None)  # a card typed by hand at a terminal's register
+    return json_response(await store_of(request).carts.add_tender(
+        _register(request), body, by=_me(request), approval_id=approval_id))
 
 
 async def remove_tender(request: web.Request) -> web.Response:
@@ -319,7 +321,8 @@ async def return_sale(request: web.Request) -> web.Response:
     return json_response(await store_of(request).registers.return_lines(
         request.match_info["sale_id"], register_id=body.get("register_id"),
         lines=body.get("lines"), reason=body.get("reason"),
-        approval_id=body.get("approval_id"), actor=_me(request)), 201)
+        approval_id=body.get("approval_id"), actor=_me(request),
+        refund_to=body.get("refund_to")), 201)
 
 
 # -- approvals ----------------------------------------------------------------------------------
@@ -468,7 +471,7 @@ def setup(table: Endpoints) -> None:
         summary="Add a piece (item_id, or a scanned code) or a stock line (sku); a piece held"
                 " on a tray is refused (409 held) unless confirm_held",
         body=_body(item_id=_TEXT, code=_TEXT, sku=_TEXT, quantity=_INT,
-                   confirm_held={"type": "boolean"}))
+                   confirm_held={"type": "boolean"}, quote_id={"type": "string"}))
     api("DELETE", _CART + "/lines/{line_no}", remove_line, permission="sell", summary="Remove a line")
     api("PUT", _CART + "/lines/{line_no}/price", set_price, permission="sell",
         summary="Change a line's price (manager approval)",
@@ -482,7 +485,7 @@ def setup(table: Endpoints) -> None:
     api("POST", _CART + "/tenders", add_tender, permission="sell", summary="Take a tender",
         body=_body("type", "amount", type={"enum": list(TENDER_TYPES)}, amount=_INT,
                    brand=_TEXT, last4=_TEXT, auth_code=_TEXT, terminal_ref=_TEXT,
-                   reference=_TEXT))
+                   reference=_TEXT, approval_id=_TEXT))
     api("DELETE", _CART + "/tenders/{index}", remove_tender, permission="sell",
         summary="Remove a tender")
     api("POST", _CART + "/complete", complete, permission="sell",
@@ -505,7 +508,7 @@ def setup(table: Endpoints) -> None:
     api("POST", "/api/v1/sales/{sale_id}/return", return_sale, permission="returns.request",
         summary="Return lines of a sale (manager approval)",
         body=_body("register_id", "reason", register_id=_TEXT, reason=_TEXT,
-                   lines=_LINE_REFS, approval_id=_TEXT))
+                   lines=_LINE_REFS, approval_id=_TEXT, refund_to=_TEXT))
 
     api("POST", "/api/v1/approvals", approve, permission=SIGNED_IN,
         summary="A manager's PIN approves one exact action", body={

@@ -127,11 +127,18 @@ def _with_offset(query: list[tuple[str, str]], offset: int) -> str:
 async def item_page(request: web.Request) -> web.Response:
     store = _store(request)
     item = piece_for_browser(request, await store.items.get(request.match_info["item_id"]))
-    history = [for_browser(request, h) for h in await store.items.history(item["item_id"])]
+    entries = await store.items.history(item["item_id"])
+    history = [for_browser(request, h) for h in entries]
+    # The entries that re-priced it by HQ's rates (their payload stays off the browser).
+    repriced = {h["seq"] for h in entries if h["kind"] == "rates.accepted" or (
+        h["kind"] == "hq.message" and ((h["payload"] or {}).get("message") or {}).get("type")
+        == "rates")}
     hold = store.holds.shown(await store.holds.of(item["item_id"]))  # on a tray: where
     return await render(request, "item.html", {
         "item": item, "history": history, "hold": hold,
         "inspection_outcomes": INSPECTION_OUTCOMES,
+        "priced": store.prices.shown(item),  # by the gram: its rate, stale or not
+        "repriced": repriced,
         "stone_groups": group_stones(item["stones"]),
         "can_inspect": may(request, "pieces.inspect")})
 
@@ -181,7 +188,8 @@ async def sale_page(request: web.Request) -> web.Response:
             client_name = display_name(profile) if profile else None
         except Refused:
             client_name = None
-    returnable = [ln for ln in sale["lines"] if ln["quantity"] > ln["returned_qty"]]
+    returnable = [ln for ln in sale["lines"] if ln["quantity"] > ln["returned_qty"]
+                  and not ln.get("service")]  # a service (a gift card) only goes by a void
     config = runtime_of(request).config
     return await render(request, "sale.html", {
         "sale": sale, "receipt": receipt, "client_name": client_name,

@@ -3,7 +3,7 @@ roles, settings), the live events socket and the plain files: the web layer's `s
 
 from __future__ import annotations
 
-from hub.web import api, attachments_web, events, files, pages
+from hub.web import api, attachments_web, events, files, pages, prices_web
 from hub.web.kernel import Endpoints
 
 
@@ -13,3 +13,4 @@ def setup(table: Endpoints) -> None:
     events.setup(table)
     pages.setup(table)
     attachments_web.setup(table)
+    prices_web.setup(table)  # metal rates, held moves, tags to reprint, quotes

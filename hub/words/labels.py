@@ -14,7 +14,7 @@ STATUS = {
     "in_stock": N_("In stock"), "reserved": N_("Reserved"), "sold": N_("Sold"),
     "returned": N_("Returned, awaiting inspection"), "memo_out": N_("Out on memo"),
     "in_repair": N_("In repair"), "in_transfer": N_("In transfer"), "missing": N_("Missing"),
-    "written_off": N_("Written off"),
+    "written_off": N_("Written off"), "returned_to_vendor": N_("Given back to its owner"),
 }
 CATEGORY = {
     "ring": N_("ring"), "necklace": N_("necklace"), "bracelet": N_("bracelet"),
@@ -53,7 +53,10 @@ ACTION = {"discount": N_("discount"), "price_change": N_("price change"), "void"
           "return": N_("return"), "no_sale": N_("drawer opening without a sale"),
           "inspection": N_("inspection of a returned piece"),
           "pickup_difference": N_("difference found at pick-up"),
-          "deposit_refund": N_("refund of a deposit")}
+          "deposit_refund": N_("refund of a deposit"),
+          "stale_rate": N_("sale at a metal rate past its validity"),
+          "below_cost": N_("promotion below a piece's cost"),
+          "below_minimum": N_("sale below a consignor's agreed price")}
 ROLE = {"associate": N_("Associate"), "manager": N_("Manager"), "admin": N_("Administrator")}
 STAFF_STATUS = {"active": N_("Active"), "left": N_("Left")}
 INSPECTION = {"in_stock": N_("Back to stock"), "in_repair": N_("To repair"),
@@ -82,6 +85,8 @@ KIND = {
     "count.started": N_("Count started"), "count.closed": N_("Counted"),
     "count.sweep": N_("Handheld sweep"), "count.piece_found": N_("Found again"),
     "hq.message": N_("Message from head office"), "hq.conflict": N_("Conflict with head office"),
+    "price.quoted": N_("Price quoted"), "rates.accepted": N_("Held metal rates accepted"),
+    "item.tags_printed": N_("Tag reprinted"),
     "hq.reservation_collected": N_("Collected (click and collect)"),
     "register.no_sale": N_("Drawer opened without a sale"),
     "role.defined": N_("Role changed"),
@@ -181,6 +186,9 @@ FIELDS = {
     "collection": N_("Collection"), "cost": N_("Cost"), "tag_price": N_("Tag price"),
     "tax_code": N_("Tax rate"), "ownership": N_("Ownership"), "vendor": N_("Vendor"),
     "location": N_("Location"), "status": N_("Status"), "stones": N_("Stones"),
+    "pricing": N_("Pricing by the gram"), "making_per_gram": N_("Making charge a gram"),
+    "making_bp": N_("Making charge (share of the metal)"), "margin_bp": N_("Margin"),
+    "round_to": N_("Rounded to"), "rounding": N_("Rounding"), "quote_id": N_("Quote"),
     "stones[]": N_("Stone"), "type": N_("Type"), "carat_cents": N_("Carats"),
     "shape": N_("Shape"), "colour": N_("Colour"), "clarity": N_("Clarity"), "lab": N_("Lab"),
     "certificate": N_("Certificate"), "quantity": N_("Quantity"),
@@ -389,3 +397,134 @@ ATTACHMENT_KIND = {"photo": N_("photo"), "sketch": N_("sketch"), "cad": N_("CAD 
 VOCABULARIES.update({"attachment_type": ATTACHMENT_TYPE,
                      "attachment_kind": ATTACHMENT_KIND})
 KIND.update({"attachment.stored": N_("File kept")})
+
+# Gift cards, store credit and exchanges (hub/giftcards, hub/core/sales.py).
+TENDER.update({"exchange": N_("Exchange")})
+ACTION.update({"refund_cash": N_("cash refund of a sale not paid in cash"),
+               "exchange": N_("exchange")})
+ACCOUNT_MOVEMENT = {"issued": N_("Issued"), "applied": N_("Spent"), "refunded": N_("Given back"),
+                    "reversed": N_("Cancelled"), "expired": N_("Expired")}
+GIFT_CARD_STATUS = {"active": N_("Active"), "cancelled": N_("Cancelled"),
+                    "pending": N_("Waiting for head office"), "reconciled": N_("Reconciled"),
+                    "conflict": N_("In conflict")}
+GIFT_CARD_BASIS = {"books": N_("this store's books"),
+                   "online": N_("head office's balance"),
+                   "offline": N_("the offline limit (head office out of reach)")}
+VOCABULARIES.update({"account_movement": ACCOUNT_MOVEMENT, "gift_card_status": GIFT_CARD_STATUS,
+                     "gift_card_basis": GIFT_CARD_BASIS})
+KIND.update({"gift_card.sold": N_("Gift card sold"),
+             "gift_card.cancelled": N_("Gift card cancelled"),
+             "gift_card.foreign_applied": N_("Another store's gift card taken"),
+             "gift_card.foreign_refunded": N_("Another store's gift card given back"),
+             "gift_card.settled": N_("Head office's word on a gift card"),
+             "gift_card.known": N_("Gift card balance from head office")})
+FIELDS.update({"refund_to": N_("Refund to"),
+               "refund_tenders": N_("Refund tenders"), "new_lines": N_("New pieces"),
+               "lines_back": N_("Lines to return")})
+
+# Memo and consignment (hub/memo).
+MEMO_STATE = {"on_memo": N_("On memo"), "sold": N_("Sold"),
+              "returned": N_("Given back to the vendor")}
+MEMO_OUT_STATE = {"out": N_("Out on approval"), "sold": N_("Bought"), "back": N_("Brought back")}
+CONSIGNMENT_STATE = {"held": N_("For sale"), "sold": N_("Sold"),
+                     "returned": N_("Given back to her")}
+MEMO_METHOD = {"bank_transfer": N_("Bank transfer"), "cheque": N_("Cheque"), "cash": N_("Cash")}
+MEMO_EVENT = {"received": N_("Received on memo"), "sold": N_("Sold: owed to the vendor"),
+              "unsold": N_("Sale taken back"), "returned": N_("Given back to the vendor"),
+              "paid": N_("Paid to the vendor"), "out": N_("Out on approval"),
+              "back": N_("Brought back"), "consigned": N_("Left on consignment"),
+              "credited": N_("Sold: credited to her"), "uncredited": N_("Credit taken back"),
+              "paid_out": N_("Paid out to her"), "given_back": N_("Given back to her")}
+VOCABULARIES.update({"memo_state": MEMO_STATE, "memo_out_state": MEMO_OUT_STATE,
+                     "consignment_state": CONSIGNMENT_STATE, "memo_method": MEMO_METHOD,
+                     "memo_event": MEMO_EVENT})
+FOLLOWUP_KIND.update({"memo_due": N_("Piece on approval due back")})
+KIND.update({"vendor.added": N_("Vendor added"), "memo.received": N_("Received on memo"),
+             "memo.sold": N_("Memo or consigned piece sold"),
+             "memo.unsold": N_("Memo or consigned piece's sale taken back"),
+             "memo.returned_to_vendor": N_("Given back to the vendor"),
+             "memo.vendor_paid": N_("Vendor paid"), "memo.out": N_("Out on approval"),
+             "memo.back": N_("Back from approval"),
+             "consignment.received": N_("Left on consignment"),
+             "consignment.returned": N_("Given back to the consignor"),
+             "consignment.paid": N_("Consignor paid out")})
+FIELDS.update({"vendor_id": N_("Vendor"), "memo_ref": N_("Vendor's memo number"),
+               "terms_days": N_("Terms"), "owed": N_("Owed to the vendor"),
+               "pieces": N_("Pieces"), "pieces[]": N_("Piece"),
+               "memo_out_id": N_("Approval"), "commission_bp": N_("Commission"),
+               "minimum": N_("Agreed price"), "term_days": N_("Term"),
+               "consignment_id": N_("Consignment"), "method": N_("Paid by"),
+               "piece": N_("Piece")})
+
+# Travellers' money (hub/travel/): foreign currency tenders, exchange rates, tax-free forms.
+TRAVEL_DOCUMENT = {"passport": N_("Passport"), "id_card": N_("Identity card")}
+EXCHANGE_HELD = {"held": N_("Waiting for a manager"), "accepted": N_("Accepted"),
+                 "superseded": N_("Replaced by a newer rate")}
+TAX_FREE_STATUS = {"issued": N_("Issued"), "cancelled": N_("Cancelled")}
+VOCABULARIES.update({"travel_document": TRAVEL_DOCUMENT, "exchange_held": EXCHANGE_HELD,
+                     "tax_free_status": TAX_FREE_STATUS})
+KIND.update({"exchange.rates_set": N_("Exchange rates from head office"),
+             "exchange.rates_held": N_("Exchange rate move held for a manager"),
+             "exchange.rate_accepted": N_("Held exchange rate accepted"),
+             "tax_free.traveller": N_("Traveller's details for a tax-free form"),
+             "tax_free.issued": N_("Tax-free form made"),
+             "tax_free.cancelled": N_("Tax-free form cancelled")})
+FIELDS.update({"currency": N_("Currency"), "foreign_amount": N_("Amount in that currency"),
+               "rate": N_("Rate"), "rate_ref": N_("Rate reference"), "rates": N_("Rates"),
+               "rates[]": N_("Rate"), "valid_from": N_("Valid from"),
+               "valid_until": N_("Valid until"), "held_seq": N_("Held rate"),
+               "document_type": N_("Document"),
+               "document_number": N_("Passport or identity card number"),
+               "residence": N_("Country of residence"), "nationality": N_("Nationality"),
+               "address": N_("Address abroad")})
+
+# The kinds of balance the store holds for others (hub/core/accounts.py), as the Z report
+# lists them.
+ACCOUNT_KIND = {"loyalty": N_("Loyalty points"), "deposit": N_("Deposits"),
+                "gift_card": N_("Gift cards"), "store_credit": N_("Store credit"),
+                "vendor_payable": N_("Owed to memo vendors"),
+                "consignor": N_("Owed to consignors")}
+VOCABULARIES.update({"account_kind": ACCOUNT_KIND})
+
+# Buying gold and trade-ins (hub/buying/): her identity document, how a lot was tested,
+# where a bought lot went, how she was paid.
+IDENTITY_DOCUMENT = {"passport": N_("Passport"), "identity_card": N_("Identity card"),
+                     "driving_licence": N_("Driving licence"),
+                     "residence_permit": N_("Residence permit")}
+METAL_TEST = {"hallmark": N_("Hallmark only"), "touchstone": N_("Touchstone and acid"),
+              "xrf": N_("XRF analyser"), "fire_assay": N_("Fire assay"),
+              "electronic": N_("Electronic tester")}
+BUYIN_LOT_STATUS = {"held": N_("In its hold period"), "melt": N_("Released to the melt"),
+                    "stock": N_("Released to stock")}
+BUYIN_PAYOUT = {"cash": N_("Cash"), "bank_transfer": N_("Bank transfer"),
+                "store_credit": N_("Store credit"), "trade_in": N_("Trade-in against a sale")}
+VOCABULARIES.update({"identity_document": IDENTITY_DOCUMENT, "metal_test": METAL_TEST,
+                     "buyin_lot_status": BUYIN_LOT_STATUS, "buyin_payout": BUYIN_PAYOUT})
+ACCOUNT_KIND.update({"trade_in": N_("Trade-ins not yet spent")})
+ACTION.update({"buyin_price": N_("price above the computed buying price")})
+KIND.update({"buyin.details": N_("Seller's details for a purchase"),
+             "buyin.recorded": N_("Bought from a client"),
+             "buyin.released": N_("Bought lot released from its hold"),
+             "buyin.report_exported": N_("Purchases report exported")})
+FIELDS.update({"identity_documents": N_("Identity documents"),
+               "identity_documents[]": N_("Identity document"), "expiry": N_("Expiry"),
+               "country": N_("Issuing country"), "lots": N_("Lots"), "lots[]": N_("Lot"),
+               "test": N_("How it was tested"), "payout": N_("Paid as"),
+               "offered": N_("Price offered"), "document": N_("Identity document"),
+               "to": N_("Released to"), "photos": N_("Photos")})
+
+# The card terminal (hub/devices/zvt/): its payments' outcomes and its journal entries.
+DEVICE_KIND.update({"terminal": N_("Card terminal")})
+TERMINAL_OUTCOME = {"started": N_("In progress"), "approved": N_("Approved"),
+                    "declined": N_("Declined"), "aborted": N_("Cancelled on the terminal"),
+                    "unknown": N_("Outcome unknown: ask the terminal"),
+                    "not_charged": N_("Not charged"), "reversed": N_("Reversed"),
+                    "reversal_failed": N_("Reversal failed: a manager must act")}
+VOCABULARIES.update({"terminal_outcome": TERMINAL_OUTCOME})
+ACTION.update({"card_keyed": N_("card payment typed by hand while the register has a"
+                                " terminal")})
+KIND.update({"terminal.payment_started": N_("Card payment sent to the terminal"),
+             "terminal.payment_unknown": N_("Card payment interrupted"),
+             "terminal.payment_ended": N_("Card payment answered by the terminal"),
+             "terminal.reversal": N_("Card payment reversed on the terminal"),
+             "terminal.day_closed": N_("Card terminal's end of day")})

@@ -1009,13 +1009,9 @@ class Jobs:
                           job_id=current["job_id"], stage=Term("job_stage", current["stage"]))
         specs = json.loads(current["specs"])
         rate = None
-        if specs.get("metal") and specs.get("fineness"):
-            for r in await self.store.hq.rates():
-                if (r["metal"], r["fineness"], r["currency"]) == (
-                        specs["metal"], specs["fineness"], self.currency):
-                    rate = {"metal": r["metal"], "fineness": r["fineness"],
-                            "per_gram": r["per_gram"], "currency": r["currency"],
-                            "valid_until": r["valid_until"]}
+        if specs.get("metal") and specs.get("fineness"):  # the one price function's rate
+            rate = await self.store.prices.rate_for(specs["metal"], specs["fineness"],
+                                                    specs.get("weight_mg"))
         valid_until = (self.today() + timedelta(days=days)).isoformat()
 
         def command(tx: Tx) -> Entry:

@@ -200,6 +200,13 @@ async def test_older_schema_is_migrated_and_projections_backfilled(pristine, tmp
     conn = sqlite3.connect(data_dir / "loupe.db")
     # Undo what core migrations 2-9 added, leaving exactly a v1 database.
     conn.execute("ALTER TABLE sale_lines DROP COLUMN service")
+    # core v10's (prices): the rule, the rate, the printed tag, quotes, accepted moves
+    conn.execute("DROP INDEX items_priced")
+    for column in ("pricing", "price_rate", "price_rate_seq", "tag_printed_price"):
+        conn.execute(f"ALTER TABLE items DROP COLUMN {column}")
+    conn.execute("ALTER TABLE sale_lines DROP COLUMN priced")
+    conn.execute("DROP TABLE price_quotes")
+    conn.execute("DROP TABLE rate_acceptances")
     conn.execute("DROP INDEX clients_merged")
     conn.execute("ALTER TABLE clients DROP COLUMN merged_into")
     conn.execute("DROP TABLE items_fts_terms")

@@ -192,6 +192,13 @@ async def test_a_store_from_before_the_index_is_backfilled(make_config):
     conn.execute("DROP INDEX clients_merged")  # core v8's
     conn.execute("ALTER TABLE clients DROP COLUMN merged_into")
     conn.execute("ALTER TABLE sale_lines DROP COLUMN service")  # core v9's
+    # core v10's (prices): the rule, the rate, the printed tag, quotes, accepted moves
+    conn.execute("DROP INDEX items_priced")
+    for column in ("pricing", "price_rate", "price_rate_seq", "tag_printed_price"):
+        conn.execute(f"ALTER TABLE items DROP COLUMN {column}")
+    conn.execute("ALTER TABLE sale_lines DROP COLUMN priced")
+    conn.execute("DROP TABLE price_quotes")
+    conn.execute("DROP TABLE rate_acceptances")
     conn.execute("UPDATE schema_versions SET version = 4 WHERE area = 'core'")
     conn.commit()
     conn.close()

@@ -17,7 +17,8 @@ async def test_demo_hub_scan_to_cart_and_websocket_sale_prints_unplug_isolated(t
         manager = runtime.devices
         rig = runtime.simulators
         kinds = {d["kind"] for d in manager.states()}
-        assert kinds == {"scanner", "printer", "scale", "display", "rfid", "tag_printer"}
+        assert kinds == {"scanner", "printer", "scale", "display", "rfid", "tag_printer",
+                         "terminal"}
 
         base = f"http://127.0.0.1:{runtime.web.port}"
         async with aiohttp.ClientSession(base, cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:

@@ -20,6 +20,7 @@ import pytest
 from aiohttp import WSServerHandshakeError, web
 from web_helpers import PINS, sign_in
 
+from hub import layers
 from hub.layers import LAYERS
 from hub.runtime import Options, Runtime
 from hub.web.app import create_app
@@ -568,12 +569,7 @@ async def _open_fuzz_shop(tmp_path) -> dict[str, Any]:
     from aiohttp.test_utils import TestClient, TestServer
     from web_helpers import NAMES, ROLES, piece
 
-    from hub.clienteling.part import part as clienteling_part
-    from hub.counts.part import part as counts_part
-    from hub.devices.part import part as devices_part
     from hub.store import Store, init_store
-    from hub.sync.part import part as sync_part
-    from hub.workshop.part import part as workshop_part
 
     stack = contextlib.AsyncExitStack()
     config = init_store(tmp_path / "store", "fuzz-01", "Maison Fuzz", "EUR")
@@ -589,11 +585,9 @@ async def _open_fuzz_shop(tmp_path) -> dict[str, Any]:
     runtime = Runtime(config, store, store.bus,
                       Options(host="127.0.0.1", port=0, insecure_http=True, zeroconf=False),
                       LAYERS)
-    await stack.enter_async_context(counts_part(runtime))
-    await stack.enter_async_context(devices_part(runtime))
-    await stack.enter_async_context(sync_part(runtime))
-    await stack.enter_async_context(clienteling_part(runtime))
-    await stack.enter_async_context(workshop_part(runtime))
+    for layer in LAYERS:  # every layer's part but the web's own and the control channel
+        if layer.part is not None and layer.name not in ("web", "control"):
+            await stack.enter_async_context(layers.load(layer.part).part(runtime))
     app = create_app(runtime)
     server = TestServer(app)
     clients, csrf = {}, {}

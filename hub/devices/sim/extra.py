@@ -11,6 +11,7 @@ from hub.devices.sim.impinj import ImpinjSim
 from hub.devices.sim.scale import MtSicsSim
 from hub.devices.sim.tsl import TslSim
 from hub.devices.sim.zpl import ZplPrinterSim
+from hub.devices.sim.zvt import ZvtTerminalSim
 from hub.store import Store
 
 if TYPE_CHECKING:  # the rig builds these simulators: a name for annotations only
@@ -28,6 +29,9 @@ async def start(rig: Any) -> None:
     await rig.reader.start()
     rig.tags = ZplPrinterSim()
     await rig.tags.start()
+    rig.terminal = ZvtTerminalSim()  # the first register's card terminal
+    rig.terminal.step_s = 0.8  # the demo's client takes a moment to tap and type her PIN
+    await rig.terminal.start()
 
 
 async def stop(rig: Any) -> None:
@@ -35,7 +39,7 @@ async def stop(rig: Any) -> None:
         sim = getattr(rig, name, None)
         if sim is not None:
             sim.close()
-    for name in ("reader", "tags"):
+    for name in ("reader", "tags", "terminal"):
         sim = getattr(rig, name, None)
         if sim is not None:
             await sim.stop()
@@ -53,6 +57,8 @@ def config(rig: Any) -> dict[str, Any]:
                             "antennas": {str(port): place for port, place in DEMO_ANTENNAS.items()}},
         "handheld": {"model": "tsl-1128", "path": str(rig.handheld.link)},
         "tag-printer": {"model": "zebra-zd621r", "host": "127.0.0.1", "port": rig.tags.port},
+        "terminal-1": {"model": "ingenico-move5000-zvt", "register": first,
+                       "host": "127.0.0.1", "port": rig.terminal.port},
     }
 
 

@@ -62,8 +62,18 @@ def tag_fields(piece: dict[str, Any], currency: str, *, cost_code: str = "",
         "stones": stone_summary,
         "cost_code": cost_letters(piece.get("cost") or 0, cost_code) if cost_code else "",
         "rfid": f"^RS8^RFW,H^FD{piece['epc']}^FS" if rfid and piece.get("epc") else "",
+        "rate": rate_text(piece, currency, words) if show_price else "",
     }
     return {k: (v if k == "rfid" else safe_text(v)) for k, v in fields.items()}
+
+
+def rate_text(piece: dict[str, Any], currency: str, words: Words = ENGLISH) -> str:
+    """A piece priced by the gram says the rate its tag price used and that rate's day."""
+    rate = piece.get("price_rate")
+    if not rate:
+        return ""
+    return words.render("{per_gram}/g · rate of {day}", {
+        "per_gram": words.money(rate["per_gram"], currency), "day": words.day(rate["valid_from"])})
 
 
 class TagPrinter(StreamDevice):

@@ -249,6 +249,11 @@
       const lines = $("cart-lines"); lines.replaceChildren();
       c.lines.forEach((l) => {
         const desc = el("span", { class: "desc" }, l.description, el("small", {}, l.item_id || l.sku));
+        // How the line is priced: the rate it used (stale: a manager approves), its quote, HQ's promotions.
+        if (l.rate) desc.append(el("small", { class: "line-rate" }, _("{metal} {fineness}‰ at {per_gram} a gram", { metal: term("metal", l.rate.metal), fineness: l.rate.fineness, per_gram: fmt(l.rate.per_gram, cur) })));
+        if (l.stale) desc.append(el("small", { class: "warn" }, _("This rate is past its validity: a manager approves the sale.")));
+        if (l.quote_id) desc.append(el("small", {}, _("Quoted price ({quote})", { quote: l.quote_id })));
+        (l.promotions || []).forEach((p) => desc.append(el("small", { class: "line-promotion" }, p.name + " " + fmt(-p.amount, cur))));
         const price = el("span", { class: "num" }, fmt(l.total, cur));
         const edit = el("button", { type: "button", class: "quiet", "aria-label": _("Change the price of line {n}", { n: l.line_no }),
           onclick: () => changePrice(l) }, _("Price"));
@@ -388,7 +393,8 @@
       if (amount <= 0) { toast(_("Nothing is due: the sale is paid."), true); return; }
       const tender = { type: $("tender-type").value, amount };
       if (tender.type === "card") tender.last4 = $("tender-last4").value.trim();
-      if (await change("POST", cartPath() + "/tenders", tender)) { $("tender-amount").value = ""; $("tender-last4").value = ""; }
+      // Approvable: a card typed by hand at a register with a terminal asks a manager.
+      if (await change("POST", cartPath() + "/tenders", tender, true)) { $("tender-amount").value = ""; $("tender-last4").value = ""; }
     });
     $("discount-button").addEventListener("click", async () => {
       const v = await ask(_("Discount"), _("Amount off the basket, or a percentage such as 10 %"),
@@ -667,8 +673,9 @@
         const ps = picks();
         if (!ps.length) { $("return-error").textContent = _("Pick the lines that come back."); return; }
         if (!valid(ps)) { $("return-error").textContent = _("Type how many pieces come back."); return; }
-        run("return", { lines: ps.map((p) => ({ line_no: p.line_no, quantity: p.quantity })),
-          reason: $("return-reason").value }, $("return-error"));
+        const to = $("return-refund-to") ? $("return-refund-to").value : "";
+        run("return", Object.assign({ lines: ps.map((p) => ({ line_no: p.line_no, quantity: p.quantity })),
+          reason: $("return-reason").value }, to ? { refund_to: to } : {}), $("return-error"));
       });
     }
     const vf = $("void-form");
@@ -728,6 +735,8 @@
   const onFloor = (fn) => { floorHooks.push(fn); };
 
   document.addEventListener("DOMContentLoaded", () => { setupSignIn(); setupFloor(); setupClientForm(); setupSale(); setupInspection(); setupRoles(); });
+  // A layer that shows other currencies (hub/travel) adds how each is written here.
+  const addCurrencies = (formats) => { W.currencies = Object.assign({}, W.currencies || {}, formats); };
   window.loupe = { api, fmt, parseAmount, parseDiscount, _, term, toast, clearToast, el,
-    withApproval, onFloor };
+    withApproval, onFloor, addCurrencies };
 })();

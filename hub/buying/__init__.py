@@ -1,0 +1,1 @@
+"""Buying gold from clients, trade-ins and the hold period (issue #13)."""

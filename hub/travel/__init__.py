@@ -1,0 +1,1 @@
+"""Travellers' money: foreign currency tenders at HQ's rates, and tax-free forms."""
