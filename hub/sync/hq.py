@@ -36,6 +36,7 @@ from hub.core.entries import piece_changes
 from hub.core.hq import MESSAGE_TYPES
 from hub.core.outbox import CONTACT_PURPOSE
 from hub.giftcards import chain as gift_card_chain
+from hub.hq.parts import HQ_PARTS
 from hub.ledger.journal import Entry, entry_hash, open_payload, verify_chain
 from hub.ledger.ledger import utc_now
 from hub.sync.enroll import HQKeys, hello_proof
@@ -315,14 +316,19 @@ class HQ:
                 if move is not None:
                     facts.append(Fact("gift_card", move))
                 continue
-            if not kind.startswith(("item.", "sale.", "hq.")):
+            readers = [part for part in self.storage.parts
+                       if part.project is not None and part.reads(kind)]
+            if not readers and not kind.startswith(("item.", "sale.", "hq.")):
                 continue
             p = self.decrypt(store_id, entry, cache)
             if p is None:
                 log.warning("no key for an entry", extra={"store_id": store_id,
                                                           "seq": entry.seq, "key": entry.key_id})
                 continue
-            facts.extend(self._facts(store_id, entry, p, closed))
+            if kind.startswith(("item.", "sale.", "hq.")):
+                facts.extend(self._facts(store_id, entry, p, closed))
+            for part in readers:
+                facts.extend(part.project(store_id, entry, p))
         return facts
 
     def _facts(self, store_id: str, entry: Entry, p: dict[str, Any],
@@ -647,7 +653,7 @@ async def publish_signed(broker: Broker, tls: TlsFiles | None, identifier: str,
 
 
 def open_hq(keys: HQKeys, sender: Sender | None = None) -> HQ:
-    hq = HQ(keys, SqliteHQStorage(keys.db_path))
+    hq = HQ(keys, SqliteHQStorage(keys.db_path, HQ_PARTS))
     if sender is not None:
         hq.sender = sender
     return hq

@@ -11,7 +11,9 @@ All methods are synchronous and called from HQ's single storage thread.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -117,7 +119,41 @@ class Fact:
     data: dict[str, Any]
 
 
+class Db(Protocol):
+    """What a part's SQL runs on, inside one of HQ's transactions. SQL is the portable
+    subset SQLite and PostgreSQL both speak: `?` or `:name` placeholders, `ON CONFLICT ...
+    DO NOTHING | DO UPDATE SET c = excluded.c` (never `INSERT OR IGNORE`), 0/1 for booleans,
+    ISO text for times; DDL with `TEXT`, `INTEGER` (64-bit on PostgreSQL), `BLOB` and
+    `CREATE ... IF NOT EXISTS`, keys made of values (no AUTOINCREMENT)."""
+
+    def execute(self, sql: str, params: Any = ()) -> int: ...  # rows changed
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]: ...
+
+
+FactApplier = Callable[[Db, str, dict[str, Any]], None]  # (db, store_id, fact.data)
+
+
+@dataclass(frozen=True)
+class HQPart:
+    """One part of HQ beyond the receiver (deliveries, transfers, the web shop, clients
+    across stores), plugged in the same way: the tables it owns, the facts it applies
+    inside the transaction that stores a run, and what it learns from a store's entries
+    (`project(store_id, entry, payload)`, the payload decrypted in memory, for the entry
+    kinds it names: exact kinds, or prefixes ending in '.')."""
+
+    name: str
+    schema: str = ""
+    facts: Mapping[str, FactApplier] = field(default_factory=dict)
+    kinds: tuple[str, ...] = ()
+    project: Callable[[str, Entry, dict[str, Any]], list[Fact]] | None = None
+
+    def reads(self, kind: str) -> bool:
+        return any(kind == k or (k.endswith(".") and kind.startswith(k)) for k in self.kinds)
+
+
 class HQStorage(Protocol):
+    parts: tuple[HQPart, ...]
+
     def add_store(self, store_id: str, secret: str) -> None: ...
     def register(self, store_id: str, public_key: str, box_key: str) -> None: ...
     def store(self, store_id: str) -> StoreRow | None: ...
@@ -135,7 +171,9 @@ class HQStorage(Protocol):
     def log_message(self, message_id: str, store_id: str, mtype: str, signed: bytes) -> None: ...
     def stock(self, store_id: str | None = None) -> list[dict[str, Any]]: ...
     def conflicts(self) -> list[dict[str, Any]]: ...
-    def query(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]: ...
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]: ...
+    def execute(self, sql: str, params: Any = ()) -> int: ...
+    def transaction(self) -> Any: ...  # a context manager giving a Db
     def notifications_due(self, limit: int = 200) -> list[dict[str, Any]]: ...
     def settle_notification(self, store_id: str, notification_id: str, channel: str,
                             status: str, reason: str | None) -> None: ...
@@ -147,20 +185,32 @@ class HQStorage(Protocol):
 class SqliteHQStorage:
     """HQStorage on one SQLite file in WAL mode."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, parts: tuple[HQPart, ...] = ()) -> None:
         self.path = path
+        self.parts = parts
+        self._appliers = _appliers(parts)
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.conn.row_factory = sqlite3.Row
         for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
                        "PRAGMA secure_delete=ON", "PRAGMA busy_timeout=10000"):
             self.conn.execute(pragma)
-        self.conn.executescript(_SCHEMA + gift_card_chain.SCHEMA)
+        self.conn.executescript(_SCHEMA + gift_card_chain.SCHEMA
+                                + "".join(part.schema for part in parts))
+        self.db = _SqliteDb(self.conn)
 
     def close(self) -> None:
         self.conn.close()
 
     def _tx(self):
         return _Transaction(self.conn)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Db]:
+        with self._tx():
+            yield self.db
+
+    def execute(self, sql: str, params: Any = ()) -> int:
+        return self.db.execute(sql, params)
 
     def add_store(self, store_id: str, secret: str) -> None:
         """Expect a store (a new bundle); re-issuing a bundle replaces an unused secret."""
@@ -235,14 +285,21 @@ class SqliteHQStorage:
                               " entries = entries + ? WHERE store_id = ?",
                               (last.seq, last.hash, len(entries), store_id))
             for fact in facts:
-                _apply_fact(self.conn, store_id, fact)
+                self._apply(store_id, fact)
         return last.seq
 
     def append_facts(self, store_id: str, facts: list[Fact]) -> None:
         """HQ's own projection changes, not from a store's run (a gift card reconciled)."""
         with self._tx():
             for fact in facts:
-                _apply_fact(self.conn, store_id, fact)
+                self._apply(store_id, fact)
+
+    def _apply(self, store_id: str, fact: Fact) -> None:
+        applier = self._appliers.get(fact.what)
+        if applier is not None:
+            applier(self.db, store_id, fact.data)
+        else:
+            _apply_fact(self.conn, store_id, fact)
 
     def entries(self, store_id: str, after: int = 0, limit: int = 1000) -> list[Entry]:
         rows = self.conn.execute(f"SELECT {ENTRY_COLUMNS} FROM entries WHERE store_id = ? AND"
@@ -274,8 +331,8 @@ class SqliteHQStorage:
     def conflicts(self) -> list[dict[str, Any]]:
         return self.query("SELECT * FROM conflicts ORDER BY id")
 
-    def query(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        return self.db.query(sql, params)
 
     def notifications_due(self, limit: int = 200) -> list[dict[str, Any]]:
         """Messages to send, or whose receipt the store has not been sent yet, oldest
@@ -295,6 +352,28 @@ class SqliteHQStorage:
         self.conn.execute("UPDATE notifications SET receipted = 1, updated_at = ?"
                           " WHERE store_id = ? AND notification_id = ? AND channel = ?",
                           (utc_now(), store_id, notification_id, channel))
+
+
+class _SqliteDb:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Any = ()) -> int:
+        return self.conn.execute(sql, params).rowcount
+
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
+
+
+def _appliers(parts: tuple[HQPart, ...]) -> dict[str, FactApplier]:
+    """Each fact has one owner: two parts claiming one is a mistake caught at start."""
+    out: dict[str, FactApplier] = {}
+    for part in parts:
+        for what, applier in part.facts.items():
+            if what in out:
+                raise ValueError(f"HQ fact {what!r} is claimed by two parts")
+            out[what] = applier
+    return out
 
 
 class _Transaction:
