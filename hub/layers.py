@@ -31,6 +31,7 @@ LAYER_PACKAGES = (
     "hub.giftcards",
     "hub.travel",
     "hub.memo",
+    "hub.transfers",
     "hub.buying",
     "hub.web",
 )

@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # the layers' service types, for annotations only (no import 
     from hub.memo.service import Memo
     from hub.store import Store
     from hub.sync.part import SyncPart
+    from hub.transfers.book import Transfers
     from hub.travel.service import Travel
     from hub.workshop.appraisals import Appraisals
     from hub.workshop.deposits import Deposits
@@ -136,6 +137,7 @@ class Runtime:
     giftcards: GiftCards | None = None      # gift cards and store credit
     travel: Travel | None = None            # foreign currency tenders, tax-free forms
     buying: Buying | None = None           # hub/buying: buy-ins, trade-ins, the hold
+    transfers: Transfers | None = None     # hub/transfers: pieces between stores
     web: WebServing | None = None
     control: ControlServer | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)

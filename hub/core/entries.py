@@ -50,6 +50,12 @@ def piece_changes(kind: str, p: dict[str, Any] | None) -> tuple[PieceChange, ...
             return _lines(p, "returned", p["return_id"])
         case "sale.voided":  # never left the shop
             return _lines(p, "in_stock", p["return_id"])
+        case "transfer.shipped":  # out of the sender's stock, in nobody's count (hub/transfers)
+            return (PieceChange(p["item_id"], "in_transit", f"transfer:{p['transfer_id']}"),)
+        case "transfer.received":  # in the receiver's stock (a new record: item.received first)
+            return (PieceChange(p["item_id"], "in_stock"),)
+        case "transfer.settled" if p.get("piece_status"):  # the sender's piece arrived elsewhere
+            return (PieceChange(p["item_id"], p["piece_status"], f"transfer:{p['transfer_id']}"),)
         case "hq.reservation_collected":  # the hold ends; the sale that follows sells it
             return (PieceChange(p["item_id"], "in_stock"),)
         case "hq.message" if p.get("outcome") == "applied":

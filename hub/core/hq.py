@@ -422,7 +422,59 @@ MESSAGE_TYPES: dict[str, MessageType] = {t.name: t for t in (
       for name, fields_ in (("gift_card_balance", ("code", "balance", "elsewhere")),
                             ("gift_card_reconciliation", ("code", "ref", "outcome",
                                                           "balance")))),
+    # Transfers between stores (hub/transfers): HQ asks a store to send a piece, tells the
+    # chain what is on its way, and tells both ends how a transfer ended.
+    *(MessageType(name, fields_, validate=lambda book, body, _, n=name: _taken(book, n).validate(
+        body), apply=lambda book, tx, _, checked, n=name: _taken(book, n).apply_in(tx, checked))
+      for name, fields_ in (("transfer_request", ("transfer_id", "item_id", "from_store",
+                                                  "to_store")),
+                            ("transfer_expected", ("transfer_id", "item_id", "from_store",
+                                                   "to_store", "piece")),
+                            ("transfer_settled", ("transfer_id", "item_id", "from_store",
+                                                  "to_store", "status")))),
+    # One client across stores (hub/hq/clients.py): this store's client is the same person
+    # as other stores' clients; each keeps its record and links it to one chain-wide id.
+    MessageType("client_merge", ("match_id", "chain_client_id", "client_id", "linked"),
+                validate=lambda book, body, _: _link_validate(body),
+                conflict=lambda tx, body: _link_conflict(tx, body),
+                apply=lambda book, tx, message, linked: _link_apply(tx, message, linked)),
 )}
+
+
+def _link_validate(body: dict[str, Any]) -> list[dict[str, str]]:
+    for name in ("match_id", "chain_client_id", "client_id"):
+        _text(body, name, 60)
+    linked = body["linked"]
+    if not isinstance(linked, list) or not 0 < len(linked) <= 100:
+        raise Invalid("this must be a list of 1 to {max} clients of other stores", "linked",
+                      max=100)
+    out = []
+    for i, other in enumerate(linked):
+        f = Form(other, f"linked[{i}]")
+        store_id = f.text("store_id", required=True, max_len=60)
+        client_id = f.text("client_id", required=True, max_len=60)
+        f.done()
+        out.append({"store_id": store_id, "client_id": client_id})
+    return out
+
+
+def _link_conflict(tx: Tx, body: dict[str, Any]) -> Conflict | None:
+    row = tx.one("SELECT status FROM clients WHERE client_id = ?", (body["client_id"],))
+    if row is None or row["status"] != "active":
+        state = "unknown here" if row is None else row["status"]
+        return Conflict("client_link_unavailable", None,
+                        f"head office linked client {body['client_id']} to a client of"
+                        f" another store, but that client is {state}")
+    return None
+
+
+def _link_apply(tx: Tx, message: dict[str, Any], linked: list[dict[str, str]]) -> None:
+    body = message["body"]
+    # Under her own key: an erasure shreds the link with the rest of her.
+    tx.append("client.linked", f"client:{body['client_id']}", {
+        "client_id": body["client_id"], "chain_client_id": body["chain_client_id"],
+        "linked": linked, "match_id": body["match_id"], "message_id": message["id"]},
+        actor=ACTOR, key_id=f"client:{body['client_id']}")
 
 
 # -- projections ------------------------------------------------------------------------------

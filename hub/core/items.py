@@ -29,7 +29,7 @@ METALS = ("platinum", "gold", "silver", "palladium", "titanium", "steel", "other
 COLOURS = ("yellow", "white", "rose", "black", "two-tone", "tri-colour")
 OWNERSHIP = ("owned", "memo", "consignment")
 STATUSES = ("in_stock", "reserved", "sold", "returned", "memo_out", "in_repair", "in_transfer",
-            "missing", "written_off", "returned_to_vendor")
+            "missing", "written_off", "returned_to_vendor", "in_transit", "transferred")
 # Where a piece may go from each status by a plain status change (sales have their own rules).
 TRANSITIONS = {
     "in_stock": {"reserved", "memo_out", "in_repair", "in_transfer", "missing",
@@ -43,6 +43,10 @@ TRANSITIONS = {
     "sold": set(),
     "written_off": set(),
     "returned_to_vendor": set(),  # a memo or consigned piece given back: its memo is closed
+    # Shipped to another store by scan (hub/transfers): only its reception moves it on, to
+    # in stock there and `transferred` here; never a plain status change, never missing.
+    "in_transit": set(),
+    "transferred": set(),
 }
 # What a manager may decide when a returned piece is inspected.
 INSPECTION_OUTCOMES = ("in_stock", "in_repair", "written_off")
@@ -58,6 +62,8 @@ WHY_NOT_SELLABLE = {
     "missing": N_("piece {item_id} is marked missing"),
     "written_off": N_("piece {item_id} was written off"),
     "returned_to_vendor": N_("piece {item_id} was given back to its owner ({ref})"),
+    "in_transit": N_("piece {item_id} is on its way to another store ({ref})"),
+    "transferred": N_("piece {item_id} was sent to another store ({ref})"),
 }
 
 _SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")

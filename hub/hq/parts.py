@@ -3,6 +3,15 @@
 
 from __future__ import annotations
 
+from hub.hq import clients, deliveries, ops, shop, transfers
+from hub.hq.console import part as console
 from hub.sync.hqstore import HQPart
 
-HQ_PARTS: tuple[HQPart, ...] = ()
+HQ_PARTS: tuple[HQPart, ...] = (
+    transfers.PART,
+    deliveries.PART,
+    ops.PART,
+    clients.PART,
+    console.PART,
+    shop.PART,
+)

@@ -11,10 +11,15 @@ from typing import Any
 
 from hub.config import ConfigError
 from hub.control import Books, CommandError, book_command, data_dir_arg, file_content, write_books
+from hub.hq import clients_cli as hq_clients
+from hub.hq import demo as hq_demo
+from hub.hq import ops, shop
+from hub.hq.console import cli as console_cli
 from hub.ledger.keys import public_key_fingerprint
 from hub.logs import setup_logging
 from hub.sync.enroll import EnrollError, HQKeys, enroll_store, read_bundle
 from hub.sync.hq import Receiver, open_hq, publish_signed
+from hub.sync.pgstore import PostgresError
 from hub.sync.settings import Broker
 from hub.sync.tls import write_secret
 from hub.sync.wire import WireError
@@ -61,10 +66,15 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 def cmd_hq_init(args: argparse.Namespace) -> int:
     try:
+        if args.db and not args.db.startswith(("postgresql://", "postgres://")):
+            raise EnrollError(f"--db must be a postgresql:// URL, not {args.db!r}: leave it"
+                              " out for SQLite")
         keys = HQKeys.create(Path(args.data_dir).resolve(), args.chain_id)
-    except (EnrollError, WireError) as exc:
+        if args.db:
+            keys.use_db(args.db)
+        open_hq(keys).storage.close()
+    except (EnrollError, WireError, PostgresError) as exc:
         raise CommandError(str(exc)) from None
-    open_hq(keys).storage.close()
     pub = keys.signing.public_key().public_bytes_raw()
     print(f"created HQ for chain {keys.chain_id} in {keys.data_dir}")
     print(f"HQ signing key fingerprint: {public_key_fingerprint(pub)}")
@@ -106,6 +116,14 @@ def cmd_hq_broker_cert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker_name(text: str) -> str:
+    # It becomes part of an MQTT client id: keep it short and plain.
+    if not text or len(text) > 32 or not all(c.isalnum() or c in "-_" for c in text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a worker name: 1 to 32 letters, digits, '-' or '_'")
+    return text
+
+
 def cmd_hq_run(args: argparse.Namespace) -> int:
     setup_logging(args.log_level)
     keys = _hq(args)
@@ -113,10 +131,13 @@ def cmd_hq_run(args: argparse.Namespace) -> int:
     hq = open_hq(keys)
 
     async def go() -> None:
-        receiver = Receiver(hq, broker, keys.tls)
+        receiver = Receiver(hq, broker, keys.tls, worker=args.worker)
+        web = await console_cli.start_web(receiver, keys, args) if args.web else None
         try:
             await receiver.run()
         finally:
+            if web is not None:
+                await web.cleanup()
             await receiver.close()
 
     try:
@@ -221,11 +242,13 @@ def _query(args: argparse.Namespace, fn) -> int:
 
 
 def cmd_hq_stores(args: argparse.Namespace) -> int:
-    return _query(args, lambda hq: [
-        {"store": s.store_id, "contiguous_seq": s.head_seq, "entries": s.entries,
-         "last_contact": s.last_contact, "online": s.online,
-         "enrolled": s.public_key is not None, "problem": s.problem}
-        for s in hq.storage.stores()])
+    hq = open_hq(_hq(args))
+    try:
+        return ops.stores_command(hq, as_json=args.json, check=args.verify)
+    except WireError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        hq.storage.close()
 
 
 def cmd_hq_stock(args: argparse.Namespace) -> int:
@@ -254,6 +277,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     hq = sub.add_parser("hq", help="the reference HQ receiver and its tools").add_subparsers(
         dest="hq_command", metavar="ACTION", required=True)
+    hq_demo.add_command(hq)  # `loupe hq demo`: a local chain in one command
 
     def hq_parser(name: str, help_: str, broker: bool = False) -> argparse.ArgumentParser:
         p = hq.add_parser(name, help=help_)
@@ -264,6 +288,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = hq_parser("init", "create HQ's keys and the broker CA")
     p.add_argument("--chain-id", required=True)
+    p.add_argument("--db", help="postgresql://user@host/db: HQ's storage for a chain at"
+                                " scale and several workers (default: SQLite in the data dir)")
     p.set_defaults(func=cmd_hq_init)
     p = hq_parser("enroll", "make a store's enrollment bundle", broker=True)
     p.add_argument("--store-id", required=True)
@@ -275,7 +301,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_hq_broker_cert)
     p = hq_parser("run", "receive every store's journal until interrupted", broker=True)
     p.add_argument("--log-level", default="info")
+    p.add_argument("--worker", type=_worker_name, default=None,
+                   help="run as one of several receivers sharing the chain's stores (a name"
+                   " unique among them: letters, digits, '-', '_')")
+    console_cli.add_run_options(p)  # --web: HQ's console in the same process
     p.set_defaults(func=cmd_hq_run)
+    console_cli.add_commands(hq_parser, lambda args: open_hq(_hq(args)))  # `hq staff`
+    shop.add_command(hq_parser)  # `loupe hq shop-secret`
 
     p = hq_parser("send", "send any signed HQ message", broker=True)
     p.add_argument("--store", required=True, help="a store id, or `all`")
@@ -323,7 +355,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--json", action="store_true")
         if name == "stock":
             p.add_argument("--store")
+        if name == "stores":
+            p.add_argument("--verify", action="store_true",
+                           help="check every store's chain now (else: the last verdict)")
         p.set_defaults(func=fn)
+    hq_clients.add_commands(hq)  # `loupe hq clients matches | merge | dismiss`
     p = hq_parser("verify", "check every hash and signature of HQ's copy of a store")
     p.add_argument("--store", required=True)
     p.set_defaults(func=cmd_hq_verify)

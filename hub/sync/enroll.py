@@ -40,6 +40,7 @@ from hub.sync.wire import (
 
 BUNDLE_FORMAT = "loupe-enrollment/1"
 HQ_META = "hq.json"
+HQ_DB_URL = "db.url"  # HQ's PostgreSQL, when it is not SQLite (hq.db)
 BOX_KEY_ID = "sync:box"  # the store's X25519 key, a data key like any other in the keyring
 
 
@@ -73,6 +74,19 @@ class HQKeys:
     @property
     def db_path(self) -> Path:
         return self.data_dir / "hq.db"
+
+    @property
+    def db(self) -> str | None:
+        """HQ's PostgreSQL URL (`loupe hq init --db`), or None: SQLite in `db_path`. Kept
+        in a file of its own, 0600: the URL may carry a password."""
+        path = self.data_dir / HQ_DB_URL
+        return path.read_text().strip() if path.exists() else None
+
+    def use_db(self, url: str) -> None:
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise EnrollError(f"--db must be a postgresql:// URL, not {url.split(':')[0]!r}:"
+                              " leave it out for SQLite")
+        tls_mod.write_secret(self.data_dir / HQ_DB_URL, url.encode())
 
     @property
     def tls(self) -> TlsFiles:

@@ -7,7 +7,10 @@ with the store's pinned key. Because every hash covers the one before it, that s
 vouches for the whole run, so HQ pays one Ed25519 check per batch rather than one per entry;
 the per-entry signatures are stored as they came, and `loupe hq verify` checks every one.
 Entries already held are dropped (idempotent by (store, seq)); entries ahead of a gap wait in
-memory until the gap is filled. HQ then acknowledges its head, signed, on the store's `ack`.
+the database (`held`) until the gap is filled, by this worker or another: several receivers
+(`--worker`, MQTT 5 shared subscriptions) can share a chain's stores. HQ then acknowledges
+its head, signed, on the store's `ack`; it reports a gap only once held entries have waited
+past GAP_PATIENCE_S (with several workers a batch overtaken by the next is normal).
 
 A store's `notification.requested` entries are messages to its clients that HQ sends for it
 (the hub never mails): HQ keeps ids, channel and status in `notifications`, opens the sealed
@@ -18,6 +21,7 @@ hands the message to a `Sender`, and answers the store with a signed `notificati
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -36,12 +40,15 @@ from hub.core.entries import piece_changes
 from hub.core.hq import MESSAGE_TYPES
 from hub.core.outbox import CONTACT_PURPOSE
 from hub.giftcards import chain as gift_card_chain
+from hub.hq import deliveries
+from hub.hq.console.part import record_hub_version
 from hub.hq.parts import HQ_PARTS
 from hub.ledger.journal import Entry, entry_hash, open_payload, verify_chain
 from hub.ledger.ledger import utc_now
 from hub.sync.enroll import HQKeys, hello_proof
-from hub.sync.hqstore import Fact, HQStorage, SqliteHQStorage
+from hub.sync.hqstore import Fact, HQStorage, SqliteHQStorage, StoreRow
 from hub.sync.mqtt import make_client
+from hub.sync.pgstore import PostgresHQStorage
 from hub.sync.settings import Broker, TlsFiles
 from hub.sync.wire import (
     ALL,
@@ -63,8 +70,12 @@ from hub.sync.wire import (
 from hub.sync.wire import check_id as check_wire_id
 
 log = logging.getLogger(__name__)
-MAX_PENDING = 200_000  # entries held ahead of a gap, per store, before HQ drops them
 DISPATCH_BATCH = 200  # messages to clients sent per round before the next is looked up
+# With several workers one sends the messages to clients: the holder of this lease, renewed
+# every third of it, so another takes over within LEASE_S of the holder's death.
+DISPATCH_LEASE = "dispatch"
+LEASE_S = 6.0
+RESEND_EVERY_S = 300.0  # the slow timer resending what online stores have not applied
 
 
 @dataclass
@@ -136,7 +147,6 @@ class HQ:
 
     keys: HQKeys
     storage: HQStorage
-    pending: dict[str, dict[int, Entry]] = field(default_factory=dict)
     on_stored: Callable[[str, list[Entry]], None] | None = None
     known_keys: dict[str, set[str]] = field(default_factory=dict)
     sender: Sender = field(default_factory=SpoolSender)  # messages to clients go out here
@@ -178,6 +188,7 @@ class HQ:
             outcome = "known"
         self._put_keys(store_id, parse_keys(doc.get("keys", []), f"hello from {store_id}"))
         self.storage.contact(store_id)
+        record_hub_version(self.storage, store_id, doc.get("hub_version"))  # console's
         return outcome
 
     def _put_keys(self, store_id: str, raw_keys: list[WrappedKey]) -> None:
@@ -208,35 +219,30 @@ class HQ:
                             " enrollment (no hello received): nothing stored", hello=True)
         batch = decode_batch(data, store_id)
         self._put_keys(store_id, batch.keys)
-        self.storage.contact(store_id)
-        pending = self.pending.setdefault(store_id, {})
-        for entry in batch.entries:
-            if entry.seq > row.head_seq:
-                pending[entry.seq] = entry
-        run: list[Entry] = []
-        seq = row.head_seq + 1
-        while seq in pending:
-            run.append(pending.pop(seq))
-            seq += 1
-        if not run:
-            if len(pending) > MAX_PENDING:
-                pending.clear()  # the store resends from our head anyway
-            return Ingested(row.head_seq, gap=bool(pending))
-        problem = self._check_run(store_id, row.public_key, row.head_seq, row.head_hash, run)
-        if problem:
-            pending.clear()
-            self.storage.contact(store_id, problem=problem)
+
+        def settle(locked: StoreRow, run: list[Entry]) -> tuple[list[Fact], str | None]:
+            problem = self._check_run(store_id, locked.public_key or row.public_key,
+                                      locked.head_seq, locked.head_hash, run)
+            return ([], problem) if problem else (self.project(store_id, run), None)
+
+        # One transaction holding the store's row: whichever worker has this batch, the
+        # run it completes (with what other workers held ahead of a gap) is stored once.
+        taken = self.storage.ingest(store_id, batch.entries, settle)
+        if taken.problem:
             log.error("refused a store's entries", extra={"store_id": store_id,
-                                                           "problem": problem})
-            return Ingested(row.head_seq, gap=False, problem=problem)
-        facts = self.project(store_id, run)
-        head = self.storage.append(store_id, run, facts)
+                                                           "problem": taken.problem})
+            return Ingested(taken.head, gap=False, problem=taken.problem)
+        if not taken.run:
+            return Ingested(taken.head, gap=taken.gap)
+        facts = taken.facts
         if self.on_stored is not None:
-            self.on_stored(store_id, run)
-        return Ingested(head, gap=bool(pending), stored=len(run),
+            self.on_stored(store_id, taken.run)
+        return Ingested(taken.head, gap=taken.gap, stored=len(taken.run),
                         notifications=sum(f.what == "notification" for f in facts),
                         messages=self._gift_card_answers(
-                            {f.data["code"] for f in facts if f.what == "gift_card"}))
+                            {f.data["code"] for f in facts if f.what == "gift_card"})
+                        + [m for part in self.storage.parts if part.answers is not None
+                           for m in part.answers(self, store_id, facts)])
 
     def _gift_card_answers(self, touched: set[str]) -> list[tuple[str, bytes]]:
         """Reconciliations of cards taken at another store than theirs, decided once, and
@@ -500,16 +506,36 @@ class HQ:
 
 
 class Receiver:
-    """HQ on the broker: one persistent MQTT session, storage on its own thread."""
+    """HQ on the broker: one persistent MQTT session, storage on its own thread.
 
-    def __init__(self, hq: HQ, broker: Broker, tls: TlsFiles | None = None) -> None:
+    A `worker` is one of several receivers sharing the chain's stores through MQTT 5 shared
+    subscriptions (`$share/loupe-hq-<chain>/...`): the broker hands each batch to one of them
+    and the database keeps each store's run contiguous, whoever stores it. A worker starts
+    clean: a dead worker's session must not keep its share of the batches (the stores resend
+    them to whoever is left)."""
+
+    def __init__(self, hq: HQ, broker: Broker, tls: TlsFiles | None = None,
+                 worker: str | None = None) -> None:
         self.hq = hq
         self.broker = broker
         self.tls = tls
+        self.worker = worker
+        chain = hq.chain
+        self.client_id = f"loupe-hq-{chain}" + (f"-{worker}" if worker else "")
+        share = f"$share/loupe-hq-{chain}/" if worker else ""
+        # Every worker reads every status: a shared subscription gets no retained messages
+        # (MQTT 5, 4.8.2), and a store's retained online/offline is what HQ must see when it
+        # subscribes. Writing the same flag twice is harmless.
+        self.topics = [(f"{share}loupe/{chain}/+/journal", 1),
+                       (f"{share}loupe/{chain}/+/hello", 1), (f"loupe/{chain}/+/status", 1)]
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="hq-storage")
         self.connected = asyncio.Event()
         self._acks: set[asyncio.Task[None]] = set()
         self._due = asyncio.Event()  # messages to clients may wait: look
+        # Messages still unapplied are resent past this grace, every resend_every_s.
+        self.resend_grace_s = deliveries.RESEND_AFTER_S
+        self.resend_every_s = RESEND_EVERY_S
+        self.client: aiomqtt.Client | None = None  # while connected (the console publishes)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -526,30 +552,34 @@ class Receiver:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
     async def run(self) -> None:
-        chain = self.hq.chain
         backoff = Backoff(0.2, 5.0)
         while True:
             try:
-                client = make_client(self.broker, f"loupe-hq-{chain}",
-                                     tls=self.tls if self.broker.tls else None, inflight=200)
+                client = make_client(self.broker, self.client_id,
+                                     tls=self.tls if self.broker.tls else None, inflight=200,
+                                     persistent=self.worker is None)
                 async with client:
-                    await client.subscribe([(f"loupe/{chain}/+/journal", 1),
-                                            (f"loupe/{chain}/+/hello", 1),
-                                            (f"loupe/{chain}/+/status", 1)])
-                    log.info("HQ receiver connected", extra={"broker": self.broker.url})
+                    await client.subscribe(self.topics)
+                    self.client = client
+                    log.info("HQ receiver connected", extra={"broker": self.broker.url,
+                                                             "worker": self.worker})
                     self.connected.set()
                     backoff.reset()  # a good connection: the next outage starts short
                     # What was due when HQ stopped or lost the broker goes now.
                     self._due.set()
                     dispatcher = asyncio.create_task(self._dispatch_loop(client))
+                    resender = asyncio.create_task(self._resend_loop(client))
                     try:
                         async for message in client.messages:
                             await self._handle(client, message)
                     finally:
                         dispatcher.cancel()
-                        await asyncio.wait({dispatcher})  # never swallows our own cancel
+                        resender.cancel()
+                        # never swallows our own cancel
+                        await asyncio.wait({dispatcher, resender})
             except aiomqtt.MqttError as exc:
                 self.connected.clear()
+                self.client = None
                 delay = backoff.next()
                 log.warning("HQ receiver lost the broker; retrying",
                             extra={"error": str(exc), "retry_in_s": round(delay, 2)})
@@ -576,21 +606,67 @@ class Receiver:
                 row = await self._call(self.hq.storage.store, store_id)
                 await client.publish(topic(chain, store_id, "ack"),
                                      self.hq.ack(store_id, Ingested(row.head_seq, False)), qos=1)
+                await self._resend(client, store_id)  # what a lost broker may have dropped
             elif leaf == "status":
                 online = json.loads(data or b"{}").get("state") == "online"
                 await self._call(lambda: self.hq.storage.contact(store_id, online=online))
+                if online:
+                    await self._resend(client, store_id)
         except (WireError, ValueError, KeyError, TypeError) as exc:
             # Refused, loudly; the store's resend (or its operator) fixes the cause.
             log.error("HQ refused a message", extra={"topic": str(message.topic),
                                                      "reason": str(exc)})
+        except aiomqtt.MqttError:
+            raise  # the broker is gone: reconnect
+        except Exception as exc:  # the database away (restarted, locked): nothing was stored
+            log.error("HQ could not store a message; the store sends it again", extra={
+                "topic": str(message.topic), "error": f"{type(exc).__name__}: {exc}"})
+
+    # -- HQ's messages a store has not applied (hub/hq/deliveries.py) -----------------------
+
+    async def _resend(self, client: aiomqtt.Client, store_id: str) -> None:
+        due = await self._call(deliveries.unapplied, self.hq.storage, store_id,
+                               self.resend_grace_s)
+        for name, payload in due:  # the exact signed bytes: a replay is refused there
+            await client.publish(name, payload, qos=1)
+        if due:  # counted once the broker has them
+            await self._call(deliveries.mark_resent, self.hq.storage,
+                             deliveries.message_ids(due), store_id)
+            log.info("HQ resent messages a store has not applied",
+                     extra={"store_id": store_id, "count": len(due)})
+
+    async def _resend_loop(self, client: aiomqtt.Client) -> None:
+        while True:
+            await asyncio.sleep(self.resend_every_s)
+            try:
+                if self.worker is not None and not await self._call(
+                        self.hq.storage.take_lease, "resend", self.client_id,
+                        self.resend_every_s):
+                    continue
+                online = await self._call(self.hq.storage.query,
+                                          "SELECT store_id FROM stores WHERE online = 1")
+                for row in online:
+                    await self._resend(client, row["store_id"])
+            except Exception as exc:  # the next round, or the store's next hello, retries
+                log.warning("HQ could not resend messages", extra={
+                    "error": type(exc).__name__})
 
     # -- messages to clients ----------------------------------------------------------------
 
     async def _dispatch_loop(self, client: aiomqtt.Client) -> None:
         while True:
-            await self._due.wait()
+            if self.worker is None:
+                await self._due.wait()
+            else:
+                # The lease holder also looks on each renewal: what other workers stored
+                # set their own `_due`, not ours.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._due.wait(), LEASE_S / 3)
             self._due.clear()
             try:
+                if self.worker is not None and not await self._call(
+                        self.hq.storage.take_lease, DISPATCH_LEASE, self.client_id, LEASE_S):
+                    continue
                 if await self._dispatch(client):
                     self._due.set()  # a full round: there may be more
             except Exception as exc:  # still due: the next batch or connection looks again
@@ -653,7 +729,12 @@ async def publish_signed(broker: Broker, tls: TlsFiles | None, identifier: str,
 
 
 def open_hq(keys: HQKeys, sender: Sender | None = None) -> HQ:
-    hq = HQ(keys, SqliteHQStorage(keys.db_path, HQ_PARTS))
+    url = keys.db
+    if url:
+        storage: HQStorage = PostgresHQStorage(url, HQ_PARTS)
+    else:
+        storage = SqliteHQStorage(keys.db_path, HQ_PARTS)
+    hq = HQ(keys, storage)
     if sender is not None:
         hq.sender = sender
     return hq

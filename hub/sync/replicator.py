@@ -21,6 +21,7 @@ from typing import Any
 import aiomqtt
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from hub import __version__
 from hub.backoff import Backoff
 from hub.bus import Event
 from hub.core.errors import Refused
@@ -233,7 +234,8 @@ class Replicator:
                "box_key": box_key, "seq": self.ledger.seq,
                "proof": hello_proof(self.enrollment.secret, self.chain, self.store_id,
                                     public_key, box_key),
-               "keys": [self._wrapped("store").to_json()]}
+               "keys": [self._wrapped("store").to_json()],
+               "hub_version": __version__}  # optional: HQ's console shows it
         return sign_doc(signing, doc)
 
     def _box(self) -> X25519PrivateKey:

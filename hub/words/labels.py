@@ -15,6 +15,7 @@ STATUS = {
     "returned": N_("Returned, awaiting inspection"), "memo_out": N_("Out on memo"),
     "in_repair": N_("In repair"), "in_transfer": N_("In transfer"), "missing": N_("Missing"),
     "written_off": N_("Written off"), "returned_to_vendor": N_("Given back to its owner"),
+    "in_transit": N_("On its way to another store"), "transferred": N_("Sent to another store"),
 }
 CATEGORY = {
     "ring": N_("ring"), "necklace": N_("necklace"), "bracelet": N_("bracelet"),
@@ -528,3 +529,20 @@ KIND.update({"terminal.payment_started": N_("Card payment sent to the terminal")
              "terminal.payment_ended": N_("Card payment answered by the terminal"),
              "terminal.reversal": N_("Card payment reversed on the terminal"),
              "terminal.day_closed": N_("Card terminal's end of day")})
+
+# Transfers between stores and the warehouse (hub/transfers/): a transfer's state and its
+# journal entries.
+TRANSFER_STATUS = {"requested": N_("To be sent"), "shipped": N_("On its way"),
+                   "received": N_("Received"), "misdelivered": N_("Received at the wrong store"),
+                   "overdue": N_("Late: not received in time"), "cancelled": N_("Called off")}
+TRANSFER_CONFLICT = {"misdelivered": N_("Received at the wrong store"),
+                     "overdue": N_("Not received in time")}
+VOCABULARIES.update({"transfer_status": TRANSFER_STATUS, "transfer_conflict": TRANSFER_CONFLICT})
+KIND.update({"transfer.requested": N_("Transfer asked for"),
+             "transfer.shipped": N_("Shipped to another store"),
+             "transfer.expected": N_("On its way to a store (head office's word)"),
+             "transfer.received": N_("Received from another store"),
+             "transfer.settled": N_("Transfer settled by head office"),
+             "transfer.cancelled": N_("Transfer called off")})
+FIELDS.update({"to_store": N_("To store"), "from_store": N_("From store"),
+               "transfer_id": N_("Transfer")})

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from pathlib import Path
 
 import pytest
 from sync_helpers import FAST, HQRunner, Hub, enroll, make_bundle, new_store
 
+from hub.hq import pgcluster
 from hub.sync.broker import Mosquitto, available
 from hub.sync.enroll import HQKeys
 from hub.sync.hq import open_hq
@@ -27,9 +29,28 @@ def broker(tmp_path: Path):
     b.stop()
 
 
-@pytest.fixture
-def hq_keys(tmp_path: Path) -> HQKeys:
-    return HQKeys.create(tmp_path / "hq", "maison")
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """One private PostgreSQL cluster per test process (a fresh database per test)."""
+    if not pgcluster.available():
+        yield None
+        return
+    cluster = pgcluster.PgCluster(tmp_path_factory.mktemp("pg"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hq_keys(request: pytest.FixtureRequest, tmp_path: Path) -> HQKeys:
+    """HQ's keys, its storage on SQLite or on a real PostgreSQL: HQ's tests run on both."""
+    keys = HQKeys.create(tmp_path / "hq", "maison")
+    if request.param == "postgresql":
+        cluster = request.getfixturevalue("pg_cluster")
+        if cluster is None:
+            pytest.skip("PostgreSQL is not installed (scripts/test installs it)")
+        keys.use_db(cluster.createdb(f"hq_{uuid.uuid4().hex[:12]}"))
+    return keys
 
 
 @pytest.fixture

@@ -111,3 +111,14 @@ async def journal(store: Store) -> list:
 
 async def hq_entries(hq: HQRunner, store_id: str) -> list:
     return await hq.call(hq.hq.storage.entries, store_id, 0, 1_000_000)
+
+
+def hq_stored_bytes(hq: HQ, pg_cluster) -> bytes:
+    """Every byte HQ's database keeps on disk: its SQLite files, or on PostgreSQL the
+    database's own files and the cluster's write-ahead log (written before any page)."""
+    if hq.keys.db is None:
+        return b"".join(p.read_bytes() for p in hq.keys.db_path.parent.glob(
+            f"{hq.keys.db_path.name}*"))
+    oid = hq.storage.query("SELECT oid FROM pg_database WHERE datname = current_database()")
+    dirs = [pg_cluster.data / "base" / str(oid[0]["oid"]), pg_cluster.data / "pg_wal"]
+    return b"".join(p.read_bytes() for d in dirs for p in d.rglob("*") if p.is_file())

@@ -9,7 +9,7 @@ import contextlib
 
 import aiomqtt
 from builders import client
-from sync_helpers import HQRunner, until
+from sync_helpers import HQRunner, hq_stored_bytes, until
 
 from hub.sync.hq import Outcome, Outgoing
 
@@ -49,7 +49,7 @@ async def receipts(hub) -> int:
 
 
 async def test_a_request_made_offline_waits_then_goes_and_its_receipt_comes_back(
-        hq, hubs, broker):
+        hq, hubs, broker, pg_cluster):
     paris = await hubs("paris")
     her = await new_client(paris)
     await until(lambda: paris.rep.acked == paris.store.ledger.seq, "her profile at HQ")
@@ -108,8 +108,7 @@ async def test_a_request_made_offline_waits_then_goes_and_its_receipt_comes_back
     assert any(notification_id.encode() in p for p in seen)  # the spy heard the receipts
     for payload in seen:
         assert b"Canari-51c9" not in payload and b"marchand@" not in payload
-    hq_db = b"".join(p.read_bytes() for p in hq.hq.keys.db_path.parent.glob(
-        f"{hq.hq.keys.db_path.name}*"))
+    hq_db = hq_stored_bytes(hq.hq, pg_cluster)
     store_db = b"".join(p.read_bytes() for p in paris.store.config.data_dir.glob("loupe.db*"))
     for raw in (hq_db, store_db):
         assert b"Canari-51c9" not in raw and "zoë.marchand".encode() not in raw

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
-from sync_helpers import enroll, make_bundle, new_store, until
+from sync_helpers import PIECE, enroll, make_bundle, new_store, until
 
 from hub.sync.broker import Mosquitto, available
 from hub.sync.enroll import HQKeys
@@ -125,6 +125,49 @@ async def test_a_store_is_confined_to_its_own_topics(tmp_path, hq_keys, tls_brok
         for store, rep in stores.values():
             await rep.stop()
             await store.close()
+        hq_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await hq_task
+        await receiver.close()
+        hq.storage.close()
+
+
+async def test_hq_workers_share_the_stores_under_the_acl(tmp_path, hq_keys, tls_broker):
+    """HQ's identity may subscribe through `$share/...` (Mosquitto checks the topic without
+    the prefix); a store's certificate still cannot read another store's journal that way."""
+    url = f"mqtts://127.0.0.1:{tls_broker.port}"
+    hq = open_hq(hq_keys)
+    receiver = Receiver(hq, Broker.parse(url, "t"), hq_keys.tls, worker="w1")
+    hq_task = asyncio.create_task(receiver.run())
+    store = await new_store(tmp_path, "paris")
+    await enroll(store, make_bundle(hq_keys, "paris", url))
+    rep = Replicator(store, SyncSettings(resend_after_s=1.0), await load_enrollment(store.ledger))
+    await rep.start()
+    try:
+        await until(lambda: rep.acked == store.ledger.seq and rep.acked > 0,
+                    "replicated through a shared subscription")
+        seen: list[bytes] = []
+        async with store_client(tmp_path, "paris", tls_broker.port, "paris-share") as rogue:
+            await rogue.subscribe("$share/spy/loupe/maison/+/journal", qos=1)
+
+            async def read() -> None:
+                async for m in rogue.messages:
+                    seen.append(bytes(m.payload))
+
+            reader = asyncio.create_task(read())
+            await rep.stop()
+            rep = Replicator(store, SyncSettings(resend_after_s=0.2),
+                             await load_enrollment(store.ledger))
+            await store.items.receive_many([{**PIECE, "item_id": "paris-late"}], actor="admin")
+            await rep.start()
+            await until(lambda: rep.acked == store.ledger.seq, "the new piece replicated")
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+        assert seen == []
+    finally:
+        await rep.stop()
+        await store.close()
         hq_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await hq_task

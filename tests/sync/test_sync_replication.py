@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sync_helpers import hq_entries, journal, until
+from sync_helpers import hq_entries, hq_stored_bytes, journal, until
 
 
-async def test_sales_reach_hq_exactly_as_stored(hq, hubs):
+async def test_sales_reach_hq_exactly_as_stored(hq, hubs, pg_cluster):
     paris = await hubs("paris")
     lyon = await hubs("lyon")
     await paris.sell("paris-0")
@@ -30,7 +30,7 @@ async def test_sales_reach_hq_exactly_as_stored(hq, hubs):
     profile = await hq.call(hq.hq.client_profile, "paris", client["client_id"])
     assert profile["first_name"] == "Zoë"
     # ...and nothing personal sits in HQ's database file in clear.
-    raw = hq.hq.keys.db_path.read_bytes()
+    raw = hq_stored_bytes(hq.hq, pg_cluster)
     assert b"Marchand" not in raw and b"zoe@example.com" not in raw
 
 

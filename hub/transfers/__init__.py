@@ -1,0 +1,1 @@
+"""Transfers between stores and the warehouse."""
