@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS store_verdicts (
 PART = HQPart("ops", schema=SCHEMA)
 
 
-def _moment(ts: str | None) -> datetime | None:
+def moment(ts: str | None) -> datetime | None:
+    """A stored ISO time as an aware datetime (UTC when it names no zone); None if absent."""
     if not ts:
         return None
     try:
@@ -56,34 +57,32 @@ def verify(hq: Any, store_id: str) -> str:
 def store_health(hq: Any, now: datetime | None = None) -> list[dict[str, Any]]:
     """One row per store HQ knows: `store`, `head_seq` (HQ's contiguous head), `entries`,
     `lag_s` (now minus the time of the newest entry HQ stored; None before any),
-    `last_contact`, `online`, `enrolled`, `problem`, `held` (entries held ahead of a gap;
-    absent when the storage does not say), and `verified`: None (never checked) or
+    `last_contact`, `online`, `enrolled`, `problem`, `held` (entries held ahead of a gap),
+    and `verified`: None (never checked) or
     {ok, verdict, head_seq, checked_at, current (computed at today's head)}."""
-    storage = hq.storage
     now = now or datetime.now(UTC)
-    held_of = getattr(storage, "held", None)
-    verdicts = {r["store_id"]: r for r in storage.query(
-        "SELECT store_id, head_seq, verdict, checked_at FROM store_verdicts")}
+    # One read for every store: its row, its newest entry's time, its last verdict.
+    rows = hq.storage.query(
+        "SELECT s.store_id, s.head_seq, s.entries, s.last_contact, s.online, s.problem,"
+        " s.held, s.public_key, e.ts AS newest_ts, v.head_seq AS checked_head, v.verdict,"
+        " v.checked_at FROM stores s"
+        " LEFT JOIN entries e ON e.store_id = s.store_id AND e.seq = s.head_seq"
+        " LEFT JOIN store_verdicts v ON v.store_id = s.store_id ORDER BY s.store_id")
     out = []
-    for s in storage.stores():
-        newest = storage.query("SELECT ts FROM entries WHERE store_id = ? AND seq = ?",
-                               (s.store_id, s.head_seq)) if s.head_seq else []
-        then = _moment(newest[0]["ts"]) if newest else None
-        v = verdicts.get(s.store_id)
-        row: dict[str, Any] = {
-            "store": s.store_id, "head_seq": s.head_seq,
-            "contiguous_seq": s.head_seq,  # its name in `loupe hq stores --json` before
-            "entries": s.entries,
+    for r in rows:
+        then = moment(r["newest_ts"])
+        out.append({
+            "store": r["store_id"], "head_seq": r["head_seq"],
+            "contiguous_seq": r["head_seq"],  # its name in `loupe hq stores --json` before
+            "entries": r["entries"],
             "lag_s": None if then is None else round(max(0.0, (now - then).total_seconds()), 1),
-            "last_contact": s.last_contact, "online": s.online,
-            "enrolled": s.public_key is not None, "problem": s.problem}
-        if held_of is not None:
-            row["held"] = held_of(s.store_id)
-        row["verified"] = None if v is None else {
-            "ok": v["verdict"].startswith("ok"), "verdict": v["verdict"],
-            "head_seq": v["head_seq"], "checked_at": v["checked_at"],
-            "current": v["head_seq"] == s.head_seq}
-        out.append(row)
+            "last_contact": r["last_contact"], "online": bool(r["online"]),
+            "enrolled": r["public_key"] is not None, "problem": r["problem"],
+            "held": r["held"],
+            "verified": None if r["verdict"] is None else {
+                "ok": r["verdict"].startswith("ok"), "verdict": r["verdict"],
+                "head_seq": r["checked_head"], "checked_at": r["checked_at"],
+                "current": r["checked_head"] == r["head_seq"]}})
     return out
 
 

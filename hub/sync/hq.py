@@ -221,8 +221,8 @@ class HQ:
         self._put_keys(store_id, batch.keys)
 
         def settle(locked: StoreRow, run: list[Entry]) -> tuple[list[Fact], str | None]:
-            problem = self._check_run(store_id, locked.public_key or row.public_key,
-                                      locked.head_seq, locked.head_hash, run)
+            problem = self._check_run(store_id, locked.public_key, locked.head_seq,
+                                      locked.head_hash, run)
             return ([], problem) if problem else (self.project(store_id, run), None)
 
         # One transaction holding the store's row: whichever worker has this batch, the

@@ -22,7 +22,7 @@ from sync_helpers import FAST, HQRunner, Hub, enroll, make_bundle, new_store, un
 from hub.hq import shop_web  # noqa: E402
 from hub.hq.console import part  # noqa: E402
 from hub.hq.console.app import Console, create_app, serve, server_context  # noqa: E402
-from hub.sync.broker import Mosquitto, available  # noqa: E402
+from hub.sync.broker import Mosquitto  # noqa: E402
 from hub.sync.enroll import HQKeys  # noqa: E402
 from hub.sync.hq import open_hq  # noqa: E402
 from hub.sync.replicator import Replicator, load_enrollment  # noqa: E402
@@ -31,16 +31,6 @@ from tests.builders import client as client_profile  # noqa: E402
 
 PASSWORDS = {"olga": "owner-secret-1", "marc": "merch-secret-1", "aude": "audit-secret-1"}
 ROLES = {"olga": "owner", "marc": "merchandiser", "aude": "auditor"}
-
-
-@pytest.fixture
-def broker(tmp_path: Path):
-    if not available():
-        pytest.skip("mosquitto is not installed (scripts/test installs it)")
-    b = Mosquitto(tmp_path / "broker")
-    b.start()
-    yield b
-    b.stop()
 
 
 class Chain:

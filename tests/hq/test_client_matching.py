@@ -9,9 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -19,17 +16,10 @@ from hypothesis import strategies as st
 
 from hub.control import CommandError
 from hub.hq import clients as hq_clients
-from hub.hq import pgcluster
 from hub.sync.cli import add_commands
-from hub.sync.enroll import HQKeys
 from tests.builders import client
-from tests.hq.ops_fixtures import (  # noqa: F401  (fixtures)
-    caught_up,
-    ops_broker,
-    ops_hq,
-    ops_stores,
-)
-from tests.sync.sync_helpers import until
+from tests.hq.ops_fixtures import stores  # noqa: F401  (a fixture)
+from tests.sync.sync_helpers import caught_up, hq_stored_bytes, until
 
 EMAIL = "Anne.Dupont@Example.com"
 PHONE_DIGITS = "612345678"
@@ -38,33 +28,6 @@ PHONE_DIGITS = "612345678"
 async def _loupe(*argv: str) -> int:
     """The CLI, as a shell would run it (its own thread: it runs its own event loop)."""
     return await asyncio.to_thread(_cli, *argv)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def hq_place(request, tmp_path: Path):
-    """HQ's keys on SQLite (its file) or on a private PostgreSQL cluster, and the folder
-    holding every byte of HQ's database (scanned for personal data)."""
-    keys = HQKeys.create(tmp_path / "hq", "maison")
-    if request.param == "sqlite":
-        yield keys, keys.data_dir
-        return
-    if not pgcluster.available():
-        pytest.skip("PostgreSQL binaries are missing (scripts/test installs them)")
-    pg_dir = Path(tempfile.mkdtemp(prefix="loupe-d-pg-"))  # /tmp: postgres can reach it
-    pg_dir.chmod(0o755)
-    cluster = pgcluster.PgCluster(pg_dir / "pg")
-    cluster.start()
-    try:
-        keys.use_db(cluster.createdb("hq"))
-        yield keys, pg_dir
-    finally:
-        cluster.stop()
-        shutil.rmtree(pg_dir, ignore_errors=True)
-
-
-@pytest.fixture
-def ops_keys(hq_place) -> HQKeys:  # the ops fixtures' HQ, on either database
-    return hq_place[0]
 
 
 def _cli(*argv: str) -> int:
@@ -82,10 +45,9 @@ async def _links(hub) -> list[dict]:
 
 
 async def test_the_same_client_at_two_stores_is_one_proposal_then_one_link(
-        ops_hq, ops_stores, ops_keys, ops_broker, hq_place, capsys):  # noqa: F811
-    hq = ops_hq
-    paris = await ops_stores.start("paris")
-    lyon = await ops_stores.start("lyon")
+        hq, stores, hq_keys, broker, pg_cluster, capsys):  # noqa: F811
+    paris = await stores.start("paris")
+    lyon = await stores.start("lyon")
     anne_paris = (await paris.store.clients.create(
         client("Anne", "Dupont", emails=[f"  {EMAIL} "], phones=["+33 6 12 34 56 78"]),
         actor="admin"))["client_id"]
@@ -104,10 +66,8 @@ async def test_the_same_client_at_two_stores_is_one_proposal_then_one_link(
     assert match["reason"] == "email+phone" and match["status"] == "proposed"
 
     # HQ's database holds digests, never her address or number (in any case or form).
-    files = [p for p in hq_place[1].rglob("*") if p.is_file()
-             and (p.name.startswith("hq.db") or hq_place[1] != ops_keys.data_dir)]
-    assert files
-    db_bytes = b"".join(p.read_bytes().lower() for p in files)
+    db_bytes = hq_stored_bytes(hq.hq, pg_cluster).lower()
+    assert db_bytes
     for secret in (EMAIL.lower(), "anne.dupont", "dupont", PHONE_DIGITS):
         assert secret.encode() not in db_bytes, f"{secret!r} is in HQ's database file"
     digests = await hq.call(hq.hq.storage.query, "SELECT kind, digest FROM client_contacts"
@@ -120,12 +80,12 @@ async def test_the_same_client_at_two_stores_is_one_proposal_then_one_link(
     await until(lambda: caught_up(hq, paris), "HQ has the update")
     assert len(await hq.call(hq_clients.proposals, hq.hq.storage)) == 1
 
-    data_dir = str(ops_keys.data_dir)
+    data_dir = str(hq_keys.data_dir)
     assert await _loupe("hq", "clients", "matches", "--data-dir", data_dir) == 0
     table = capsys.readouterr().out
     assert match["match_id"] in table and "same e-mail and phone" in table
     assert await _loupe("hq", "clients", "merge", match["match_id"], "--data-dir", data_dir,
-                  "--broker", ops_broker.url, "--actor", "olga") == 0
+                  "--broker", broker.url, "--actor", "olga") == 0
     assert "merged" in capsys.readouterr().out
 
     async def both_linked() -> bool:
@@ -143,22 +103,21 @@ async def test_the_same_client_at_two_stores_is_one_proposal_then_one_link(
     # A second merge of the same match is refused in a sentence, and nothing is sent.
     with pytest.raises(CommandError, match="already merged by olga"):
         await _loupe("hq", "clients", "merge", match["match_id"], "--data-dir", data_dir,
-               "--broker", ops_broker.url)
+               "--broker", broker.url)
     with pytest.raises(CommandError, match="already merged"):
         await _loupe("hq", "clients", "dismiss", match["match_id"], "--data-dir", data_dir)
     with pytest.raises(CommandError, match="no client match"):
         await _loupe("hq", "clients", "merge", "m-nothing", "--data-dir", data_dir,
-               "--broker", ops_broker.url)
+               "--broker", broker.url)
     # The merge's deliveries come back applied, and the link survives a rebuild? The
     # link is the store's journal entry: it is there, once per store.
     await until(lambda: caught_up(hq, paris), "HQ has paris's answer")
     assert len(await _links(paris)) == 1 and len(await _links(lyon)) == 1
 
 
-async def test_a_dismissed_match_stays_dismissed(ops_hq, ops_stores, ops_keys):  # noqa: F811
-    hq = ops_hq
-    paris = await ops_stores.start("paris")
-    lyon = await ops_stores.start("lyon")
+async def test_a_dismissed_match_stays_dismissed(hq, stores, hq_keys):  # noqa: F811
+    paris = await stores.start("paris")
+    lyon = await stores.start("lyon")
     # Two people sharing a landline (a couple): the same phone, other e-mails.
     one = (await paris.store.clients.create(client("Marc", "Blanc", emails=["m@blanc.fr"],
                                                    phones=["+33 1 40 00 00 00"]),
@@ -172,7 +131,7 @@ async def test_a_dismissed_match_stays_dismissed(ops_hq, ops_stores, ops_keys): 
     assert match["reason"] == "phone"
 
     assert await _loupe("hq", "clients", "dismiss", match["match_id"], "--data-dir",
-                  str(ops_keys.data_dir), "--actor", "olga") == 0
+                  str(hq_keys.data_dir), "--actor", "olga") == 0
     assert await hq.call(hq_clients.proposals, hq.hq.storage) == []
     # Her next profile change does not bring the proposal back.
     await paris.store.clients.update(one, {"notes": "Engraving on order."}, actor="admin")
@@ -183,10 +142,9 @@ async def test_a_dismissed_match_stays_dismissed(ops_hq, ops_stores, ops_keys): 
     assert json.dumps(kept)  # plain values for the console and `--json`
 
 
-async def test_an_erased_client_closes_her_proposal(ops_hq, ops_stores, ops_keys):  # noqa: F811
-    hq = ops_hq
-    paris = await ops_stores.start("paris")
-    lyon = await ops_stores.start("lyon")
+async def test_an_erased_client_closes_her_proposal(hq, stores, hq_keys):  # noqa: F811
+    paris = await stores.start("paris")
+    lyon = await stores.start("lyon")
     gone = (await paris.store.clients.create(client("Inès", "Faure", emails=["ines@faure.fr"], phones=[]),
                                              actor="admin"))["client_id"]
     await lyon.store.clients.create(client("Inès", "Faure", emails=["INES@faure.fr"], phones=[]),

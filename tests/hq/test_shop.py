@@ -9,14 +9,17 @@ import hashlib
 import hmac
 import json
 import ssl
+from typing import TYPE_CHECKING
 
 import aiohttp
-from conftest import Chain
 from hypothesis import given
 from hypothesis import strategies as st
 from sync_helpers import until
 
 from hub.hq import shop
+
+if TYPE_CHECKING:  # the console's fixture (tests/hq/conftest.py), for annotations only
+    from tests.hq.conftest import Chain
 
 
 class Shop:

@@ -4,6 +4,8 @@ when several test folders have one)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,8 +14,8 @@ from hub.bus import EventBus
 from hub.store import Store, init_store
 from hub.sync.broker import Mosquitto
 from hub.sync.enroll import HQKeys, enroll_store, read_bundle
-from hub.sync.hq import HQ, Receiver, open_hq
-from hub.sync.replicator import Replicator
+from hub.sync.hq import HQ, Receiver, open_hq, publish_signed
+from hub.sync.replicator import Replicator, load_enrollment
 from hub.sync.settings import Broker, SyncSettings
 
 PIECE = {"sku": "RING-SOL-1", "description": "Solitaire ring, 18k white gold", "category": "ring",
@@ -122,3 +124,43 @@ def hq_stored_bytes(hq: HQ, pg_cluster) -> bytes:
     oid = hq.storage.query("SELECT oid FROM pg_database WHERE datname = current_database()")
     dirs = [pg_cluster.data / "base" / str(oid[0]["oid"]), pg_cluster.data / "pg_wal"]
     return b"".join(p.read_bytes() for d in dirs for p in d.rglob("*") if p.is_file())
+
+
+class Hubs:
+    """Running hubs by store id: `start` opens (and the first time enrolls) a store,
+    `stop` closes it keeping its books and enrollment, `close` stops them all."""
+
+    def __init__(self, tmp_path: Path, keys: HQKeys, broker: Mosquitto, pieces: int = 3) -> None:
+        self.tmp_path, self.keys, self.broker, self.pieces = tmp_path, keys, broker, pieces
+        self.running: dict[str, Hub] = {}
+        self.enrolled: set[str] = set()
+
+    async def start(self, store_id: str) -> Hub:
+        store = await new_store(self.tmp_path, store_id, pieces=self.pieces)
+        if store_id not in self.enrolled:
+            await enroll(store, make_bundle(self.keys, store_id, self.broker.url))
+            self.enrolled.add(store_id)
+        hub = Hub(store, Replicator(store, FAST, await load_enrollment(store.ledger)))
+        await hub.rep.start()
+        self.running[store_id] = hub
+        return hub
+
+    async def stop(self, store_id: str) -> None:
+        await self.running.pop(store_id).close()
+
+    async def close(self) -> None:
+        for hub in list(self.running.values()):
+            with contextlib.suppress(Exception):
+                await hub.close()
+
+
+async def send(hq: HQRunner, broker: Mosquitto, store_id: str, mtype: str, body: dict) -> str:
+    """HQ signs a message and publishes it; returns its id once the broker has it."""
+    name, payload = await hq.call(hq.hq.message, store_id, mtype, body)
+    await publish_signed(Broker.parse(broker.url, "t"), None, "test-hq-cli", [(name, payload)])
+    return json.loads(payload)["doc"]["id"]
+
+
+async def caught_up(hq: HQRunner, hub: Hub) -> bool:
+    """HQ holds every entry of the hub's journal."""
+    return await hq.head(hub.store.config.store_id) == hub.store.ledger.seq

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -23,27 +21,20 @@ from sync_helpers import (
 )
 
 from bench.sync import simulated_store
-from hub.sync.enroll import HQKeys
 from hub.sync.hq import open_hq
 from hub.sync.replicator import Replicator, load_enrollment
 from hub.sync.settings import SyncSettings
 from hub.sync.wire import WireError
 
-
-@pytest.fixture
-def pg_keys(tmp_path: Path, pg_cluster) -> HQKeys:
-    if pg_cluster is None:
-        pytest.skip("PostgreSQL is not installed (scripts/test installs it)")
-    keys = HQKeys.create(tmp_path / "hq", "maison")
-    keys.use_db(pg_cluster.createdb(f"hq_{uuid.uuid4().hex[:12]}"))
-    return keys
+# These are PostgreSQL's own faults: HQ's keys on PostgreSQL only (tests/conftest.py).
+pytestmark = pytest.mark.parametrize("hq_keys", ["postgresql"], indirect=True)
 
 
-async def test_postgresql_restarted_mid_drain_loses_and_doubles_nothing(tmp_path, pg_keys,
+async def test_postgresql_restarted_mid_drain_loses_and_doubles_nothing(tmp_path, hq_keys,
                                                                        pg_cluster, broker):
     store = await new_store(tmp_path, "paris", pieces=600)  # a backlog of 600 entries
-    await enroll(store, make_bundle(pg_keys, "paris", broker.url))
-    hq = HQRunner(open_hq(pg_keys), broker)
+    await enroll(store, make_bundle(hq_keys, "paris", broker.url))
+    hq = HQRunner(open_hq(hq_keys), broker)
     hub = Hub(store, Replicator(store, FAST, await load_enrollment(store.ledger)))
     try:
         await hub.rep.start()
@@ -64,10 +55,10 @@ async def test_postgresql_restarted_mid_drain_loses_and_doubles_nothing(tmp_path
         hq.hq.storage.close()
 
 
-def test_the_database_refuses_a_second_copy_of_an_entry(pg_keys):
-    hq = open_hq(pg_keys)
+def test_the_database_refuses_a_second_copy_of_an_entry(hq_keys):
+    hq = open_hq(hq_keys)
     try:
-        s = simulated_store(pg_keys, "lyon", 3, SyncSettings())
+        s = simulated_store(hq_keys, "lyon", 3, SyncSettings())
         hq.storage.add_store("lyon", "00" * 32)
         hq.storage.register("lyon", s.public_key, s.box_key)
         assert hq.ingest("lyon", s.payloads[0]).head == 3
@@ -82,11 +73,11 @@ def test_the_database_refuses_a_second_copy_of_an_entry(pg_keys):
         hq.storage.close()
 
 
-def test_a_store_publishing_another_stores_entries_is_refused(pg_keys):
-    hq = open_hq(pg_keys)
+def test_a_store_publishing_another_stores_entries_is_refused(hq_keys):
+    hq = open_hq(hq_keys)
     try:
-        made = {"a": simulated_store(pg_keys, "a", 4, SyncSettings()),
-                "b": simulated_store(pg_keys, "b", 8, SyncSettings())}
+        made = {"a": simulated_store(hq_keys, "a", 4, SyncSettings()),
+                "b": simulated_store(hq_keys, "b", 8, SyncSettings())}
         for sid, s in made.items():
             hq.storage.add_store(sid, "00" * 32)
             hq.storage.register(sid, s.public_key, s.box_key)

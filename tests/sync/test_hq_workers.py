@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import importlib.util
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -30,8 +26,6 @@ import pytest
 from sync_helpers import until
 
 from bench.sync import simulated_store
-from hub.hq import pgcluster
-from hub.hq.parts import HQ_PARTS
 from hub.ledger.journal import Entry
 from hub.sync import hqstore
 from hub.sync.broker import Mosquitto
@@ -39,6 +33,7 @@ from hub.sync.enroll import HQKeys
 from hub.sync.hq import DISPATCH_LEASE, HQ, open_hq
 from hub.sync.hqstore import HQStorage
 from hub.sync.mqtt import make_client
+from hub.sync.pgstore import PostgresHQStorage
 from hub.sync.settings import Broker, SyncSettings
 from hub.sync.wire import decode_batch, topic, verify_doc
 
@@ -97,32 +92,10 @@ def register(keys: HQKeys, sims: list[Sim], open_storage: Opener | None = None) 
         storage.close()
 
 
-@pytest.fixture(scope="module")
-def pg():
-    """One private PostgreSQL cluster for the module (a database per test)."""
-    if importlib.util.find_spec("hub.sync.pgstore") is None or not pgcluster.available():
-        pytest.skip("PostgreSQL storage (hub/sync/pgstore.py) or its binaries are missing")
-    pg_dir = Path(tempfile.mkdtemp(prefix="loupe-a2-pg-"))  # /tmp: postgres can reach it
-    pg_dir.chmod(0o755)
-    cluster = pgcluster.PgCluster(pg_dir / "pg")
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-        shutil.rmtree(pg_dir, ignore_errors=True)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def storages(request, tmp_path: Path):
+@pytest.fixture
+def storages(hq_keys: HQKeys):
     """(HQ's keys, an opener of one more connection to HQ's database): one per worker."""
-    keys = HQKeys.create(tmp_path / "hq", "maison")
-    if request.param == "sqlite":
-        yield keys, lambda: open_hq(keys).storage
-        return
-    url = request.getfixturevalue("pg").createdb(f"hq_{uuid.uuid4().hex[:10]}")
-    pgstore = importlib.import_module("hub.sync.pgstore")
-    yield keys, lambda: pgstore.PostgresHQStorage(url, HQ_PARTS)
+    return hq_keys, lambda: open_hq(hq_keys).storage
 
 
 # -- a run split across two workers, in-process --------------------------------------------
@@ -275,29 +248,23 @@ def lease_holder(open_storage: Opener) -> str | None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def hq_db(request, tmp_path: Path):
+def hq_db(request, tmp_path: Path, pg_cluster):
     """(`loupe hq run` arguments, a storage opener) for HQ's database: its SQLite file, or
-    a private PostgreSQL cluster (the storage several workers are meant for)."""
+    PostgreSQL (the storage several workers are meant for) chosen by `loupe hq init --db`."""
     if request.param == "sqlite":
         keys = HQKeys.create(tmp_path / "hq", "maison")
         yield keys, (), lambda: open_hq(keys).storage
         return
-    # FLAGGED: HQ on PostgreSQL as A1 is making it (`loupe hq init --db URL`, after which
-    # `open_hq` and `loupe hq run` use that database); skipped until `hq init` has --db.
-    cluster = request.getfixturevalue("pg")
-    pgstore = importlib.import_module("hub.sync.pgstore")
-    usage = subprocess.run([sys.executable, "-m", "hub", "hq", "init", "--help"], cwd=ROOT,
-                           capture_output=True, text=True).stdout
-    if "--db" not in usage:
-        pytest.skip("`loupe hq init` has no --db option for PostgreSQL yet")
-    url = cluster.createdb(f"hq_{uuid.uuid4().hex[:10]}")
+    if pg_cluster is None:
+        pytest.skip("PostgreSQL is not installed (scripts/test installs it)")
+    url = pg_cluster.createdb(f"hq_{uuid.uuid4().hex[:10]}")
     hq_dir = tmp_path / "hq-pg"
     subprocess.run([sys.executable, "-m", "hub", "hq", "init", "--data-dir", str(hq_dir),
                     "--chain-id", "maison", "--db", url], cwd=ROOT, check=True,
                    capture_output=True)
     keys = HQKeys.load(hq_dir)
     storage = open_hq(keys).storage
-    assert isinstance(storage, pgstore.PostgresHQStorage)
+    assert isinstance(storage, PostgresHQStorage)
     storage.close()
     yield keys, (), lambda: open_hq(keys).storage
 

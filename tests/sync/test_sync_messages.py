@@ -9,19 +9,13 @@ import json
 
 import aiomqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sync_helpers import until
+from sync_helpers import send, until
 
 from hub.ledger.journal import verify_chain
 from hub.sync.hq import publish_signed
 from hub.sync.model import SyncBook
 from hub.sync.settings import Broker
 from hub.sync.wire import sign_doc, topic
-
-
-async def send(hq, broker, store_id, mtype, body) -> str:
-    name, payload = await hq.call(hq.hq.message, store_id, mtype, body)
-    await publish_signed(Broker.parse(broker.url, "t"), None, "test-hq-cli", [(name, payload)])
-    return json.loads(payload)["doc"]["id"]
 
 
 async def refusals(store) -> list[str]:

@@ -28,6 +28,7 @@ import aiomqtt
 import jinja2
 from aiohttp import web
 
+from hub.hq import clients as hq_clients
 from hub.hq.console import part, reads
 from hub.hq.console.auth import MATRIX, PUBLIC, ROLE_WORDS, allows
 from hub.sync.tls import write_secret
@@ -377,17 +378,14 @@ async def client_page(request: web.Request) -> web.Response:
 async def _match_action(request: web.Request, action: str) -> web.StreamResponse:
     console = request.app[CONSOLE]
     _ = console.words._
-    module = reads.optional("hub.hq.clients")
-    if module is None:
-        raise Refusal(409, _("Matching clients across stores is not available yet."))
     match_id = (await _form(request)).get("match_id", "")[:100]
     actor = _session(request).name  # type: ignore[union-attr]
     try:
         if action == "merge":
-            messages = await console.call(module.merge, console.hq, match_id, actor)
+            messages = await console.call(hq_clients.merge, console.hq, match_id, actor)
             await console.publish(messages)
         else:
-            await console.call(module.dismiss, console.hq.storage, match_id, actor)
+            await console.call(hq_clients.dismiss, console.hq.storage, match_id, actor)
     except (KeyError, LookupError, ValueError, WireError) as exc:
         raise Refusal(409, _("This match could not be changed: %(why)s") % {"why": str(exc)}) from None
     raise web.HTTPSeeOther("/clients")

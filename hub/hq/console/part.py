@@ -1,5 +1,5 @@
-"""The console's tables at HQ: its staff, the resolutions of conflicts, the chain verdicts
-it caches and the hub version each store last said. An `HQPart` with no facts: nothing here
+"""The console's tables at HQ: its staff, the resolutions of conflicts and the hub version
+each store last said (chain verdicts are hub/hq/ops.py's). An `HQPart` with no facts: nothing here
 comes from a store's entries."""
 
 from __future__ import annotations
@@ -27,11 +27,6 @@ CREATE TABLE IF NOT EXISTS console_staff (
 CREATE TABLE IF NOT EXISTS conflict_resolutions (
     conflict_id INTEGER PRIMARY KEY, resolution TEXT NOT NULL, note TEXT NOT NULL,
     resolved_by TEXT NOT NULL, resolved_at TEXT NOT NULL
-);
--- A chain verdict is worth what it read: the head it was computed at goes with it.
-CREATE TABLE IF NOT EXISTS console_verdicts (
-    store_id TEXT PRIMARY KEY, head_seq INTEGER NOT NULL, ok INTEGER NOT NULL,
-    verdict TEXT NOT NULL, checked_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS console_hub_versions (
     store_id TEXT PRIMARY KEY, hub_version TEXT NOT NULL, said_at TEXT NOT NULL
@@ -117,15 +112,6 @@ def record_hub_version(db: Db | HQStorage, store_id: str, version: Any) -> None:
                " (?,?,?) ON CONFLICT(store_id) DO UPDATE SET hub_version ="
                " excluded.hub_version, said_at = excluded.said_at",
                (store_id, version, utc_now()))
-
-
-def keep_verdict(storage: HQStorage, store_id: str, head_seq: int, ok: bool,
-                 verdict: str) -> None:
-    storage.execute("INSERT INTO console_verdicts (store_id, head_seq, ok, verdict, checked_at)"
-                    " VALUES (?,?,?,?,?) ON CONFLICT(store_id) DO UPDATE SET head_seq ="
-                    " excluded.head_seq, ok = excluded.ok, verdict = excluded.verdict,"
-                    " checked_at = excluded.checked_at",
-                    (store_id, head_seq, int(ok), verdict, utc_now()))
 
 
 def resolve_conflict(storage: HQStorage, conflict_id: int, resolution: str, note: str,

@@ -3,36 +3,16 @@ HQ's storage thread (`Console.call`), never on the event loop."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from hub.core.search import fold, singular, with_store_words, words
-from hub.hq import transfers
-from hub.hq.console.part import keep_verdict
+from hub.hq import clients as hq_clients
+from hub.hq import deliveries, ops, transfers
 from hub.sync.hqstore import HQStorage
 
 STOCK_SHOWN = 300  # pieces listed for one search (a style is rarely in more boutiques)
-
-
-def _moment(ts: str | None) -> datetime | None:
-    if not ts:
-        return None
-    try:
-        moment = datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def optional(module: str) -> Any | None:
-    """Another part of HQ the console shows when it is there (clients across stores,
-    deliveries): None while it is not built yet."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        return None
 
 
 def stores(storage: HQStorage, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -47,17 +27,17 @@ def stores(storage: HQStorage, now: datetime | None = None) -> list[dict[str, An
     rows = storage.query(
         "SELECT s.store_id, s.head_seq, s.entries, s.last_contact, s.online, s.problem,"
         " s.held, s.held_since, s.public_key, e.ts AS last_ts, v.hub_version,"
-        " c.head_seq AS checked_head, c.ok AS checked_ok, c.verdict, c.checked_at"
+        " c.head_seq AS checked_head, c.verdict, c.checked_at"
         " FROM stores s LEFT JOIN entries e ON e.store_id = s.store_id AND e.seq = s.head_seq"
         " LEFT JOIN console_hub_versions v ON v.store_id = s.store_id"
-        " LEFT JOIN console_verdicts c ON c.store_id = s.store_id ORDER BY s.store_id")
+        " LEFT JOIN store_verdicts c ON c.store_id = s.store_id ORDER BY s.store_id")
     out = []
     for r in rows:
-        last = _moment(r["last_ts"])
-        contact = _moment(r["last_contact"])
+        last = ops.moment(r["last_ts"])
+        contact = ops.moment(r["last_contact"])
         verdict = None
         if r["checked_head"] is not None:
-            verdict = {"ok": bool(r["checked_ok"]), "head_seq": r["checked_head"],
+            verdict = {"ok": r["verdict"].startswith("ok"), "head_seq": r["checked_head"],
                        "current": r["checked_head"] == r["head_seq"], "text": r["verdict"],
                        "at": r["checked_at"]}
         out.append({
@@ -72,15 +52,14 @@ def stores(storage: HQStorage, now: datetime | None = None) -> list[dict[str, An
 
 
 def verify(hq: Any, store_id: str) -> dict[str, Any]:
-    """Read every entry of a store again (hashes and signatures) and keep the verdict with
-    the head it was computed at."""
+    """Read every entry of a store again (hashes and signatures): `ops.verify`, which keeps
+    the verdict with the head it was computed at (the stores page and `loupe hq stores`
+    show the same one)."""
     row = hq.storage.store(store_id)
     if row is None or row.public_key is None:
         raise LookupError(store_id)
-    text = hq.verify_store(store_id)
-    ok = text.startswith("ok")
-    keep_verdict(hq.storage, store_id, row.head_seq, ok, text)
-    return {"ok": ok, "head_seq": row.head_seq, "text": text}
+    text = ops.verify(hq, store_id)
+    return {"ok": text.startswith("ok"), "head_seq": row.head_seq, "text": text}
 
 
 def _piece_words(row: Mapping[str, Any]) -> set[str]:
@@ -143,22 +122,14 @@ def conflicts(storage: HQStorage, limit: int = 500) -> list[dict[str, Any]]:
 
 
 def messages(storage: HQStorage, limit: int = 200) -> dict[str, Any]:
-    """HQ's messages, with their delivery per store when deliveries are built."""
-    deliveries = optional("hub.hq.deliveries")
-    if deliveries is not None and hasattr(deliveries, "outgoing"):
-        return {"deliveries": True, "rows": deliveries.outgoing(storage, limit)}
-    return {"deliveries": False, "rows": storage.query(
-        "SELECT message_id, store_id, type, issued_at FROM messages"
-        " ORDER BY issued_at DESC, message_id LIMIT ?", (limit,))}
+    """HQ's messages, with their delivery per store."""
+    return {"rows": deliveries.outgoing(storage, limit)}
 
 
 def in_transit(storage: HQStorage) -> list[dict[str, Any]]:
     return transfers.transfers(storage)
 
 
-def proposals(storage: HQStorage) -> list[dict[str, Any]] | None:
-    """Cross-store client matches (hub.hq.clients), or None while that part is not built."""
-    module = optional("hub.hq.clients")
-    if module is None or not hasattr(module, "proposals"):
-        return None
-    return module.proposals(storage)
+def proposals(storage: HQStorage) -> list[dict[str, Any]]:
+    """Cross-store client matches waiting for a decision."""
+    return hq_clients.proposals(storage)
