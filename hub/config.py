@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,7 @@ class Config:
     max_line_price: int  # minor units: a price above this is a typing mistake
     max_discount_bp: int  # a discount above this share of the basket needs a manager
     epc_company_prefix: int
+    epc_object_class: int
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     @property
@@ -296,10 +298,14 @@ def parse_config(doc: dict[str, Any], data_dir: Path) -> Config:
                           f" got {max_discount_pct}")
 
     epc = _get(doc, "epc", "loupe.toml", dict, {})
-    _check_keys(epc, "epc", {"company_prefix"})
+    _check_keys(epc, "epc", {"company_prefix", "object_class"})
     prefix = _get(epc, "company_prefix", "epc", int, 0)
     if not 0 <= prefix < 2**28:
         raise ConfigError("epc.company_prefix: must fit GID-96's 28-bit manager number")
+    object_class = _get(epc, "object_class", "epc", int, store_object_class(store_id))
+    if not 2 <= object_class < 2**24:
+        raise ConfigError("epc.object_class: must fit GID-96's 24-bit object class, from 2"
+                          f" (1 is the tags of the first hubs), got {object_class}")
 
     return Config(
         data_dir=data_dir, store_id=store_id, store_name=store_name, currency=currency,
@@ -308,8 +314,15 @@ def parse_config(doc: dict[str, Any], data_dir: Path) -> Config:
         default_tax=default_tax,
         max_line_price=max_major * 10 ** minor_units(currency),
         max_discount_bp=max_discount_pct * 100,
-        epc_company_prefix=prefix, raw=doc,
+        epc_company_prefix=prefix, epc_object_class=object_class, raw=doc,
     )
+
+
+def store_object_class(store_id: str) -> int:
+    """The GID-96 object class a store's new tags carry unless `[epc] object_class` sets it:
+    one per store, so the stores of a chain sharing a manager number never mint the same tag
+    (the serial is each store's journal seq); a chain numbering its stores sets it."""
+    return 2 + zlib.crc32(store_id.encode()) % (2**24 - 2)
 
 
 def load_config(data_dir: Path) -> Config:
@@ -367,6 +380,7 @@ max_discount_pct = 10          # a bigger discount needs a manager's PIN
 
 [epc]
 company_prefix = 0             # GID-96 manager number for tags this store encodes
+# object_class = 17            # this store's class in it (default: one from the store id)
 
 # Staff are enrolled with `loupe staff add` (PINs are hashed, names encrypted in the books).
 '''

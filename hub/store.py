@@ -74,7 +74,8 @@ class Store:
         self.items = Items(ledger, currency=config.currency,
                            tax_codes={r.code for r in config.tax_rates},
                            default_tax=config.default_tax,
-                           epc_manager=config.epc_company_prefix)
+                           epc_manager=config.epc_company_prefix,
+                           epc_class=config.epc_object_class)
         self.items.search_synonyms = self.words.search_synonyms()
         self.clients = Clients(ledger)
         self.sales = Sales(ledger, currency=config.currency,

@@ -367,12 +367,13 @@ class Items:
     """Receiving, editing, moving and changing the status of pieces and stock lines."""
 
     def __init__(self, ledger: Ledger, *, currency: str, tax_codes: set[str], default_tax: str,
-                 epc_manager: int) -> None:
+                 epc_manager: int, epc_class: int = 1) -> None:
         self.ledger = ledger
         self.currency = currency
         self.tax_codes = tax_codes
         self.default_tax = default_tax
         self.epc_manager = epc_manager
+        self.epc_class = epc_class  # this store's: its serials (journal seqs) are its own
         # Words of the store's language for categories, metals, colours and stones (folded),
         # to the index's English ones: the Store sets them from its locale.
         self.search_synonyms: dict[str, str] = {}
@@ -402,8 +403,10 @@ class Items:
             raise Refused("duplicate", "serial “{item_id}” is already in the books",
                           item_id=piece["item_id"])
         if not piece.get("epc"):
-            # GID-96 serial = the journal seq of the receipt: unique and never reused.
-            piece = {**piece, "epc": gid96_encode(self.epc_manager, 1, tx.seq + 1)}
+            # GID-96 serial = the journal seq of the receipt: unique and never reused here;
+            # the store's object class keeps it unique across the chain.
+            piece = {**piece, "epc": gid96_encode(self.epc_manager, self.epc_class,
+                                                  tx.seq + 1)}
         elif tx.one("SELECT 1 FROM items WHERE epc = ?", (piece["epc"],)):
             raise Refused("duplicate", "EPC {epc} is already on another piece", epc=piece["epc"])
         piece = {f: piece.get(f) for f in ITEM_FIELDS} | {"stones": piece.get("stones", [])}
