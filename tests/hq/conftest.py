@@ -1,6 +1,7 @@
-"""Fixtures for HQ's console: a real Mosquitto, a real HQ receiver on SQLite, two real
-hubs (Paris, Lyon) whose journals reach HQ through the broker, and the console served
-over HTTPS with a certificate from HQ's CA. Nothing is mocked."""
+"""Fixtures for HQ's console: a real Mosquitto, a real HQ receiver on SQLite (or on
+PostgreSQL: tests/hq/test_console_postgres.py), two real hubs (Paris, Lyon) whose journals
+reach HQ through the broker, and the console served over HTTPS with a certificate from HQ's
+CA. Nothing is mocked."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import contextlib
 import re
 import ssl
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +100,18 @@ class Browser:
 
 
 @pytest.fixture
-async def chain(tmp_path: Path, broker: Mosquitto):
+async def chain(request: pytest.FixtureRequest, tmp_path: Path, broker: Mosquitto):
+    """HQ's storage on SQLite, or on PostgreSQL when a test asks for it indirectly
+    (`pytest.mark.parametrize("chain", ["postgresql"], indirect=True)`: a fresh database on
+    the session's private cluster, as tests/conftest.py's `hq_keys` makes it)."""
+    storage = getattr(request, "param", "sqlite")
+    assert storage in ("sqlite", "postgresql"), storage
     keys = HQKeys.create(tmp_path / "hq", "maison")
+    if storage == "postgresql":
+        cluster = request.getfixturevalue("pg_cluster")
+        if cluster is None:
+            pytest.skip("PostgreSQL is not installed (scripts/test installs it)")
+        keys.use_db(cluster.createdb(f"hq_{uuid.uuid4().hex[:12]}"))
     runner = HQRunner(open_hq(keys), broker)
     await asyncio.wait_for(runner.receiver.connected.wait(), 10)
     hubs: dict[str, Hub] = {}
