@@ -56,8 +56,10 @@ def piece_changes(kind: str, p: dict[str, Any] | None) -> tuple[PieceChange, ...
             return (PieceChange(p["item_id"], "in_stock"),)
         case "transfer.settled" if p.get("piece_status"):  # the sender's piece arrived elsewhere
             return (PieceChange(p["item_id"], p["piece_status"], f"transfer:{p['transfer_id']}"),)
-        case "hq.reservation_collected":  # the hold ends; the sale that follows sells it
-            return (PieceChange(p["item_id"], "in_stock"),)
+        case "hq.reservation_collected" | "hq.order_shipped":  # the hold ends; the sale
+            return (PieceChange(p["item_id"], "in_stock"),)     # that follows sells it
+        case "hq.online_order":  # held for an online client until it is shipped
+            return (PieceChange(p["item_id"], "reserved", f"order:{p['order_id']}"),)
         case "hq.message" if p.get("outcome") == "applied":
             message = p["message"]
             if message["type"] == "reservation":

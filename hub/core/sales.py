@@ -27,12 +27,13 @@ from hub.money import Money, allocate, round_half_up_div, tax_included, tax_on_t
 from hub.words import Term
 
 TENDER_TYPES = ("cash", "card", "store_credit", "gift_card", "trade_in", "bank_transfer",
-                "loyalty", "deposit", "exchange")
+                "loyalty", "deposit", "exchange", "online")
 # Tenders another layer takes (its `SaleExtension.tenders`): refused while none runs.
 _EXTENSION_TENDERS = frozenset({"loyalty", "deposit", "gift_card", "store_credit", "trade_in"})
 # What an exchange's return hands to its new sale (`Sales.exchange_in`): no money moves, so
 # it is refused anywhere else.
 EXCHANGE = "exchange"
+ONLINE = "online"  # paid at the web shop: only an online order shipped (hub/core/hq.py)
 _TENDER_DETAIL = {
     "exchange": {"reference"},  # the sale the exchange took pieces back from
     "loyalty": set(),
@@ -46,6 +47,7 @@ _TENDER_DETAIL = {
     "gift_card": {"number"},
     "trade_in": {"description", "reference"},
     "bank_transfer": {"reference"},
+    "online": {"reference"},  # paid at the web shop: its order (an online order shipped)
 }
 _PAN_LIKE = re.compile(r"\d[\d \-]{10,}\d")
 _SERVICE = re.compile(r"[a-z]{1,20}:[A-Za-z0-9_-]{1,38}")
@@ -415,10 +417,15 @@ class Sales:
 
     def complete_in(self, tx: Tx, *, register_id: str, actor: str, lines: list[dict[str, Any]],
                     tenders: list[dict[str, Any]], client_id: str | None, discount: int,
-                    note: str | None = None, exchange_of: str | None = None) -> Entry:
+                    note: str | None = None, exchange_of: str | None = None,
+                    online_order: str | None = None) -> Entry:
         if exchange_of is None and any(t["type"] == EXCHANGE for t in tenders):
             raise Refused("exchange_only", "an exchange pays only for the new pieces of an"
                           " exchange", field="tenders")
+        if online_order is None and any(t["type"] == ONLINE for t in tenders):
+            raise Refused("online_only", "a payment made online comes only with the online"
+                          " order it paid for (shipped from the head office sync screen)",
+                          field="tenders")
         if client_id is not None:
             row = tx.one("SELECT status FROM clients WHERE client_id = ?", (client_id,))
             if row is None or row["status"] != "active":

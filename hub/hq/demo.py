@@ -162,18 +162,30 @@ def wait_synced(chain: Chain, timeout: float = 180) -> dict[str, int]:
         time.sleep(0.5)
 
 
+def _dearest(chain: Chain, store_id: str) -> dict[str, Any]:
+    hq = open_hq(chain.keys)
+    try:
+        return hq.storage.query("SELECT item_id, sku, description, tag_price, currency FROM"
+                                " items WHERE store_id = ? AND status = 'in_stock' ORDER BY"
+                                " tag_price DESC LIMIT 1", (store_id,))[0]
+    finally:
+        hq.storage.close()
+
+
 def reserve_online(chain: Chain, store_id: str = "lyon") -> dict[str, Any]:
     """The web shop reserves a piece in stock at `store_id` for collection: a signed request
     to HQ's shop API, as the platform would send it."""
-    hq = open_hq(chain.keys)
-    try:
-        piece = hq.storage.query("SELECT item_id, sku, description, tag_price FROM items WHERE"
-                                 " store_id = ? AND status = 'in_stock' ORDER BY tag_price"
-                                 " DESC LIMIT 1", (store_id,))[0]
-    finally:
-        hq.storage.close()
+    piece = _dearest(chain, store_id)
     return {"piece": piece, **shop.demo_reservation(chain.keys, chain.console_port, store_id,
                                                     piece["item_id"])}
+
+
+def order_online(chain: Chain, store_id: str = "paris") -> dict[str, Any]:
+    """The web shop sells a piece of `store_id` online, 5 % off its tag: Paris ships it."""
+    piece = _dearest(chain, store_id)
+    return {"piece": piece, **shop.demo_order(chain.keys, chain.console_port, store_id,
+                                              piece["item_id"], piece["tag_price"] * 95 // 100,
+                                              piece["currency"])}
 
 
 def stop(procs: list[subprocess.Popen[bytes]], chain: Chain | None) -> None:
@@ -206,6 +218,7 @@ def main(args: Any) -> int:
               flush=True)
         reserved = reserve_online(chain)
         piece = reserved["piece"]
+        ordered = order_online(chain)
         lines = [
             f"HQ console: https://127.0.0.1:{chain.console_port}/ (HQ's own certificate:"
             f" accept it) — sign in as {OWNER}, password {chain.password}",
@@ -214,6 +227,9 @@ def main(args: Any) -> int:
             f"the web shop reserved {piece['description']} ({piece['item_id']}) at Lyon for"
             f" collection: reservation {reserved['reservation_id']}; collect it on Lyon's"
             " Sync page (Reservations), then see it collected in the console",
+            f"the web shop sold {ordered['piece']['description']} ({ordered['piece']['item_id']})"
+            f" online, to ship from Paris: order {ordered['order_id']}; pack it on Paris's Sync"
+            " page (Online orders to ship), then see it shipped in the console (In transit)",
             f"logs: {root / 'logs'}; Ctrl-C stops the chain",
         ]
         for line in lines:
@@ -221,7 +237,9 @@ def main(args: Any) -> int:
         (root / "demo.json").write_text(json.dumps({
             "console_port": chain.console_port, "ports": chain.ports,
             "owner": OWNER, "reservation_id": reserved["reservation_id"],
-            "item_id": piece["item_id"], "price": piece["tag_price"]}, indent=2))
+            "item_id": piece["item_id"], "price": piece["tag_price"],
+            "order_id": ordered["order_id"], "order_item_id": ordered["piece"]["item_id"]},
+            indent=2))
         if args.ready_only:
             return 0
         while all(p.poll() is None for p in procs):

@@ -9,13 +9,19 @@ it asks for becomes HQ's signed messages to a store, through the existing flows:
   click-and-collect (message `reservation`; the store holds the piece or records a conflict;
   its `hq.reservation_collected` entry ends it at HQ);
 - `POST /shop/v1/reservations/{id}/cancel` {reason}: `reservation_cancelled`;
+- `POST /shop/v1/orders` {order_id, item_id or sku, client_id, paid, currency, ship_to,
+  store_id (optional: else the store holding most of the style, in that currency)}: an
+  order paid online, shipped from a store (message `online_order`, the address sealed to
+  that store; the store packs it by scan, its `hq.order_shipped` entry ends it at HQ);
+  `POST /shop/v1/orders/{id}/cancel` {reason}: `online_order_cancelled`;
 - `POST /shop/v1/activity` {store_id, client_id, events: [{action viewed|wishlisted, ref,
   at}]}: what she looked at online (`activity`); `POST /shop/v1/wishlist` {store_id,
   client_id, wish}: her wish list (`wishlist`);
 - `GET /shop/v1/availability?sku=` (signed over the empty body, the event id a nonce):
   per style and store, how many pieces are in stock, from HQ's projection;
 - `POST /shop/v1/shopify/orders-create`: Shopify's `orders/create` webhook (hub/hq/shopify.py),
-  `X-Shopify-Hmac-Sha256` (base64) and `X-Shopify-Webhook-Id`, read into reservations.
+  `X-Shopify-Hmac-Sha256` (base64) and `X-Shopify-Webhook-Id`: a reservation when the client
+  collects in a boutique, else an online order shipped from one.
 
 Before it sends, HQ checks its own projection: a piece sold, held or on its way is refused
 with a conflict recorded (`conflicts`, source `shop`), never a silent double sale; what still
@@ -39,8 +45,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from hub.core.errors import Invalid
+from hub.core.hq import check_address
 from hub.ledger.ledger import utc_now
-from hub.sync.hqstore import Fact, HQPart
+from hub.sync.hqstore import Fact, HQPart, release_held
 from hub.sync.tls import write_secret
 
 SOURCES = ("loupe", "shopify")
@@ -54,8 +62,47 @@ CREATE TABLE IF NOT EXISTS shop_events (
     detail TEXT,
     PRIMARY KEY (source, event_id)
 );
+CREATE TABLE IF NOT EXISTS online_orders (
+    order_id TEXT PRIMARY KEY, store_id TEXT NOT NULL, item_id TEXT NOT NULL,
+    client_id TEXT NOT NULL, paid INTEGER NOT NULL, currency TEXT NOT NULL,
+    status TEXT NOT NULL,               -- sent | to_ship | shipped | cancelled | conflict
+    carrier TEXT, tracking TEXT,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+);
 """
-PART = HQPart("shop", schema=SCHEMA)
+ORDER_DAYS = 3  # the store ships within this many days
+
+
+def _order_fact(db: Any, store_id: str, d: dict[str, Any]) -> None:
+    db.execute("UPDATE online_orders SET status = :status, carrier = COALESCE(:carrier,"
+               " carrier), tracking = COALESCE(:tracking, tracking), updated_at = :at"
+               " WHERE order_id = :order_id AND store_id = :store_id",
+               {"carrier": None, "tracking": None, **d, "store_id": store_id,
+                "at": utc_now()})
+    if d["status"] == "cancelled":
+        release_held(db, store_id, "online_orders", "order_id", d["order_id"])
+
+
+def _project(store_id: str, entry: Any, p: dict[str, Any]) -> list[Fact]:
+    """An online order's life at its store, from the store's own entries."""
+    if entry.kind == "hq.order_shipped":
+        return [Fact("online_order", {"order_id": p["order_id"], "status": "shipped",
+                                      "carrier": p["carrier"], "tracking": p["tracking"]})]
+    if entry.kind != "hq.message":
+        return []
+    message = p.get("message") or {}
+    mtype, body = message.get("type"), message.get("body") or {}
+    if mtype == "online_order":
+        status = "to_ship" if p.get("outcome") == "applied" else "conflict"
+    elif mtype == "online_order_cancelled" and p.get("outcome") == "applied":
+        status = "cancelled"
+    else:
+        return []
+    return [Fact("online_order", {"order_id": body.get("order_id"), "status": status})]
+
+
+PART = HQPart("shop", schema=SCHEMA, facts={"online_order": _order_fact},
+              kinds=("hq.message", "hq.order_shipped"), project=_project)
 
 
 class ShopRefusal(Exception):
@@ -135,51 +182,130 @@ class WebShop:
             "detail": detail})])
         return ShopRefusal(409, detail, "conflict")
 
-    def reserve(self, body: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
-        store_id = self._store(body)
+    def _piece(self, store_id: str, body: dict[str, Any], ref: str) -> str:
+        """The piece a request names, or the first in stock of the style (`sku`) it names,
+        checked against HQ's projection: in stock and held for nobody, else a conflict."""
         if not body.get("item_id") and isinstance(body.get("sku"), str):
-            # A style, not a piece (a platform's order line): the first piece in stock.
-            found = self.storage.query("SELECT item_id FROM items WHERE store_id = ? AND"
-                                       " sku = ? AND status = 'in_stock' ORDER BY item_id"
-                                       " LIMIT 1", (store_id, body["sku"]))
-            if not found:
-                raise self._conflict(store_id, body["sku"], f"order:{body.get('reservation_id')}",
-                                     f"style {body['sku']} is not in stock at {store_id}")
-            body = {**body, "item_id": found[0]["item_id"]}
-        fields = {k: _text(body, k) for k in ("reservation_id", "item_id", "client_id",
-                                                "pickup_by")}
-        item_id, ref = fields["item_id"], f"reservation:{fields['reservation_id']}"
-        if self.storage.query("SELECT 1 FROM reservations WHERE reservation_id = ?",
-                              (fields["reservation_id"],)):
-            raise ShopRefusal(409, f"reservation {fields['reservation_id']} exists already")
+            # A style, not a piece (a platform's order line): the first piece free.
+            for row in self.storage.query("SELECT item_id FROM items WHERE store_id = ? AND"
+                                          " sku = ? AND status = 'in_stock' ORDER BY item_id",
+                                          (store_id, body["sku"])):
+                if self._held(store_id, row["item_id"]) is None:
+                    return row["item_id"]
+            raise self._conflict(store_id, body["sku"], ref,
+                                 f"style {body['sku']} is not in stock at {store_id}")
+        item_id = _text(body, "item_id")
         rows = self.storage.query("SELECT status FROM items WHERE store_id = ? AND item_id = ?",
                                   (store_id, item_id))
         if not rows:
             raise ShopRefusal(404, f"store {store_id} has no piece {item_id}")
-        if rows[0]["status"] != "in_stock":
-            raise self._conflict(store_id, item_id, ref, f"piece {item_id} cannot be reserved"
-                                 f" at {store_id}: it is {rows[0]['status'].replace('_', ' ')}")
-        held = self.storage.active_reservation(store_id, item_id)
+        held = self._held(store_id, item_id)
         if held:
             raise self._conflict(store_id, item_id, ref, f"piece {item_id} is already held at"
-                                 f" {store_id} for reservation {held}")
+                                 f" {store_id} for {held}")
+        if rows[0]["status"] != "in_stock":
+            raise self._conflict(store_id, item_id, ref, f"piece {item_id} cannot be"
+                                 f" {'reserved' if ref.startswith('reservation') else 'sold'}"
+                                 f" at {store_id}: it is {rows[0]['status'].replace('_', ' ')}")
+        return item_id
+
+    def _held(self, store_id: str, item_id: str) -> str | None:
+        """What holds a piece at HQ's word: a reservation or an online order not ended."""
+        reservation = self.storage.active_reservation(store_id, item_id)
+        if reservation:
+            return f"reservation {reservation}"
+        rows = self.storage.query("SELECT order_id FROM online_orders WHERE store_id = ? AND"
+                                  " item_id = ? AND status IN ('sent', 'to_ship')",
+                                  (store_id, item_id))
+        return f"online order {rows[0]['order_id']}" if rows else None
+
+    def reserve(self, body: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+        store_id = self._store(body)
+        rid = _text(body, "reservation_id")
+        if self.storage.query("SELECT 1 FROM reservations WHERE reservation_id = ?", (rid,)):
+            raise ShopRefusal(409, f"reservation {rid} exists already")
+        item_id = self._piece(store_id, body, f"reservation:{rid}")
+        fields = {"reservation_id": rid, "item_id": item_id,
+                  **{k: _text(body, k) for k in ("client_id", "pickup_by")}}
         message = self.hq.message(store_id, "reservation", fields)
-        return {"reservation_id": fields["reservation_id"], "store_id": store_id,
+        return {"reservation_id": rid, "store_id": store_id, "item_id": item_id,
                 "status": "sent"}, [message]
+
+    def order(self, body: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+        """An order paid online, to be shipped from a store."""
+        order_id = _text(body, "order_id")
+        if self.storage.query("SELECT 1 FROM online_orders WHERE order_id = ?", (order_id,)):
+            raise ShopRefusal(409, f"online order {order_id} exists already")
+        currency = _text(body, "currency", 3).upper()
+        paid = body.get("paid")
+        if not isinstance(paid, int) or isinstance(paid, bool) or paid <= 0:
+            raise ShopRefusal(400, "paid: what the client paid, in minor units (a whole number"
+                                   " above zero), is needed")
+        try:
+            ship_to = check_address(body.get("ship_to"))
+        except Invalid as exc:
+            raise ShopRefusal(400, str(exc)) from None
+        store_id = self._store(body) if body.get("store_id") else self._ships(body, currency)
+        item_id = self._piece(store_id, body, f"order:{order_id}")
+        piece = self.storage.query("SELECT currency FROM items WHERE store_id = ? AND"
+                                   " item_id = ?", (store_id, item_id))[0]
+        if piece["currency"] != currency:
+            raise ShopRefusal(422, f"online order {order_id} was paid in {currency}, but"
+                                   f" {store_id} sells in {piece['currency']}: nothing was sent")
+        fields = {"order_id": order_id, "item_id": item_id, "client_id": _text(body, "client_id"),
+                  "paid": paid, "currency": currency, "ship_to": ship_to,
+                  "ship_by": (datetime.now(UTC) + timedelta(days=ORDER_DAYS)).strftime(
+                      "%Y-%m-%dT18:00:00Z")}
+        message = self.hq.message(store_id, "online_order", fields)
+        now = utc_now()
+        self.storage.execute(
+            "INSERT INTO online_orders (order_id, store_id, item_id, client_id, paid, currency,"
+            " status, created_at, updated_at) VALUES (?,?,?,?,?,?,'sent',?,?)",
+            (order_id, store_id, item_id, fields["client_id"], paid, currency, now, now))
+        return {"order_id": order_id, "store_id": store_id, "item_id": item_id,
+                "status": "sent"}, [message]
+
+    def _ships(self, body: dict[str, Any], currency: str) -> str:
+        """The store an order without one ships from: the one holding most of its style
+        in stock, in the order's currency (ties: the first by id)."""
+        sku = body.get("sku")
+        if not isinstance(sku, str) or not sku:
+            raise ShopRefusal(400, "store_id or sku: name the store, or the style so head"
+                                   " office chooses the store")
+        rows = self.storage.query(
+            "SELECT i.store_id, COUNT(*) AS n FROM items i JOIN stores s ON s.store_id ="
+            " i.store_id WHERE i.sku = ? AND i.status = 'in_stock' AND i.currency = ? AND"
+            " s.public_key IS NOT NULL GROUP BY i.store_id ORDER BY n DESC, i.store_id",
+            (sku, currency))
+        if not rows:
+            raise ShopRefusal(409, f"no store holds style {sku} in stock, priced in {currency}:"
+                                   " nothing was sent", "conflict")
+        return rows[0]["store_id"]
+
+    def cancel_order(self, order_id: str, body: dict[str, Any]
+                     ) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+        return self._cancel("online_orders", "order_id", order_id, ("sent", "to_ship"),
+                            "online_order_cancelled", "online order", body)
 
     def cancel(self, reservation_id: str, body: dict[str, Any]
                ) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
-        rows = self.storage.query("SELECT store_id, status FROM reservations WHERE"
-                                  " reservation_id = ?", (reservation_id,))
+        return self._cancel("reservations", "reservation_id", reservation_id, ("held",),
+                            "reservation_cancelled", "reservation", body)
+
+    def _cancel(self, table: str, key: str, value: str, open_: tuple[str, ...], mtype: str,
+                what: str, body: dict[str, Any]
+                ) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+        """A hold the web shop calls off (a reservation, an online order), while it is open."""
+        rows = self.storage.query(f"SELECT store_id, status FROM {table} WHERE {key} = ?",
+                                  (value,))
         if not rows:
-            raise ShopRefusal(404, f"head office has no reservation {reservation_id!r}")
-        if rows[0]["status"] != "held":
-            raise ShopRefusal(409, f"reservation {reservation_id} is {rows[0]['status']}:"
+            raise ShopRefusal(404, f"head office has no {what} {value!r}")
+        if rows[0]["status"] not in open_:
+            raise ShopRefusal(409, f"{what} {value} is {rows[0]['status'].replace('_', ' ')}:"
                                    " it cannot be cancelled")
         reason = str(body.get("reason") or "cancelled online")[:200]
-        message = self.hq.message(rows[0]["store_id"], "reservation_cancelled",
-                                  {"reservation_id": reservation_id, "reason": reason})
-        return {"reservation_id": reservation_id, "status": "cancelling"}, [message]
+        message = self.hq.message(rows[0]["store_id"], mtype, {key: value, "reason": reason})
+        return {key: value, "status": "cancelling"}, [message]
 
     def activity(self, body: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
         store_id = self._store(body)
@@ -249,18 +375,36 @@ def _cmd_secret(args: Any) -> int:
     return 0
 
 
-def demo_reservation(keys: Any, console_port: int, store_id: str, item_id: str,
-                     client_id: str = "WEB-CLIENT-1") -> dict[str, Any]:
-    """What the chain demo's simulated web shop does: one signed reservation request."""
+def demo_request(keys: Any, console_port: int, path: str, doc: dict[str, Any],
+                 event_id: str) -> dict[str, Any]:
+    """What the chain demo's simulated web shop does: one signed request to the shop API."""
     secret = read_secret(keys.data_dir, "loupe") or make_secret(keys.data_dir, "loupe").encode()
-    rid = f"WEB-{secrets.token_hex(3).upper()}"
-    body = json.dumps({"reservation_id": rid, "store_id": store_id, "item_id": item_id,
-                       "client_id": client_id, "pickup_by": (datetime.now(UTC) + timedelta(
-                           days=7)).strftime("%Y-%m-%dT18:00:00Z")}).encode()
+    body = json.dumps(doc).encode()
     request = urllib.request.Request(
-        f"https://127.0.0.1:{console_port}/shop/v1/reservations", data=body, method="POST",
+        f"https://127.0.0.1:{console_port}{path}", data=body, method="POST",
         headers={"Content-Type": "application/json", "X-Loupe-Signature": sign(secret, body),
-                 "X-Loupe-Event-Id": f"evt-{rid}"})
+                 "X-Loupe-Event-Id": event_id})
     context = ssl.create_default_context(cafile=str(keys.data_dir / "ca.pem"))
     with urllib.request.urlopen(request, context=context, timeout=30) as answer:
         return json.loads(answer.read())
+
+
+def demo_reservation(keys: Any, console_port: int, store_id: str, item_id: str,
+                     client_id: str = "WEB-CLIENT-1") -> dict[str, Any]:
+    """A reservation for collection at `store_id` in a week."""
+    rid = f"WEB-{secrets.token_hex(3).upper()}"
+    return demo_request(keys, console_port, "/shop/v1/reservations", {
+        "reservation_id": rid, "store_id": store_id, "item_id": item_id,
+        "client_id": client_id, "pickup_by": (datetime.now(UTC) + timedelta(
+            days=7)).strftime("%Y-%m-%dT18:00:00Z")}, f"evt-{rid}")
+
+
+def demo_order(keys: Any, console_port: int, store_id: str, item_id: str, paid: int,
+               currency: str, client_id: str = "WEB-CLIENT-2") -> dict[str, Any]:
+    """An order paid online, shipped from `store_id` to a client in Bordeaux."""
+    oid = f"WO-{secrets.token_hex(3).upper()}"
+    return demo_request(keys, console_port, "/shop/v1/orders", {
+        "order_id": oid, "store_id": store_id, "item_id": item_id, "client_id": client_id,
+        "paid": paid, "currency": currency,
+        "ship_to": {"name": "Camille Roux", "line1": "8 cours de l'Intendance",
+                    "postcode": "33000", "city": "Bordeaux", "country": "FR"}}, f"evt-{oid}")

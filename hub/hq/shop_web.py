@@ -30,8 +30,7 @@ def _answer(status: int, doc: dict[str, Any]) -> web.Response:
 
 
 async def _webhook(request: web.Request, console: Any, topic: str,
-                   act: Callable[[WebShop, dict[str, Any]], Any], *, source: str = "loupe",
-                   translate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+                   act: Callable[[WebShop, dict[str, Any]], Any], *, source: str = "loupe"
                    ) -> web.Response:
     raw = await request.read()
     if len(raw) > MAX_BODY:
@@ -62,8 +61,6 @@ async def _webhook(request: web.Request, console: Any, topic: str,
     if not await console.call(shop.record, source, event_id, topic):
         return _answer(200, {"status": "already received", "event_id": event_id})
     try:
-        if translate is not None:
-            body = translate(body)
         done, messages = await console.call(act, shop, body)
     except (ShopRefusal, shopify.OrderRefused) as exc:
         await console.call(shop.outcome, source, event_id, exc.outcome, exc.sentence)
@@ -94,10 +91,22 @@ def setup(app: web.Application, console: Any) -> None:
         return await _webhook(request, console, "wishlist",
                               lambda shop, body: shop.wishlist(body))
 
-    async def shopify_orders(request: web.Request) -> web.Response:
+    async def orders(request: web.Request) -> web.Response:
         return await _webhook(request, console, "orders/create",
-                              lambda shop, body: shop.reserve(body), source="shopify",
-                              translate=shopify.reservation_of)
+                              lambda shop, body: shop.order(body))
+
+    async def cancel_order(request: web.Request) -> web.Response:
+        oid = request.match_info["order_id"]
+        return await _webhook(request, console, "orders/cancel",
+                              lambda shop, body: shop.cancel_order(oid, body))
+
+    def _shopify(shop: WebShop, order: dict[str, Any]) -> Any:
+        what, body = shopify.request_of(order)
+        return shop.reserve(body) if what == "reservation" else shop.order(body)
+
+    async def shopify_orders(request: web.Request) -> web.Response:
+        return await _webhook(request, console, "orders/create", _shopify,
+                              source="shopify")
 
     async def availability(request: web.Request) -> web.Response:
         secret = read_secret(console.hq.keys.data_dir, "loupe")
@@ -112,6 +121,8 @@ def setup(app: web.Application, console: Any) -> None:
             ("POST", "/shop/v1/reservations/{reservation_id}/cancel", cancel),
             ("POST", "/shop/v1/activity", activity),
             ("POST", "/shop/v1/wishlist", wishlist),
+            ("POST", "/shop/v1/orders", orders),
+            ("POST", "/shop/v1/orders/{order_id}/cancel", cancel_order),
             ("POST", "/shop/v1/shopify/orders-create", shopify_orders),
             ("GET", "/shop/v1/availability", availability)):
         permit(app, app.router.add_route(method, path, handler), PUBLIC)

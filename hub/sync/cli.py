@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import base64
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from hub.control import Books, CommandError, book_command, data_dir_arg, file_co
 from hub.hq import clients_cli as hq_clients
 from hub.hq import demo as hq_demo
 from hub.hq import ops, shop
+from hub.hq import transfers as hq_transfers
 from hub.hq.console import cli as console_cli
 from hub.ledger.keys import public_key_fingerprint
 from hub.logs import setup_logging
@@ -219,6 +221,23 @@ def cmd_hq_cancel(args: argparse.Namespace) -> int:
                  {"reservation_id": args.reservation_id, "reason": args.reason})
 
 
+def cmd_hq_transfer(args: argparse.Namespace) -> int:
+    keys = _hq(args)
+    broker = _broker(args.broker)
+    hq = open_hq(keys)
+    try:
+        row, messages = hq_transfers.request(hq, args.item, args.from_store, args.to_store,
+                                             os.environ.get("USER") or "cli")
+    except WireError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        hq.storage.close()
+    asyncio.run(publish_signed(broker, keys.tls, f"loupe-hq-cli-{keys.chain_id}", messages))
+    print(f"asked {args.from_store} to send {args.item} to {args.to_store}"
+          f" (transfer {row['transfer_id']})")
+    return 0
+
+
 def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
         print(json.dumps(rows, indent=2, default=str))
@@ -347,6 +366,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reservation-id", required=True)
     p.add_argument("--reason", default="cancelled online")
     p.set_defaults(func=cmd_hq_cancel)
+
+    p = hq_parser("transfer", "ask a store to send one of its pieces to another store",
+                  broker=True)
+    p.add_argument("--item", required=True)
+    p.add_argument("--from", dest="from_store", required=True)
+    p.add_argument("--to", dest="to_store", required=True)
+    p.set_defaults(func=cmd_hq_transfer)
 
     for name, fn, help_ in (("stores", cmd_hq_stores, "each store's sync position"),
                             ("stock", cmd_hq_stock, "pieces by store"),

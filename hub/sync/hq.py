@@ -40,18 +40,20 @@ from hub.core.entries import piece_changes
 from hub.core.hq import MESSAGE_TYPES
 from hub.core.outbox import CONTACT_PURPOSE
 from hub.giftcards import chain as gift_card_chain
-from hub.hq import deliveries
+from hub.hq import deliveries, transfers
 from hub.hq.console.part import record_hub_version
 from hub.hq.parts import HQ_PARTS
 from hub.ledger.journal import Entry, entry_hash, open_payload, verify_chain
 from hub.ledger.ledger import utc_now
 from hub.sync.enroll import HQKeys, hello_proof
-from hub.sync.hqstore import Fact, HQStorage, SqliteHQStorage, StoreRow
+from hub.sync.hqstore import Fact, HQPart, HQStorage, SqliteHQStorage, StoreRow
 from hub.sync.mqtt import make_client
 from hub.sync.pgstore import PostgresHQStorage
 from hub.sync.settings import Broker, TlsFiles
 from hub.sync.wire import (
     ALL,
+    SEALED,
+    Sealed,
     WireError,
     WrappedKey,
     decode_batch,
@@ -60,7 +62,6 @@ from hub.sync.wire import (
     load_x25519_public,
     open_sealed,
     parse_keys,
-    profile_aad,
     seal_to,
     sign_doc,
     split_topic,
@@ -150,6 +151,7 @@ class HQ:
     on_stored: Callable[[str, list[Entry]], None] | None = None
     known_keys: dict[str, set[str]] = field(default_factory=dict)
     sender: Sender = field(default_factory=SpoolSender)  # messages to clients go out here
+    _readers: dict[str, tuple[HQPart, ...]] = field(default_factory=dict, repr=False)
 
     @property
     def chain(self) -> str:
@@ -322,8 +324,11 @@ class HQ:
                 if move is not None:
                     facts.append(Fact("gift_card", move))
                 continue
-            readers = [part for part in self.storage.parts
-                       if part.project is not None and part.reads(kind)]
+            readers = self._readers.get(kind)
+            if readers is None:  # the parts reading a kind, worked out once per kind
+                readers = self._readers[kind] = tuple(
+                    part for part in self.storage.parts
+                    if part.project is not None and part.reads(kind))
             if not readers and not kind.startswith(("item.", "sale.", "hq.")):
                 continue
             p = self.decrypt(store_id, entry, cache)
@@ -415,8 +420,8 @@ class HQ:
             raise WireError(f"unknown message type {mtype!r}")
         if store_id != ALL:
             check_wire_id(store_id, "store")
-        if mtype == "client":
-            body = self._seal_profile(store_id, body)
+        if mtype in SEALED:
+            body = self._seal(store_id, SEALED[mtype], body)
         msg_id = uuid.uuid4().hex
         if mtype == "reservation":
             if store_id == ALL:
@@ -430,20 +435,22 @@ class HQ:
         self.storage.log_message(msg_id, store_id, mtype, signed)
         return topic(self.chain, store_id, "inbox"), signed
 
-    def _seal_profile(self, store_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """A profile goes on the broker sealed to the store's own X25519 key only."""
+    def _seal(self, store_id: str, sealed: Sealed, body: dict[str, Any]) -> dict[str, Any]:
+        """Personal data (a profile, an address) goes on the broker sealed to the store's own
+        X25519 key only; HQ's log of the message keeps it sealed too."""
         if store_id == ALL:
-            raise WireError("a client profile is sealed to one store: name the store")
+            raise WireError(f"{sealed.clear} is sealed to one store: name the store")
         row = self.storage.store(store_id)
         if row is None or row.box_key is None:
             raise WireError(f"store {store_id!r} has not completed enrollment")
-        profile = body.get("profile")
-        if not isinstance(profile, dict):
-            raise WireError("client message: profile must be an object")
-        sealed = seal_to(load_x25519_public(row.box_key, "store box key"),
-                         json.dumps(profile).encode(),
-                         profile_aad(self.chain, store_id, body["client_id"]))
-        return {"client_id": body["client_id"], "sealed_profile": sealed.hex()}
+        clear = body.get(sealed.clear)
+        if not isinstance(clear, dict):
+            raise WireError(f"{sealed.clear} must be an object")
+        out = {k: v for k, v in body.items() if k != sealed.clear}
+        out[sealed.field] = seal_to(load_x25519_public(row.box_key, "store box key"),
+                                    json.dumps(clear).encode(),
+                                    sealed.aad(self.chain, store_id, body)).hex()
+        return out
 
     def client_profile(self, store_id: str, client_id: str) -> dict[str, Any] | None:
         """A store's client profile, decrypted in memory for the caller; never stored."""
@@ -647,9 +654,12 @@ class Receiver:
                                           "SELECT store_id FROM stores WHERE online = 1")
                 for row in online:
                     await self._resend(client, row["store_id"])
+                # Pieces on their way too long: a conflict, and both stores told (once).
+                for name, payload in await self._call(transfers.overdue, self.hq):
+                    await client.publish(name, payload, qos=1)
             except Exception as exc:  # the next round, or the store's next hello, retries
-                log.warning("HQ could not resend messages", extra={
-                    "error": type(exc).__name__})
+                log.warning("HQ could not resend messages or look for late transfers",
+                            extra={"error": type(exc).__name__})
 
     # -- messages to clients ----------------------------------------------------------------
 

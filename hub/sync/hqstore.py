@@ -571,6 +571,14 @@ def _appliers(parts: tuple[HQPart, ...]) -> dict[str, FactApplier]:
     return out
 
 
+def release_held(db: Db, store_id: str, table: str, key: str, value: str) -> None:
+    """A hold (a reservation, an online order) cancelled at its store: its piece is back in
+    stock at HQ too (the store's piece changes name no piece for a cancellation)."""
+    db.execute(f"UPDATE items SET status = 'in_stock' WHERE store_id = ? AND status ="
+               f" 'reserved' AND item_id = (SELECT item_id FROM {table} WHERE {key} = ?)",
+               (store_id, value))
+
+
 def _apply_fact(db: Db, store_id: str, fact: Fact) -> None:
     d = {**fact.data, "store_id": store_id}
     match fact.what:
@@ -605,6 +613,9 @@ def _apply_fact(db: Db, store_id: str, fact: Fact) -> None:
         case "reservation":
             db.execute("UPDATE reservations SET status = :status WHERE reservation_id ="
                        " :reservation_id", d)
+            if d["status"] == "cancelled":  # the message names no piece: the hold does
+                release_held(db, store_id, "reservations", "reservation_id",
+                             d["reservation_id"])
         case "notification":  # one row per channel; a resend is dropped before this
             db.executemany(
                 "INSERT INTO notifications (store_id, notification_id, channel, client_id,"

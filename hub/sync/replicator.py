@@ -33,6 +33,7 @@ from hub.sync.model import Enrollment, SyncBook
 from hub.sync.mqtt import make_client
 from hub.sync.settings import Broker, SyncSettings
 from hub.sync.wire import (
+    SEALED,
     EntryTooLarge,
     WireError,
     WrappedKey,
@@ -42,7 +43,6 @@ from hub.sync.wire import (
     load_ed25519_public,
     load_x25519_public,
     open_sealed,
-    profile_aad,
     public_hex,
     seal_to,
     sign_doc,
@@ -396,14 +396,14 @@ class Replicator:
         doc, sig = verify_doc(self.hq_key, payload, f"HQ message on {name}")
         check_message(doc, self.chain, self.store_id)
         profile = None
-        if doc["type"] == "client":
-            box = self._box()
+        sealed = SEALED.get(doc["type"])
+        if sealed is not None:  # a profile, an address: opened in memory, for its entry only
             try:
-                sealed = bytes.fromhex(doc["body"]["sealed_profile"])
+                data = bytes.fromhex(doc["body"][sealed.field])
             except (ValueError, TypeError):
-                raise WireError(f"HQ message {doc['id']}: sealed_profile is not hex") from None
-            profile = json.loads(open_sealed(box, sealed, profile_aad(
-                self.chain, self.store_id, doc["body"]["client_id"])))
+                raise WireError(f"HQ message {doc['id']}: {sealed.field} is not hex") from None
+            profile = json.loads(open_sealed(self._box(), data, sealed.aad(
+                self.chain, self.store_id, doc["body"])))
         applied = await self.book.apply(doc, sig, profile=profile)
         log.info("sync: applied HQ message", extra={"id": doc["id"], "type": doc["type"],
                                                     "outcome": applied.outcome,

@@ -1,5 +1,6 @@
 """The sync screen and API: sync state with the backlog draining, conflicts, click-and-collect
-holds, refused HQ messages, and which other stores hold a piece's style. The live progress
+holds, online orders to pack and ship, refused HQ messages, and which other stores hold a
+piece's style. The live progress
 bar follows the `sync.state` events the replicator publishes (forwarded on the WebSocket)."""
 
 from __future__ import annotations
@@ -61,6 +62,22 @@ async def collect(request: web.Request) -> web.Response:
     return json_response(sale, 201)
 
 
+async def orders(request: web.Request) -> web.Response:
+    return json_response({"orders": await store_of(request).hq.orders(
+        request.query.get("status") or None)})
+
+
+async def ship(request: web.Request) -> web.Response:
+    """An online order packed: the piece scanned, the carrier's tracking number; sold."""
+    body = await read_json(request)
+    session = session_of(request)
+    sale = await store_of(request).hq.ship(
+        request.match_info["order_id"], scanned=body.get("scanned"),
+        carrier=body.get("carrier"), tracking=body.get("tracking"),
+        register_id=body.get("register_id") or session.register_id, actor=session.staff_id)
+    return json_response(sale, 201)
+
+
 async def page(request: web.Request) -> web.Response:
     return await render(request, "sync.html", {})
 
@@ -77,6 +94,17 @@ def setup(table: Endpoints) -> None:
               summary="The client collects a held piece: release it and sell it",
               body={"type": "object", "properties": {"register_id": {"type": "string"},
                                                      "tenders": {"type": "array"}}})
+    table.api("GET", "/api/v1/sync/orders", orders, permission="sync.collect",
+              summary="Online orders to ship from this store, with where each goes",
+              query=("status",))
+    table.api("POST", "/api/v1/sync/orders/{order_id}/ship", ship, permission="sync.collect",
+              summary="An online order packed and shipped: the piece scanned, then sold,"
+                      " paid online",
+              body={"type": "object", "required": ["scanned", "carrier", "tracking"],
+                    "properties": {"scanned": {"type": "string"},
+                                   "carrier": {"type": "string"},
+                                   "tracking": {"type": "string"},
+                                   "register_id": {"type": "string"}}})
     table.api("GET", "/api/v1/sync/refusals", refusals, permission="sync.refusals",
               summary="HQ messages refused (unsigned, forged, replayed, misaddressed)")
     table.api("GET", "/api/v1/sync/styles/{sku}", style, permission="sync.view",

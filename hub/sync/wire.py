@@ -19,7 +19,7 @@ import base64
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,6 +126,24 @@ def key_aad(chain: str, store: str, key_id: str, version: int) -> bytes:
 def profile_aad(chain: str, store: str, client_id: str) -> bytes:
     """A sealed profile opens only as this client's, at this store."""
     return canonical_json(["loupe-hq-profile/1", chain, store, client_id])
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """Personal data an HQ message carries sealed to its one store (X25519): the clear
+    field HQ is given, the field it travels in, and what the seal is bound to."""
+
+    clear: str
+    field: str
+    bound_to: Callable[[dict[str, Any]], str]
+
+    def aad(self, chain: str, store: str, body: dict[str, Any]) -> bytes:
+        return profile_aad(chain, store, self.bound_to(body))
+
+
+SEALED = {"client": Sealed("profile", "sealed_profile", lambda body: body["client_id"]),
+          "online_order": Sealed("ship_to", "sealed_ship_to",
+                                 lambda body: f"order:{body['order_id']}")}
 
 
 # -- journal batches (store -> HQ) ------------------------------------------------------------

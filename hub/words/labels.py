@@ -124,7 +124,7 @@ PERMISSION = {
     "devices.view": N_("See the devices"),
     "devices.use": N_("Reprint receipts, print tags, drive the pole display"),
     "sync.view": N_("See the sync with head office"),
-    "sync.collect": N_("Hand over click-and-collect reservations"),
+    "sync.collect": N_("Hand over click-and-collect reservations and ship online orders"),
     "sync.refusals": N_("See the messages refused from head office"),
     "settings.view": N_("See the store's settings and staff"),
     "staff.manage": N_("Enroll staff and change their PIN, role or status"),
@@ -546,3 +546,14 @@ KIND.update({"transfer.requested": N_("Transfer asked for"),
              "transfer.cancelled": N_("Transfer called off")})
 FIELDS.update({"to_store": N_("To store"), "from_store": N_("From store"),
                "transfer_id": N_("Transfer")})
+
+# Online orders the web shop sends to be shipped from a store (hub/core/hq.py).
+ORDER_STATUS = {"to_ship": N_("To pack and ship"), "shipped": N_("Shipped"),
+                "cancelled": N_("Cancelled online")}
+VOCABULARIES.update({"order_status": ORDER_STATUS})
+TENDER.update({"online": N_("Paid online")})
+KIND.update({"hq.online_order": N_("Ordered online, to ship from here"),
+             "hq.order_shipped": N_("Shipped to an online client")})
+FIELDS.update({"order_id": N_("Online order"), "carrier": N_("Carrier"),
+               "tracking": N_("Tracking number"), "scanned": N_("Piece scanned"),
+               "ship_to": N_("Ship to")})

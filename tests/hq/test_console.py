@@ -41,6 +41,8 @@ ACTIONS = [
      "conflicts.resolve"),
     ("GET", "/messages", None, "messages.view"),
     ("GET", "/transit", None, "transit.view"),
+    ("POST", "/transit/request", {"item_id": "no-such-piece", "from_store": "paris",
+                                  "to_store": "lyon"}, "transit.request"),
 ]
 
 
@@ -276,3 +278,31 @@ async def test_wrong_passwords_lock_the_name_for_a_while(chain, browser) -> None
     assert status == 429 and "Too many wrong passwords" in page
     status, _page = await browser().sign_in("olga")  # another name is not locked
     assert status == 200
+
+
+async def test_head_office_asks_for_a_transfer_from_the_console(chain, browser) -> None:
+    b = browser()
+    await b.sign_in("marc")  # a merchandiser moves stock
+    _, page = await b.get("/transit")
+    status, page = await b.post("/transit/request", {"item_id": "paris-1",
+                                                     "from_store": "paris", "to_store": "lyon"})
+    assert status == 200 and "paris-1" in page  # back on the list, after the redirect
+    rows = await chain.call(chain.hq.hq.storage.query, "SELECT item_id, from_store, to_store,"
+                            " status, requested_by FROM transfers")
+    assert rows == [{"item_id": "paris-1", "from_store": "paris", "to_store": "lyon",
+                     "status": "requested", "requested_by": "hq:marc"}]
+    assert "To be sent" in page
+    sent = await chain.call(chain.hq.hq.storage.query, "SELECT store_id FROM messages WHERE"
+                            " type = 'transfer_request'")
+    assert sent == [{"store_id": "paris"}]
+    # A sold piece, a piece already on its way, a form half filled: words, nothing asked.
+    for form, words in (({"item_id": "paris-0", "from_store": "paris", "to_store": "lyon"},
+                         "not in stock"),
+                        ({"item_id": "paris-1", "from_store": "paris", "to_store": "lyon"},
+                         "already in transfer"),
+                        ({"item_id": "paris-2", "from_store": "paris", "to_store": ""},
+                         "Name the piece")):
+        await b.get("/transit")
+        status, page = await b.post("/transit/request", form)
+        assert status in (400, 409) and words in html.unescape(page), (form, status)
+    assert len(await chain.call(chain.hq.hq.storage.query, "SELECT 1 FROM transfers")) == 1

@@ -115,3 +115,43 @@ async def test_a_price_lost_with_the_broker_is_applied_once_resent(hq, stores,  
     await until(lambda: paris.rep.refused > refused, "paris refused the replay")
     assert await _price(paris, "paris-2") == 199000
     assert [r["status"] for r in await _delivery(hq, msg_id)] == ["applied"]
+
+
+async def test_a_message_the_store_cannot_take_is_refused_once_and_not_resent(
+        hq, stores, broker):  # noqa: F811
+    hq.receiver.resend_grace_s = 0.0  # anything still `sent` would be due at once
+    paris = await stores.start("paris")
+    await until(lambda: paris.rep.connected, "paris connected")
+    await until(lambda: caught_up(hq, paris), "HQ has paris")
+    before = await _price(paris, "paris-1")
+
+    # Signed by HQ and addressed to paris, but in a currency paris does not sell in.
+    msg_id = await send(hq, broker, "paris", "price",
+                         {"item_id": "paris-1", "tag_price": 1000, "currency": "CHF"})
+
+    async def refused_at_hq() -> bool:
+        rows = await _delivery(hq, msg_id)
+        return bool(rows) and rows[0]["status"] == "refused"
+
+    await until(refused_at_hq, "HQ read the store's refusal from its journal")
+    assert await _price(paris, "paris-1") == before
+    [entry] = [e for e in await paris.store.ledger.entries(0, paris.store.ledger.seq)
+               if e.kind == "hq.message"]
+    p = paris.store.ledger.decrypt(entry)
+    assert p["outcome"] == "refused" and p["message"]["id"] == msg_id
+    assert "CHF" in p["reason"] and "EUR" in p["reason"]
+    # ... and the sync screen still lists it among the refusals, with the same reason.
+    assert any(p["reason"] in r["reason"] for r in await paris.rep.sync_book.refusals(10))
+    # Refused is an answer: HQ does not publish it again.
+    assert await hq.call(deliveries.unapplied, hq.hq.storage, "paris", 0.0) == []
+
+    # The same bytes again (a late resend): refused, but journaled only once.
+    [logged] = await hq.call(hq.hq.storage.query, "SELECT signed FROM messages"
+                             " WHERE message_id = ?", (msg_id,))
+    refused = paris.rep.refused
+    await publish_signed(Broker.parse(broker.url, "test"), None, "test-replay",
+                         [("loupe/maison/paris/inbox", bytes(logged["signed"]))])
+    await until(lambda: paris.rep.refused > refused, "paris refused it again")
+    kept = [e for e in await paris.store.ledger.entries(0, paris.store.ledger.seq)
+            if e.kind == "hq.message"]
+    assert len(kept) == 1

@@ -1,6 +1,7 @@
 """`loupe hq demo` end to end: HQ on PostgreSQL with two workers, a bridged broker pair and
 three demo stores come up from one command; the simulated web shop's reservation at Lyon is
-collected on Lyon's hub (over its HTTP API, as its floor does) and HQ sees it collected."""
+collected on Lyon's hub (over its HTTP API, as its floor does) and HQ sees it collected; its
+online order waits at Paris to be shipped."""
 
 from __future__ import annotations
 
@@ -80,6 +81,25 @@ async def test_the_chain_demo_runs_and_a_web_reservation_is_collected(tmp_path: 
                 sale = await r.json()
             assert sale["lines"][0]["item_id"] == demo["item_id"]
         await _until(lambda: _reservation(root, rid) == "collected", "collected at HQ", 60)
+        # The web shop's online order is waiting at Paris, its address with it.
+        paris = demo["ports"]["paris"]
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{paris}",
+                                         cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.post("/api/v1/session",
+                                 json={"staff_id": "marc", "pin": "2222"}) as r:
+                assert r.status == 200, await r.text()
+
+            async def waiting() -> list:
+                async with http.get("/api/v1/sync/orders?status=to_ship") as r:
+                    return (await r.json())["orders"]
+
+            deadline = time.monotonic() + 60
+            while not (orders := await waiting()):
+                assert time.monotonic() < deadline, "the online order never reached Paris"
+                await asyncio.sleep(0.3)
+            assert orders[0]["order_id"] == demo["order_id"]
+            assert orders[0]["item_id"] == demo["order_item_id"]
+            assert orders[0]["ship_to"]["city"] == "Bordeaux"
         # The console (HTTPS, HQ's CA) is up beside the workers.
         context = ssl.create_default_context(cafile=str(root / "hq" / "ca.pem"))
         async with aiohttp.ClientSession() as http, \

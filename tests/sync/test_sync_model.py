@@ -120,7 +120,8 @@ async def test_an_existing_store_keeps_its_sync_state_when_the_tables_move(tmp_p
     finally:
         await store.close()
     versions = _versions(config.db_path)
-    assert versions["sync"] == 1 and versions["hq"] == 2  # hq v2: head office's settings
+    # hq v2: head office's settings; v3: online orders to ship
+    assert versions["sync"] == 1 and versions["hq"] == 3
     fresh = await new_store(tmp_path, "lyon", pieces=0)
     await fresh.close()
     assert _columns(config.db_path) == _columns(fresh.config.db_path)  # same tables, same columns

@@ -29,6 +29,7 @@ import jinja2
 from aiohttp import web
 
 from hub.hq import clients as hq_clients
+from hub.hq import transfers
 from hub.hq.console import part, reads
 from hub.hq.console.auth import MATRIX, PUBLIC, ROLE_WORDS, allows
 from hub.sync.tls import write_secret
@@ -75,6 +76,7 @@ REFUSED = {
     "conflicts.resolve": N_("Your role may not resolve conflicts."),
     "messages.view": N_("Your role may not see head office's messages."),
     "transit.view": N_("Your role may not see transfers."),
+    "transit.request": N_("Your role may not ask for transfers."),
 }
 _STATUS_SENTENCES = {400: N_("This request could not be read."),
                      404: N_("There is no such page."),
@@ -93,8 +95,14 @@ CLIENT_STATUS = {"active": N_("Active"), "forgotten": N_("Erased at her request"
 MESSAGE_TYPE = {"metal_rates": N_("Metal rates"), "price": N_("Price change"),
                 "promotion": N_("Promotion"), "exchange_rates": N_("Exchange rates"),
                 "reservation": N_("Reservation"), "transfer_request": N_("Transfer request"),
-                "transfer_settled": N_("Transfer settled")}
+                "transfer_settled": N_("Transfer settled"), "online_order": N_("Online order"),
+                "online_order_cancelled": N_("Online order cancelled"),
+                "reservation_cancelled": N_("Reservation cancelled")}
+HQ_ORDER_STATUS = {"sent": N_("Sent to the store"), "to_ship": N_("To pack and ship"),
+                   "shipped": N_("Shipped"), "cancelled": N_("Cancelled online"),
+                   "conflict": N_("In conflict: the piece was not free")}
 CONFLICT_KIND = {"reserved_piece_sold": N_("A piece reserved online was sold"),
+                 "shop_unavailable": N_("Asked for online, not free at the store"),
                  "transfer_misdelivered": N_("Received at the wrong store"),
                  "transfer_overdue": N_("Transfer not received in time")}
 NAV = (("/stores", N_("Stores"), "stores.view"), ("/stock", N_("Stock"), "stock.view"),
@@ -466,8 +474,27 @@ async def messages_page(request: web.Request) -> web.Response:
 
 async def transit_page(request: web.Request) -> web.Response:
     console = request.app[CONSOLE]
-    rows = await console.call(reads.in_transit, console.hq.storage)
-    return _render(request, "transit.html", {"rows": rows})
+    data = await console.call(reads.in_transit, console.hq.storage)
+    return _render(request, "transit.html", {**data, "order_status": HQ_ORDER_STATUS})
+
+
+async def request_transfer(request: web.Request) -> web.StreamResponse:
+    """Head office asks a store to send one of its pieces to another."""
+    console = request.app[CONSOLE]
+    form = await _form(request)
+    item_id, from_store, to_store = (form.get(k, "").strip()[:60] for k in (
+        "item_id", "from_store", "to_store"))
+    if not (item_id and from_store and to_store):
+        raise Refusal(400, console.words._("Name the piece, the store that sends it and the"
+                                           " store that receives it: nothing was asked."))
+    try:
+        _, messages = await console.call(transfers.request, console.hq, item_id, from_store,
+                                         to_store, _session(request).name)  # type: ignore[union-attr]
+    except WireError as exc:
+        raise Refusal(409, console.words._("This transfer could not be asked for: %(why)s")
+                      % {"why": str(exc)}) from None
+    await console.publish(messages)
+    raise web.HTTPSeeOther("/transit")
 
 
 async def stylesheet(request: web.Request) -> web.FileResponse:
@@ -493,6 +520,7 @@ ROUTES: tuple[tuple[str, str, Callable[..., Awaitable[web.StreamResponse]], str]
     ("POST", "/conflicts/{conflict_id}/resolve", resolve_conflict, "conflicts.resolve"),
     ("GET", "/messages", messages_page, "messages.view"),
     ("GET", "/transit", transit_page, "transit.view"),
+    ("POST", "/transit/request", request_transfer, "transit.request"),
 )
 
 

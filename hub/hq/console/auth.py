@@ -22,6 +22,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "conflicts.resolve": frozenset({"owner"}),
     "messages.view": frozenset({"owner", "merchandiser", "auditor"}),
     "transit.view": frozenset({"owner", "merchandiser", "auditor"}),
+    "transit.request": frozenset({"owner", "merchandiser"}),
 }
 
 ROLE_WORDS = {"owner": N_("Owner"), "merchandiser": N_("Merchandiser"),

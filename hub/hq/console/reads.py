@@ -126,8 +126,13 @@ def messages(storage: HQStorage, limit: int = 200) -> dict[str, Any]:
     return {"rows": deliveries.outgoing(storage, limit)}
 
 
-def in_transit(storage: HQStorage) -> list[dict[str, Any]]:
-    return transfers.transfers(storage)
+def in_transit(storage: HQStorage) -> dict[str, Any]:
+    """Transfers between stores, and the web shop's orders shipped from a store."""
+    return {"rows": transfers.transfers(storage),
+            "orders": storage.query("SELECT order_id, store_id, item_id, paid, currency,"
+                                    " status, carrier, tracking, created_at FROM"
+                                    " online_orders ORDER BY created_at DESC, order_id"
+                                    " LIMIT 200")}
 
 
 def proposals(storage: HQStorage) -> list[dict[str, Any]]:
