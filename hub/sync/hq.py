@@ -542,6 +542,7 @@ class Receiver:
         # Messages still unapplied are resent past this grace, every resend_every_s.
         self.resend_grace_s = deliveries.RESEND_AFTER_S
         self.resend_every_s = RESEND_EVERY_S
+        self.round_due = asyncio.Event()  # set: the slow round runs now, not at its time
         self.client: aiomqtt.Client | None = None  # while connected (the console publishes)
 
     def _spawn(self, coro: Any) -> None:
@@ -644,7 +645,9 @@ class Receiver:
 
     async def _resend_loop(self, client: aiomqtt.Client) -> None:
         while True:
-            await asyncio.sleep(self.resend_every_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.round_due.wait(), self.resend_every_s)
+            self.round_due.clear()
             try:
                 if self.worker is not None and not await self._call(
                         self.hq.storage.take_lease, "resend", self.client_id,

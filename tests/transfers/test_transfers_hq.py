@@ -9,9 +9,13 @@ store's journal entry by entry. (The stores' side alone: tests/transfers/test_tr
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -357,3 +361,37 @@ async def test_stores_sharing_a_manager_number_mint_different_tags_and_a_piece_a
         got = await chain.transfers["lyon"].scan("paris-0", actor="marc")
         assert got["transfer"]["status"] == "received"
         assert await chain.item_at("lyon", "paris-0") == "in_stock"
+
+
+@pytest.mark.parametrize("hq_keys", ["sqlite"], indirect=True)  # the receiver's round
+async def test_the_receivers_slow_round_finds_a_late_transfer_and_tells_both_stores(chain):
+    t = await ship(chain, "paris-1", "paris", "lyon")
+    tid = t["transfer_id"]
+    # The time it was shipped, put back past the days HQ allows (HQ's clock is the wall's).
+    late = (datetime.now(UTC) - timedelta(days=hq_transfers.OVERDUE_DAYS + 1)).isoformat()
+    await chain.hq.call(chain.hq.hq.storage.execute,
+                        "UPDATE transfers SET shipped_at = ? WHERE transfer_id = ?", (late, tid))
+    chain.hq.receiver.round_due.set()  # the slow round now, not in five minutes
+    await until(lambda: is_(chain.status_at_hq(tid), "overdue"), "HQ's round marked it")
+    for store_id in ("paris", "lyon"):
+        await until(lambda s=store_id: is_(chain.status_at(s, tid), "overdue"),
+                    f"{store_id} told it is late")
+    assert len(await chain.conflicts_at_hq()) == 1
+
+
+@pytest.mark.parametrize("hq_keys", ["sqlite"], indirect=True)  # the operator's command
+async def test_head_office_asks_for_a_transfer_on_the_command_line(chain, hq_keys, broker):
+    def loupe(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "hub", "hq", *args, "--data-dir",
+                               str(hq_keys.data_dir), "--broker", broker.url], text=True,
+                              capture_output=True, timeout=60)
+
+    done = await asyncio.to_thread(loupe, "transfer", "--item", "paris-0", "--from", "paris",
+                                   "--to", "nice")
+    assert done.returncode == 0, done.stderr
+    tid = re.search(r"transfer (hq-[0-9a-f]+)", done.stdout).group(1)
+    await until(lambda: is_(chain.status_at("paris", tid), "requested"), "Paris was asked")
+    refused = await asyncio.to_thread(loupe, "transfer", "--item", "paris-0", "--from",
+                                      "paris", "--to", "nice")
+    assert refused.returncode != 0 and "already in transfer" in refused.stderr
+    assert "Traceback" not in refused.stderr
