@@ -33,6 +33,7 @@ LAYER_PACKAGES = (
     "hub.memo",
     "hub.transfers",
     "hub.buying",
+    "hub.reports",
     "hub.web",
 )
 

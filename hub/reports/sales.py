@@ -1,0 +1,161 @@
+"""The sales report read from `report_sales` (hub/reports/book.py): a range of the store's
+own days, grouped by day, week or month, or by associate, register, category, metal or
+designer, with the same range a year before (52 weeks: the same weekdays) beside it.
+
+The range is in the store's time zone: its first day's midnight to its last day's end, as
+UTC hours. Cost and margin are left out for a reader who may not see them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hub.core.errors import Invalid
+from hub.ledger.ledger import Ledger
+from hub.reports.book import DIMENSIONS, FIGURES, hours_rows
+
+PERIODS = ("day", "week", "month")
+GROUPINGS = PERIODS + tuple(d for d in DIMENSIONS if d != "store")
+MAX_DAYS = 3 * 366  # three years at once is already more than a screen shows
+DEFAULT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A checked request: the range (local days, both included), the grouping, and whether
+    last year's same range is wanted."""
+
+    first: date
+    last: date
+    by: str
+    compare: bool
+
+
+def ask(query: dict[str, str], today: date) -> Asked:
+    """Read `from`, `to` (YYYY-MM-DD), `by` and `compare` (`last_year` or nothing); every
+    problem is said, nothing is guessed."""
+    problems = []
+
+    def day(name: str, default: date) -> date:
+        text = (query.get(name) or "").strip()
+        if not text:
+            return default
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            problems.append(Invalid("“{value}” is not a date (year-month-day)", name,
+                                    value=text[:20]))
+            return default
+
+    last = day("to", today)
+    first = day("from", last - timedelta(days=DEFAULT_DAYS - 1))
+    by = (query.get("by") or "day").strip()
+    if by not in GROUPINGS:
+        problems.append(Invalid("a report is grouped by {choices}", "by",
+                                choices=", ".join(GROUPINGS)))
+    compare = (query.get("compare") or "").strip()
+    if compare not in ("", "last_year"):
+        problems.append(Invalid("compare with last_year, or leave it out", "compare"))
+    if not problems and first > last:
+        problems.append(Invalid("the range ends before it begins: from {first} to {last}",
+                                "from", first=first.isoformat(), last=last.isoformat()))
+    if not problems and (last - first).days + 1 > MAX_DAYS:
+        problems.append(Invalid("a range of at most {days} days, please", "to",
+                                days=str(MAX_DAYS)))
+    if problems:
+        raise Invalid.many(problems)
+    return Asked(first, last, by, compare == "last_year")
+
+
+def _key(by: str, day: date) -> str:
+    if by == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    if by == "month":
+        return f"{day.year}-{day.month:02d}"
+    return day.isoformat()
+
+
+def _periods(by: str, first: date, last: date) -> list[str]:
+    keys: list[str] = []
+    day = first
+    while day <= last:
+        if not keys or keys[-1] != _key(by, day):
+            keys.append(_key(by, day))
+        day += timedelta(days=1)
+    return keys
+
+
+class SalesReport:
+    def __init__(self, ledger: Ledger, timezone: str, currency: str) -> None:
+        self.ledger = ledger
+        self.zone = ZoneInfo(timezone)
+        self.currency = currency
+
+    def today(self) -> date:
+        return datetime.now(self.zone).date()
+
+    def _hours(self, first: date, last: date) -> tuple[str, str]:
+        start = datetime.combine(first, time(), self.zone).astimezone(UTC)
+        end = datetime.combine(last + timedelta(days=1), time(), self.zone).astimezone(UTC)
+        return start.strftime("%Y-%m-%dT%H"), (end - timedelta(hours=1)).strftime("%Y-%m-%dT%H")
+
+    def _local_day(self, hour: str) -> date:
+        return datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC).astimezone(
+            self.zone).date()
+
+    async def report(self, asked: Asked, *, margin: bool) -> dict[str, Any]:
+        def read(tx: Any) -> dict[str, Any]:
+            out = self._range(tx, asked, asked.first, asked.last)
+            if asked.compare:
+                shift = timedelta(weeks=52)
+                before = self._range(tx, asked, asked.first - shift, asked.last - shift)
+                out["compare"] = {"from": before["from"], "to": before["to"],
+                                  "totals": before["totals"]}
+            return out
+
+        out = await self.ledger.read(read)
+        if not margin:
+            for row in (*out["rows"], out["totals"], *(
+                    [out["compare"]["totals"]] if "compare" in out else [])):
+                for name in ("cost", "costed", "margin", "margin_bp"):
+                    row.pop(name, None)
+        return {**out, "by": asked.by, "currency": self.currency, "margin": margin}
+
+    def _range(self, tx: Any, asked: Asked, first: date, last: date) -> dict[str, Any]:
+        lo, hi = self._hours(first, last)
+        by = asked.by
+        grouped: dict[str, dict[str, int]] = {}
+        if by in PERIODS:
+            grouped = {k: dict.fromkeys(FIGURES, 0) for k in _periods(by, first, last)}
+        totals = dict.fromkeys(FIGURES, 0)
+        day_of: dict[str, date] = {}
+        for r in hours_rows(tx, "store", lo, hi):
+            for f in FIGURES:
+                totals[f] += r[f]
+            if by in PERIODS:
+                day = day_of.get(r["hour"]) or day_of.setdefault(r["hour"],
+                                                                 self._local_day(r["hour"]))
+                row = grouped[_key(by, day)]
+                for f in FIGURES:
+                    row[f] += r[f]
+        if by not in PERIODS:
+            for r in hours_rows(tx, by, lo, hi):
+                row = grouped.setdefault(r["value"], dict.fromkeys(FIGURES, 0))
+                for f in FIGURES:
+                    row[f] += r[f]
+        rows = [{"key": k, **_derived(v)} for k, v in grouped.items()]
+        if by not in PERIODS:
+            rows.sort(key=lambda r: (-r["net"], r["key"]))
+        return {"from": first.isoformat(), "to": last.isoformat(), "rows": rows,
+                "totals": _derived(totals)}
+
+
+def _derived(f: dict[str, int]) -> dict[str, Any]:
+    """The figures with what is read from them: the average basket and the margin."""
+    margin = f["costed"] - f["cost"]
+    return {**f, "average_basket": f["net"] // f["sales"] if f["sales"] else 0,
+            "margin": margin,
+            "margin_bp": margin * 10_000 // f["costed"] if f["costed"] > 0 else None}

@@ -1,0 +1,146 @@
+"""The sales report on screen, in JSON and as CSV: one read of `SalesReport` each, with the
+same filters (`from`, `to`, `by`, `compare`), checked the same way; cost and margin only for
+a role that may see them."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Any
+
+from aiohttp import web
+from babel import dates as babel_dates
+
+from hub.core.errors import Invalid
+from hub.reports.chart import bars
+from hub.reports.layer import MARGIN, VIEW
+from hub.reports.sales import GROUPINGS, PERIODS, Asked, SalesReport, ask
+from hub.web.kernel import Endpoints, json_response, may, render, store_of
+from hub.words import N_, Words
+
+GROUPING_WORDS = {"day": N_("Day"), "week": N_("Week"), "month": N_("Month"),
+                  "associate": N_("Associate"), "register": N_("Register"),
+                  "category": N_("Category"), "metal": N_("Metal"),
+                  "designer": N_("Designer")}
+COLUMNS = (("sales", N_("Sales")), ("units", N_("Units")), ("discounts", N_("Discounts")),
+           ("refunds", N_("Refunds")), ("net", N_("Net sales")),
+           ("average_basket", N_("Average basket")), ("cost", N_("Cost")),
+           ("margin", N_("Margin")))
+MONEY = {"discounts", "refunds", "net", "average_basket", "cost", "margin"}
+
+
+def _report(request: web.Request) -> SalesReport:
+    store = store_of(request)
+    return SalesReport(store.ledger, store.config.timezone, store.config.currency)
+
+
+async def _read(request: web.Request) -> tuple[Asked, dict[str, Any]]:
+    report = _report(request)
+    asked = ask(dict(request.query), report.today())
+    return asked, await report.report(asked, margin=may(request, MARGIN))
+
+
+def label(words: Words, by: str, key: str, names: dict[str, str]) -> str:
+    """A row's key as the reader says it."""
+    if by == "day":
+        return words.day(key)
+    if by == "week":
+        year, week = key.split("-W")
+        return words._("Week {week}, {year}").format(week=int(week), year=year)
+    if by == "month":
+        return _month(words, key)
+    if by in ("category", "metal"):  # lower-case words, heading a row here
+        text = words.term(by, key) if key else words._("Not said")
+        return text[:1].upper() + text[1:]
+    if by == "associate":
+        return words.actor(key, names)
+    return key or words._("Not said")
+
+
+def _month(words: Words, key: str) -> str:
+    year, month = key.split("-")
+    return babel_dates.format_skeleton("yMMMM", date(int(year), int(month), 1),
+                                       locale=words.locale)
+
+
+def _shown(words: Words, name: str, value: Any, currency: str) -> str:
+    if value is None:
+        return ""
+    return words.money(value, currency) if name in MONEY else words.number(value)
+
+
+async def sales_api(request: web.Request) -> web.Response:
+    _, out = await _read(request)
+    return json_response(out)
+
+
+async def sales_csv(request: web.Request) -> web.Response:
+    """The table as the screen shows it, in the store's words (a spreadsheet opens it)."""
+    store = store_of(request)
+    words = store.words
+    asked, out = await _read(request)
+    names = {m.staff_id: m.name for m in store.staff.all()}
+    columns = [(k, t) for k, t in COLUMNS if out["margin"] or k not in ("cost", "margin")]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([words._(GROUPING_WORDS[asked.by]), *(words._(t) for _, t in columns)])
+    for row in out["rows"]:
+        writer.writerow([label(words, asked.by, row["key"], names),
+                         *(_plain(row[k]) for k, _ in columns)])
+    writer.writerow([words._("All"), *(_plain(out["totals"][k]) for k, _ in columns)])
+    name = f"sales-{asked.by}-{asked.first.isoformat()}-{asked.last.isoformat()}.csv"
+    return web.Response(text=buffer.getvalue(), content_type="text/csv", charset="utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                 "Cache-Control": "no-store"})
+
+
+def _plain(value: Any) -> Any:
+    return "" if value is None else value  # minor units stay whole numbers for a sheet
+
+
+async def page(request: web.Request) -> web.Response:
+    store = store_of(request)
+    words = store.words
+    problem = None
+    try:
+        asked, out = await _read(request)
+    except Invalid as exc:
+        problem = words.refusal(exc)
+        asked, out = await _defaults(request)
+    names = {m.staff_id: m.name for m in store.staff.all()}
+    currency = out["currency"]
+    rows = [{**r, "label": label(words, asked.by, r["key"], names)} for r in out["rows"]]
+    title = words._("Net sales by {grouping}").format(
+        grouping=words._(GROUPING_WORDS[asked.by]).lower())
+    chart = bars(title, words._("Net sales from {first} to {last}; the table below gives"
+                                " every figure.").format(first=words.day(out["from"]),
+                                                         last=words.day(out["to"])),
+                 [(r["label"], r["net"], words.money(r["net"], currency)) for r in rows],
+                 ident="chart-sales")
+    columns = [(k, t) for k, t in COLUMNS if out["margin"] or k not in ("cost", "margin")]
+    return await render(request, "reports_sales.html", {
+        "asked": asked, "out": out, "rows": rows, "chart": chart, "problem": problem,
+        "columns": columns, "groupings": [(g, GROUPING_WORDS[g]) for g in GROUPINGS],
+        "periods": PERIODS, "show": lambda name, value: _shown(words, name, value, currency),
+        "query": request.query_string})  # the form again, the problem said above it
+
+
+async def _defaults(request: web.Request) -> tuple[Asked, dict[str, Any]]:
+    report = _report(request)
+    asked = ask({}, report.today())
+    return asked, await report.report(asked, margin=may(request, MARGIN))
+
+
+_QUERY = ("from", "to", "by", "compare")
+
+
+def setup(table: Endpoints) -> None:
+    table.api("GET", "/api/v1/reports/sales", sales_api, permission=VIEW,
+              summary="Sales over a range of the store's days, by day, week, month,"
+                      " associate, register, category, metal or designer; cost and margin"
+                      " for roles that may see them", query=_QUERY)
+    table.file("/api/v1/reports/sales.csv", sales_csv, permission=VIEW,
+               summary="The sales report as CSV, in the store's words")
+    table.page("/reports", page, permission=VIEW, title=N_("Reports"), nav=True, order=75)
+    table.templates("hub.reports")

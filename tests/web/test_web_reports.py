@@ -1,0 +1,78 @@
+"""The sales report over HTTP: the JSON and the CSV say the same figures as the Z report of
+the same day, cost and margin only for a role that may see them, a bad range refused in a
+sentence (never a 500), the page in words."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from web_helpers import sign_in
+
+
+async def _sell(store, serial: str, actor: str = "alex") -> dict:
+    return await store.sales.complete(register_id="R1", actor=actor, lines=[{"item_id": serial}],
+                                      tenders=[{"type": "cash", "amount": 250_000}])
+
+
+async def test_the_day_in_json_and_csv_equals_the_z_report(client, store):
+    sold = await _sell(store, "P001")
+    await _sell(store, "P002", actor="mona")
+    await store.sales.return_lines(sold["sale_id"], register_id="R1", actor="mona",
+                                   reason="changed her mind", lines=[{"line_no": 1}])
+    z = (await store.closures.close_day("mona"))["totals"]
+    await sign_in(client, "mona")
+    r = await client.get("/api/v1/reports/sales", params={"by": "associate"})
+    assert r.status == 200
+    doc = await r.json()
+    t = doc["totals"]
+    assert (t["sales"], t["net"], t["refunds"]) == (z["sales"], z["net"], z["refund_total"])
+    assert t["margin"] == t["costed"] - t["cost"] and t["cost"] == 125_000  # one piece kept
+    assert {row["key"]: row["net"] for row in doc["rows"]} == {"mona": 250_000, "alex": 0}
+
+    r = await client.get("/api/v1/reports/sales.csv", params={"by": "associate"})
+    assert r.status == 200 and r.content_type == "text/csv"
+    table = list(csv.reader(io.StringIO(await r.text())))
+    assert table[0][:2] == ["Associate", "Sales"] and "Margin" in table[0]
+    assert table[-1][0] == "All"
+    assert int(table[-1][table[0].index("Net sales")]) == z["net"]
+    names = [row[0] for row in table[1:-1]]
+    assert "Mona Manager" in names and "mona" not in names  # people, not ids
+
+
+async def test_an_associate_sees_no_cost_and_no_margin(client, store):
+    await _sell(store, "P001")
+    await sign_in(client, "alex")
+    doc = await (await client.get("/api/v1/reports/sales", params={"by": "category"})).json()
+    assert doc["margin"] is False
+    for row in (*doc["rows"], doc["totals"]):
+        assert not {"cost", "costed", "margin", "margin_bp"} & set(row)
+    text = await (await client.get("/api/v1/reports/sales.csv")).text()
+    assert "Margin" not in text and "Cost" not in text
+    page = await (await client.get("/reports?by=category")).text()
+    assert "Ring" in page and "margin" not in page.lower().split("<main")[-1]
+
+
+@pytest.mark.parametrize("query, words", [
+    ({"from": "2026-12-10", "to": "2026-12-01"}, "ends before it begins"),
+    ({"from": "2019-01-01", "to": "2026-12-01"}, "at most"),
+    ({"to": "the 3rd"}, "is not a date"),
+    ({"by": "weather"}, "grouped by")])
+async def test_a_bad_range_or_grouping_is_a_sentence(client, store, query, words):
+    await sign_in(client, "mona")
+    r = await client.get("/api/v1/reports/sales", params=query)
+    assert r.status == 400
+    assert words in (await r.text())
+    page = await client.get("/reports", params=query)
+    assert page.status == 200 and words in await page.text()  # the form, the problem above
+    assert "Traceback" not in await page.text()
+
+
+async def test_the_page_has_its_chart_with_the_table_beneath(client, store):
+    await _sell(store, "P003")
+    await sign_in(client, "mona")
+    page = await (await client.get("/reports?by=day&compare=last_year")).text()
+    assert '<svg class="chart"' in page and 'role="img"' in page and "<desc" in page
+    assert 'id="report-table"' in page and "€2,500.00" in page
+    assert "Same weeks last year" in page
