@@ -35,7 +35,7 @@ CREATE TABLE report_sales (
     refunds   INTEGER NOT NULL,         -- minor units refunded (returns and voids)
     cost      INTEGER NOT NULL,         -- the cost of the pieces in `costed`
     costed    INTEGER NOT NULL,         -- the net of lines whose cost is known
-    PRIMARY KEY (hour, dimension, value)
+    PRIMARY KEY (dimension, hour, value)  -- a report reads one dimension over a range
 );
 """
 

@@ -93,6 +93,7 @@ class SalesReport:
         self.ledger = ledger
         self.zone = ZoneInfo(timezone)
         self.currency = currency
+        self._days: dict[str, date] = {}  # UTC hour -> the store's day it falls on
 
     def today(self) -> date:
         return datetime.now(self.zone).date()
@@ -103,17 +104,22 @@ class SalesReport:
         return start.strftime("%Y-%m-%dT%H"), (end - timedelta(hours=1)).strftime("%Y-%m-%dT%H")
 
     def _local_day(self, hour: str) -> date:
-        return datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC).astimezone(
-            self.zone).date()
+        day = self._days.get(hour)
+        if day is None:
+            day = self._days[hour] = datetime.strptime(hour, "%Y-%m-%dT%H").replace(
+                tzinfo=UTC).astimezone(self.zone).date()
+        return day
 
     async def report(self, asked: Asked, *, margin: bool) -> dict[str, Any]:
         def read(tx: Any) -> dict[str, Any]:
-            out = self._range(tx, asked, asked.first, asked.last)
+            out = {"from": asked.first.isoformat(), "to": asked.last.isoformat(),
+                   "rows": self._rows(tx, asked.by, asked.first, asked.last),
+                   "totals": self._totals(tx, asked.first, asked.last)}
             if asked.compare:
                 shift = timedelta(weeks=52)
-                before = self._range(tx, asked, asked.first - shift, asked.last - shift)
-                out["compare"] = {"from": before["from"], "to": before["to"],
-                                  "totals": before["totals"]}
+                first, last = asked.first - shift, asked.last - shift
+                out["compare"] = {"from": first.isoformat(), "to": last.isoformat(),
+                                  "totals": self._totals(tx, first, last)}
             return out
 
         out = await self.ledger.read(read)
@@ -124,33 +130,30 @@ class SalesReport:
                     row.pop(name, None)
         return {**out, "by": asked.by, "currency": self.currency, "margin": margin}
 
-    def _range(self, tx: Any, asked: Asked, first: date, last: date) -> dict[str, Any]:
+    def _totals(self, tx: Any, first: date, last: date) -> dict[str, Any]:
+        row = tx.one(f"SELECT {_SUMS} FROM report_sales WHERE dimension = 'store' AND"
+                     " hour BETWEEN ? AND ?", self._hours(first, last))
+        return _derived({f: row[f] or 0 for f in FIGURES})
+
+    def _rows(self, tx: Any, by: str, first: date, last: date) -> list[dict[str, Any]]:
         lo, hi = self._hours(first, last)
-        by = asked.by
-        grouped: dict[str, dict[str, int]] = {}
-        if by in PERIODS:
-            grouped = {k: dict.fromkeys(FIGURES, 0) for k in _periods(by, first, last)}
-        totals = dict.fromkeys(FIGURES, 0)
-        day_of: dict[str, date] = {}
+        if by not in PERIODS:  # summed by the database: a few rows come back
+            rows = [{"key": r["value"], **_derived({f: r[f] for f in FIGURES})}
+                    for r in tx.all(f"SELECT value, {_SUMS} FROM report_sales WHERE"
+                                    " dimension = ? AND hour BETWEEN ? AND ? GROUP BY value",
+                                    (by, lo, hi))]
+            return sorted(rows, key=lambda r: (-r["net"], r["key"]))
+        # Periods of the store's days: each UTC hour's row to the local day it falls on.
+        grouped = {k: [0] * len(FIGURES) for k in _periods(by, first, last)}
         for r in hours_rows(tx, "store", lo, hi):
-            for f in FIGURES:
-                totals[f] += r[f]
-            if by in PERIODS:
-                day = day_of.get(r["hour"]) or day_of.setdefault(r["hour"],
-                                                                 self._local_day(r["hour"]))
-                row = grouped[_key(by, day)]
-                for f in FIGURES:
-                    row[f] += r[f]
-        if by not in PERIODS:
-            for r in hours_rows(tx, by, lo, hi):
-                row = grouped.setdefault(r["value"], dict.fromkeys(FIGURES, 0))
-                for f in FIGURES:
-                    row[f] += r[f]
-        rows = [{"key": k, **_derived(v)} for k, v in grouped.items()]
-        if by not in PERIODS:
-            rows.sort(key=lambda r: (-r["net"], r["key"]))
-        return {"from": first.isoformat(), "to": last.isoformat(), "rows": rows,
-                "totals": _derived(totals)}
+            sums = grouped[_key(by, self._local_day(r["hour"]))]
+            for i, f in enumerate(FIGURES):
+                sums[i] += r[f]
+        return [{"key": k, **_derived(dict(zip(FIGURES, v, strict=True)))}
+                for k, v in grouped.items()]
+
+
+_SUMS = ", ".join(f"SUM({f}) AS {f}" for f in FIGURES)
 
 
 def _derived(f: dict[str, int]) -> dict[str, Any]:
