@@ -7,7 +7,7 @@ from pathlib import Path
 from hub.buying.demo import demo_buying
 from hub.clienteling.demo import demo_day, earning_points
 from hub.config import Config, load_config
-from hub.generate import generate
+from hub.generate import generate, history, later
 from hub.giftcards.demo import demo_giftcards
 from hub.memo.demo import demo_memo
 from hub.prices_demo import demo_prices
@@ -26,12 +26,14 @@ async def prepare_demo(data_dir: Path, *, items: int, clients: int, sales: int,
                             "Europe/Paris", locale)
     config = load_config(data_dir)
     async with await Store.open(config) as store:
-        staff_lines = await seed_demo_staff(store)  # first, so the demo staff ring up its sales
         if fresh:
-            async with earning_points(store):  # the demo's sales earn loyalty points
-                await generate(store, items=items, clients=clients, sales=sales, seed=1,
-                               appointments=8,  # this week's, one with a tray
-                               wishlists=12)  # a partner's gift list among them
+            with history(store, 365, seed=1) as past:  # a year of sales for the reports
+                staff_lines = await seed_demo_staff(store)  # first: the staff ring them up
+                async with earning_points(store):  # the demo's sales earn loyalty points
+                    await generate(store, items=items, clients=clients, sales=sales, seed=1,
+                                   past=past)
+            await later(store, appointments=8,  # this week's, one with a tray
+                        wishlists=12, seed=1)  # a partner's gift list among them
             await demo_day(store, "sophie")  # her first morning: dates coming, calls made
             await demo_workshop(store, "sophie", "hugo", "marc")  # a job in every stage
             await demo_prices(store)  # gold by the gram at HQ's rates, a promotion running
@@ -39,6 +41,8 @@ async def prepare_demo(data_dir: Path, *, items: int, clients: int, sales: int,
             await demo_giftcards(store, "sophie", "marc")  # cards sold, store credit, exchange
             await demo_travel(store, "sophie")  # HQ's exchange rates, a tourist's tax-free form
             await demo_buying(store, "sophie", "marc")  # a trade-in, scrap on hold, a melt
+        else:
+            staff_lines = await seed_demo_staff(store)
         summary = await store.summary()
     lines = [
         f"demo store {summary['store_name']} in {data_dir}" + ("" if fresh else " (existing)"),

@@ -18,14 +18,16 @@ from __future__ import annotations
 import base64
 import bisect
 import calendar
+import contextlib
 import functools
 import math
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from random import Random
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hub.clienteling.appointments import KINDS, Appointments
 from hub.clienteling.appointments import settings_of as appointment_settings
@@ -34,7 +36,7 @@ from hub.core import metals
 from hub.core.clients import CONSENT_HOW, validate_profile
 from hub.core.errors import Refused
 from hub.core.sales import validate_lines, validate_tenders
-from hub.ledger.ledger import Tx
+from hub.ledger.ledger import Tx, utc_now
 from hub.money import minor_units, round_half_up_div
 from hub.store import Store
 from hub.words.labels import COLOUR, STONE, STYLE
@@ -1224,11 +1226,66 @@ def tender_plan(rng: Random, tag: int, scale: int, n: int) -> TenderPlan:
 
 # -- all of it ----------------------------------------------------------------------------------
 
+class History:
+    """The demo's past: the clock the ledger reads while the generator writes `days` of
+    history, walking forward from the first day's opening to yesterday's closing (the
+    entries after it say now). Its own random numbers: the same seed makes the same pieces,
+    clients and sales with or without it."""
+
+    def __init__(self, store: Store, days: int, seed: int | None) -> None:
+        self.zone = ZoneInfo(store.config.timezone)
+        self.rng = Random(seed)
+        self.days = days
+        self.first = datetime.now(self.zone).date() - timedelta(days=days)
+        self.moment = datetime.combine(self.first, time(9), self.zone)
+
+    def ts(self) -> str:
+        return self.moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def sale(self, n: int, count: int) -> None:
+        """The n-th of `count` sales: its day along the range, an hour the shop is open."""
+        day = self.first + timedelta(days=min(self.days - 1, n * self.days // max(1, count)))
+        at = datetime.combine(day, time(10 + self.rng.randrange(9), self.rng.randrange(60)),
+                              self.zone)
+        self.moment = max(self.moment + timedelta(seconds=1), at)
+
+
+@contextlib.contextmanager
+def history(store: Store, days: int, seed: int | None = None) -> Iterator[History]:
+    """While open, what the store writes is dated in the past `days` (`generate` spreads its
+    sales along them); then the ledger's clock says now again."""
+    past = History(store, days, seed)
+    store.ledger.clock = past.ts
+    try:
+        yield past
+    finally:
+        store.ledger.clock = utc_now
+
+
 async def generate(store: Store, *, items: int = 0, clients: int = 0, sales: int = 0,
                    seed: int | None = None, actor: str = "generator",
-                   appointments: int = 0, wishlists: int = 0) -> dict[str, int]:
+                   appointments: int = 0, wishlists: int = 0,
+                   past: History | None = None) -> dict[str, int]:
     """Receive `items` pieces, create `clients` clients and ring up `sales` sales (plus a
-    few returns, 2-3 % of them) through the store's services."""
+    few returns, 2-3 % of them) through the store's services; within `history(...)`, pass
+    its `past` and the sales spread along its days (appointments and wish lists are made
+    after it, for this week)."""
+    made = await _generate(store, items, clients, sales, seed, actor, past)
+    if past is None:
+        await make_appointments(store, appointments, seed=seed, actor=actor)  # after the
+        await make_wishlists(store, wishlists, seed=seed, actor=actor)  # sales, wish lists
+    return {"pieces": items, "clients": clients, "sales": made}
+
+
+async def later(store: Store, *, appointments: int = 0, wishlists: int = 0,
+                seed: int | None = None, actor: str = "generator") -> None:
+    """What `generate` makes for this week, once a history is closed."""
+    await make_appointments(store, appointments, seed=seed, actor=actor)
+    await make_wishlists(store, wishlists, seed=seed, actor=actor)
+
+
+async def _generate(store: Store, items: int, clients: int, sales: int, seed: int | None,
+                    actor: str, history: History | None) -> int:
     rng = Random(seed)
     currency = store.config.currency
     scale = 10 ** minor_units(currency)
@@ -1239,10 +1296,7 @@ async def generate(store: Store, *, items: int = 0, clients: int = 0, sales: int
         await store.items.receive_many(pieces[i:i + 500], actor)
 
     await _make_clients(store, rng, clients, actor)
-    made = await _make_sales(store, rng, sales, scale)
-    await make_appointments(store, appointments, seed=seed, actor=actor)  # after the sales
-    await make_wishlists(store, wishlists, seed=seed, actor=actor)  # and wish lists
-    return {"pieces": items, "clients": clients, "sales": made}
+    return await _make_sales(store, rng, sales, scale, history)
 
 
 async def _make_clients(store: Store, rng: Random, count: int, actor: str) -> None:
@@ -1306,7 +1360,8 @@ def _grown_child(book: list[tuple[str, dict[str, Any], str | None, list[tuple[st
     book.append((client_id(rng), child, None, [(one, "parent"), (other, "parent")]))
 
 
-async def _make_sales(store: Store, rng: Random, count: int, scale: int) -> int:
+async def _make_sales(store: Store, rng: Random, count: int, scale: int,
+                      history: History | None = None) -> int:
     if not count:
         return 0
     client_ids = [r["client_id"] for r in await store.ledger.fetch(
@@ -1355,6 +1410,8 @@ async def _make_sales(store: Store, rng: Random, count: int, scale: int) -> int:
         client = rng.choice(client_ids) if client_ids and (
             rng.random() < (0.95 if tag >= 10_000 * scale else 0.65)) else None
         lines = validate_lines([{"item_id": i} for i in basket])
+        if history is not None:
+            history.sale(n, count)
 
         def command(tx: Tx, lines=lines, discount=discount, plan=plan, register=register,
                     associate=associate, client=client) -> str:

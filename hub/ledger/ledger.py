@@ -106,8 +106,8 @@ class Tx:
         """Seal one entry (next seq, chained to the tip, signed) and project it."""
         keyring = self._ledger.keyring
         version, data_key = keyring.get(key_id)
-        entry = seal(store_id=self.store_id, seq=self.seq + 1, ts=utc_now(), kind=kind,
-                     actor=actor, subject=subject, key_id=key_id, key_version=version,
+        entry = seal(store_id=self.store_id, seq=self.seq + 1, ts=self._ledger.clock(),
+                     kind=kind, actor=actor, subject=subject, key_id=key_id, key_version=version,
                      data_key=data_key, plaintext=canonical_json(payload),
                      prev_hash=self.tip, sign=keyring.sign)
         self.conn.execute(f"INSERT INTO journal ({ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -153,6 +153,9 @@ class Ledger:
         self.db_path = db_path
         self.schemas = schemas
         self.store_id = store_id
+        # When an entry says it was written. Only the demo's generator sets another (a year
+        # of history, walking forward, before the hub serves): the hub's entries say now.
+        self.clock: Callable[[], str] = utc_now
         self.keyring = keyring
         self.projector = projector
         self.on_commit = on_commit

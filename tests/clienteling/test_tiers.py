@@ -267,7 +267,7 @@ async def test_rising_clients_spent_more_or_came_more_often_than_the_year_before
                                                   "test"))["client_id"]
     now = datetime.now(UTC)
     ago = (now - timedelta(days=500)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
-    monkeypatch.setattr("hub.ledger.ledger.utc_now", lambda: ago)  # sales of last year
+    monkeypatch.setattr(store.ledger, "clock", lambda: ago)  # sales of last year
     await _sell(store, made["Rising"], "T1")
     await _sell(store, made["Steady"], "T2")
     monkeypatch.undo()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from random import Random
 from typing import Any
 
@@ -28,6 +28,7 @@ from hub.generate import (
     StockWords,
     Workshop,
     generate,
+    history,
     house_code,
     make_client,
     make_piece,
@@ -363,3 +364,31 @@ def test_every_house_makes_valid_pieces_in_each_of_its_categories():
             for _ in range(40):
                 style = make_style(rng, house, category, 1_001, "standard")
                 check_piece(piece_of(rng, style, 1))
+
+
+async def test_a_history_dates_the_same_books_over_the_past_days(make_config):
+    counts = {"items": 60, "clients": 10, "sales": 30}
+    plain = await generated(make_config, "now", 3, **counts)
+    store = await Store.open(make_config("past"))
+    try:
+        with history(store, 30, seed=3) as past:
+            await store.staff.enroll("sophie", "Sophie Test", "associate", "1111",
+                                     actor="test")
+            await store.staff.enroll("marc", "Marc Test", "manager", "2222", actor="test")
+            await generate(store, seed=3, past=past, **counts)
+        dated = await books(store)
+        assert dated == plain  # the same books, only dated otherwise
+        entries = await store.ledger.entries(0, store.ledger.seq)
+        stamps = [e.ts for e in entries]
+        assert stamps == sorted(stamps)  # walking forward, never back
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        sold = [e.ts for e in entries if e.kind == "sale.completed"]
+        first = (datetime.now(UTC) - timedelta(days=31)).strftime("%Y-%m-%d")
+        assert first <= stamps[0] <= sold[0] < sold[-1] < now
+        assert len({ts[:10] for ts in sold}) >= 20  # spread along the days
+        await store.staff.enroll("lea", "Léa Test", "associate", "3333", actor="test")
+        last = (await store.ledger.entries(store.ledger.seq - 1, 1))[0]
+        assert last.ts >= now  # the clock was put back: what follows says now
+        assert (await store.ledger.verify()).ok
+    finally:
+        await store.close()
