@@ -8,6 +8,8 @@
   12 designers, 8 associates, 3 registers: the rows a year of a busy boutique's sales leaves,
   written straight into `report_sales`, since the journal stamps every entry with the time it
   is written); baseline: the same reads' SQL alone, without grouping.
+- `reports.stock_p99_ms`: the stock report by category and by location (retail, metal value
+  at HQ's rates, cost, ages) over 100,000 pieces held; baseline: a COUNT(*) of the pieces.
 """
 
 from __future__ import annotations
@@ -61,6 +63,48 @@ def _year_of_rows(days: int) -> list[tuple]:
     return rows
 
 
+async def _stock(root: Path, n: int, rounds: int) -> tuple[float, float, float]:
+    from hub.reports.stock import stock_report
+    from hub.store import Store, init_store
+
+    rng = Random(2)
+    config = init_store(root, "bench-03", "Maison Bench", "EUR")
+    async with await Store.open(config) as store:
+        metal = [("gold", 750), ("gold", 585), ("platinum", 950), ("silver", 925)]
+        for start in range(0, n, 5000):
+            pieces = []
+            for i in range(start, min(n, start + 5000)):
+                m, f = rng.choice(metal)
+                pieces.append({"item_id": f"P{i:06d}", "sku": f"S-{i % 900}",
+                               "description": "Ring", "category": rng.choice(
+                                   ["ring", "necklace", "bracelet", "earrings", "pendant"]),
+                               "metal": m, "fineness": f,
+                               "metal_weight_mg": rng.randrange(1500, 30000),
+                               "location": f"showcase-{i % 12}", "designer": f"Maison {i % 9}",
+                               "cost": 40_000, "tag_price": 100_000})
+            await store.items.receive_many(pieces, "bench")
+        await store.hq.apply({"id": "m-r", "type": "rates", "chain": "b", "store": "bench-03",
+                              "issued_at": "2026-12-03T08:00:00Z", "body": {"rates": [
+                                  {"metal": m, "fineness": f, "per_gram": 5_000,
+                                   "currency": "EUR", "valid_from": "2026-12-03T08:00:00Z",
+                                   "valid_until": "2099-12-31T18:00:00Z"}
+                                  for m, f in metal]}}, "sig")
+        timings, counts = [], []
+        for _ in range(rounds):
+            for by in ("category", "location"):
+                started = time.perf_counter()
+                await store.ledger.read(lambda tx, b=by: stock_report(
+                    tx, store.hq, "EUR", b, cost=True))
+                timings.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            await store.ledger.fetch("SELECT COUNT(*) FROM items WHERE cost >= 0")
+            counts.append((time.perf_counter() - started) * 1000)
+        timings.sort()
+        return (statistics.median(timings), timings[min(len(timings) - 1,
+                                                        int(len(timings) * 0.99))],
+                statistics.median(counts))
+
+
 async def run(quick: bool, out) -> dict[str, float]:
     from hub.reports.sales import SalesReport, ask
     from hub.store import Store, init_store
@@ -100,7 +144,14 @@ async def run(quick: bool, out) -> dict[str, float]:
             print(f"  a year's report ({len(rows):,} hourly rows): p50"
                   f" {statistics.median(timings):.1f} ms, p99 {p99:.1f} ms; its SQL alone"
                   f" p50 {statistics.median(sql):.1f} ms", file=out)
-    return {"reports.sale_ms": sale, "reports.sale_baseline_ms": base,
+        stock_p50, stock_p99, count_ms = await _stock(root / "stock", 10_000 if quick else 100_000,
+                                                      5 if quick else 20)
+        print(f"  the stock report over {10_000 if quick else 100_000:,} pieces: p50"
+              f" {stock_p50:.1f} ms, p99 {stock_p99:.1f} ms; COUNT(*) of them {count_ms:.1f} ms",
+              file=out)
+    return {"reports.stock_p50_ms": stock_p50, "reports.stock_p99_ms": stock_p99,
+            "reports.stock_count_baseline_ms": count_ms,
+            "reports.sale_ms": sale, "reports.sale_baseline_ms": base,
             "reports.dashboard_p50_ms": statistics.median(timings),
             "reports.dashboard_p99_ms": p99, "reports.dashboard_sql_p50_ms": statistics.median(sql),
             "reports.year_rows": float(len(rows))}

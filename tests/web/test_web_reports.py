@@ -76,3 +76,4 @@ async def test_the_page_has_its_chart_with_the_table_beneath(client, store):
     assert '<svg class="chart"' in page and 'role="img"' in page and "<desc" in page
     assert 'id="report-table"' in page and "€2,500.00" in page
     assert "Same weeks last year" in page
+
