@@ -17,7 +17,7 @@ from hub.reports.chart import bars
 from hub.reports.layer import MARGIN, VIEW
 from hub.reports.sales import GROUPINGS, PERIODS, Asked, SalesReport, ask
 from hub.reports.stock import AGES, GROUPS, ask_stock, stock_report
-from hub.web.kernel import Endpoints, json_response, may, render, store_of
+from hub.web.kernel import Endpoints, json_response, may, render, runtime_of, service, store_of
 from hub.words import N_, Words
 
 GROUPING_WORDS = {"day": N_("Day"), "week": N_("Week"), "month": N_("Month"),
@@ -200,6 +200,29 @@ async def stock_page(request: web.Request) -> web.Response:
         "ages": ages, "chart": chart, "problem": problem, "query": request.query_string})
 
 
+async def _workshop(request: web.Request) -> dict[str, Any]:
+    jobs = service(runtime_of(request).jobs, N_("the workshop"))
+    return await jobs.figures()
+
+
+async def workshop_api(request: web.Request) -> web.Response:
+    return json_response(await _workshop(request))
+
+
+async def workshop_page(request: web.Request) -> web.Response:
+    words = store_of(request).words
+    out = await _workshop(request)
+    open_ = [{**r, "label": f"{words.term('job_kind', r['kind'])}:"
+                            f" {words.term('job_stage', r['stage'])}"} for r in out["open"]]
+    chart = bars(words._("Open jobs by stage"),
+                 words._("How many jobs wait in each stage of the workshop; the table below"
+                         " gives every figure."),
+                 [(r["label"], r["jobs"], words.number(r["jobs"])) for r in open_],
+                 ident="chart-workshop")
+    return await render(request, "reports_workshop.html", {"out": out, "open": open_,
+                                                           "chart": chart})
+
+
 def setup(table: Endpoints) -> None:
     table.api("GET", "/api/v1/reports/sales", sales_api, permission=VIEW,
               summary="Sales over a range of the store's days, by day, week, month,"
@@ -215,4 +238,9 @@ def setup(table: Endpoints) -> None:
     table.file("/api/v1/reports/stock.csv", stock_csv, permission=VIEW,
                summary="The stock report as CSV, in the store's words")
     table.page("/reports/stock", stock_page, permission=VIEW, title=N_("Stock report"))
+    table.api("GET", "/api/v1/reports/workshop", workshop_api, permission=VIEW,
+              summary="The workshop at a glance: open jobs by kind and stage, overdue jobs,"
+                      " the average turnaround, the deposits held")
+    table.page("/reports/workshop", workshop_page, permission=VIEW,
+               title=N_("Workshop report"))
     table.templates("hub.reports")

@@ -712,6 +712,32 @@ class Jobs:
         return await self.ledger.read(lambda tx: tx.one(
             f"SELECT COUNT(*) AS n {self._OVERDUE}", since)["n"])
 
+    async def figures(self, days: int = 90) -> dict[str, Any]:
+        """The workshop at a glance (the reports read it): open jobs by kind and stage, how
+        many are overdue, the average turnaround of the jobs collected in the last `days`
+        (opened to collected, in days), and the deposits held (a liability, per currency)."""
+        since = self._overdue_since()
+        start = (self.now() - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S")
+
+        def read(tx: Tx) -> dict[str, Any]:
+            stages = [dict(r) for r in tx.all(
+                "SELECT kind, stage, COUNT(*) AS jobs, SUM(price) AS value, MIN(currency) AS"
+                " currency FROM jobs WHERE stage NOT IN ('collected', 'cancelled')"
+                " GROUP BY kind, stage ORDER BY kind, stage")]
+            turned = tx.one(
+                "SELECT COUNT(*) AS jobs, AVG(julianday(j.ts) - julianday(jobs.opened_ts))"
+                " AS days FROM jobs JOIN journal j ON j.seq = jobs.collected_seq"
+                " WHERE jobs.stage = 'collected' AND j.ts >= ?", (start,))
+            held = {r["unit"]: r["held"] for r in tx.all(
+                "SELECT unit, SUM(balance) AS held FROM accounts WHERE kind = 'deposit'"
+                " AND balance > 0 GROUP BY unit ORDER BY unit")}
+            return {"open": stages, "open_jobs": sum(r["jobs"] for r in stages),
+                    "overdue": tx.one(f"SELECT COUNT(*) AS n {self._OVERDUE}", since)["n"],
+                    "collected": turned["jobs"], "turnaround_days": None if not turned["jobs"]
+                    else round(turned["days"], 1), "since_days": days, "deposits_held": held}
+
+        return await self.ledger.read(read)
+
     async def of_client(self, client_id: str) -> list[dict[str, Any]]:
         def read(tx: Tx) -> list[dict[str, Any]]:
             return self._cards(tx, tx.all(
