@@ -667,9 +667,15 @@ class HQBook:
                     reason: str) -> None:
         if tx.one("SELECT 1 FROM hq_messages WHERE message_id = ?", (message["id"],)):
             return  # refused (or applied) once already: one entry per message
+        # Personal data sealed to this store (a profile, an address) is not kept for a
+        # message refused (her erasure may be why): the record says what was left out, and
+        # HQ's signature then covers the message as sent, not as kept.
+        body = message.get("body") or {}
+        left_out = sorted(k for k in body if k.startswith("sealed_"))
+        kept = {**message, "body": {k: v for k, v in body.items() if k not in left_out}}
         tx.append("hq.message", f"hq:{message['id']}",
-                  {"message": message, "sig": signature, "outcome": "refused",
-                   "reason": reason[:500]}, actor=ACTOR)
+                  {"message": kept, "sig": signature, "outcome": "refused",
+                   "reason": reason[:500], "left_out": left_out}, actor=ACTOR)
 
     def _apply_in(self, tx: Tx, kind: MessageType, message: dict[str, Any], signature: str,
                   checked: Any) -> Applied:

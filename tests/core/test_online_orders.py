@@ -1,7 +1,8 @@
 """Online orders shipped from a store, in the store's books (HQ's message handed over as the
 sync layer would, its address opened from the seal): held, refused when the piece is not
-free, shipped by scan as a sale paid online, cancelled; the address erased with her; the
-`online` tender taken by no other sale; a rebuild gives the same."""
+free, shipped by scan as a sale paid online, cancelled; the address erased with her, and
+never kept with a refused message; the `online` tender taken by no other sale; a rebuild
+gives the same."""
 
 from __future__ import annotations
 
@@ -61,8 +62,13 @@ async def test_bad_orders_and_bad_shipments_change_nothing(store):
         seq = store.ledger.seq
         with pytest.raises(Refused, match=words):
             await store.hq.apply(msg, "sig", profile=profile)
-        # The refusal is the journal's one new entry (HQ reads it as refused); nothing else.
+        # The refusal is the journal's one new entry (HQ reads it as refused); nothing else,
+        # and not her address, sealed or not.
         assert store.ledger.seq == seq + 1
+        [entry] = await store.ledger.entries(seq, 1)
+        kept = store.ledger.decrypt(entry)
+        assert kept["outcome"] == "refused" and kept["left_out"] == ["sealed_ship_to"]
+        assert "sealed_ship_to" not in kept["message"]["body"]
         assert (await store.items.get("P-1"))["status"] == "in_stock"
 
     await store.hq.apply(order(6, "P-1"), "sig", profile=ADDRESS)
@@ -100,3 +106,19 @@ async def test_her_address_goes_with_her_when_she_is_erased(store):
     await store.clients.forget(her["client_id"], "admin")
     [kept] = await store.hq.orders()
     assert kept["ship_to"] is None and kept["status"] == "to_ship"
+
+
+async def test_a_profile_for_an_erased_client_is_refused_and_not_kept(store):
+    her = await store.clients.create(client(), "admin")
+    await store.clients.forget(her["client_id"], "admin")
+    doc = {"id": "m-client-1", "type": "client", "chain": "maison", "store": "paris-01",
+           "issued_at": "2026-12-03T09:00:00Z",
+           "body": {"client_id": her["client_id"], "sealed_profile": "ab" * 40}}
+    seq = store.ledger.seq
+    with pytest.raises(Refused) as refused:
+        await store.hq.apply(doc, "sig", profile=client())
+    assert refused.value.code == "client_forgotten"
+    [entry] = await store.ledger.entries(seq, 1)
+    kept = store.ledger.decrypt(entry)
+    assert kept["left_out"] == ["sealed_profile"]
+    assert "sealed_profile" not in kept["message"]["body"] and "abab" not in str(kept)
