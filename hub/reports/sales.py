@@ -130,6 +130,34 @@ class SalesReport:
                     row.pop(name, None)
         return {**out, "by": asked.by, "currency": self.currency, "margin": margin}
 
+    async def glance(self, *, margin: bool) -> dict[str, Any]:
+        """What a manager reads first: yesterday against the same weekday last year (52
+        weeks before), and this month so far against the same days of last year's month."""
+        today = self.today()
+        yesterday = today - timedelta(days=1)
+        month = today.replace(day=1)
+        shift = timedelta(weeks=52)
+
+        def read(tx: Any) -> dict[str, Any]:
+            year_ago = month.replace(year=month.year - 1)
+            same_day = min(today.day, _month_days(year_ago))
+            return {"yesterday": {"day": yesterday.isoformat(),
+                                  "totals": self._totals(tx, yesterday, yesterday),
+                                  "before": self._totals(tx, yesterday - shift,
+                                                         yesterday - shift)},
+                    "month": {"from": month.isoformat(), "to": today.isoformat(),
+                              "totals": self._totals(tx, month, today),
+                              "before": self._totals(tx, year_ago,
+                                                     year_ago.replace(day=same_day))}}
+
+        out = await self.ledger.read(read)
+        if not margin:
+            for part in out.values():
+                for t in (part["totals"], part["before"]):
+                    for name in ("cost", "costed", "margin", "margin_bp"):
+                        t.pop(name, None)
+        return out
+
     def _totals(self, tx: Any, first: date, last: date) -> dict[str, Any]:
         row = tx.one(f"SELECT {_SUMS} FROM report_sales WHERE dimension = 'store' AND"
                      " hour BETWEEN ? AND ?", self._hours(first, last))
@@ -154,6 +182,11 @@ class SalesReport:
 
 
 _SUMS = ", ".join(f"SUM({f}) AS {f}" for f in FIGURES)
+
+
+def _month_days(first: date) -> int:
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return (following - timedelta(days=1)).day
 
 
 def _derived(f: dict[str, int]) -> dict[str, Any]:

@@ -71,6 +71,10 @@ def _shown(words: Words, name: str, value: Any, currency: str) -> str:
     return words.money(value, currency) if name in MONEY else words.number(value)
 
 
+async def glance_api(request: web.Request) -> web.Response:
+    return json_response(await _report(request).glance(margin=may(request, MARGIN)))
+
+
 async def sales_api(request: web.Request) -> web.Response:
     _, out = await _read(request)
     return json_response(out)
@@ -94,6 +98,11 @@ async def sales_csv(request: web.Request) -> web.Response:
     return web.Response(text=buffer.getvalue(), content_type="text/csv", charset="utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"',
                                  "Cache-Control": "no-store"})
+
+
+def _change(now: int, before: int) -> int | None:
+    """Now against before, in basis points (+1250 is 12.5 % up); None: nothing before."""
+    return None if before <= 0 else (now - before) * 10_000 // before
 
 
 def _plain(value: Any) -> Any:
@@ -120,7 +129,9 @@ async def page(request: web.Request) -> web.Response:
                  [(r["label"], r["net"], words.money(r["net"], currency)) for r in rows],
                  ident="chart-sales")
     columns = [(k, t) for k, t in COLUMNS if out["margin"] or k not in ("cost", "margin")]
+    glance = await _report(request).glance(margin=may(request, MARGIN))
     return await render(request, "reports_sales.html", {
+        "glance": glance, "change": _change,
         "asked": asked, "out": out, "rows": rows, "chart": chart, "problem": problem,
         "columns": columns, "groupings": [(g, GROUPING_WORDS[g]) for g in GROUPINGS],
         "periods": PERIODS, "show": lambda name, value: _shown(words, name, value, currency),
@@ -228,6 +239,9 @@ def setup(table: Endpoints) -> None:
               summary="Sales over a range of the store's days, by day, week, month,"
                       " associate, register, category, metal or designer; cost and margin"
                       " for roles that may see them", query=_QUERY)
+    table.api("GET", "/api/v1/reports/glance", glance_api, permission=VIEW,
+              summary="Yesterday against the same weekday last year, and this month so far"
+                      " against the same days of last year's")
     table.file("/api/v1/reports/sales.csv", sales_csv, permission=VIEW,
                summary="The sales report as CSV, in the store's words")
     table.page("/reports", page, permission=VIEW, title=N_("Reports"), nav=True, order=75)

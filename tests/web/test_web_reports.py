@@ -77,3 +77,26 @@ async def test_the_page_has_its_chart_with_the_table_beneath(client, store):
     assert 'id="report-table"' in page and "€2,500.00" in page
     assert "Same weeks last year" in page
 
+
+
+async def test_yesterday_against_the_same_weekday_last_year(client, store, monkeypatch):
+    from datetime import UTC, datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(store.config.timezone)
+    yesterday = datetime.now(zone).date() - timedelta(days=1)
+    for serial, day in (("P001", yesterday - timedelta(weeks=52)), ("P002", yesterday),
+                        ("P003", yesterday)):
+        at = datetime.combine(day, time(15), zone).astimezone(UTC)
+        monkeypatch.setattr(store.ledger, "clock",
+                            lambda a=at: a.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        await _sell(store, serial)
+    monkeypatch.undo()
+    await sign_in(client, "mona")
+    doc = await (await client.get("/api/v1/reports/glance")).json()
+    y = doc["yesterday"]
+    assert (y["day"], y["totals"]["net"], y["before"]["net"]) == (
+        yesterday.isoformat(), 500_000, 250_000)
+    page = await (await client.get("/reports")).text()
+    glance = page[page.index('id="report-glance"'):]
+    assert "Yesterday" in glance and "€5,000.00" in glance and "+100%" in glance
