@@ -1,6 +1,6 @@
-"""The sales report on screen, in JSON and as CSV: one read of `SalesReport` each, with the
-same filters (`from`, `to`, `by`, `compare`), checked the same way; cost and margin only for
-a role that may see them."""
+"""The reports on screen, in JSON and as CSV: sales (with the glance), stock and the
+workshop. Each handler is one read (`SalesReport`, `stock_report`, `Jobs.figures`) with its
+filters checked the same way everywhere; cost and margin only for a role that may see them."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def label(words: Words, by: str, key: str, names: dict[str, str]) -> str:
         return words._("Week {week}, {year}").format(week=int(week), year=year)
     if by == "month":
         return _month(words, key)
-    if by in ("category", "metal"):  # lower-case words, heading a row here
+    if by in ("category", "metal", "ownership"):  # lower-case words, heading a row here
         text = words.term(by, key) if key else words._("Not said")
         return text[:1].upper() + text[1:]
     if by == "associate":
@@ -158,13 +158,6 @@ async def _stock(request: web.Request, by: str) -> dict[str, Any]:
         tx, store.hq, store.config.currency, by, cost=may(request, MARGIN)))
 
 
-def _stock_label(words: Words, by: str, key: str) -> str:
-    if by in ("category", "metal", "ownership"):
-        text = words.term(by, key) if key else words._("Not said")
-        return text[:1].upper() + text[1:]
-    return key or words._("Not said")
-
-
 async def stock_api(request: web.Request) -> web.Response:
     return json_response(await _stock(request, ask_stock(dict(request.query))))
 
@@ -179,7 +172,7 @@ async def stock_csv(request: web.Request) -> web.Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(head)
-    for row, key in [*((r, _stock_label(words, by, r["key"])) for r in out["rows"]),
+    for row, key in [*((r, label(words, by, r["key"], {})) for r in out["rows"]),
                      (out["totals"], words._("All"))]:
         writer.writerow([key, row["pieces"], row["retail"], row["metal_value"],
                          *([row["cost"]] if out["cost"] else []),
@@ -205,7 +198,7 @@ async def stock_page(request: web.Request) -> web.Response:
                  [(words._(w), out["totals"]["ages"][n]["pieces"],
                    words.number(out["totals"]["ages"][n]["pieces"])) for n, w in ages],
                  ident="chart-stock")
-    rows = [{**r, "label": _stock_label(words, by, r["key"])} for r in out["rows"]]
+    rows = [{**r, "label": label(words, by, r["key"], {})} for r in out["rows"]]
     return await render(request, "reports_stock.html", {
         "out": out, "rows": rows, "by": by, "groups": [(g, STOCK_WORDS[g]) for g in GROUPS],
         "ages": ages, "chart": chart, "problem": problem, "query": request.query_string})
