@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from sync_helpers import FAST, until
+from sync_helpers import FAST, caught_up, until
 
 from hub.core.errors import Refused
 from hub.giftcards.cards import GiftCardSettings, account_of
@@ -28,6 +28,11 @@ async def chain(hubs, hq):
                                                 lambda e, c=cards: follow_sync(c, e)))
             cards.online = hub.rep.connected
             made[store_id] = (hub, cards)
+        # Both stores known at HQ and listening before a card is sold: a message to `all`
+        # reaches the stores HQ has enrolled and that are subscribed.
+        for store_id, (hub, _) in made.items():
+            await until(lambda h=hub: h.rep.connected, f"{store_id} connected")
+            await until(lambda h=hub: caught_up(hq, h), f"{store_id} known at HQ")
         yield made
 
 
