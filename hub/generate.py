@@ -1272,8 +1272,8 @@ async def generate(store: Store, *, items: int = 0, clients: int = 0, sales: int
     after it, for this week)."""
     made = await _generate(store, items, clients, sales, seed, actor, past)
     if past is None:
-        await make_appointments(store, appointments, seed=seed, actor=actor)  # after the
-        await make_wishlists(store, wishlists, seed=seed, actor=actor)  # sales, wish lists
+        await later(store, appointments=appointments, wishlists=wishlists, seed=seed,
+                    actor=actor)
     return {"pieces": items, "clients": clients, "sales": made}
 
 

@@ -7,6 +7,7 @@ UTC hours. Cost and margin are left out for a reader who may not see them."""
 
 from __future__ import annotations
 
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -124,10 +125,8 @@ class SalesReport:
 
         out = await self.ledger.read(read)
         if not margin:
-            for row in (*out["rows"], out["totals"], *(
-                    [out["compare"]["totals"]] if "compare" in out else [])):
-                for name in ("cost", "costed", "margin", "margin_bp"):
-                    row.pop(name, None)
+            _hide_cost(*out["rows"], out["totals"],
+                       *([out["compare"]["totals"]] if "compare" in out else []))
         return {**out, "by": asked.by, "currency": self.currency, "margin": margin}
 
     async def glance(self, *, margin: bool) -> dict[str, Any]:
@@ -140,7 +139,7 @@ class SalesReport:
 
         def read(tx: Any) -> dict[str, Any]:
             year_ago = month.replace(year=month.year - 1)
-            same_day = min(today.day, _month_days(year_ago))
+            same_day = min(today.day, monthrange(year_ago.year, year_ago.month)[1])
             return {"yesterday": {"day": yesterday.isoformat(),
                                   "totals": self._totals(tx, yesterday, yesterday),
                                   "before": self._totals(tx, yesterday - shift,
@@ -152,10 +151,7 @@ class SalesReport:
 
         out = await self.ledger.read(read)
         if not margin:
-            for part in out.values():
-                for t in (part["totals"], part["before"]):
-                    for name in ("cost", "costed", "margin", "margin_bp"):
-                        t.pop(name, None)
+            _hide_cost(*(t for part in out.values() for t in (part["totals"], part["before"])))
         return out
 
     def _totals(self, tx: Any, first: date, last: date) -> dict[str, Any]:
@@ -184,9 +180,11 @@ class SalesReport:
 _SUMS = ", ".join(f"SUM({f}) AS {f}" for f in FIGURES)
 
 
-def _month_days(first: date) -> int:
-    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return (following - timedelta(days=1)).day
+def _hide_cost(*figures: dict[str, Any]) -> None:
+    """For a reader who may not see them: no cost, nor anything derived from it."""
+    for f in figures:
+        for name in ("cost", "costed", "margin", "margin_bp"):
+            f.pop(name, None)
 
 
 def _derived(f: dict[str, int]) -> dict[str, Any]:

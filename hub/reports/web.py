@@ -36,10 +36,25 @@ def _report(request: web.Request) -> SalesReport:
     return SalesReport(store.ledger, store.config.timezone, store.config.currency)
 
 
-async def _read(request: web.Request) -> tuple[Asked, dict[str, Any]]:
+async def _read(request: web.Request, query: dict[str, str] | None = None
+                ) -> tuple[Asked, dict[str, Any]]:
+    """The report the request asks for (`query`: else its own query string)."""
     report = _report(request)
-    asked = ask(dict(request.query), report.today())
+    asked = ask(dict(request.query) if query is None else query, report.today())
     return asked, await report.report(asked, margin=may(request, MARGIN))
+
+
+def _columns(out: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(k, t) for k, t in COLUMNS if out["margin"] or k not in ("cost", "margin")]
+
+
+def _csv(name: str, rows: list[list[Any]]) -> web.Response:
+    """A table as a CSV download (a spreadsheet opens it); `rows` begin with the heading."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return web.Response(text=buffer.getvalue(), content_type="text/csv", charset="utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                 "Cache-Control": "no-store"})
 
 
 def label(words: Words, by: str, key: str, names: dict[str, str]) -> str:
@@ -86,18 +101,12 @@ async def sales_csv(request: web.Request) -> web.Response:
     words = store.words
     asked, out = await _read(request)
     names = {m.staff_id: m.name for m in store.staff.all()}
-    columns = [(k, t) for k, t in COLUMNS if out["margin"] or k not in ("cost", "margin")]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([words._(GROUPING_WORDS[asked.by]), *(words._(t) for _, t in columns)])
-    for row in out["rows"]:
-        writer.writerow([label(words, asked.by, row["key"], names),
-                         *(_plain(row[k]) for k, _ in columns)])
-    writer.writerow([words._("All"), *(_plain(out["totals"][k]) for k, _ in columns)])
-    name = f"sales-{asked.by}-{asked.first.isoformat()}-{asked.last.isoformat()}.csv"
-    return web.Response(text=buffer.getvalue(), content_type="text/csv", charset="utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"',
-                                 "Cache-Control": "no-store"})
+    columns = _columns(out)
+    return _csv(f"sales-{asked.by}-{asked.first.isoformat()}-{asked.last.isoformat()}.csv", [
+        [words._(GROUPING_WORDS[asked.by]), *(words._(t) for _, t in columns)],
+        *([label(words, asked.by, row["key"], names), *(_plain(row[k]) for k, _ in columns)]
+          for row in out["rows"]),
+        [words._("All"), *(_plain(out["totals"][k]) for k, _ in columns)]])
 
 
 def _change(now: int, before: int) -> int | None:
@@ -117,7 +126,7 @@ async def page(request: web.Request) -> web.Response:
         asked, out = await _read(request)
     except Invalid as exc:
         problem = words.refusal(exc)
-        asked, out = await _defaults(request)
+        asked, out = await _read(request, {})  # the default range, the problem said
     names = {m.staff_id: m.name for m in store.staff.all()}
     currency = out["currency"]
     rows = [{**r, "label": label(words, asked.by, r["key"], names)} for r in out["rows"]]
@@ -128,7 +137,7 @@ async def page(request: web.Request) -> web.Response:
                                                          last=words.day(out["to"])),
                  [(r["label"], r["net"], words.money(r["net"], currency)) for r in rows],
                  ident="chart-sales")
-    columns = [(k, t) for k, t in COLUMNS if out["margin"] or k not in ("cost", "margin")]
+    columns = _columns(out)
     glance = await _report(request).glance(margin=may(request, MARGIN))
     return await render(request, "reports_sales.html", {
         "glance": glance, "change": _change,
@@ -136,12 +145,6 @@ async def page(request: web.Request) -> web.Response:
         "columns": columns, "groupings": [(g, GROUPING_WORDS[g]) for g in GROUPINGS],
         "periods": PERIODS, "show": lambda name, value: _shown(words, name, value, currency),
         "query": request.query_string})  # the form again, the problem said above it
-
-
-async def _defaults(request: web.Request) -> tuple[Asked, dict[str, Any]]:
-    report = _report(request)
-    asked = ask({}, report.today())
-    return asked, await report.report(asked, margin=may(request, MARGIN))
 
 
 _QUERY = ("from", "to", "by", "compare")
@@ -169,17 +172,12 @@ async def stock_csv(request: web.Request) -> web.Response:
     head = [words._(STOCK_WORDS[by]), words._("Pieces"), words._("Retail"),
             words._("Metal value"), *([words._("Cost")] if out["cost"] else []),
             *(words._(AGE_WORDS[name]) for name, _, _ in AGES)]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(head)
-    for row, key in [*((r, label(words, by, r["key"], {})) for r in out["rows"]),
-                     (out["totals"], words._("All"))]:
-        writer.writerow([key, row["pieces"], row["retail"], row["metal_value"],
-                         *([row["cost"]] if out["cost"] else []),
-                         *(row["ages"][name]["pieces"] for name, _, _ in AGES)])
-    return web.Response(text=buffer.getvalue(), content_type="text/csv", charset="utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="stock-{by}.csv"',
-                                 "Cache-Control": "no-store"})
+    return _csv(f"stock-{by}.csv", [head, *(
+        [key, row["pieces"], row["retail"], row["metal_value"],
+         *([row["cost"]] if out["cost"] else []),
+         *(row["ages"][name]["pieces"] for name, _, _ in AGES)]
+        for row, key in [*((r, label(words, by, r["key"], {})) for r in out["rows"]),
+                         (out["totals"], words._("All"))])])
 
 
 async def stock_page(request: web.Request) -> web.Response:
