@@ -4,19 +4,16 @@ filters checked the same way everywhere; cost and margin only for a role that ma
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import date
 from typing import Any
 
 from aiohttp import web
-from babel import dates as babel_dates
 
 from hub.core.errors import Invalid
+from hub.reports import clients_web, dashboard_web, memo_web, pdf_web, stock_web
 from hub.reports.chart import bars
 from hub.reports.layer import MARGIN, VIEW
 from hub.reports.sales import GROUPINGS, PERIODS, Asked, SalesReport, ask
-from hub.reports.stock import AGES, GROUPS, ask_stock, stock_report
+from hub.reports.tables import csv_download, label
 from hub.web.kernel import Endpoints, json_response, may, render, runtime_of, service, store_of
 from hub.words import N_, Words
 
@@ -48,38 +45,6 @@ def _columns(out: dict[str, Any]) -> list[tuple[str, str]]:
     return [(k, t) for k, t in COLUMNS if out["margin"] or k not in ("cost", "margin")]
 
 
-def _csv(name: str, rows: list[list[Any]]) -> web.Response:
-    """A table as a CSV download (a spreadsheet opens it); `rows` begin with the heading."""
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    return web.Response(text=buffer.getvalue(), content_type="text/csv", charset="utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"',
-                                 "Cache-Control": "no-store"})
-
-
-def label(words: Words, by: str, key: str, names: dict[str, str]) -> str:
-    """A row's key as the reader says it."""
-    if by == "day":
-        return words.day(key)
-    if by == "week":
-        year, week = key.split("-W")
-        return words._("Week {week}, {year}").format(week=int(week), year=year)
-    if by == "month":
-        return _month(words, key)
-    if by in ("category", "metal", "ownership"):  # lower-case words, heading a row here
-        text = words.term(by, key) if key else words._("Not said")
-        return text[:1].upper() + text[1:]
-    if by == "associate":
-        return words.actor(key, names)
-    return key or words._("Not said")
-
-
-def _month(words: Words, key: str) -> str:
-    year, month = key.split("-")
-    return babel_dates.format_skeleton("yMMMM", date(int(year), int(month), 1),
-                                       locale=words.locale)
-
-
 def _shown(words: Words, name: str, value: Any, currency: str) -> str:
     if value is None:
         return ""
@@ -102,7 +67,7 @@ async def sales_csv(request: web.Request) -> web.Response:
     asked, out = await _read(request)
     names = {m.staff_id: m.name for m in store.staff.all()}
     columns = _columns(out)
-    return _csv(f"sales-{asked.by}-{asked.first.isoformat()}-{asked.last.isoformat()}.csv", [
+    return csv_download(f"sales-{asked.by}-{asked.first.isoformat()}-{asked.last.isoformat()}.csv", [
         [words._(GROUPING_WORDS[asked.by]), *(words._(t) for _, t in columns)],
         *([label(words, asked.by, row["key"], names), *(_plain(row[k]) for k, _ in columns)]
           for row in out["rows"]),
@@ -149,59 +114,6 @@ async def page(request: web.Request) -> web.Response:
 
 _QUERY = ("from", "to", "by", "compare")
 
-STOCK_WORDS = {"category": N_("Category"), "location": N_("Location"),
-               "ownership": N_("Ownership"), "designer": N_("Designer"), "metal": N_("Metal")}
-AGE_WORDS = {"0-90": N_("0 to 90 days"), "91-180": N_("91 to 180 days"),
-             "181-365": N_("181 to 365 days"), "365+": N_("Over a year")}
-
-
-async def _stock(request: web.Request, by: str) -> dict[str, Any]:
-    store = store_of(request)
-    return await store.ledger.read(lambda tx: stock_report(
-        tx, store.hq, store.config.currency, by, cost=may(request, MARGIN)))
-
-
-async def stock_api(request: web.Request) -> web.Response:
-    return json_response(await _stock(request, ask_stock(dict(request.query))))
-
-
-async def stock_csv(request: web.Request) -> web.Response:
-    words = store_of(request).words
-    by = ask_stock(dict(request.query))
-    out = await _stock(request, by)
-    head = [words._(STOCK_WORDS[by]), words._("Pieces"), words._("Retail"),
-            words._("Metal value"), *([words._("Cost")] if out["cost"] else []),
-            *(words._(AGE_WORDS[name]) for name, _, _ in AGES)]
-    return _csv(f"stock-{by}.csv", [head, *(
-        [key, row["pieces"], row["retail"], row["metal_value"],
-         *([row["cost"]] if out["cost"] else []),
-         *(row["ages"][name]["pieces"] for name, _, _ in AGES)]
-        for row, key in [*((r, label(words, by, r["key"], {})) for r in out["rows"]),
-                         (out["totals"], words._("All"))])])
-
-
-async def stock_page(request: web.Request) -> web.Response:
-    words = store_of(request).words
-    problem = None
-    try:
-        by = ask_stock(dict(request.query))
-    except Invalid as exc:
-        problem, by = words.refusal(exc), "category"
-    out = await _stock(request, by)
-    ages = [(name, AGE_WORDS[name]) for name, _, _ in AGES]
-    chart = bars(words._("Pieces held, by how long they have waited"),
-                 words._("How many pieces have waited 0 to 90 days, 91 to 180, 181 to 365 and"
-                         " over a year since they came in; the table below gives every"
-                         " figure."),
-                 [(words._(w), out["totals"]["ages"][n]["pieces"],
-                   words.number(out["totals"]["ages"][n]["pieces"])) for n, w in ages],
-                 ident="chart-stock")
-    rows = [{**r, "label": label(words, by, r["key"], {})} for r in out["rows"]]
-    return await render(request, "reports_stock.html", {
-        "out": out, "rows": rows, "by": by, "groups": [(g, STOCK_WORDS[g]) for g in GROUPS],
-        "ages": ages, "chart": chart, "problem": problem, "query": request.query_string})
-
-
 async def _workshop(request: web.Request) -> dict[str, Any]:
     jobs = service(runtime_of(request).jobs, N_("the workshop"))
     return await jobs.figures()
@@ -236,16 +148,11 @@ def setup(table: Endpoints) -> None:
     table.file("/api/v1/reports/sales.csv", sales_csv, permission=VIEW,
                summary="The sales report as CSV, in the store's words")
     table.page("/reports", page, permission=VIEW, title=N_("Reports"), nav=True, order=75)
-    table.api("GET", "/api/v1/reports/stock", stock_api, permission=VIEW,
-              summary="Stock held by category, location, ownership, designer or metal: at"
-                      " retail, at today's metal value, at cost for roles that may see it,"
-                      " and by how long it has waited", query=("by",))
-    table.file("/api/v1/reports/stock.csv", stock_csv, permission=VIEW,
-               summary="The stock report as CSV, in the store's words")
-    table.page("/reports/stock", stock_page, permission=VIEW, title=N_("Stock report"))
     table.api("GET", "/api/v1/reports/workshop", workshop_api, permission=VIEW,
               summary="The workshop at a glance: open jobs by kind and stage, overdue jobs,"
                       " the average turnaround, the deposits held")
     table.page("/reports/workshop", workshop_page, permission=VIEW,
                title=N_("Workshop report"))
     table.templates("hub.reports")
+    for module in (stock_web, clients_web, memo_web, pdf_web, dashboard_web):
+        module.setup(table)

@@ -1,0 +1,9 @@
+"""The clients report (tiers, lifetime value, rising and lapsed clients, consent): to be built."""
+
+from __future__ import annotations
+
+from hub.web.kernel import Endpoints
+
+
+def setup(table: Endpoints) -> None:
+    del table

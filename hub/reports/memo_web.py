@@ -1,0 +1,9 @@
+"""Memo exposure by vendor and count accuracy over time: to be built."""
+
+from __future__ import annotations
+
+from hub.web.kernel import Endpoints
+
+
+def setup(table: Endpoints) -> None:
+    del table

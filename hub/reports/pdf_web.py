@@ -1,0 +1,9 @@
+"""The day and the month as a printable PDF: to be built."""
+
+from __future__ import annotations
+
+from hub.web.kernel import Endpoints
+
+
+def setup(table: Endpoints) -> None:
+    del table
