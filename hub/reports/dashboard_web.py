@@ -1,9 +1,17 @@
-"""The dashboard: to be built."""
+"""The dashboard: what a manager reads first, on one screen. To be built."""
 
 from __future__ import annotations
 
+from aiohttp import web
+
+from hub.reports.layer import VIEW
 from hub.web.kernel import Endpoints
+from hub.words import N_
+
+
+async def page(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/reports/sales")
 
 
 def setup(table: Endpoints) -> None:
-    del table
+    table.page("/reports", page, permission=VIEW, title=N_("Reports"), nav=True, order=75)

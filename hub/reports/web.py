@@ -9,7 +9,14 @@ from typing import Any
 from aiohttp import web
 
 from hub.core.errors import Invalid
-from hub.reports import clients_web, dashboard_web, memo_web, pdf_web, stock_web
+from hub.reports import (
+    clients_web,
+    dashboard_web,
+    memo_web,
+    outcomes_web,
+    pdf_web,
+    stock_web,
+)
 from hub.reports.chart import bars
 from hub.reports.layer import MARGIN, VIEW
 from hub.reports.sales import GROUPINGS, PERIODS, Asked, SalesReport, ask
@@ -147,12 +154,13 @@ def setup(table: Endpoints) -> None:
                       " against the same days of last year's")
     table.file("/api/v1/reports/sales.csv", sales_csv, permission=VIEW,
                summary="The sales report as CSV, in the store's words")
-    table.page("/reports", page, permission=VIEW, title=N_("Reports"), nav=True, order=75)
+    table.page("/reports/sales", page, permission=VIEW, title=N_("Sales report"))
     table.api("GET", "/api/v1/reports/workshop", workshop_api, permission=VIEW,
               summary="The workshop at a glance: open jobs by kind and stage, overdue jobs,"
                       " the average turnaround, the deposits held")
     table.page("/reports/workshop", workshop_page, permission=VIEW,
                title=N_("Workshop report"))
     table.templates("hub.reports")
-    for module in (stock_web, clients_web, memo_web, pdf_web, dashboard_web):
+    for module in (stock_web, clients_web, memo_web, outcomes_web, pdf_web,
+                   dashboard_web):
         module.setup(table)

@@ -50,7 +50,7 @@ async def test_an_associate_sees_no_cost_and_no_margin(client, store):
         assert not {"cost", "costed", "margin", "margin_bp"} & set(row)
     text = await (await client.get("/api/v1/reports/sales.csv")).text()
     assert "Margin" not in text and "Cost" not in text
-    page = await (await client.get("/reports?by=category")).text()
+    page = await (await client.get("/reports/sales?by=category")).text()
     assert "Ring" in page and "margin" not in page.lower().split("<main")[-1]
 
 
@@ -64,7 +64,7 @@ async def test_a_bad_range_or_grouping_is_a_sentence(client, store, query, words
     r = await client.get("/api/v1/reports/sales", params=query)
     assert r.status == 400
     assert words in (await r.text())
-    page = await client.get("/reports", params=query)
+    page = await client.get("/reports/sales", params=query)
     assert page.status == 200 and words in await page.text()  # the form, the problem above
     assert "Traceback" not in await page.text()
 
@@ -72,7 +72,7 @@ async def test_a_bad_range_or_grouping_is_a_sentence(client, store, query, words
 async def test_the_page_has_its_chart_with_the_table_beneath(client, store):
     await _sell(store, "P003")
     await sign_in(client, "mona")
-    page = await (await client.get("/reports?by=day&compare=last_year")).text()
+    page = await (await client.get("/reports/sales?by=day&compare=last_year")).text()
     assert '<svg class="chart"' in page and 'role="img"' in page and "<desc" in page
     assert 'id="report-table"' in page and "€2,500.00" in page
     assert "Same weeks last year" in page
@@ -97,6 +97,6 @@ async def test_yesterday_against_the_same_weekday_last_year(client, store, monke
     y = doc["yesterday"]
     assert (y["day"], y["totals"]["net"], y["before"]["net"]) == (
         yesterday.isoformat(), 500_000, 250_000)
-    page = await (await client.get("/reports")).text()
+    page = await (await client.get("/reports/sales")).text()
     glance = page[page.index('id="report-glance"'):]
     assert "Yesterday" in glance and "€5,000.00" in glance and "+100%" in glance

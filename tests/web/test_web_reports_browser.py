@@ -36,7 +36,7 @@ async def test_the_sales_report_reads_on_a_tablet_and_a_phone(runtime, store, si
             await page.fill("#pin", PINS["mona"])
             await page.click("button[type=submit]")
             await page.wait_for_url(base + "/today")
-            await page.goto(base + "/reports")
+            await page.goto(base + "/reports/sales")
             await page.select_option("select[name=by]", "category")
             await page.click("#report-filters button[type=submit]")
             await expect(page.locator("#report-net")).to_have_text("€5,000.00")
