@@ -11,6 +11,7 @@ from hub.generate import generate, history, later
 from hub.giftcards.demo import demo_giftcards
 from hub.memo.demo import demo_memo
 from hub.prices_demo import demo_prices
+from hub.reports.demo import demo_reports
 from hub.store import Store, init_store
 from hub.travel.demo import demo_travel
 from hub.workshop.demo import demo_workshop
@@ -41,6 +42,7 @@ async def prepare_demo(data_dir: Path, *, items: int, clients: int, sales: int,
             await demo_giftcards(store, "sophie", "marc")  # cards sold, store credit, exchange
             await demo_travel(store, "sophie")  # HQ's exchange rates, a tourist's tax-free form
             await demo_buying(store, "sophie", "marc")  # a trade-in, scrap on hold, a melt
+            await demo_reports(store, "marc")  # this month's target on the dashboard
         else:
             staff_lines = await seed_demo_staff(store)
         summary = await store.summary()

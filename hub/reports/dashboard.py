@@ -1,0 +1,66 @@
+"""The dashboard: what a manager reads first, on one screen (`/reports`), and the same as
+JSON (`/api/v1/reports/dashboard`). Each part is the glance of its own report (sales, stock,
+memo, counts, clients, the workshop, clienteling outcomes), so a figure here never differs
+from the report it links to; a part whose layer is not running is left out, not shown empty.
+
+The month against its target: net sales so far, the target a manager set
+(hub/reports/targets.py), the share reached, and where the month ends at the pace of its
+days so far (today counted as a day)."""
+
+from __future__ import annotations
+
+from calendar import monthrange
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hub.reports.sales import Asked, SalesReport
+from hub.reports.stock import stock_report
+from hub.reports.targets import target_of
+from hub.runtime import Runtime
+from hub.store import Store
+
+TOPS = ("associate", "category", "metal", "designer")  # this month's net sales, by each
+TOP_ROWS = 5
+
+
+def store_today(store: Store) -> date:
+    return datetime.now(ZoneInfo(store.config.timezone)).date()
+
+
+def month_pace(net: int, today: date) -> int:
+    """Where the month ends if the rest of its days sell as its days so far did."""
+    return net * monthrange(today.year, today.month)[1] // today.day
+
+
+async def dashboard(runtime: Runtime, *, margin: bool) -> dict[str, Any]:
+    store = runtime.store
+    sales = SalesReport(store.ledger, store.config.timezone, store.config.currency)
+    today = sales.today()
+    first = today.replace(day=1)
+    month_key = f"{today.year}-{today.month:02d}"
+    glance = await sales.glance(margin=margin)
+    tops = {}
+    for by in TOPS:
+        out = await sales.report(Asked(first, today, by, False), margin=margin)
+        tops[by] = out["rows"][:TOP_ROWS]
+    currency = store.config.currency
+
+    def read(tx: Any) -> dict[str, Any]:
+        held = stock_report(tx, store.hq, currency, "category", cost=margin)
+        return {"target": target_of(tx, month_key),
+                "stock": {"totals": held["totals"], "cost": held["cost"]}}
+
+    books = await store.ledger.read(read)
+    net = glance["month"]["totals"]["net"]
+    target = books["target"]
+    month = {"month": month_key, "from": first.isoformat(), "to": today.isoformat(),
+             "totals": glance["month"]["totals"], "before": glance["month"]["before"],
+             "pace": month_pace(net, today), "target": target["amount"] if target else None,
+             "reached_bp": net * 10_000 // target["amount"] if target else None}
+    out: dict[str, Any] = {"currency": currency, "today": today.isoformat(),
+                           "margin": margin, "yesterday": glance["yesterday"],
+                           "month": month, "tops": tops, "stock": books["stock"]}
+    if runtime.jobs is not None:
+        out["workshop"] = await runtime.jobs.figures()
+    return out
