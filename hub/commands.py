@@ -29,6 +29,7 @@ from hub.control import (
 )
 from hub.generate import generate
 from hub.imports import ImportError_, import_clients, import_items
+from hub.ledger.audit import verify_every_signature
 from hub.ledger.export import export_journal
 from hub.ledger.journal import read_export, verify_chain
 from hub.ledger.keys import public_key_fingerprint
@@ -111,6 +112,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 # -- the ledger ---------------------------------------------------------------------------------
 
 def cmd_ledger_verify(args: argparse.Namespace) -> int:
+    signatures = "all" if args.all_signatures else "anchors"
     pinned = None
     if args.public_key:
         try:
@@ -126,17 +128,24 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
                     key = pinned or Ed25519PublicKey.from_public_bytes(bytes.fromhex(key_hex))
                 except ValueError:
                     raise CommandError(f"{args.export}: bad public key in header", 1) from None
-                verdict = verify_chain(entries, str(head.get("store_id")), key)
+                verdict = verify_chain(entries, str(head.get("store_id")), key,
+                                       signatures=signatures)
         except ValueError as exc:
             raise CommandError(f"{args.export}: {exc}", 1) from None
         where = f"store {head.get('store_id')}, key {public_key_fingerprint(bytes.fromhex(key_hex))}"
     else:
         config = load_config(resolve_data_dir(args.data_dir))
-        verdict = verify_database(config.db_path, config.store_id, pinned)
+        if args.all_signatures:
+            verdict = verify_every_signature(config.db_path, config.store_id, pinned,
+                                             processes=args.processes)
+        else:
+            verdict = verify_database(config.db_path, config.store_id, pinned)
         where = f"store {config.store_id}"
     print(verdict)
     if not args.quiet:
-        print(f"({where})", file=sys.stderr)
+        checked = ("every signature" if signatures == "all" else
+                   "every hash; the signatures of the tip and of each Z report")
+        print(f"({where}; {checked})", file=sys.stderr)
     return 0 if verdict.ok else 1
 
 
@@ -294,8 +303,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     ledger = sub.add_parser("ledger", help="verify, export and rebuild the books").add_subparsers(
         dest="ledger_command", metavar="ACTION", required=True)
-    p = ledger.add_parser("verify", help="check the hash chain and every signature")
+    p = ledger.add_parser("verify", help="check the hash chain, the signatures of the tip and"
+                                         " of each Z report (or every signature)")
     data_dir_arg(p)
+    p.add_argument("--all-signatures", action="store_true",
+                   help="check each entry's signature too, on every core (minutes for years)")
+    p.add_argument("--processes", type=int, default=None,
+                   help="with --all-signatures: how many cores (default: all)")
     p.add_argument("--export", help="verify an export file instead of the database")
     p.add_argument("--public-key", help="the store's public key (hex) to pin, as an auditor")
     p.add_argument("--quiet", action="store_true")

@@ -25,6 +25,7 @@ import aiosqlite
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from hub.ledger import schema
+from hub.ledger.audit import journal_rows
 from hub.ledger.journal import (
     ENTRY_COLUMNS,
     GENESIS_HASH,
@@ -34,7 +35,7 @@ from hub.ledger.journal import (
     canonical_json,
     open_payload,
     seal,
-    verify_chain,
+    verify_rows,
 )
 from hub.ledger.keys import (
     KeyDestroyed,
@@ -610,15 +611,17 @@ def iter_entries(conn: sqlite3.Connection, batch: int = 5000) -> Iterator[Entry]
 
 
 def verify_database(db_path: Path, store_id: str | None = None,
-                    public_key: Ed25519PublicKey | None = None) -> Verdict:
-    """Verify a store database with no secret: its public key and the chain suffice."""
+                    public_key: Ed25519PublicKey | None = None, *,
+                    signatures: str = "anchors") -> Verdict:
+    """Verify a store database with no secret: its public key and the chain suffice
+    (`signatures`: see `verify_rows`)."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         meta = dict(conn.execute("SELECT key, value FROM store_meta").fetchall())
         store_id = store_id or meta["store_id"]
         if public_key is None:
             public_key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(meta["public_key"]))
-        return verify_chain(iter_entries(conn), store_id, public_key)
+        return verify_rows(journal_rows(conn), store_id, public_key, signatures=signatures)
     finally:
         conn.close()
 

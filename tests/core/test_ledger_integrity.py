@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from hub.cli import main
 from hub.core.schema import CORE
 from hub.layers import areas, schemas
+from hub.ledger.audit import ranges, verify_every_signature
 from hub.ledger.export import export_journal
+from hub.ledger.journal import ENTRY_COLUMNS, GENESIS_HASH, entry_hash, header_bytes
 from hub.ledger.keys import KeyError_
 from hub.ledger.ledger import Ledger, LedgerError, dump_projections, verify_database
 from hub.ledger.schema import SchemaError, migrate, schema_version
@@ -82,9 +84,71 @@ def test_flipping_any_byte_is_detected_at_its_seq(pristine, tmp_path, seq, colum
         new = bytes(raw) if isinstance(value, bytes) else raw.decode("latin-1")
     db = tampered_copy(pristine, tmp_path, f"UPDATE journal SET {column} = ? WHERE seq = ?",
                        (new, seq))
-    verdict = verify_database(db, "paris-01")
+    verdict = verify_database(db, "paris-01", signatures="all")
     assert not verdict.ok
     assert verdict.bad_seq == seq
+    # The default checks every hash but only the anchors' signatures: any change to what
+    # the store wrote is found at its seq; a damaged signature only on the tip (no Z here).
+    verdict = verify_database(db, "paris-01")
+    if column != "signature" or seq == 12:
+        assert (verdict.ok, verdict.bad_seq) == (False, seq)
+    else:
+        assert verdict.ok
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seq=st.integers(1, 12), closed=st.booleans())
+def test_a_rehashed_chain_is_found_at_its_first_edit_by_bisection(pristine, tmp_path, seq,
+                                                                  closed):
+    """Edit an entry and re-hash every one after it (all a forger without the store's key
+    can do): the hashes link, the signatures do not; the first unsigned entry is named."""
+    db = tmp_path / "rehash.db"
+    shutil.copy(pristine.db_path, db)
+    conn = sqlite3.connect(db)
+    conn.execute("DROP TRIGGER journal_no_update")
+    if closed:  # a Z report among the entries: an anchor before or after the edit
+        conn.execute("UPDATE journal SET kind = 'day.closed' WHERE seq = 6")
+    rows = conn.execute(f"SELECT {ENTRY_COLUMNS} FROM journal ORDER BY seq").fetchall()
+    prev = GENESIS_HASH
+    for row in rows:
+        row = list(row)
+        if row[0] == seq:
+            row[3] = "mallory"
+        if row[0] >= seq or (closed and row[0] >= 6):
+            row[8] = prev
+            row[9] = entry_hash(prev, header_bytes("paris-01", *row[:7]), row[7])
+            conn.execute("UPDATE journal SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                         (row[3], row[8], row[9], row[0]))
+        prev = row[9]
+    conn.commit()
+    conn.close()
+    first = min(seq, 6) if closed else seq  # the kind changed at 6 is an edit too
+    for mode in ("anchors", "all"):
+        verdict = verify_database(db, "paris-01", signatures=mode)
+        assert (verdict.ok, verdict.bad_seq) == (False, first), mode
+        assert "signature" in verdict.reason
+    assert verify_every_signature(db, processes=2).bad_seq == first
+
+
+def test_every_signature_on_every_core(pristine, tmp_path, capsys):
+    assert ranges(12, 5) == [(1, 3), (4, 6), (7, 8), (9, 10), (11, 12)]
+    assert ranges(2, 8) == [(1, 1), (2, 2)] and ranges(0, 4) == []
+    assert verify_every_signature(pristine.db_path, processes=2).ok
+    db = tampered_copy(pristine, tmp_path, "UPDATE journal SET signature = ? WHERE seq IN (5, 9)",
+                       (bytes(64),))
+    verdict = verify_every_signature(db, processes=3)
+    assert (verdict.ok, verdict.bad_seq) == (False, 5)
+    assert verify_database(db).ok  # contents intact: the default mode does not look
+    data_dir = tmp_path / "dd"
+    shutil.copytree(pristine.data_dir, data_dir)
+    shutil.copy(db, data_dir / "loupe.db")
+    capsys.readouterr()
+    assert main(["ledger", "verify", "--data-dir", str(data_dir), "--all-signatures",
+                 "--processes", "2"]) == 1
+    out = capsys.readouterr()
+    assert out.out.startswith("bad: seq 5: signature does not verify")
+    assert "every signature" in out.err
 
 
 def test_deleting_a_row_names_the_gap(pristine, tmp_path):
