@@ -21,7 +21,7 @@ import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from hub import layers
+from hub import layers, systemd
 from hub.bus import EventBus
 from hub.config import Config
 from hub.control import BooksHeld, BooksLock, ControlError
@@ -68,9 +68,14 @@ async def running(config: Config, options: Options, lock: BooksLock | None = Non
 async def run(config: Config, options: Options, lock: BooksLock | None = None) -> None:
     """Run until SIGTERM or SIGINT, then stop cleanly."""
     loop = asyncio.get_running_loop()
-    async with running(config, options, lock) as runtime:
+    async with running(config, options, lock) as runtime, systemd.told(runtime) as stopping:
+
+        def stop() -> None:
+            stopping()  # systemd hears it before the parts stop
+            runtime.stopping.set()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, runtime.stopping.set)
+            loop.add_signal_handler(sig, stop)
         log.info("running", extra={"store_id": config.store_id, "seq": runtime.store.ledger.seq})
         await runtime.stopping.wait()
         for sig in (signal.SIGTERM, signal.SIGINT):
