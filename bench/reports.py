@@ -121,7 +121,8 @@ async def run(quick: bool, out) -> dict[str, float]:
         config = init_store(root / "year", "bench-02", "Maison Bench", "EUR")
         async with await Store.open(config) as store:
             await store.ledger.transact(lambda tx: tx.conn.executemany(
-                "INSERT INTO report_sales VALUES (?,?,?,?,?,?,?,?,?,?)", rows))
+                "INSERT INTO report_sales (hour, dimension, value, sales, units, discounts, net,"
+                " refunds, cost, costed) VALUES (?,?,?,?,?,?,?,?,?,?)", rows))
             report = SalesReport(store.ledger, "Europe/Paris", "EUR")
             today = datetime(2026, 11, 30).date()
             queries = [ask({"from": "2025-12-01", "to": "2026-11-30", "by": by,

@@ -1,6 +1,7 @@
 """The sales report read from `report_sales` (hub/reports/book.py): a range of the store's
-own days, grouped by day, week or month, or by associate, register, category, metal or
-designer, with the same range a year before (52 weeks: the same weekdays) beside it.
+own days, grouped by day, week or month, or by associate, register, tier, category, metal,
+designer or collection, with the same range a year before (52 weeks: the same weekdays)
+beside it.
 
 The range is in the store's time zone: its first day's midnight to its last day's end, as
 UTC hours. Cost and margin are left out for a reader who may not see them."""
@@ -34,9 +35,10 @@ class Asked:
     compare: bool
 
 
-def ask(query: dict[str, str], today: date) -> Asked:
-    """Read `from`, `to` (YYYY-MM-DD), `by` and `compare` (`last_year` or nothing); every
-    problem is said, nothing is guessed."""
+def ask(query: dict[str, str], today: date,
+        groupings: tuple[str, ...] = GROUPINGS) -> Asked:
+    """Read `from`, `to` (YYYY-MM-DD), `by` (one of `groupings`) and `compare` (`last_year`
+    or nothing); every problem is said, nothing is guessed."""
     problems = []
 
     def day(name: str, default: date) -> date:
@@ -53,9 +55,9 @@ def ask(query: dict[str, str], today: date) -> Asked:
     last = day("to", today)
     first = day("from", last - timedelta(days=DEFAULT_DAYS - 1))
     by = (query.get("by") or "day").strip()
-    if by not in GROUPINGS:
+    if by not in groupings:
         problems.append(Invalid("a report is grouped by {choices}", "by",
-                                choices=", ".join(GROUPINGS)))
+                                choices=", ".join(groupings)))
     compare = (query.get("compare") or "").strip()
     if compare not in ("", "last_year"):
         problems.append(Invalid("compare with last_year, or leave it out", "compare"))
@@ -70,7 +72,8 @@ def ask(query: dict[str, str], today: date) -> Asked:
     return Asked(first, last, by, compare == "last_year")
 
 
-def _key(by: str, day: date) -> str:
+def period_key(by: str, day: date) -> str:
+    """The day, ISO week or month a day falls in, as a row's key."""
     if by == "week":
         year, week, _ = day.isocalendar()
         return f"{year}-W{week:02d}"
@@ -83,8 +86,8 @@ def _periods(by: str, first: date, last: date) -> list[str]:
     keys: list[str] = []
     day = first
     while day <= last:
-        if not keys or keys[-1] != _key(by, day):
-            keys.append(_key(by, day))
+        if not keys or keys[-1] != period_key(by, day):
+            keys.append(period_key(by, day))
         day += timedelta(days=1)
     return keys
 
@@ -99,12 +102,15 @@ class SalesReport:
     def today(self) -> date:
         return datetime.now(self.zone).date()
 
-    def _hours(self, first: date, last: date) -> tuple[str, str]:
+    def hours(self, first: date, last: date) -> tuple[str, str]:
+        """The UTC hours (first and last, both included) of the store's days `first` to
+        `last`."""
         start = datetime.combine(first, time(), self.zone).astimezone(UTC)
         end = datetime.combine(last + timedelta(days=1), time(), self.zone).astimezone(UTC)
         return start.strftime("%Y-%m-%dT%H"), (end - timedelta(hours=1)).strftime("%Y-%m-%dT%H")
 
-    def _local_day(self, hour: str) -> date:
+    def local_day(self, hour: str) -> date:
+        """The store's day a UTC hour falls on (the day of the hour's start)."""
         day = self._days.get(hour)
         if day is None:
             day = self._days[hour] = datetime.strptime(hour, "%Y-%m-%dT%H").replace(
@@ -156,11 +162,11 @@ class SalesReport:
 
     def _totals(self, tx: Any, first: date, last: date) -> dict[str, Any]:
         row = tx.one(f"SELECT {_SUMS} FROM report_sales WHERE dimension = 'store' AND"
-                     " hour BETWEEN ? AND ?", self._hours(first, last))
+                     " hour BETWEEN ? AND ?", self.hours(first, last))
         return _derived({f: row[f] or 0 for f in FIGURES})
 
     def _rows(self, tx: Any, by: str, first: date, last: date) -> list[dict[str, Any]]:
-        lo, hi = self._hours(first, last)
+        lo, hi = self.hours(first, last)
         if by not in PERIODS:  # summed by the database: a few rows come back
             rows = [{"key": r["value"], **_derived({f: r[f] for f in FIGURES})}
                     for r in tx.all(f"SELECT value, {_SUMS} FROM report_sales WHERE"
@@ -170,26 +176,46 @@ class SalesReport:
         # Periods of the store's days: each UTC hour's row to the local day it falls on.
         grouped = {k: [0] * len(FIGURES) for k in _periods(by, first, last)}
         for r in hours_rows(tx, "store", lo, hi):
-            sums = grouped[_key(by, self._local_day(r["hour"]))]
+            sums = grouped[period_key(by, self.local_day(r["hour"]))]
             for i, f in enumerate(FIGURES):
                 sums[i] += r[f]
         return [{"key": k, **_derived(dict(zip(FIGURES, v, strict=True)))}
                 for k, v in grouped.items()]
 
+    def row(self, tx: Any, by: str, key: str, first: date, last: date) -> dict[str, Any]:
+        """The figures of one row of the report from `first` to `last`: a period's key (a
+        day, a week, a month) or a value of a dimension (`store`: the whole store)."""
+        lo, hi = self.hours(first, last)
+        if by not in PERIODS:
+            found = tx.one(f"SELECT {_SUMS} FROM report_sales WHERE dimension = ? AND"
+                           " value = ? AND hour BETWEEN ? AND ?", (by, key, lo, hi))
+            return _derived({f: found[f] or 0 for f in FIGURES})
+        sums = dict.fromkeys(FIGURES, 0)
+        for r in hours_rows(tx, "store", lo, hi):
+            if period_key(by, self.local_day(r["hour"])) == key:
+                for f in FIGURES:
+                    sums[f] += r[f]
+        return _derived(sums)
+
 
 _SUMS = ", ".join(f"SUM({f}) AS {f}" for f in FIGURES)
+
+
+HIDDEN = ("cost", "costed", "margin", "margin_bp")
 
 
 def _hide_cost(*figures: dict[str, Any]) -> None:
     """For a reader who may not see them: no cost, nor anything derived from it."""
     for f in figures:
-        for name in ("cost", "costed", "margin", "margin_bp"):
+        for name in HIDDEN:
             f.pop(name, None)
 
 
 def _derived(f: dict[str, int]) -> dict[str, Any]:
-    """The figures with what is read from them: the average basket and the margin."""
+    """The figures with what is read from them: the average basket, the attachment rate
+    (the share of sales of two pieces or more, in basis points) and the margin."""
     margin = f["costed"] - f["cost"]
     return {**f, "average_basket": f["net"] // f["sales"] if f["sales"] else 0,
+            "attachment_bp": f["attached"] * 10_000 // f["sales"] if f["sales"] else None,
             "margin": margin,
             "margin_bp": margin * 10_000 // f["costed"] if f["costed"] > 0 else None}

@@ -1,6 +1,7 @@
 """The sales report over HTTP: the JSON and the CSV say the same figures as the Z report of
 the same day, cost and margin only for a role that may see them, a bad range refused in a
-sentence (never a 500), the page in words."""
+sentence (never a 500), the page in words; by collection and by the client's tier, with the
+attachment rate said and explained, each row linked to the entries behind it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import csv
 import io
 
 import pytest
-from web_helpers import sign_in
+from web_helpers import piece, sign_in
 
 
 async def _sell(store, serial: str, actor: str = "alex") -> dict:
@@ -100,3 +101,44 @@ async def test_yesterday_against_the_same_weekday_last_year(client, store, monke
     page = await (await client.get("/reports/sales")).text()
     glance = page[page.index('id="report-glance"'):]
     assert "Yesterday" in glance and "€5,000.00" in glance and "+100%" in glance
+
+
+async def test_collection_tier_and_the_attachment_rate_in_json_csv_and_page(client, store):
+    await store.items.receive_many([piece("P101", collection="Étoile"),
+                                    piece("P102", collection="Étoile")], actor="test")
+    her = (await store.clients.create({"first_name": "Zoë", "last_name": "Marchand",
+                                       "emails": ["zoe@example.fr"]}, "test"))["client_id"]
+    await store.sales.complete(register_id="R1", actor="mona", client_id=her,
+                               lines=[{"item_id": "P101"}, {"item_id": "P102"}],
+                               tenders=[{"type": "cash", "amount": 500_000}])
+    await _sell(store, "P001")
+    await sign_in(client, "mona")
+    doc = await (await client.get("/api/v1/reports/sales", params={"by": "collection"})).json()
+    assert {r["key"]: r["net"] for r in doc["rows"]} == {"Étoile": 500_000, "": 250_000}
+    t = doc["totals"]
+    assert (t["sales"], t["attached"], t["attachment_bp"]) == (2, 1, 5_000)
+    tiers = await (await client.get("/api/v1/reports/sales", params={"by": "tier"})).json()
+    assert {r["key"]: r["sales"] for r in tiers["rows"]} == {"prospect": 1, "": 1}
+
+    text = await (await client.get("/api/v1/reports/sales.csv", params={"by": "tier"})).text()
+    table = list(csv.reader(io.StringIO(text)))
+    head = table[0]
+    assert head[0] == "Tier" and "Sales of two pieces or more" in head
+    assert "Attachment rate (%)" in head
+    assert {row[0] for row in table[1:-1]} == {"Prospect", "No client"}
+    assert table[-1][head.index("Attachment rate (%)")] == "50.00"
+    assert table[-1][head.index("Sales of two pieces or more")] == "1"
+
+    page = await (await client.get("/reports/sales", params={"by": "tier"})).text()
+    assert "Attachment rate" in page and "50%" in page
+    assert "share of sales of two pieces or more" in page
+    assert "/reports/entries?from=" in page and "by=tier" in page
+    assert "Zoë" not in page and her not in page  # a tier, never a client
+
+
+async def test_the_api_documents_the_entries_and_the_new_groupings(client, store):
+    await sign_in(client, "ada")
+    doc = await (await client.get("/api/v1/openapi.json")).json()
+    entries = doc["paths"]["/api/v1/reports/entries"]["get"]
+    assert {p["name"] for p in entries["parameters"]} >= {"from", "to", "by", "key", "after"}
+    assert "collection" in doc["paths"]["/api/v1/reports/sales"]["get"]["summary"]

@@ -1,5 +1,6 @@
 """The sales report in real headless Chromium at counter-tablet and phone sizes: the chart
-with its title, its table beneath, nothing wider than the screen, and the CSV downloaded."""
+with its title, its table beneath, nothing wider than the screen, the CSV downloaded, and a
+row's entries opened from its link, adding up to the row."""
 
 from __future__ import annotations
 
@@ -52,6 +53,13 @@ async def test_the_sales_report_reads_on_a_tablet_and_a_phone(runtime, store, si
             text = open(await download.path(), encoding="utf-8").read()
             assert text.splitlines()[0].startswith("Category,Sales,Units")
             assert text.splitlines()[-1].startswith("All,2,2")
+            await page.click("#report-table tbody a.show-entries")
+            await page.wait_for_url("**/reports/entries?**")
+            await expect(page.locator("#entries-table tbody tr")).to_have_count(2)
+            await expect(page.locator("#entries-sum")).to_have_text("€5,000.00")
+            await expect(page.locator("#entries-figure")).to_have_text("€5,000.00")
+            await expect(page.locator("#entries-row")).to_have_text("Ring")
+            assert await page.evaluate("document.documentElement.scrollWidth") <= size[0]
             await browser.close()
     finally:
         await server.close()
