@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from hub.hq import clients, deliveries, ops, shop, transfers
+from hub.hq import clients, deliveries, ops, reports, shop, transfers
 from hub.hq.console import part as console
 from hub.sync.hqstore import HQPart
 
@@ -14,4 +14,5 @@ HQ_PARTS: tuple[HQPart, ...] = (
     clients.PART,
     console.PART,
     shop.PART,
+    reports.PART,
 )

@@ -15,6 +15,7 @@ from hub.control import Books, CommandError, book_command, data_dir_arg, file_co
 from hub.hq import clients_cli as hq_clients
 from hub.hq import demo as hq_demo
 from hub.hq import ops, shop
+from hub.hq import reports as hq_reports
 from hub.hq import transfers as hq_transfers
 from hub.hq.console import cli as console_cli
 from hub.ledger.keys import public_key_fingerprint
@@ -238,6 +239,17 @@ def cmd_hq_transfer(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hq_reports_rebuild(args: argparse.Namespace) -> int:
+    hq = open_hq(_hq(args))
+    try:
+        read = hq_reports.rebuild(hq, args.store)
+    finally:
+        hq.storage.close()
+    print(f"the chain's sales figures made again from {read} entries"
+          + (f" of {args.store}" if args.store else ""))
+    return 0
+
+
 def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
         print(json.dumps(rows, indent=2, default=str))
@@ -373,6 +385,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from", dest="from_store", required=True)
     p.add_argument("--to", dest="to_store", required=True)
     p.set_defaults(func=cmd_hq_transfer)
+
+    p = hq_parser("reports-rebuild", "make the chain's sales figures again from HQ's copy of"
+                                     " the journal (once, after an upgrade that adds them)")
+    p.add_argument("--store", help="one store (default: every store)")
+    p.set_defaults(func=cmd_hq_reports_rebuild)
 
     for name, fn, help_ in (("stores", cmd_hq_stores, "each store's sync position"),
                             ("stock", cmd_hq_stock, "pieces by store"),

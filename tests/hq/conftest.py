@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "sync"))  # the sync tests
 
 from sync_helpers import FAST, HQRunner, Hub, enroll, make_bundle, new_store, until  # noqa: E402
 
-from hub.hq import shop_web  # noqa: E402
 from hub.hq.console import part  # noqa: E402
 from hub.hq.console.app import Console, create_app, serve, server_context  # noqa: E402
+from hub.hq.console.cli import SETUPS  # noqa: E402
 from hub.sync.broker import Mosquitto  # noqa: E402
 from hub.sync.enroll import HQKeys  # noqa: E402
 from hub.sync.hq import open_hq  # noqa: E402
@@ -129,7 +129,7 @@ async def chain(request: pytest.FixtureRequest, tmp_path: Path, broker: Mosquitt
         for name, role in ROLES.items():
             await runner.call(part.add_staff, runner.hq.storage, name, role, PASSWORDS[name])
         console = Console.of_receiver(runner.receiver, words_for("en-GB"))
-        web = await serve(create_app(console, [shop_web.setup]), "127.0.0.1", 0,
+        web = await serve(create_app(console, list(SETUPS)), "127.0.0.1", 0,
                           server_context(keys, ("127.0.0.1", "localhost")))
         port = web.addresses[0][1]
         chain = Chain(keys, runner, hubs, f"https://127.0.0.1:{port}", keys.data_dir / "ca.pem")

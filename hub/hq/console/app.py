@@ -109,7 +109,7 @@ NAV = (("/stores", N_("Stores"), "stores.view"), ("/stock", N_("Stock"), "stock.
        ("/clients", N_("Clients"), "clients.view"), ("/sales", N_("Sales"), "sales.view"),
        ("/conflicts", N_("Conflicts"), "conflicts.view"),
        ("/messages", N_("Messages"), "messages.view"),
-       ("/transit", N_("In transit"), "transit.view"))
+       ("/transit", N_("In transit"), "transit.view"), ("/reports", N_("Reports"), "sales.view"))
 
 
 class Refusal(Exception):

@@ -11,7 +11,7 @@ from typing import Any
 
 from hub.control import CommandError
 from hub.hq import shop_web
-from hub.hq.console import part
+from hub.hq.console import part, reports_web
 from hub.hq.console.app import Console, create_app, serve, server_context
 from hub.words import words_for
 
@@ -27,13 +27,15 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--web-timezone", default="UTC")
 
 
+SETUPS = (shop_web.setup, reports_web.setup)  # the web shop's API and the chain's reports
+
+
 async def start_web(receiver: Any, keys: Any, args: argparse.Namespace) -> Any:
     """Serve the console on the receiver's HQ, its storage thread and its MQTT client;
     returns the runner (call `cleanup()` to stop)."""
-    setups = [shop_web.setup]  # the web shop's API on the same app
     console = Console.of_receiver(receiver, words_for(args.web_locale, args.web_timezone))
     names = tuple(args.web_name or ("localhost", "127.0.0.1"))
-    app = create_app(console, setups)
+    app = create_app(console, list(SETUPS))
     runner = await serve(app, args.web_host, args.web_port, server_context(keys, names))
     print(f"HQ console at https://{names[0]}:{args.web_port}/ (certificate from HQ's CA:"
           f" {keys.data_dir / 'ca.pem'})", flush=True)
