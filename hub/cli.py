@@ -115,9 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="where the demo store lives (default: a temp dir)")
     _serve_args(p, 8080, "127.0.0.1")
     p.set_defaults(insecure_http=True)
-    p.add_argument("--items", type=int, default=2000)
+    p.add_argument("--items", type=int, default=1600)
     p.add_argument("--clients", type=int, default=300)
-    p.add_argument("--sales", type=int, default=1500, help="over the past year")
+    p.add_argument("--sales", type=int, default=1000, help="over the past two years")
     p.add_argument("--locale", default="en-GB",
                    help="a new demo store's language and formats, e.g. fr-FR (default en-GB)")
     p.add_argument("--no-serve", action="store_true", help="prepare the store and exit")

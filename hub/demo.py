@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hub.buying.demo import demo_buying
-from hub.clienteling.demo import demo_day, earning_points
+from hub.clienteling.demo import demo_day, earning_points, tiers_reviewed
 from hub.config import Config, load_config
 from hub.generate import generate, history, later
 from hub.giftcards.demo import demo_giftcards
@@ -28,8 +28,9 @@ async def prepare_demo(data_dir: Path, *, items: int, clients: int, sales: int,
     config = load_config(data_dir)
     async with await Store.open(config) as store:
         if fresh:
-            with history(store, 365, seed=1) as past:  # a year of sales for the reports
+            with history(store, 730, seed=1) as past:  # two years of sales for the reports
                 staff_lines = await seed_demo_staff(store)  # first: the staff ring them up
+                past.monthly.append(await tiers_reviewed(store))  # tiers move as she buys
                 async with earning_points(store):  # the demo's sales earn loyalty points
                     await generate(store, items=items, clients=clients, sales=sales, seed=1,
                                    past=past)

@@ -22,7 +22,7 @@ import contextlib
 import functools
 import math
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from random import Random
@@ -1239,8 +1239,22 @@ class History:
         self.first = datetime.now(self.zone).date() - timedelta(days=days)
         self.moment = datetime.combine(self.first, time(9), self.zone)
 
+        # What happens once a month along the past (new clients come in, tiers are
+        # reviewed): called with the store's day as each month of sales begins.
+        self.monthly: list[Callable[[date], Awaitable[None]]] = []
+
     def ts(self) -> str:
         return self.moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def month(self) -> tuple[int, int]:
+        day = self.moment.astimezone(self.zone).date()
+        return day.year, day.month
+
+    async def new_month(self) -> bool:
+        """Run the monthly hooks at this moment; whether there were any."""
+        for hook in self.monthly:
+            await hook(self.moment.astimezone(self.zone).date())
+        return bool(self.monthly)
 
     def sale(self, n: int, count: int) -> None:
         """The n-th of `count` sales: its day along the range, an hour the shop is open."""
@@ -1295,7 +1309,20 @@ async def _generate(store: Store, items: int, clients: int, sales: int, seed: in
     for i in range(0, len(pieces), 500):
         await store.items.receive_many(pieces[i:i + 500], actor)
 
-    await _make_clients(store, rng, clients, actor)
+    if history is None or history.days < 60:
+        await _make_clients(store, rng, clients, actor)
+    else:  # most of the book is there at the start; the rest comes in month by month
+        months = max(1, history.days // 30)
+        later_ones = clients * 3 // 10
+        await _make_clients(store, rng, clients - later_ones, actor)
+        arrivals = [later_ones // months + (1 if i < later_ones % months else 0)
+                    for i in range(months)]
+
+        async def arrive(day: date) -> None:
+            if arrivals:
+                await _make_clients(store, rng, arrivals.pop(0), actor)
+
+        history.monthly.insert(0, arrive)
     return await _make_sales(store, rng, sales, scale, history)
 
 
@@ -1382,8 +1409,22 @@ async def _make_sales(store: Store, rng: Random, count: int, scale: int,
         m.staff_id for m in members] or ["admin"]
     managers = [m.staff_id for m in members if m.role in ("manager", "admin")] or staff
     sold: set[str] = set()
-    done: list[tuple[str, str]] = []  # sale id, register
+    done: dict[int, tuple[str, str]] = {}  # the n-th sale: its id, its register
+    # A few come back (2-3 %), days after they were sold: the pieces wait for inspection
+    # before they are sold again.
+    due: dict[int, list[int]] = {}
+    for n in sorted(rng.sample(range(count), (count * 25 + 500) // 1000)):
+        due.setdefault(min(count - 1, n + rng.randrange(3, 30)), []).append(n)
+    month = None
     for n in range(count):
+        if history is not None:
+            history.sale(n, count)
+            if history.month() != month:  # a new month: what happens once a month
+                month = history.month()
+                if await history.new_month():  # new clients among what it did
+                    client_ids = [r["client_id"] for r in await store.ledger.fetch(
+                        "SELECT client_id FROM clients WHERE status = 'active'"
+                        " ORDER BY client_id")]
         while order and order[-1] in sold:
             order.pop()
         if not order:
@@ -1410,8 +1451,6 @@ async def _make_sales(store: Store, rng: Random, count: int, scale: int,
         client = rng.choice(client_ids) if client_ids and (
             rng.random() < (0.95 if tag >= 10_000 * scale else 0.65)) else None
         lines = validate_lines([{"item_id": i} for i in basket])
-        if history is not None:
-            history.sale(n, count)
 
         def command(tx: Tx, lines=lines, discount=discount, plan=plan, register=register,
                     associate=associate, client=client) -> str:
@@ -1422,14 +1461,20 @@ async def _make_sales(store: Store, rng: Random, count: int, scale: int,
                 discount=discount)
             return entry.subject.split(":", 1)[1]
 
-        done.append((await store.ledger.transact(command), register))
-    # A few come back (2-3 %): the pieces wait for inspection before they are sold again.
-    returns = (len(done) * 25 + 500) // 1000
-    for sale_id, register in rng.sample(done, returns):
-        await store.sales.return_lines(sale_id, register_id=register,
-                                       actor=rng.choice(managers),
-                                       reason=rng.choice(RETURN_REASONS))
+        done[n] = (await store.ledger.transact(command), register)
+        for m in due.pop(n, ()):
+            await _bring_back(store, rng, done[m], managers)
+    for m in sorted(m for ms in due.values() for m in ms):  # the stock ran out first
+        if m in done:
+            await _bring_back(store, rng, done[m], managers)
     return len(done)
+
+
+async def _bring_back(store: Store, rng: Random, sale: tuple[str, str],
+                      managers: list[str]) -> None:
+    sale_id, register = sale
+    await store.sales.return_lines(sale_id, register_id=register, actor=rng.choice(managers),
+                                   reason=rng.choice(RETURN_REASONS))
 
 
 # -- appointments -------------------------------------------------------------------------------

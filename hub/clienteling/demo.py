@@ -4,23 +4,36 @@ The generator makes the book (deep profiles, associates, wish lists, appointment
 the few facts that make a believable day of it: a client of Sophie's whose anniversary comes
 in 12 days (who viewed a pendant on the web shop yesterday, one the Lyon store has), a
 birthday this week in her book, her contact log with a call and a visit, and loyalty points
-earned by the demo's sales (the loyalty rules run during the sales, as they do in the hub).
+earned by the demo's sales (the loyalty rules run during the sales, as they do in the hub),
+and tiers reviewed month by month along the demo's past.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from hub.clienteling.book import FollowUps
 from hub.clienteling.loyalty import Loyalty, loyalty_rules_of
 from hub.clienteling.rules import rules_of
+from hub.clienteling.tiers import Tiers, tier_rules_of
 from hub.store import Store
 
 CALLS = (("called", "Anniversary next month: thinking of emerald earrings to match her"
                     " bracelet."),
          ("visited", "Came by with her daughter; tried the rose gold bangles."))
+
+
+async def tiers_reviewed(store: Store) -> Callable[[date], Awaitable[None]]:
+    """A month's review of every client's tier as of that day (what the running hub keeps
+    up to date as she buys), so the demo's tiers moved along its past, not all today."""
+    tiers = Tiers(store, tier_rules_of(store.config, await store.hq.settings("tiers")))
+
+    async def review(day: date) -> None:
+        await tiers.recompute_all(today=day)
+
+    return review
 
 
 @asynccontextmanager

@@ -35,6 +35,7 @@ async def test_the_dashboard_says_what_the_reports_say(client, store):
     page = await (await client.get("/reports")).text()
     assert 'id="chart-month"' in page and "€5,000.00" in page and "Mona Manager" in page
     assert "No target is set for this month." in page and 'id="target-form"' in page
+    assert f"/api/v1/reports/month.pdf?month={today.strftime('%Y-%m')}" in page
 
 
 async def test_a_manager_sets_the_target_and_the_latest_counts(client, store):
