@@ -14,6 +14,9 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hub.reports.clients import clients_glance
+from hub.reports.counts import counts_glance
+from hub.reports.memo import memo_glance
 from hub.reports.sales import Asked, SalesReport
 from hub.reports.stock import stock_report
 from hub.reports.targets import target_of
@@ -63,4 +66,8 @@ async def dashboard(runtime: Runtime, *, margin: bool) -> dict[str, Any]:
                            "month": month, "tops": tops, "stock": books["stock"]}
     if runtime.jobs is not None:
         out["workshop"] = await runtime.jobs.figures()
+    if runtime.memo is not None:
+        out["memo"] = await memo_glance(runtime.memo, cost=margin)
+    out["counts"] = await counts_glance(store.ledger, today)
+    out["clients"] = await clients_glance(store, today)
     return out

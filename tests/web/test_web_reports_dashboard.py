@@ -32,6 +32,11 @@ async def test_the_dashboard_says_what_the_reports_say(client, store):
     stock = await (await client.get("/api/v1/reports/stock")).json()
     assert doc["stock"]["totals"] == stock["totals"]
     assert doc["month"]["target"] is None and "margin" in doc["month"]["totals"]
+    clients = await (await client.get("/api/v1/reports/clients")).json()
+    assert (doc["clients"]["lapsed_vips"], doc["clients"]["rising"], doc["clients"]["active"]) \
+        == (clients["lapsed_vips"], clients["rising"], clients["active"])
+    counts = await (await client.get("/api/v1/reports/counts")).json()
+    assert doc["counts"]["counts"] == len(counts["counts"])
     page = await (await client.get("/reports")).text()
     assert 'id="chart-month"' in page and "€5,000.00" in page and "Mona Manager" in page
     assert "No target is set for this month." in page and 'id="target-form"' in page

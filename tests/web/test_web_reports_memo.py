@@ -74,6 +74,11 @@ async def test_memo_exposure_by_vendor_for_each_role(runtime, client, store):
                 doc["consignment"]["due"]["later"]["pieces"]) == (1, 500_000, 1)
         assert (doc["approval"]["pieces"], doc["approval"]["retail"],
                 doc["approval"]["due"]["overdue"]["pieces"]) == (1, 250_000, 1)
+        dash = (await (await client.get("/api/v1/reports/dashboard")).json())["memo"]
+        assert (dash["pieces"], dash["retail"], dash["cost"], dash["overdue"],
+                dash["approval_overdue"]) == (1, 1_200_000, 600_000, 1, 1)
+        page = await (await client.get("/reports")).text()
+        assert 'id="dash-memo"' in page and "€12,000.00" in page
 
         r = await client.get("/api/v1/reports/memo.csv")
         assert r.status == 200 and r.content_type == "text/csv"
