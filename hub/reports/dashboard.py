@@ -10,9 +10,8 @@ days so far (today counted as a day)."""
 from __future__ import annotations
 
 from calendar import monthrange
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from hub.reports.clients import clients_glance
 from hub.reports.counts import counts_glance
@@ -21,14 +20,9 @@ from hub.reports.sales import Asked, SalesReport
 from hub.reports.stock import stock_report
 from hub.reports.targets import target_of
 from hub.runtime import Runtime
-from hub.store import Store
 
 TOPS = ("associate", "category", "metal", "designer")  # this month's net sales, by each
 TOP_ROWS = 5
-
-
-def store_today(store: Store) -> date:
-    return datetime.now(ZoneInfo(store.config.timezone)).date()
 
 
 def month_pace(net: int, today: date) -> int:
@@ -38,7 +32,7 @@ def month_pace(net: int, today: date) -> int:
 
 async def dashboard(runtime: Runtime, *, margin: bool) -> dict[str, Any]:
     store = runtime.store
-    sales = SalesReport(store.ledger, store.config.timezone, store.config.currency)
+    sales = SalesReport.of(store)
     today = sales.today()
     first = today.replace(day=1)
     month_key = f"{today.year}-{today.month:02d}"

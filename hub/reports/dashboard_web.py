@@ -8,8 +8,9 @@ from pathlib import Path
 from aiohttp import web
 
 from hub.reports.chart import bars
-from hub.reports.dashboard import TOPS, dashboard, store_today
+from hub.reports.dashboard import TOPS, dashboard
 from hub.reports.layer import MARGIN, TARGETS, VIEW
+from hub.reports.sales import store_today
 from hub.reports.tables import label
 from hub.reports.targets import month_of, set_target
 from hub.web.kernel import (

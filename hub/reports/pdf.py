@@ -82,21 +82,13 @@ def ask_month(text: str | None, today: date) -> date:
 
 # -- what is read ---------------------------------------------------------------------------
 
-def _sales(store: Store) -> SalesReport:
-    return SalesReport(store.ledger, store.config.timezone, store.config.currency)
-
-
-def store_today(store: Store) -> date:
-    return _sales(store).today()
-
-
 async def day_figures(runtime: Runtime, day: date, *, margin: bool) -> dict[str, Any]:
     """The day's totals, the same weekday a year before (52 weeks), its rows by associate,
     category and metal, and the Z reports closed on it:
     `{day, currency, margin, totals, before: {from, to, totals}, by: {group: rows},
     closures: [{z_no, from (ts or None: the books' start), to (ts), totals}]}`."""
     store = runtime.store
-    sales = _sales(store)
+    sales = SalesReport.of(store)
     out = await sales.report(Asked(day, day, DAY_GROUPS[0], True), margin=margin)
     by = {DAY_GROUPS[0]: out["rows"]}
     for group in DAY_GROUPS[1:]:
@@ -139,7 +131,7 @@ async def month_figures(runtime: Runtime, first: date, *, margin: bool) -> dict[
     `{month, from, to, currency, margin, totals, before: {from, to, totals}, days: rows,
     by: {group: rows}, stock: stock_report(...), workshop}`."""
     store = runtime.store
-    sales = _sales(store)
+    sales = SalesReport.of(store)
     last = min(first.replace(day=monthrange(first.year, first.month)[1]), sales.today())
     out = await sales.report(Asked(first, last, "day", True), margin=margin)
     by = {group: (await sales.report(Asked(first, last, group, False), margin=margin))["rows"]

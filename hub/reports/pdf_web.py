@@ -17,8 +17,8 @@ from hub.reports.pdf import (
     day_figures,
     month_document,
     month_figures,
-    store_today,
 )
+from hub.reports.sales import store_today
 from hub.web.kernel import Endpoints, may, runtime_of, store_of
 
 

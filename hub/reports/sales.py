@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from hub.core.errors import Invalid
 from hub.ledger.ledger import Ledger
 from hub.reports.book import DIMENSIONS, FIGURES, hours_rows
+from hub.store import Store
 
 PERIODS = ("day", "week", "month")
 GROUPINGS = PERIODS + tuple(d for d in DIMENSIONS if d != "store")
@@ -92,12 +93,22 @@ def _periods(by: str, first: date, last: date) -> list[str]:
     return keys
 
 
+def store_today(store: Store) -> date:
+    """The store's day now (its time zone): what "yesterday" and "this month" mean there."""
+    return datetime.now(ZoneInfo(store.config.timezone)).date()
+
+
 class SalesReport:
     def __init__(self, ledger: Ledger, timezone: str, currency: str) -> None:
         self.ledger = ledger
         self.zone = ZoneInfo(timezone)
         self.currency = currency
         self._days: dict[str, date] = {}  # UTC hour -> the store's day it falls on
+
+    @classmethod
+    def of(cls, store: Store) -> SalesReport:
+        """The store's own: its books, its time zone, its currency."""
+        return cls(store.ledger, store.config.timezone, store.config.currency)
 
     def today(self) -> date:
         return datetime.now(self.zone).date()

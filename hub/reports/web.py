@@ -43,7 +43,7 @@ RATES = {"attachment_bp"}
 
 def _report(request: web.Request) -> SalesReport:
     store = store_of(request)
-    return SalesReport(store.ledger, store.config.timezone, store.config.currency)
+    return SalesReport.of(store)
 
 
 async def _read(request: web.Request, query: dict[str, str] | None = None

@@ -101,6 +101,12 @@ async def test_yesterday_against_the_same_weekday_last_year(client, store, monke
     page = await (await client.get("/reports/sales")).text()
     glance = page[page.index('id="report-glance"'):]
     assert "Yesterday" in glance and "€5,000.00" in glance and "+100%" in glance
+    day = yesterday.isoformat()
+    page = await (await client.get("/reports/sales", params={"from": day, "to": day})).text()
+    assert f"/api/v1/reports/day.pdf?day={day}" in page  # one day: it prints
+    assert f"/api/v1/reports/month.pdf?month={day[:7]}" in page
+    r = await client.get(f"/api/v1/reports/day.pdf?day={day}")
+    assert r.status == 200 and r.content_type == "application/pdf"
 
 
 async def test_collection_tier_and_the_attachment_rate_in_json_csv_and_page(client, store):

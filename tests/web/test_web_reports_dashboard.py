@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from web_helpers import sign_in
 
-from hub.reports.dashboard import month_pace, store_today
+from hub.reports.dashboard import month_pace
+from hub.reports.sales import store_today
 
 
 async def _sell(store, serial: str, actor: str = "alex") -> dict:
