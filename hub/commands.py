@@ -15,6 +15,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from hub import doctor
 from hub.config import load_config, resolve_data_dir
 from hub.control import (
     HUB_COMMANDS,
@@ -254,11 +255,29 @@ def _print_apart(t: dict[str, Any], cur: str, format_amount: Callable[[int, str]
         print(f"    {kind:<22} {amount}  ({row['accounts']} accounts)")
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    config = load_config(resolve_data_dir(args.data_dir))
+    findings = doctor.examine(config)
+    if args.json:
+        print(json.dumps([{"level": doctor.WORDS[f.level].lower(), "what": f.what,
+                           "said": f.said, "fix": f.fix} for f in findings], indent=2))
+    else:
+        print("\n".join(doctor.shown(findings)))
+    return doctor.worst(findings)
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="a summary of the store, and whether its hub runs")
     data_dir_arg(p)
     p.add_argument("--json", action="store_true", help="the summary as JSON")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("doctor", help="check the box and say what to do: keys, books, disk,"
+                                      " memory, certificates, HQ (exit 0 well, 1 warning,"
+                                      " 2 problem)")
+    data_dir_arg(p)
+    p.add_argument("--json", action="store_true", help="the findings as JSON")
+    p.set_defaults(func=cmd_doctor)
 
     items = sub.add_parser("items", help="pieces and stock").add_subparsers(
         dest="items_command", metavar="ACTION", required=True)

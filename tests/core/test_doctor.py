@@ -1,0 +1,95 @@
+"""`loupe doctor` on a real store: all well on a new one, and each fault found, said in
+words with the command that fixes it, and the monitoring exit code (0, 1, 2)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from hub import doctor
+from hub.cli import main
+from hub.config import load_config
+from hub.sync.settings import Broker
+
+
+@pytest.fixture
+def config(tmp_path, capsys):
+    d = tmp_path / "store"
+    assert main(["init", "--data-dir", str(d), "--store-id", "paris-01",
+                 "--store-name", "Maison Paris", "--currency", "EUR"]) == 0
+    capsys.readouterr()
+    return load_config(d)
+
+
+def _by_what(findings):
+    return {f.what: f for f in findings}
+
+
+def test_a_new_store_is_all_well(config, capsys):
+    assert main(["doctor", "--data-dir", str(config.data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.strip().endswith("All well.")
+    for what in ("master key", "schema", "journal", "disk space", "memory", "store CA",
+                 "server certificate", "HQ broker"):
+        assert what in out
+    assert main(["doctor", "--data-dir", str(config.data_dir), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["level"] for r in rows} == {"ok"} and all(r["said"] for r in rows)
+
+
+def test_a_key_others_may_read_is_a_problem_with_its_fix(config, capsys):
+    config.master_key_file.chmod(0o644)
+    assert main(["doctor", "--data-dir", str(config.data_dir)]) == 2
+    out = capsys.readouterr().out
+    assert "PROBLEM  master key" in out and f"→ chmod 600 {config.master_key_file}" in out
+    assert out.strip().endswith("Look at the problems now.")
+
+
+def test_an_altered_journal_is_named(config):
+    assert main(["generate", "--data-dir", str(config.data_dir), "--items", "3"]) == 0
+    conn = sqlite3.connect(config.db_path)
+    conn.execute("DROP TRIGGER journal_no_update")
+    conn.execute("UPDATE journal SET actor = 'mallory' WHERE seq = 1")
+    conn.commit()
+    conn.close()
+    journal = _by_what(doctor.examine(config, doctor.Hq()))["journal"]
+    assert journal.level == doctor.PROBLEM and "seq 1" in journal.said
+    assert "loupe ledger verify" in journal.fix
+
+
+def test_certificates_near_their_end_and_past_it(config):
+    soon = datetime.now(UTC) + timedelta(days=824 - 10)
+    found = _by_what(doctor.examine(config, doctor.Hq(), now=soon))
+    assert found["server certificate"].level == doctor.WARNING
+    assert "expires in" in found["server certificate"].said
+    assert found["store CA"].level == doctor.OK
+    later = datetime.now(UTC) + timedelta(days=900)
+    found = _by_what(doctor.examine(config, doctor.Hq(), now=later))
+    assert found["server certificate"].level == doctor.PROBLEM
+    assert "restart the hub" in found["server certificate"].fix
+
+
+def test_the_broker_answering_or_not(config):
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        up = _by_what(doctor.examine(config, doctor.Hq(Broker("127.0.0.1", port, False))))
+        assert up["HQ broker"].level == doctor.OK and "answers" in up["HQ broker"].said
+    down = _by_what(doctor.examine(config, doctor.Hq(Broker("127.0.0.1", port, False))))
+    assert down["HQ broker"].level == doctor.WARNING
+    assert "sales go on" in down["HQ broker"].said and "backlog" in down["HQ broker"].fix
+    assert doctor.worst(list(down.values())) == doctor.WARNING
+
+
+def test_books_from_a_newer_loupe_are_a_problem(config):
+    conn = sqlite3.connect(config.db_path)
+    conn.execute("UPDATE schema_versions SET version = version + 1 WHERE area = 'core'")
+    conn.commit()
+    conn.close()
+    found = _by_what(doctor.examine(config, doctor.Hq()))
+    assert found["schema"].level == doctor.PROBLEM and "newer Loupe" in found["schema"].said
