@@ -30,11 +30,10 @@ from hub.control import (
 )
 from hub.generate import generate
 from hub.imports import ImportError_, import_clients, import_items
-from hub.ledger.audit import verify_every_signature
+from hub.ledger.audit import verify_on_cores
 from hub.ledger.export import export_journal
 from hub.ledger.journal import read_export, verify_chain
 from hub.ledger.keys import public_key_fingerprint
-from hub.ledger.ledger import verify_database
 from hub.words import ENGLISH, words_for
 
 # -- data in ------------------------------------------------------------------------------------
@@ -136,11 +135,8 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
         where = f"store {head.get('store_id')}, key {public_key_fingerprint(bytes.fromhex(key_hex))}"
     else:
         config = load_config(resolve_data_dir(args.data_dir))
-        if args.all_signatures:
-            verdict = verify_every_signature(config.db_path, config.store_id, pinned,
-                                             processes=args.processes)
-        else:
-            verdict = verify_database(config.db_path, config.store_id, pinned)
+        verdict = verify_on_cores(config.db_path, config.store_id, pinned,
+                                  signatures=signatures, processes=args.processes)
         where = f"store {config.store_id}"
     print(verdict)
     if not args.quiet:
@@ -328,7 +324,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--all-signatures", action="store_true",
                    help="check each entry's signature too, on every core (minutes for years)")
     p.add_argument("--processes", type=int, default=None,
-                   help="with --all-signatures: how many cores (default: all)")
+                   help="how many cores to use (default: all, for a journal of 50,000"
+                        " entries or more)")
     p.add_argument("--export", help="verify an export file instead of the database")
     p.add_argument("--public-key", help="the store's public key (hex) to pin, as an auditor")
     p.add_argument("--quiet", action="store_true")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hub.cli import main
 from hub.core.schema import CORE
 from hub.layers import areas, schemas
-from hub.ledger.audit import ranges, verify_every_signature
+from hub.ledger.audit import ranges, verify_every_signature, verify_on_cores
 from hub.ledger.export import export_journal
 from hub.ledger.journal import ENTRY_COLUMNS, GENESIS_HASH, entry_hash, header_bytes
 from hub.ledger.keys import KeyError_
@@ -129,6 +129,8 @@ def test_a_rehashed_chain_is_found_at_its_first_edit_by_bisection(pristine, tmp_
         assert (verdict.ok, verdict.bad_seq) == (False, first), mode
         assert "signature" in verdict.reason
     assert verify_every_signature(db, processes=2).bad_seq == first
+    for cores in (2, 5):  # the edit in any range of the journal cut between cores
+        assert verify_on_cores(db, processes=cores).bad_seq == first
 
 
 def test_every_signature_on_every_core(pristine, tmp_path, capsys):
@@ -156,6 +158,16 @@ def test_deleting_a_row_names_the_gap(pristine, tmp_path):
     verdict = verify_database(db, "paris-01")
     assert (verdict.ok, verdict.bad_seq) == (False, 7)
     assert "missing" in verdict.reason
+    for cores in (2, 3, 4):  # 7 at a range's start, its end, or inside it
+        verdict = verify_on_cores(db, processes=cores)
+        assert (verdict.ok, verdict.bad_seq) == (False, 7), cores
+
+
+def test_the_journal_on_several_cores_says_what_one_says(pristine):
+    for cores in (1, 2, 5, 12, 20):
+        for mode in ("anchors", "all"):
+            verdict = verify_on_cores(pristine.db_path, processes=cores, signatures=mode)
+            assert (verdict.ok, verdict.count, verdict.mode) == (True, 12, mode)
 
 
 def test_swapping_two_rows_is_detected(pristine, tmp_path):
