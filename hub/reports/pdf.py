@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from hub.core.errors import Invalid
 from hub.documents import Document
-from hub.reports.sales import Asked, SalesReport
+from hub.reports.sales import EARLIEST, Asked, SalesReport
 from hub.reports.stock import AGES, stock_report
 from hub.reports.stock_web import AGE_WORDS
 from hub.reports.tables import label
@@ -24,7 +24,6 @@ from hub.runtime import Runtime
 from hub.store import Store
 from hub.words import N_, Words
 
-EARLIEST = date(2000, 1, 1)  # no store kept these books before: an earlier date is a typo
 DAY_GROUPS = ("associate", "category", "metal")
 MONTH_GROUPS = ("category", "designer", "associate")
 GROUP_WORDS = {"associate": N_("By associate"), "category": N_("By category"),

@@ -36,6 +36,9 @@ class Asked:
     compare: bool
 
 
+EARLIEST = date(2000, 1, 1)  # no store kept these books before: an earlier date is a typo
+
+
 def ask(query: dict[str, str], today: date,
         groupings: tuple[str, ...] = GROUPINGS) -> Asked:
     """Read `from`, `to` (YYYY-MM-DD), `by` (one of `groupings`) and `compare` (`last_year`
@@ -47,11 +50,16 @@ def ask(query: dict[str, str], today: date,
         if not text:
             return default
         try:
-            return date.fromisoformat(text)
+            asked = date.fromisoformat(text)
         except ValueError:
             problems.append(Invalid("“{value}” is not a date (year-month-day)", name,
                                     value=text[:20]))
             return default
+        if not EARLIEST <= asked <= today + timedelta(days=366):
+            problems.append(Invalid("a report covers days from {first} to a year from now",
+                                    name, first=EARLIEST.isoformat()))
+            return default
+        return asked
 
     last = day("to", today)
     first = day("from", last - timedelta(days=DEFAULT_DAYS - 1))
