@@ -16,6 +16,7 @@ from typing import Any
 from hub.reports.clients import clients_glance
 from hub.reports.counts import counts_glance
 from hub.reports.memo import memo_glance
+from hub.reports.outcomes import outcomes_glance
 from hub.reports.sales import Asked, SalesReport
 from hub.reports.stock import stock_report
 from hub.reports.targets import target_of
@@ -46,7 +47,8 @@ async def dashboard(runtime: Runtime, *, margin: bool) -> dict[str, Any]:
     def read(tx: Any) -> dict[str, Any]:
         held = stock_report(tx, store.hq, currency, "category", cost=margin)
         return {"target": target_of(tx, month_key),
-                "stock": {"totals": held["totals"], "cost": held["cost"]}}
+                "stock": {"totals": held["totals"], "cost": held["cost"]},
+                "outcomes": outcomes_glance(tx, store.config.timezone, today)}
 
     books = await store.ledger.read(read)
     net = glance["month"]["totals"]["net"]
@@ -57,7 +59,8 @@ async def dashboard(runtime: Runtime, *, margin: bool) -> dict[str, Any]:
              "reached_bp": net * 10_000 // target["amount"] if target else None}
     out: dict[str, Any] = {"currency": currency, "today": today.isoformat(),
                            "margin": margin, "yesterday": glance["yesterday"],
-                           "month": month, "tops": tops, "stock": books["stock"]}
+                           "month": month, "tops": tops, "stock": books["stock"],
+                           "outcomes": books["outcomes"]}
     if runtime.jobs is not None:
         out["workshop"] = await runtime.jobs.figures()
     if runtime.memo is not None:

@@ -38,6 +38,9 @@ async def test_the_dashboard_says_what_the_reports_say(client, store):
         == (clients["lapsed_vips"], clients["rising"], clients["active"])
     counts = await (await client.get("/api/v1/reports/counts")).json()
     assert doc["counts"]["counts"] == len(counts["counts"])
+    outcomes = await (await client.get("/api/v1/reports/outcomes", params={
+        "from": doc["outcomes"]["from"], "to": doc["outcomes"]["to"]})).json()
+    assert doc["outcomes"]["appointments"]["held"] == outcomes["appointments"]["totals"]["held"]
     page = await (await client.get("/reports")).text()
     assert 'id="chart-month"' in page and "€5,000.00" in page and "Mona Manager" in page
     assert "No target is set for this month." in page and 'id="target-form"' in page
