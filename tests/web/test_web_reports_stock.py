@@ -9,10 +9,14 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from web_helpers import piece, sign_in
+from aiohttp.test_utils import TestServer
+from browser_helpers import CHROMIUM, chromium_args, needs_chromium
+from playwright.async_api import async_playwright, expect
+from web_helpers import PINS, piece, sign_in
 
 from hub.ledger.ledger import utc_now
 from hub.store import Store, init_store
+from hub.web.app import create_app
 
 RATES = {"id": "m-rates-1", "type": "rates", "chain": "maison", "store": "test-01",
          "issued_at": "2026-12-03T08:00:00Z", "body": {"rates": [
@@ -65,3 +69,113 @@ async def test_stock_held_at_cost_retail_and_metal_value_by_how_long_it_waited(c
     assert "cost" not in doc["totals"] and "cost" not in doc["totals"]["ages"]["0-90"]
     r = await client.get("/api/v1/reports/stock", params={"by": "mood"})
     assert r.status == 400 and "grouped by" in await r.text()
+
+
+async def test_each_age_shows_its_retail_and_metal_value_and_the_slow_movers_link_their_piece(
+        client, store):
+    await store.hq.apply(RATES, "sig")
+    await sign_in(client, "mona")
+    doc = await (await client.get("/api/v1/reports/stock")).json()
+    oldest = doc["totals"]["ages"]["365+"]
+    assert oldest == {"pieces": 1, "retail": 250_000, "cost": 125_000,
+                      "metal_value": 4_200 * 3_000 // 1_000}
+    assert [p["item_id"] for p in doc["slow_movers"]][:2] == ["OLD-1", "OLD-2"]
+    assert doc["slow_movers"][0]["days"] == 400 and doc["slow_movers"][0]["cost"] == 125_000
+    page = await (await client.get("/reports/stock")).text()
+    assert 'id="slow-table"' in page and 'href="/items/OLD-1"' in page
+    assert 'id="stock-ages"' in page and 'id="chart-turnover"' in page
+
+    await sign_in(client, "alex")
+    doc = await (await client.get("/api/v1/reports/stock")).json()
+    assert "cost" not in doc["slow_movers"][0] and "cost" not in doc["totals"]["ages"]["365+"]
+
+
+async def test_turnover_and_sell_through_over_a_range_cost_only_for_a_manager(client, store):
+    for serial in ("P001", "OLD-1"):
+        await store.sales.complete(register_id="R1", actor="alex", lines=[{"item_id": serial}],
+                                   tenders=[{"type": "cash", "amount": 250_000}])
+    await sign_in(client, "mona")
+    doc = await (await client.get("/api/v1/reports/turnover")).json()
+    assert doc["basis"] == "cost"
+    rows = {r["key"]: r for r in doc["rows"]}
+    # Rings: one sold, four held; necklaces: one sold, one held.
+    assert (rows["ring"]["sold"], rows["ring"]["held"], rows["ring"]["sell_through_bp"]) == (
+        1, 4, 2_000)
+    assert rows["ring"]["turnover_bp"] == 125_000 * 10_000 // (4 * 125_000)
+    assert (rows["necklace"]["sold"], rows["necklace"]["held"]) == (1, 1)
+    assert doc["totals"]["sold"] == 2 and doc["totals"]["held"] == 5
+    by_designer = await (await client.get("/api/v1/reports/turnover",
+                                          params={"by": "designer"})).json()
+    assert {r["key"]: r["sold"] for r in by_designer["rows"]} == {"Maison": 2}
+    table = list(csv.reader(io.StringIO(
+        await (await client.get("/api/v1/reports/turnover.csv")).text())))
+    assert table[0] == ["Category", "Units sold", "Pieces held", "Cost sold", "Cost held",
+                        "Sell-through", "Turnover"]
+    assert table[-1][:3] == ["All", "2", "5"]
+    page = await (await client.get("/reports/stock")).text()
+    assert 'id="turnover-table"' in page and "divided by the cost of the stock" in page
+
+    await sign_in(client, "alex")  # an associate: retail-based, no cost
+    doc = await (await client.get("/api/v1/reports/turnover")).json()
+    assert doc["basis"] == "retail"
+    assert all("sold_cost" not in r and "held_cost" not in r for r in [*doc["rows"],
+                                                                        doc["totals"]])
+    rows = {r["key"]: r for r in doc["rows"]}
+    assert rows["ring"]["turnover_bp"] == 250_000 * 10_000 // (4 * 250_000)
+    table = list(csv.reader(io.StringIO(
+        await (await client.get("/api/v1/reports/turnover.csv")).text())))
+    assert "Cost sold" not in table[0] and "Net sales" in table[0]
+    page = await (await client.get("/reports/stock")).text()
+    assert "divided by the stock held now at retail" in page and "Cost held" not in page
+
+
+async def test_a_reversed_or_absurd_turnover_range_is_refused_in_a_sentence(client, store):
+    await sign_in(client, "mona")
+    for params, words in (({"from": "2026-12-10", "to": "2026-12-01"}, "ends before it begins"),
+                          ({"from": "2010-01-01", "to": "2026-12-01"}, "at most"),
+                          ({"from": "soon"}, "is not a date"),
+                          ({"by": "location"}, "grouped by")):
+        r = await client.get("/api/v1/reports/turnover", params=params)
+        assert r.status == 400 and words in await r.text()
+    r = await client.get("/reports/stock", params={"from": "2026-12-10", "to": "2026-12-01"})
+    assert r.status == 200 and "ends before it begins" in await r.text()
+    assert 'id="turnover-table"' in await r.text()  # the last year shown, the problem said
+
+
+@needs_chromium
+@pytest.mark.parametrize("size", [(1024, 768), (390, 844)], ids=["tablet", "phone"])
+async def test_the_stock_report_reads_on_a_tablet_and_a_phone(runtime, store, size):
+    await store.sales.complete(register_id="R1", actor="mona", lines=[{"item_id": "P001"}],
+                               tenders=[{"type": "cash", "amount": 250_000}])
+    server = TestServer(create_app(runtime), host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=chromium_args())
+            context = await browser.new_context(viewport={"width": size[0], "height": size[1]},
+                                                has_touch=True, accept_downloads=True)
+            page = await context.new_page()
+            page.set_default_timeout(10_000)
+            base = str(server.make_url("")).rstrip("/")
+            await page.goto(base + "/signin")
+            await page.fill("#staff_id", "mona")
+            await page.fill("#pin", PINS["mona"])
+            await page.click("button[type=submit]")
+            await page.wait_for_url(base + "/today")
+            await page.goto(base + "/reports/stock")
+            await expect(page.locator("#stock-pieces")).to_have_text("6")
+            await expect(page.locator("svg#chart-turnover")).to_be_visible()
+            await page.select_option("select[name=turnover_by]", "designer")
+            await page.click("#turnover-filters button[type=submit]")
+            await expect(page.locator("#turnover-table tbody")).to_contain_text("Maison")
+            await expect(page.locator("#slow-table tbody tr")).to_have_count(6)
+            assert await page.evaluate("document.documentElement.scrollWidth") <= size[0]
+            async with page.expect_download() as info:
+                await page.click("#turnover-csv")
+            text = open(await (await info.value).path(), encoding="utf-8").read()
+            assert text.splitlines()[0].startswith("Designer,Units sold,Pieces held")
+            await page.click("#slow-table tbody tr:first-child a")
+            await page.wait_for_url("**/items/OLD-1")
+            await browser.close()
+    finally:
+        await server.close()
