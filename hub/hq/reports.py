@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from hub.core.errors import Invalid
 from hub.ledger.journal import ENTRY_COLUMNS, Entry
+from hub.reports.sales import ask_days
 from hub.reports.stock import HELD
 from hub.sync.hqstore import Db, Fact, HQPart, HQStorage
 
@@ -53,7 +54,6 @@ FIGURES = ("sales", "units", "discounts", "net", "refunds", "attached")
 PERIODS = ("day", "week", "month")
 SHOWN = ("net", "sales", "units", "discounts", "refunds", "average_basket",
          "attachment_bp")  # what the chart may show
-MAX_DAYS = 3 * 366  # as the store's report: three years at once
 DEFAULT_DAYS = 30
 _CHUNK = 1000  # entries read at a time by a rebuild
 
@@ -163,23 +163,10 @@ class Asked:
 
 
 def ask(query: dict[str, str], today: date) -> Asked:
-    """Read `from`, `to` (YYYY-MM-DD), `by` (day, week, month) and `figure`; every problem
-    is said, nothing is guessed."""
-    problems = []
-
-    def day(name: str, default: date) -> date:
-        text = (query.get(name) or "").strip()
-        if not text:
-            return default
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            problems.append(Invalid("“{value}” is not a date (year-month-day)", name,
-                                    value=text[:20]))
-            return default
-
-    last = day("to", today)
-    first = day("from", last - timedelta(days=DEFAULT_DAYS - 1))
+    """Read `from`, `to` (the store's report's `ask_days`), `by` (day, week, month) and
+    `figure`; every problem is said, nothing is guessed."""
+    problems: list[Invalid] = []
+    first, last = ask_days(query, today, problems, default_days=DEFAULT_DAYS)
     by = (query.get("by") or "day").strip()
     if by not in PERIODS:
         problems.append(Invalid("a report is grouped by {choices}", "by",
@@ -187,12 +174,6 @@ def ask(query: dict[str, str], today: date) -> Asked:
     figure = (query.get("figure") or "net").strip()
     if figure not in SHOWN:
         problems.append(Invalid("choose one of the figures the form offers", "figure"))
-    if not problems and first > last:
-        problems.append(Invalid("the range ends before it begins: from {first} to {last}",
-                                "from", first=first.isoformat(), last=last.isoformat()))
-    if not problems and (last - first).days + 1 > MAX_DAYS:
-        problems.append(Invalid("a range of at most {days} days, please", "to",
-                                days=str(MAX_DAYS)))
     if problems:
         raise Invalid.many(problems)
     return Asked(first, last, by, figure)

@@ -37,10 +37,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.core.errors import Invalid
+from hub.reports.sales import ask_days
 
 WINDOW_DAYS = 30
 DEFAULT_DAYS = 90
-MAX_DAYS = 3 * 366  # as the sales report: more than a screen shows already
 GLANCE_DAYS = 30
 
 HELD = ("arrived", "done")
@@ -59,29 +59,10 @@ class Range:
 
 
 def ask_outcomes(query: dict[str, str], today: date) -> Range:
-    """Read `from` and `to` (YYYY-MM-DD; by default the 90 days to today); every problem
-    is said, nothing is guessed."""
-    problems = []
-
-    def day(name: str, default: date) -> date:
-        text = (query.get(name) or "").strip()
-        if not text:
-            return default
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            problems.append(Invalid("“{value}” is not a date (year-month-day)", name,
-                                    value=text[:20]))
-            return default
-
-    last = day("to", today)
-    first = day("from", last - timedelta(days=DEFAULT_DAYS - 1))
-    if not problems and first > last:
-        problems.append(Invalid("the range ends before it begins: from {first} to {last}",
-                                "from", first=first.isoformat(), last=last.isoformat()))
-    if not problems and (last - first).days + 1 > MAX_DAYS:
-        problems.append(Invalid("a range of at most {days} days, please", "to",
-                                days=str(MAX_DAYS)))
+    """Read `from` and `to` (`sales.ask_days`; by default the 90 days to today); every
+    problem is said, nothing is guessed."""
+    problems: list[Invalid] = []
+    first, last = ask_days(query, today, problems, default_days=DEFAULT_DAYS)
     if not problems and first > today:
         problems.append(Invalid("the range begins after today: nothing has happened yet",
                                 "from"))

@@ -39,11 +39,13 @@ class Asked:
 EARLIEST = date(2000, 1, 1)  # no store kept these books before: an earlier date is a typo
 
 
-def ask(query: dict[str, str], today: date,
-        groupings: tuple[str, ...] = GROUPINGS) -> Asked:
-    """Read `from`, `to` (YYYY-MM-DD), `by` (one of `groupings`) and `compare` (`last_year`
-    or nothing); every problem is said, nothing is guessed."""
-    problems = []
+def ask_days(query: dict[str, str], today: date, problems: list[Invalid], *,
+             default_days: int = DEFAULT_DAYS) -> tuple[date, date]:
+    """`from` and `to` (YYYY-MM-DD) of a report: the store's days, both included, by default
+    the `default_days` to `to` (today when left out). Every report reads its range here, so
+    each refuses the same things in the same words; what is wrong goes to `problems` (the
+    caller adds its own and says them all at once), the defaults standing in."""
+    wrong = len(problems)
 
     def day(name: str, default: date) -> date:
         text = (query.get(name) or "").strip()
@@ -62,7 +64,22 @@ def ask(query: dict[str, str], today: date,
         return asked
 
     last = day("to", today)
-    first = day("from", last - timedelta(days=DEFAULT_DAYS - 1))
+    first = day("from", max(EARLIEST, last - timedelta(days=default_days - 1)))
+    if len(problems) == wrong and first > last:
+        problems.append(Invalid("the range ends before it begins: from {first} to {last}",
+                                "from", first=first.isoformat(), last=last.isoformat()))
+    elif len(problems) == wrong and (last - first).days + 1 > MAX_DAYS:
+        problems.append(Invalid("a range of at most {days} days, please", "to",
+                                days=str(MAX_DAYS)))
+    return first, last
+
+
+def ask(query: dict[str, str], today: date,
+        groupings: tuple[str, ...] = GROUPINGS) -> Asked:
+    """Read `from`, `to` (`ask_days`), `by` (one of `groupings`) and `compare`
+    (`last_year` or nothing); every problem is said, nothing is guessed."""
+    problems: list[Invalid] = []
+    first, last = ask_days(query, today, problems)
     by = (query.get("by") or "day").strip()
     if by not in groupings:
         problems.append(Invalid("a report is grouped by {choices}", "by",
@@ -70,12 +87,6 @@ def ask(query: dict[str, str], today: date,
     compare = (query.get("compare") or "").strip()
     if compare not in ("", "last_year"):
         problems.append(Invalid("compare with last_year, or leave it out", "compare"))
-    if not problems and first > last:
-        problems.append(Invalid("the range ends before it begins: from {first} to {last}",
-                                "from", first=first.isoformat(), last=last.isoformat()))
-    if not problems and (last - first).days + 1 > MAX_DAYS:
-        problems.append(Invalid("a range of at most {days} days, please", "to",
-                                days=str(MAX_DAYS)))
     if problems:
         raise Invalid.many(problems)
     return Asked(first, last, by, compare == "last_year")

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from hub.core import metals
 from hub.core.errors import Invalid
+from hub.reports.sales import ask_days
 from hub.reports.stock_book import DIMENSIONS, HELD
 
 GROUPS = DIMENSIONS
@@ -31,7 +32,6 @@ OLDEST = AGES[-1][0]
 COSTS = ("cost", "aged_cost")
 TURNOVER_GROUPS = ("category", "designer")
 TURNOVER_DEFAULT_DAYS = 365
-TURNOVER_MAX_DAYS = 3 * 366  # as the sales report: more is no longer one screen's question
 SLOW_MOVERS = 50
 
 __all__ = ["AGES", "GROUPS", "HELD", "ask_stock", "ask_turnover", "slow_movers",
@@ -164,33 +164,14 @@ class TurnoverAsked:
 
 
 def ask_turnover(query: dict[str, str], today: date) -> TurnoverAsked:
-    """Read `from`, `to` (YYYY-MM-DD; the last 365 days when left out) and `by` (category or
-    designer); every problem is said, nothing is guessed."""
-    problems = []
-
-    def day(name: str, default: date) -> date:
-        text = (query.get(name) or "").strip()
-        if not text:
-            return default
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            problems.append(Invalid("“{value}” is not a date (year-month-day)", name,
-                                    value=text[:20]))
-            return default
-
-    last = day("to", today)
-    first = day("from", last - timedelta(days=TURNOVER_DEFAULT_DAYS - 1))
+    """Read `from`, `to` (`sales.ask_days`; the last 365 days when left out) and `by`
+    (category or designer); every problem is said, nothing is guessed."""
+    problems: list[Invalid] = []
+    first, last = ask_days(query, today, problems, default_days=TURNOVER_DEFAULT_DAYS)
     by = (query.get("by") or "category").strip()
     if by not in TURNOVER_GROUPS:
         problems.append(Invalid("turnover is grouped by {choices}", "by",
                                 choices=", ".join(TURNOVER_GROUPS)))
-    if not problems and first > last:
-        problems.append(Invalid("the range ends before it begins: from {first} to {last}",
-                                "from", first=first.isoformat(), last=last.isoformat()))
-    if not problems and (last - first).days + 1 > TURNOVER_MAX_DAYS:
-        problems.append(Invalid("a range of at most {days} days, please", "to",
-                                days=str(TURNOVER_MAX_DAYS)))
     if problems:
         raise Invalid.many(problems)
     return TurnoverAsked(first, last, by)
@@ -268,17 +249,3 @@ def slow_movers(tx: Any, *, cost: bool, now: datetime | None = None,
             piece["cost"] = r["cost"]
         out.append(piece)
     return out
-
-
-def _last_seq_before(tx: Any, ts: str) -> int:
-    """The last journal seq written before `ts` (0: none). The journal's times never go back
-    (the hub writes now; the demo's history walks forward), so a bisection finds it."""
-    lo, hi = 0, tx.seq
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        row = tx.one("SELECT ts FROM journal WHERE seq = ?", (mid,))
-        if row is not None and row["ts"] < ts:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo

@@ -128,7 +128,7 @@ async def test_outcomes_in_json_csv_and_on_the_page(client, outcomes):
     ({"from": "2026-12-10", "to": "2026-12-01"}, "ends before it begins"),
     ({"from": "2019-01-01", "to": "2026-12-01"}, "at most"),
     ({"to": "the 3rd"}, "is not a date"),
-    ({"from": "2999-01-01", "to": "2999-01-02"}, "after today")])
+    ({"from": "2999-01-01"}, "a year from now")])
 async def test_a_bad_range_is_a_sentence(client, store, query, words):
     await sign_in(client, "mona")
     for path in ("/api/v1/reports/outcomes", "/api/v1/reports/outcomes.csv"):
