@@ -9,10 +9,15 @@ days so far (today counted as a day)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+import weakref
 from calendar import monthrange
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from hub.ledger.ledger import utc_now
 from hub.reports.clients import clients_glance
 from hub.reports.counts import counts_glance
 from hub.reports.memo import memo_glance
@@ -21,9 +26,43 @@ from hub.reports.sales import Asked, SalesReport
 from hub.reports.stock import stock_report
 from hub.reports.targets import target_of
 from hub.runtime import Runtime
+from hub.store import Store
 
 TOPS = ("associate", "category", "metal", "designer")  # this month's net sales, by each
 TOP_ROWS = 5
+CLIENTS_FRESH_S = 600.0
+
+
+@dataclass
+class _Read:
+    day: date
+    at: float  # monotonic
+    value: dict[str, Any]
+    again: asyncio.Task[None] | None = None
+
+
+_CLIENTS: weakref.WeakKeyDictionary[Store, _Read] = weakref.WeakKeyDictionary()
+
+
+async def clients_now(store: Store, today: date) -> dict[str, Any]:
+    """The clients' glance, read at most `CLIENTS_FRESH_S` ago. Its figures (VIPs not seen
+    in six months, rising clients, the book by tier) move by the day, and reading them is a
+    pass over every client's sales (0.3 to 0.5 s at 300,000 sales, see docs/performance.md):
+    more than a dashboard may wait. So the last reading is shown, with when it was made
+    (`as_of`), and an older one is read again beside it; a new day is read at once."""
+    held = _CLIENTS.get(store)
+    if held is None or held.day != today:
+        value = {**await clients_glance(store, today), "as_of": utc_now()}
+        _CLIENTS[store] = _Read(today, time.monotonic(), value)
+        return value
+    if time.monotonic() - held.at > CLIENTS_FRESH_S and (held.again is None
+                                                        or held.again.done()):
+        async def again() -> None:
+            value = {**await clients_glance(store, today), "as_of": utc_now()}
+            held.value, held.at = value, time.monotonic()
+
+        held.again = asyncio.get_running_loop().create_task(again())
+    return held.value
 
 
 def month_pace(net: int, today: date) -> int:
@@ -66,5 +105,5 @@ async def dashboard(runtime: Runtime, *, margin: bool) -> dict[str, Any]:
     if runtime.memo is not None:
         out["memo"] = await memo_glance(runtime.memo, cost=margin)
     out["counts"] = await counts_glance(store.ledger, today)
-    out["clients"] = await clients_glance(store, today)
+    out["clients"] = await clients_now(store, today)
     return out

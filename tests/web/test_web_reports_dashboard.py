@@ -5,11 +5,15 @@ in a sentence with the books unchanged), no cost for an associate."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from web_helpers import sign_in
 
+from hub.reports import dashboard as dashboard_module
 from hub.reports.dashboard import month_pace
 from hub.reports.sales import store_today
+from tests.builders import client as client_of
 
 
 async def _sell(store, serial: str, actor: str = "alex") -> dict:
@@ -95,3 +99,26 @@ async def test_an_associate_sees_no_cost_and_may_not_set_the_target(client, stor
     assert r.status == 403
     page = await (await client.get("/reports")).text()
     assert 'id="target-form"' not in page and "at cost" not in page
+
+
+async def test_the_clients_figures_are_a_reading_refreshed_beside_the_dashboard(
+        client, store, monkeypatch):
+    """Reading the clients' figures is a pass over every client's sales: the dashboard
+    shows its last reading (and when it was made) and reads them again beside it once
+    it is older than CLIENTS_FRESH_S."""
+    await sign_in(client, "mona")
+    first = (await (await client.get("/api/v1/reports/dashboard")).json())["clients"]
+    await store.clients.create(client_of("Inès", "Moreau"), "mona")
+    again = (await (await client.get("/api/v1/reports/dashboard")).json())["clients"]
+    assert again == first  # within the freshness: the same reading, not a new pass
+    monkeypatch.setattr(dashboard_module, "CLIENTS_FRESH_S", 0.0)
+    stale = (await (await client.get("/api/v1/reports/dashboard")).json())["clients"]
+    assert stale["as_of"] == first["as_of"]  # shown at once; the new reading runs beside
+    for _ in range(200):
+        now = (await (await client.get("/api/v1/reports/dashboard")).json())["clients"]
+        if now["active"] == first["active"] + 1:
+            break
+        await asyncio.sleep(0.05)
+    assert now["active"] == first["active"] + 1 and now["as_of"] > first["as_of"]
+    page = await (await client.get("/reports")).text()
+    assert "As of " in page[page.index('id="dash-clients"'):]
