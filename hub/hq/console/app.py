@@ -166,7 +166,7 @@ def _session(request: web.Request) -> Session | None:
 
 
 async def _page_error(request: web.Request, status: int, sentence: str) -> web.Response:
-    return _render(request, "error.html", {"sentence": sentence}, status=status)
+    return render_page(request, "error.html", {"sentence": sentence}, status=status)
 
 
 @web.middleware
@@ -237,7 +237,7 @@ def _environment() -> jinja2.Environment:
                               trim_blocks=True, lstrip_blocks=True)
 
 
-def _render(request: web.Request, template: str, context: dict[str, Any],
+def render_page(request: web.Request, template: str, context: dict[str, Any],
             status: int = 200) -> web.Response:
     console = request.app[CONSOLE]
     w = console.words
@@ -269,7 +269,7 @@ def _render(request: web.Request, template: str, context: dict[str, Any],
 
 async def signin_page(request: web.Request) -> web.Response:
     token = secrets.token_urlsafe(24)
-    response = _render(request, "signin.html", {"pre": token, "problem": None})
+    response = render_page(request, "signin.html", {"pre": token, "problem": None})
     response.set_cookie(PRE_COOKIE, token, httponly=True, secure=True, samesite="Strict",
                         path="/signin")
     return response
@@ -291,7 +291,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
     who = await console.call(part.sign_in, console.hq.storage, name, password)
     if who is None:
         failures[name] = (count + 1 if count < MAX_FAILURES else 1, time.monotonic())
-        response = _render(request, "signin.html", {
+        response = render_page(request, "signin.html", {
             "pre": pre, "problem": _("That name and password do not match an active member"
                                      " of the console's staff.")}, status=401)
         return response
@@ -329,7 +329,7 @@ async def home(request: web.Request) -> web.StreamResponse:
 async def stores_page(request: web.Request) -> web.Response:
     console = request.app[CONSOLE]
     rows = await console.call(reads.stores, console.hq.storage)
-    return _render(request, "stores.html", {"stores": rows})
+    return render_page(request, "stores.html", {"stores": rows})
 
 
 async def verify_store(request: web.Request) -> web.StreamResponse:
@@ -348,7 +348,7 @@ async def stock_page(request: web.Request) -> web.Response:
     rows = await console.call(reads.stock_search, console.hq.storage, q,
                               console.words.search_synonyms()) if q.strip() else []
     stores = sorted({r["store_id"] for r in rows})
-    return _render(request, "stock.html", {"q": q, "rows": rows, "stores": stores})
+    return render_page(request, "stock.html", {"q": q, "rows": rows, "stores": stores})
 
 
 async def clients_page(request: web.Request) -> web.Response:
@@ -356,7 +356,7 @@ async def clients_page(request: web.Request) -> web.Response:
     storage = console.hq.storage
     rows = await console.call(reads.clients, storage)
     proposals = await console.call(reads.proposals, storage)
-    return _render(request, "clients.html", {
+    return render_page(request, "clients.html", {
         "clients": rows, "proposals": proposals, "match_reasons": MATCH_REASON,
         "match_statuses": MATCH_STATUS, "client_statuses": CLIENT_STATUS})
 
@@ -379,7 +379,7 @@ async def client_page(request: web.Request) -> web.Response:
             v = ", ".join(v)
         if isinstance(v, str | int) and not isinstance(v, bool) and v != "":
             shown.append((k, v))
-    return _render(request, "client.html", {"store_id": store_id, "client_id": client_id,
+    return render_page(request, "client.html", {"store_id": store_id, "client_id": client_id,
                                             "history": history, "profile": shown})
 
 
@@ -429,14 +429,14 @@ async def sales_page(request: web.Request) -> web.Response:
         t = totals.setdefault(r["currency"], [0, 0])
         t[0] += r["sales"] or 0
         t[1] += r["total"] or 0
-    return _render(request, "sales.html", {"day": day.isoformat(), "rows": rows,
+    return render_page(request, "sales.html", {"day": day.isoformat(), "rows": rows,
                                            "totals": sorted(totals.items())})
 
 
 async def conflicts_page(request: web.Request) -> web.Response:
     console = request.app[CONSOLE]
     rows = await console.call(reads.conflicts, console.hq.storage)
-    return _render(request, "conflicts.html", {
+    return render_page(request, "conflicts.html", {
         "conflicts": rows, "kinds": CONFLICT_KIND, "resolutions": RESOLUTION_WORDS})
 
 
@@ -468,14 +468,14 @@ _RESOLVE_SENTENCES = {"choose one of the resolutions offered":
 async def messages_page(request: web.Request) -> web.Response:
     console = request.app[CONSOLE]
     data = await console.call(reads.messages, console.hq.storage)
-    return _render(request, "messages.html", {**data, "types": MESSAGE_TYPE,
+    return render_page(request, "messages.html", {**data, "types": MESSAGE_TYPE,
                                               "statuses": DELIVERY_STATUS})
 
 
 async def transit_page(request: web.Request) -> web.Response:
     console = request.app[CONSOLE]
     data = await console.call(reads.in_transit, console.hq.storage)
-    return _render(request, "transit.html", {**data, "order_status": HQ_ORDER_STATUS})
+    return render_page(request, "transit.html", {**data, "order_status": HQ_ORDER_STATUS})
 
 
 async def request_transfer(request: web.Request) -> web.StreamResponse:

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.core.errors import Invalid
-from hub.hq.console.app import CONSOLE, SESSION, _render, permit
+from hub.hq.console.app import CONSOLE, SESSION, permit, render_page
 from hub.hq.console.auth import PUBLIC, allows
 from hub.hq.reports import PERIODS, SHOWN, Asked, ChainReport, ask, stock_held
 from hub.reports.chart import bars
@@ -151,7 +151,7 @@ async def page(request: web.Request) -> web.Response:
     periods = [{"key": k, "label": label(words, asked.by, k, {}),
                 "cells": [(s, s["rows"][i][asked.figure]) for s in out["stores"]]}
                for i, k in enumerate(out["periods"])]
-    return _render(request, "reports.html", {
+    return render_page(request, "reports.html", {
         "asked": asked, "out": out, "problem": problem, "glance": glance, "stock": stock,
         "charts": _charts(words, out), "periods": periods, "columns": COLUMNS,
         "figure_words": FIGURE_WORDS, "period_words": PERIOD_WORDS,
