@@ -5,12 +5,8 @@ row's entries opened from its link, adding up to the row."""
 from __future__ import annotations
 
 import pytest
-from aiohttp.test_utils import TestServer
-from browser_helpers import CHROMIUM, chromium_args, needs_chromium
+from browser_helpers import needs_chromium, signed_in
 from playwright.async_api import expect
-from web_helpers import PINS
-
-from hub.web.app import create_app
 
 pytestmark = needs_chromium
 
@@ -20,46 +16,27 @@ async def test_the_sales_report_reads_on_a_tablet_and_a_phone(runtime, store, si
     for serial in ("P001", "P002"):
         await store.sales.complete(register_id="R1", actor="mona", lines=[{"item_id": serial}],
                                    tenders=[{"type": "cash", "amount": 250_000}])
-    server = TestServer(create_app(runtime), host="127.0.0.1")
-    await server.start_server()
-    from playwright.async_api import async_playwright
-
-    try:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=chromium_args())
-            context = await browser.new_context(viewport={"width": size[0], "height": size[1]},
-                                                has_touch=True, accept_downloads=True)
-            page = await context.new_page()
-            page.set_default_timeout(10_000)
-            base = str(server.make_url("")).rstrip("/")
-            await page.goto(base + "/signin")
-            await page.fill("#staff_id", "mona")
-            await page.fill("#pin", PINS["mona"])
-            await page.click("button[type=submit]")
-            await page.wait_for_url(base + "/today")
-            await page.goto(base + "/reports/sales")
-            await page.select_option("select[name=by]", "category")
-            await page.click("#report-filters button[type=submit]")
-            await expect(page.locator("#report-net")).to_have_text("€5,000.00")
-            chart = page.locator("svg#chart-sales")
-            await expect(chart).to_be_visible()
-            assert "Net sales by category" in await chart.locator("title").first.text_content()
-            await expect(page.locator("#report-table tbody tr")).to_have_count(1)
-            await expect(page.locator("#report-table tbody")).to_contain_text("Ring")
-            assert await page.evaluate("document.documentElement.scrollWidth") <= size[0]
-            async with page.expect_download() as info:
-                await page.click("#report-csv")
-            download = await info.value
-            text = open(await download.path(), encoding="utf-8").read()
-            assert text.splitlines()[0].startswith("Category,Sales,Units")
-            assert text.splitlines()[-1].startswith("All,2,2")
-            await page.click("#report-table tbody a.show-entries")
-            await page.wait_for_url("**/reports/entries?**")
-            await expect(page.locator("#entries-table tbody tr")).to_have_count(2)
-            await expect(page.locator("#entries-sum")).to_have_text("€5,000.00")
-            await expect(page.locator("#entries-figure")).to_have_text("€5,000.00")
-            await expect(page.locator("#entries-row")).to_have_text("Ring")
-            assert await page.evaluate("document.documentElement.scrollWidth") <= size[0]
-            await browser.close()
-    finally:
-        await server.close()
+    async with signed_in(runtime, size, downloads=True) as (page, base):
+        await page.goto(base + "/reports/sales")
+        await page.select_option("select[name=by]", "category")
+        await page.click("#report-filters button[type=submit]")
+        await expect(page.locator("#report-net")).to_have_text("€5,000.00")
+        chart = page.locator("svg#chart-sales")
+        await expect(chart).to_be_visible()
+        assert "Net sales by category" in await chart.locator("title").first.text_content()
+        await expect(page.locator("#report-table tbody tr")).to_have_count(1)
+        await expect(page.locator("#report-table tbody")).to_contain_text("Ring")
+        assert await page.evaluate("document.documentElement.scrollWidth") <= size[0]
+        async with page.expect_download() as info:
+            await page.click("#report-csv")
+        download = await info.value
+        text = open(await download.path(), encoding="utf-8").read()
+        assert text.splitlines()[0].startswith("Category,Sales,Units")
+        assert text.splitlines()[-1].startswith("All,2,2")
+        await page.click("#report-table tbody a.show-entries")
+        await page.wait_for_url("**/reports/entries?**")
+        await expect(page.locator("#entries-table tbody tr")).to_have_count(2)
+        await expect(page.locator("#entries-sum")).to_have_text("€5,000.00")
+        await expect(page.locator("#entries-figure")).to_have_text("€5,000.00")
+        await expect(page.locator("#entries-row")).to_have_text("Ring")
+        assert await page.evaluate("document.documentElement.scrollWidth") <= size[0]

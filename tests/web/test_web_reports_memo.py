@@ -15,15 +15,13 @@ from datetime import timedelta
 from html import unescape
 
 import pytest
-from aiohttp.test_utils import TestServer
-from browser_helpers import CHROMIUM, chromium_args, needs_chromium
-from playwright.async_api import async_playwright, expect
-from web_helpers import PINS, piece, sign_in
+from browser_helpers import needs_chromium, signed_in
+from playwright.async_api import expect
+from web_helpers import piece, sign_in
 
 from hub.counts.service import Counts
 from hub.counts.settings import CountSettings
 from hub.memo.part import part
-from hub.web.app import create_app
 from tests.builders import client as client_of
 from tests.counts.conftest import FOREIGN, read, stock
 
@@ -190,22 +188,9 @@ async def test_count_accuracy_and_shrinkage_over_http(runtime, client, store):
 @needs_chromium
 @pytest.mark.parametrize("size", [(1024, 768), (390, 844)], ids=["tablet", "phone"])
 async def test_both_reports_read_on_a_tablet_and_a_phone(runtime, store, size):
-    server = TestServer(create_app(runtime), host="127.0.0.1")
-    await server.start_server()
-    try:
-        async with part(runtime) as memo, async_playwright() as pw:
-            await _memo_scene(store, memo)
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=chromium_args())
-            context = await browser.new_context(viewport={"width": size[0], "height": size[1]},
-                                                has_touch=True, accept_downloads=True)
-            page = await context.new_page()
-            page.set_default_timeout(10_000)
-            base = str(server.make_url("")).rstrip("/")
-            await page.goto(base + "/signin")
-            await page.fill("#staff_id", "mona")
-            await page.fill("#pin", PINS["mona"])
-            await page.click("button[type=submit]")
-            await page.wait_for_url(base + "/today")
+    async with part(runtime) as memo:
+        await _memo_scene(store, memo)
+        async with signed_in(runtime, size, downloads=True) as (page, base):
             await page.goto(base + "/reports/memo")
             await expect(page.locator("svg#chart-memo")).to_be_visible()
             await expect(page.locator("#memo-table tbody")).to_contain_text("Atelier Vendôme")
@@ -226,6 +211,3 @@ async def test_both_reports_read_on_a_tablet_and_a_phone(runtime, store, size):
             await expect(page.locator("p.error[role=alert]")).to_contain_text(
                 "ends before it begins")
             assert await page.evaluate("document.documentElement.scrollWidth") <= size[0]
-            await browser.close()
-    finally:
-        await server.close()

@@ -11,16 +11,14 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiohttp.test_utils import TestServer
-from browser_helpers import CHROMIUM, chromium_args, needs_chromium
-from playwright.async_api import async_playwright, expect
-from web_helpers import PINS, sign_in
+from browser_helpers import needs_chromium, signed_in
+from playwright.async_api import expect
+from web_helpers import sign_in
 
 from hub.clienteling.appointments import Appointments
 from hub.clienteling.book import FollowUps
 from hub.clienteling.rules import Rules
 from hub.ledger.ledger import utc_now
-from hub.web.app import create_app
 from tests.builders import client as a_client
 
 
@@ -143,28 +141,11 @@ async def test_a_bad_range_is_a_sentence(client, store, query, words):
 @needs_chromium
 @pytest.mark.parametrize("size", [(1024, 768), (390, 844)], ids=["tablet", "phone"])
 async def test_the_page_reads_on_a_tablet_and_a_phone(runtime, outcomes, size):
-    server = TestServer(create_app(runtime), host="127.0.0.1")
-    await server.start_server()
-    try:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=chromium_args())
-            context = await browser.new_context(viewport={"width": size[0], "height": size[1]},
-                                                has_touch=True)
-            page = await context.new_page()
-            page.set_default_timeout(10_000)
-            base = str(server.make_url("")).rstrip("/")
-            await page.goto(base + "/signin")
-            await page.fill("#staff_id", "mona")
-            await page.fill("#pin", PINS["mona"])
-            await page.click("button[type=submit]")
-            await page.wait_for_url(base + "/today")
-            await page.goto(base + "/reports/outcomes")
-            await expect(page.locator("#outcomes-converted")).to_have_text("1")
-            await expect(page.locator("svg#chart-outcomes-appointments")).to_be_visible()
-            table = page.locator("#outcomes-table-appointments-by_associate")
-            await expect(table.locator("tbody tr")).to_have_count(2)
-            await expect(table).to_contain_text("Alex Associate")
-            assert await page.evaluate("document.documentElement.scrollWidth") <= size[0]
-            await browser.close()
-    finally:
-        await server.close()
+    async with signed_in(runtime, size) as (page, base):
+        await page.goto(base + "/reports/outcomes")
+        await expect(page.locator("#outcomes-converted")).to_have_text("1")
+        await expect(page.locator("svg#chart-outcomes-appointments")).to_be_visible()
+        table = page.locator("#outcomes-table-appointments-by_associate")
+        await expect(table.locator("tbody tr")).to_have_count(2)
+        await expect(table).to_contain_text("Alex Associate")
+        assert await page.evaluate("document.documentElement.scrollWidth") <= size[0]

@@ -9,14 +9,12 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiohttp.test_utils import TestServer
-from browser_helpers import CHROMIUM, chromium_args, needs_chromium
-from playwright.async_api import async_playwright, expect
-from web_helpers import PINS, piece, sign_in
+from browser_helpers import needs_chromium, signed_in
+from playwright.async_api import expect
+from web_helpers import piece, sign_in
 
 from hub.ledger.ledger import utc_now
 from hub.store import Store, init_store
-from hub.web.app import create_app
 
 RATES = {"id": "m-rates-1", "type": "rates", "chain": "maison", "store": "test-01",
          "issued_at": "2026-12-03T08:00:00Z", "body": {"rates": [
@@ -147,35 +145,18 @@ async def test_a_reversed_or_absurd_turnover_range_is_refused_in_a_sentence(clie
 async def test_the_stock_report_reads_on_a_tablet_and_a_phone(runtime, store, size):
     await store.sales.complete(register_id="R1", actor="mona", lines=[{"item_id": "P001"}],
                                tenders=[{"type": "cash", "amount": 250_000}])
-    server = TestServer(create_app(runtime), host="127.0.0.1")
-    await server.start_server()
-    try:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=chromium_args())
-            context = await browser.new_context(viewport={"width": size[0], "height": size[1]},
-                                                has_touch=True, accept_downloads=True)
-            page = await context.new_page()
-            page.set_default_timeout(10_000)
-            base = str(server.make_url("")).rstrip("/")
-            await page.goto(base + "/signin")
-            await page.fill("#staff_id", "mona")
-            await page.fill("#pin", PINS["mona"])
-            await page.click("button[type=submit]")
-            await page.wait_for_url(base + "/today")
-            await page.goto(base + "/reports/stock")
-            await expect(page.locator("#stock-pieces")).to_have_text("6")
-            await expect(page.locator("svg#chart-turnover")).to_be_visible()
-            await page.select_option("select[name=turnover_by]", "designer")
-            await page.click("#turnover-filters button[type=submit]")
-            await expect(page.locator("#turnover-table tbody")).to_contain_text("Maison")
-            await expect(page.locator("#slow-table tbody tr")).to_have_count(6)
-            assert await page.evaluate("document.documentElement.scrollWidth") <= size[0]
-            async with page.expect_download() as info:
-                await page.click("#turnover-csv")
-            text = open(await (await info.value).path(), encoding="utf-8").read()
-            assert text.splitlines()[0].startswith("Designer,Units sold,Pieces held")
-            await page.click("#slow-table tbody tr:first-child a")
-            await page.wait_for_url("**/items/OLD-1")
-            await browser.close()
-    finally:
-        await server.close()
+    async with signed_in(runtime, size, downloads=True) as (page, base):
+        await page.goto(base + "/reports/stock")
+        await expect(page.locator("#stock-pieces")).to_have_text("6")
+        await expect(page.locator("svg#chart-turnover")).to_be_visible()
+        await page.select_option("select[name=turnover_by]", "designer")
+        await page.click("#turnover-filters button[type=submit]")
+        await expect(page.locator("#turnover-table tbody")).to_contain_text("Maison")
+        await expect(page.locator("#slow-table tbody tr")).to_have_count(6)
+        assert await page.evaluate("document.documentElement.scrollWidth") <= size[0]
+        async with page.expect_download() as info:
+            await page.click("#turnover-csv")
+        text = open(await (await info.value).path(), encoding="utf-8").read()
+        assert text.splitlines()[0].startswith("Designer,Units sold,Pieces held")
+        await page.click("#slow-table tbody tr:first-child a")
+        await page.wait_for_url("**/items/OLD-1")
