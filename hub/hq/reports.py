@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from hub.core.errors import Invalid
 from hub.ledger.journal import ENTRY_COLUMNS, Entry
-from hub.reports.sales import ask_days
+from hub.reports.sales import ask_days, derived, period_key
 from hub.reports.stock import HELD
 from hub.sync.hqstore import Db, Fact, HQPart, HQStorage
 
@@ -177,23 +177,6 @@ def ask(query: dict[str, str], today: date) -> Asked:
     if problems:
         raise Invalid.many(problems)
     return Asked(first, last, by, figure)
-
-
-def period_key(by: str, day: date) -> str:
-    """The row a day falls in, keyed as the store's report keys it."""
-    if by == "week":
-        year, week, _ = day.isocalendar()
-        return f"{year}-W{week:02d}"
-    if by == "month":
-        return f"{day.year}-{day.month:02d}"
-    return day.isoformat()
-
-
-def derived(f: dict[str, int]) -> dict[str, Any]:
-    """The figures with what is read from them, as the store reads it: the average basket
-    and the attachment rate (basis points of sales of two pieces or more; None: no sale)."""
-    return {**f, "average_basket": f["net"] // f["sales"] if f["sales"] else 0,
-            "attachment_bp": f["attached"] * 10_000 // f["sales"] if f["sales"] else None}
 
 
 class ChainReport:

@@ -193,12 +193,12 @@ class SalesReport:
     def _totals(self, tx: Any, first: date, last: date) -> dict[str, Any]:
         row = tx.one(f"SELECT {_SUMS} FROM report_sales WHERE dimension = 'store' AND"
                      " hour BETWEEN ? AND ?", self.hours(first, last))
-        return _derived({f: row[f] or 0 for f in FIGURES})
+        return derived({f: row[f] or 0 for f in FIGURES})
 
     def _rows(self, tx: Any, by: str, first: date, last: date) -> list[dict[str, Any]]:
         lo, hi = self.hours(first, last)
         if by not in PERIODS:  # summed by the database: a few rows come back
-            rows = [{"key": r["value"], **_derived({f: r[f] for f in FIGURES})}
+            rows = [{"key": r["value"], **derived({f: r[f] for f in FIGURES})}
                     for r in tx.all(f"SELECT value, {_SUMS} FROM report_sales WHERE"
                                     " dimension = ? AND hour BETWEEN ? AND ? GROUP BY value",
                                     (by, lo, hi))]
@@ -209,7 +209,7 @@ class SalesReport:
             sums = grouped[period_key(by, self.local_day(r["hour"]))]
             for i, f in enumerate(FIGURES):
                 sums[i] += r[f]
-        return [{"key": k, **_derived(dict(zip(FIGURES, v, strict=True)))}
+        return [{"key": k, **derived(dict(zip(FIGURES, v, strict=True)))}
                 for k, v in grouped.items()]
 
     def row(self, tx: Any, by: str, key: str, first: date, last: date) -> dict[str, Any]:
@@ -219,13 +219,13 @@ class SalesReport:
         if by not in PERIODS:
             found = tx.one(f"SELECT {_SUMS} FROM report_sales WHERE dimension = ? AND"
                            " value = ? AND hour BETWEEN ? AND ?", (by, key, lo, hi))
-            return _derived({f: found[f] or 0 for f in FIGURES})
+            return derived({f: found[f] or 0 for f in FIGURES})
         sums = dict.fromkeys(FIGURES, 0)
         for r in hours_rows(tx, "store", lo, hi):
             if period_key(by, self.local_day(r["hour"])) == key:
                 for f in FIGURES:
                     sums[f] += r[f]
-        return _derived(sums)
+        return derived(sums)
 
 
 _SUMS = ", ".join(f"SUM({f}) AS {f}" for f in FIGURES)
@@ -241,11 +241,14 @@ def _hide_cost(*figures: dict[str, Any]) -> None:
             f.pop(name, None)
 
 
-def _derived(f: dict[str, int]) -> dict[str, Any]:
+def derived(f: dict[str, int]) -> dict[str, Any]:
     """The figures with what is read from them: the average basket, the attachment rate
-    (the share of sales of two pieces or more, in basis points) and the margin."""
-    margin = f["costed"] - f["cost"]
-    return {**f, "average_basket": f["net"] // f["sales"] if f["sales"] else 0,
-            "attachment_bp": f["attached"] * 10_000 // f["sales"] if f["sales"] else None,
-            "margin": margin,
-            "margin_bp": margin * 10_000 // f["costed"] if f["costed"] > 0 else None}
+    (the share of sales of two pieces or more, in basis points) and, where the cost is
+    known (HQ's roll-up keeps none), the margin."""
+    out = {**f, "average_basket": f["net"] // f["sales"] if f["sales"] else 0,
+           "attachment_bp": f["attached"] * 10_000 // f["sales"] if f["sales"] else None}
+    if "costed" in f:
+        margin = f["costed"] - f["cost"]
+        out.update(margin=margin,
+                   margin_bp=margin * 10_000 // f["costed"] if f["costed"] > 0 else None)
+    return out

@@ -13,42 +13,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import given
 from hypothesis import strategies as st
 from pypdf import PdfReader
+from web_helpers import NAMES, sign_in
 
 from hub.core.errors import Invalid
-from hub.layers import LAYERS
 from hub.reports.pdf import EARLIEST, ask_day, ask_month
-from hub.runtime import Options, Runtime
-from hub.store import Store, init_store
-from hub.web.app import create_app
 from hub.workshop.part import part
-from tests.web.web_helpers import NAMES, PINS, ROLES, piece, sign_in
-
-
-@pytest.fixture
-async def store(tmp_path):
-    config = init_store(tmp_path / "store", "test-01", "Maison Test", "EUR")
-    store = await Store.open(config)
-    await store.items.receive_many([piece(f"P{n:03d}") for n in range(1, 6)], actor="test")
-    yield store
-    await store.close()
-
-
-@pytest.fixture
-async def runtime(store):
-    for staff_id, pin in PINS.items():
-        await store.staff.enroll(staff_id, NAMES[staff_id], ROLES[staff_id], pin, actor="test")
-    return Runtime(store.config, store, store.bus, Options(
-        host="127.0.0.1", port=0, insecure_http=True, zeroconf=False), LAYERS)
-
-
-@pytest.fixture
-async def client(runtime):
-    async with TestClient(TestServer(create_app(runtime))) as client:
-        yield client
 
 
 def _at(store, day: date, hour: int):
