@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,11 +17,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from hub import doctor
+from hub import doctor, keys_cli, layers  # keys_cli: `loupe keys ...` and its named command
 from hub.config import load_config, resolve_data_dir
 from hub.control import (
     HUB_COMMANDS,
     Books,
+    BooksHeld,
+    BooksLock,
     CommandError,
     book_command,
     data_dir_arg,
@@ -30,10 +34,12 @@ from hub.control import (
 )
 from hub.generate import generate
 from hub.imports import ImportError_, import_clients, import_items
+from hub.ledger import upgrade
 from hub.ledger.audit import verify_on_cores
 from hub.ledger.export import export_journal
 from hub.ledger.journal import read_export, verify_chain
 from hub.ledger.keys import public_key_fingerprint
+from hub.ledger.schema import LEDGER
 from hub.words import ENGLISH, words_for
 
 # -- data in ------------------------------------------------------------------------------------
@@ -135,8 +141,22 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
         where = f"store {head.get('store_id')}, key {public_key_fingerprint(bytes.fromhex(key_hex))}"
     else:
         config = load_config(resolve_data_dir(args.data_dir))
-        verdict = verify_on_cores(config.db_path, config.store_id, pinned,
-                                  signatures=signatures, processes=args.processes)
+        schemas = (LEDGER, *layers.schemas(layers.areas()))
+        upgrade.refuse_newer_file(config.db_path, schemas)  # a downgrade: said, not guessed at
+        # Held while no hub runs, so the tip verified is the tip recorded (what `loupe run`
+        # asks of books an upgrade will migrate); a running hub's books are migrated already.
+        try:
+            lock: Any = BooksLock.acquire(config.data_dir, "loupe ledger verify")
+        except (BooksHeld, OSError):
+            lock = contextlib.nullcontext()
+        with lock:
+            verdict = verify_on_cores(config.db_path, config.store_id, pinned,
+                                      signatures=signatures, processes=args.processes)
+            if verdict.ok and isinstance(lock, BooksLock):
+                try:
+                    upgrade.record_verified_file(config.db_path, schemas, verdict.count)
+                except sqlite3.Error as exc:  # e.g. an auditor's read-only copy
+                    print(f"(not recorded as verified: {exc})", file=sys.stderr)
         where = f"store {config.store_id}"
     print(verdict)
     if not args.quiet:
@@ -274,6 +294,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     data_dir_arg(p)
     p.add_argument("--json", action="store_true", help="the findings as JSON")
     p.set_defaults(func=cmd_doctor)
+
+    keys_cli.add_commands(sub)
 
     items = sub.add_parser("items", help="pieces and stock").add_subparsers(
         dest="items_command", metavar="ACTION", required=True)

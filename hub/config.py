@@ -25,7 +25,7 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 # Sections other layers own; the core checks only that they are tables.
 _OWNED_ELSEWHERE = {"web", "devices", "sync", "counts", "receipts", "clienteling", "tiers",
                     "appointments", "loyalty", "workshop", "layaway", "pricing",
-                    "gift_cards", "currency", "tax_free", "buying"}
+                    "gift_cards", "currency", "tax_free", "buying", "backup"}
 _KNOWN = {"store", "keys", "registers", "tax_rates", "sales", "epc"} | _OWNED_ELSEWHERE
 
 
@@ -383,4 +383,12 @@ company_prefix = 0             # GID-96 manager number for tags this store encod
 # object_class = 17            # this store's class in it (default: one from the store id)
 
 # Staff are enrolled with `loupe staff add` (PINs are hashed, names encrypted in the books).
+
+# The nightly encrypted backup (`loupe backup` now): to HQ's key once enrolled, and to a
+# passphrase if one is set. Without a path there is no nightly backup; `loupe doctor` says so.
+# [backup]
+# path = "/media/loupe-backup"   # a USB stick or a second disk
+# at = "03:00"                   # store time
+# keep = 14                      # the newest kept at the path
+# passphrase_file = "/etc/loupe/backup.pass"   # 0600
 '''

@@ -22,9 +22,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from hub import layers, systemd
+from hub.backup.restore import refuse_if_restoring
 from hub.bus import EventBus
 from hub.config import Config
 from hub.control import BooksHeld, BooksLock, ControlError
+from hub.ledger import schema, upgrade
 from hub.runtime import Layer, Options, Runtime
 from hub.store import Store
 
@@ -45,8 +47,12 @@ async def running(config: Config, options: Options, lock: BooksLock | None = Non
                   with_layers: tuple[Layer, ...] = layers.LAYERS) -> AsyncIterator[Runtime]:
     """Take the store's lock (unless `lock` is already held), open the books and start every
     layer's part; yields the Runtime; stops all in reverse."""
+    refuse_if_restoring(config.data_dir)  # a restore that has not fetched HQ's entries yet
     lock = lock or hold_books(config.data_dir, options)
     try:
+        if not options.demo:  # books of an earlier Loupe: verified by this one before migrated
+            await asyncio.to_thread(upgrade.refuse_unverified, config.db_path, (
+                schema.LEDGER, *layers.schemas(layers.areas(with_layers))), config.data_dir)
         bus = EventBus(asyncio.get_running_loop())
         store = await Store.open(config, bus, with_layers=with_layers)
         runtime = Runtime(config, store, bus, options, with_layers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hub.backup.demo import demo_backup
 from hub.buying.demo import demo_buying
 from hub.clienteling.demo import demo_day, earning_points, tiers_reviewed
 from hub.config import Config, load_config
@@ -44,6 +45,7 @@ async def prepare_demo(data_dir: Path, *, items: int, clients: int, sales: int,
             await demo_travel(store, "sophie")  # HQ's exchange rates, a tourist's tax-free form
             await demo_buying(store, "sophie", "marc")  # a trade-in, scrap on hold, a melt
             await demo_reports(store, "marc")  # this month's target on the dashboard
+            staff_lines += await demo_backup(config)  # the stick beside it, and a first one
         else:
             staff_lines = await seed_demo_staff(store)
         summary = await store.summary()

@@ -21,7 +21,10 @@ from pathlib import Path
 from cryptography import x509
 
 from hub import layers
-from hub.config import Config
+from hub.backup.archive import last_backup
+from hub.backup.settings import read_settings as backup_settings
+from hub.config import Config, ConfigError
+from hub.ledger.keys import is_protected
 from hub.ledger.ledger import verify_database
 from hub.sync.model import Enrollment
 from hub.sync.settings import Broker, read_settings
@@ -59,7 +62,8 @@ def _key_file(config: Config) -> Iterator[Finding]:
         yield Finding(WARNING, "master key", f"{path} belongs to another user (uid {st.st_uid})",
                       f"chown $(id -u) {path}, or run as the hub's user")
     else:
-        yield Finding(OK, "master key", f"{path}: only its owner may read it")
+        under = ", under a passphrase" if is_protected(path) else ""
+        yield Finding(OK, "master key", f"{path}: only its owner may read it{under}")
 
 
 def _disk(config: Config) -> Iterator[Finding]:
@@ -217,6 +221,36 @@ def _broker(broker: Broker | None,
     yield Finding(OK, "HQ broker", f"{broker.host}:{broker.port} answers")
 
 
+def _backup(config: Config, now: datetime) -> Iterator[Finding]:
+
+    try:
+        settings = backup_settings(config)
+    except ConfigError as exc:
+        yield Finding(PROBLEM, "backup", f"loupe.toml: {exc}", "correct the [backup] section")
+        return
+    last = last_backup(config.data_dir)
+    fix = f"loupe backup --data-dir {config.data_dir}"
+    if settings.path is None:
+        yield Finding(WARNING, "backup", "no nightly backup is set up" + (
+            f" (the last one by hand: {last['at']})" if last else ""),
+            "set backup.path in loupe.toml (a USB stick, a second disk), then " + fix)
+        return
+    if last is None:
+        yield Finding(WARNING, "backup", f"no backup has been written to {settings.path} yet",
+                      fix)
+        return
+    hours = (now - datetime.fromisoformat(last["at"])).total_seconds() / 3600
+    said = (f"the last backup is {hours:.0f} hours old, through entry {last['seq']}"
+            f" ({Path(last['path']).name})")
+    if hours > 72:
+        yield Finding(PROBLEM, "backup", said, f"{fix} (and see why the nightly one failed:"
+                      " journalctl -u loupe)")
+    elif hours > 36:
+        yield Finding(WARNING, "backup", said, f"{fix} (is the stick at {settings.path}?)")
+    else:
+        yield Finding(OK, "backup", said)
+
+
 def examine(config: Config, hq: Hq | None = None, *, now: datetime | None = None,
             connect: Callable[[tuple[str, int], float], socket.socket] =
             socket.create_connection) -> list[Finding]:
@@ -224,7 +258,8 @@ def examine(config: Config, hq: Hq | None = None, *, now: datetime | None = None
     now = now or datetime.now(UTC)
     hq = hq or hq_of(config)
     return [*_key_file(config), *_books(config), *_disk(config), *_memory(),
-            *_certificates(config, hq, now), *_broker(hq.broker, connect)]
+            *_certificates(config, hq, now), *_broker(hq.broker, connect),
+            *_backup(config, now)]
 
 
 def worst(findings: list[Finding]) -> int:

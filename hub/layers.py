@@ -34,6 +34,7 @@ LAYER_PACKAGES = (
     "hub.transfers",
     "hub.buying",
     "hub.reports",
+    "hub.backup",
     "hub.web",
 )
 

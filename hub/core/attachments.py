@@ -355,7 +355,9 @@ class Attachments:
         return self.folder / file_hash[:2] / file_hash
 
     def _file_key(self, key_id: str) -> bytes:
-        _, data_key = self.ledger.keyring.get(key_id)
+        # The key's first version: a file names no version, and rotation seals new
+        # entries, not files already kept.
+        data_key = self.ledger.keyring.first(key_id)
         return HKDF(hashes.SHA256(), 32, salt=None, info=_HKDF_INFO).derive(data_key)
 
     def _aad(self, file_hash: str, key_id: str) -> bytes:

@@ -35,6 +35,7 @@ from hub.ledger.journal import (
     canonical_json,
     open_payload,
     seal,
+    verify_chain,
     verify_rows,
 )
 from hub.ledger.keys import (
@@ -82,6 +83,7 @@ class Tx:
         self.tip = tip
         self.entries: list[tuple[Entry, dict[str, Any]]] = []
         self._new_keys: list[str] = []
+        self._new_versions: list[tuple[str, int]] = []  # rotated in this transaction
         self._destroyed_keys: list[str] = []
         self.after_commit: list[Callable[[], None]] = []
 
@@ -107,7 +109,13 @@ class Tx:
         """Seal one entry (next seq, chained to the tip, signed) and project it."""
         keyring = self._ledger.keyring
         version, data_key = keyring.get(key_id)
-        entry = seal(store_id=self.store_id, seq=self.seq + 1, ts=self._ledger.clock(),
+        ledger = self._ledger
+        # Never earlier than the entry before: a wall clock stepped back (NTP correcting
+        # it, a box booting without its real-time clock) must not date an entry before
+        # one already written. The time stands still until the clock catches up.
+        ts = max(ledger.clock(), ledger.last_ts)
+        ledger.last_ts = ts
+        entry = seal(store_id=self.store_id, seq=self.seq + 1, ts=ts,
                      kind=kind, actor=actor, subject=subject, key_id=key_id, key_version=version,
                      data_key=data_key, plaintext=canonical_json(payload),
                      prev_hash=self.tip, sign=keyring.sign)
@@ -127,15 +135,78 @@ class Tx:
             "INSERT INTO keys (key_id, version, wrapped, created_seq) VALUES (?,?,?,?)",
             (key_id, version, blob, self.seq + 1))
 
+    def rotate_key(self, key_id: str) -> int:
+        """A new version of a data key (`store`, a client's): entries from here on are
+        sealed with it; older versions stay held, so what they sealed stays readable. A
+        destroyed key (a forgotten client) raises KeyDestroyed: it never comes back."""
+        version, blob = self._ledger.keyring.rotate(key_id)
+        self._new_versions.append((key_id, version))
+        self.conn.execute(
+            "INSERT INTO keys (key_id, version, wrapped, created_seq) VALUES (?,?,?,?)",
+            (key_id, version, blob, self.seq + 1))
+        return version
+
     def destroy_key(self, key_id: str) -> None:
-        """Shred a data key: its entries stay in the chain but can never be read again."""
+        """Shred a data key, every version: its entries stay in the chain but can never be
+        read again."""
         self.conn.execute("UPDATE keys SET wrapped = NULL, destroyed_seq = ? WHERE key_id = ?",
                           (self.seq, key_id))
         self._destroyed_keys.append(key_id)
 
+    # -- a restore: taking back what HQ kept -----------------------------------------------
+
+    def adopt(self, entries: list[Entry]) -> None:
+        """Entries this store wrote and HQ kept, taken back after a restore (`loupe
+        restore`): they must continue this journal's chain under this store's signatures,
+        every one checked; they are stored exactly as they were and projected as if new."""
+        assert self._ledger.public_key is not None
+        verdict = verify_chain(entries, self.store_id, self._ledger.public_key,
+                               start_seq=self.seq + 1, start_hash=self.tip, signatures="all")
+        if not verdict.ok:
+            raise LedgerError(f"the entries from HQ do not continue this journal: {verdict}")
+        for entry in entries:
+            self.conn.execute(
+                f"INSERT INTO journal ({ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (entry.seq, entry.ts, entry.kind, entry.actor, entry.subject, entry.key_id,
+                 entry.key_version, entry.payload, entry.prev_hash, entry.hash,
+                 entry.signature))
+            self.seq, self.tip = entry.seq, entry.hash
+            payload = self._ledger.decrypt(entry)
+            self._ledger.projector.apply(self, entry, payload)
+            if payload is not None:
+                self.entries.append((entry, payload))
+
+    def adopt_key(self, key_id: str, version: int, secret: bytes | None) -> None:
+        """A data key made after the backup, as HQ kept it (None: HQ destroyed it, a
+        forgotten client): held again, wrapped by this box's master key."""
+        keyring = self._ledger.keyring
+        if secret is None:
+            if keyring.is_destroyed(key_id):
+                return
+            if not self.conn.execute("SELECT 1 FROM keys WHERE key_id = ?",
+                                     (key_id,)).fetchone():
+                self.conn.execute("INSERT INTO keys (key_id, version, wrapped, created_seq,"
+                                  " destroyed_seq) VALUES (?, ?, NULL, NULL, ?)",
+                                  (key_id, version, self.seq))
+            self.destroy_key(key_id)
+            return
+        if keyring.has(key_id, version) or keyring.is_destroyed(key_id):
+            return  # in the backup already
+        if keyring.has(key_id):  # a version rotated after the backup
+            blob = keyring.add_version(key_id, version, secret)
+            self._new_versions.append((key_id, version))
+        else:
+            _, blob = keyring.new_key(key_id, secret, version)
+            self._new_keys.append(key_id)
+        self.conn.execute(
+            "INSERT INTO keys (key_id, version, wrapped, created_seq) VALUES (?,?,?,?)",
+            (key_id, version, blob, self.seq + 1))
+
     def _rolled_back(self) -> None:
         for key_id in self._new_keys:
             self._ledger.keyring.discard(key_id)
+        for key_id, version in self._new_versions:
+            self._ledger.keyring.discard(key_id, version)
 
     def _committed(self) -> None:
         for key_id in self._destroyed_keys:
@@ -154,9 +225,9 @@ class Ledger:
         self.db_path = db_path
         self.schemas = schemas
         self.store_id = store_id
-        # When an entry says it was written. Only the demo's generator sets another (a year
-        # of history, walking forward, before the hub serves): the hub's entries say now.
-        self.clock: Callable[[], str] = utc_now
+        # When an entry says it was written (see `clock`), and the last one written.
+        self._clock: Callable[[], str] = utc_now
+        self.last_ts = ""
         self.keyring = keyring
         self.projector = projector
         self.on_commit = on_commit
@@ -222,7 +293,8 @@ class Ledger:
         refuses), so it can sit beside the running hub, the one writer of these books."""
         if not db_path.exists():
             raise LedgerError(f"{db_path}: no database (run `loupe init` first)")
-        master = load_master_key(master_key_file)
+        # On a thread: a protected master key may wait for its passphrase to be typed.
+        master = await asyncio.to_thread(load_master_key, master_key_file)
         keyring = Keyring(store_id, master)
         ledger = cls(db_path, store_id, keyring, projector, on_commit, schemas)
         if read_only:
@@ -281,9 +353,10 @@ class Ledger:
         if signing is None or public_key_bytes(signing.public_key()) != \
                 public_key_bytes(self.public_key):
             raise LedgerError("the store's signing key does not match its public key")
-        row = conn.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
+        row = conn.execute("SELECT seq, hash, ts FROM journal ORDER BY seq DESC LIMIT 1"
+                           ).fetchone()
         if row:
-            self._seq, self._tip = row[0], bytes(row[1])
+            self._seq, self._tip, self.last_ts = row[0], bytes(row[1]), row[2]
 
     async def close(self) -> None:
         """Finish every queued command (their commits included), then close."""
@@ -296,6 +369,18 @@ class Ledger:
         for reader in self._readers:
             await reader.close()
         self._readers.clear()
+
+    @property
+    def clock(self) -> Callable[[], str]:
+        """When an entry says it was written: the wall clock (`utc_now`). Entries keep
+        their order if it steps back (`Tx.append`). Only the demo's generator and tests set
+        another, to write a past on purpose: setting a clock starts its own order."""
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], str]) -> None:
+        self._clock = clock
+        self.last_ts = ""
 
     @property
     def seq(self) -> int:
@@ -531,7 +616,7 @@ class Ledger:
     def decrypt(self, entry: Entry) -> dict[str, Any] | None:
         """The entry's payload, or None when its key was destroyed (a forgotten client)."""
         try:
-            _, key = self.keyring.get(entry.key_id)
+            _, key = self.keyring.get(entry.key_id, entry.key_version)
         except KeyDestroyed:
             return None
         return open_payload(entry, self.store_id, key)

@@ -53,6 +53,24 @@ CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal
 BEGIN SELECT RAISE(ABORT, 'the journal is append-only: entries cannot be deleted'); END;
 """
 
+# v2: a key id holds several versions (rotation, `loupe keys rotate`): the key is (key_id,
+# version). The rows are copied as they are, so any older database keeps every key.
+_LEDGER_V2 = """
+CREATE TABLE keys_v2 (
+    key_id        TEXT NOT NULL,
+    version       INTEGER NOT NULL,
+    wrapped       BLOB,               -- NULL once destroyed: every version of the key id
+    created_seq   INTEGER,
+    destroyed_seq INTEGER,
+    PRIMARY KEY (key_id, version)
+);
+INSERT INTO keys_v2 (key_id, version, wrapped, created_seq, destroyed_seq)
+    SELECT key_id, version, wrapped, created_seq, destroyed_seq FROM keys;
+DROP TABLE keys;
+ALTER TABLE keys_v2 RENAME TO keys;
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -78,7 +96,9 @@ class Schema:
         return self.migrations[-1].version if self.migrations else 0
 
 
-LEDGER = Schema("ledger", (Migration(1, _LEDGER_V1),))
+LEDGER = Schema("ledger", (Migration(1, _LEDGER_V1), Migration(2, _LEDGER_V2)))
+
+
 class SchemaError(Exception):
     pass
 
@@ -122,7 +142,9 @@ def migrate(conn: sqlite3.Connection, schemas: tuple[Schema, ...],
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            needs_rebuild = needs_rebuild or (migration.rebuild and current > 0)
+            # Books that existed before (any area recorded), even for an area new to them:
+            # its tables derive from past entries. A new store has nothing to rebuild.
+            needs_rebuild = needs_rebuild or (migration.rebuild and bool(versions))
             current = migration.version
     return needs_rebuild
 

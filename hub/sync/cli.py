@@ -21,6 +21,7 @@ from hub.hq.console import cli as console_cli
 from hub.ledger.keys import public_key_fingerprint
 from hub.logs import setup_logging
 from hub.sync.enroll import EnrollError, HQKeys, enroll_store, read_bundle
+from hub.sync.escrow import EscrowError, open_escrow, write_master_key
 from hub.sync.hq import Receiver, open_hq, publish_signed
 from hub.sync.pgstore import PostgresError
 from hub.sync.settings import Broker
@@ -300,6 +301,36 @@ def cmd_hq_verify(args: argparse.Namespace) -> int:
     return 0 if verdict.startswith("ok") else 1
 
 
+def cmd_hq_escrow(args: argparse.Namespace) -> int:
+    """A store's master key file from its escrow (kept from its hellos, or a file it wrote
+    with `loupe keys escrow`), written 0600 and never over an existing file."""
+
+    keys = _hq(args)
+    if args.from_file:
+        try:
+            sealed = Path(args.from_file).read_bytes()
+        except OSError as exc:
+            raise CommandError(f"cannot read {args.from_file}: {exc}") from None
+    else:
+        hq = open_hq(keys)
+        try:
+            sealed = hq.storage.escrow(args.store)
+        finally:
+            hq.storage.close()
+        if sealed is None:
+            raise CommandError(f"HQ holds no escrow of store {args.store!r}: its hub has not"
+                               " said hello since it was enrolled, or runs a Loupe from"
+                               " before escrow")
+    try:
+        write_master_key(Path(args.out), open_escrow(keys.box, sealed))
+    except EscrowError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"wrote {args.out}: store {args.store}'s master key (0600). Carry it to the store"
+          " by hand and put it in place of its master.key (docs/operations.md, \"What to do"
+          " when\")")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("enroll", help="join this hub to its chain with HQ's enrollment bundle")
     data_dir_arg(p)
@@ -337,6 +368,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    " unique among them: letters, digits, '-', '_')")
     console_cli.add_run_options(p)  # --web: HQ's console in the same process
     p.set_defaults(func=cmd_hq_run)
+    p = hq_parser("escrow", "write a store's master key file from HQ's escrow of it")
+    p.add_argument("--store", required=True, help="the store id")
+    p.add_argument("--out", required=True, help="the key file to write (0600, never"
+                                                " overwritten)")
+    p.add_argument("--from-file", help="open this escrow file (`loupe keys escrow`) instead"
+                                       " of the one HQ keeps")
+    p.set_defaults(func=cmd_hq_escrow)
     console_cli.add_commands(hq_parser, lambda args: open_hq(_hq(args)))  # `hq staff`
     shop.add_command(hq_parser)  # `loupe hq shop-secret`
 

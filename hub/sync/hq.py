@@ -21,6 +21,7 @@ hands the message to a `Sender`, and answers the store with a signed `notificati
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -40,12 +41,13 @@ from hub.core.entries import piece_changes
 from hub.core.hq import MESSAGE_TYPES
 from hub.core.outbox import CONTACT_PURPOSE
 from hub.giftcards import chain as gift_card_chain
-from hub.hq import deliveries, transfers
+from hub.hq import backups, deliveries, transfers
 from hub.hq.console.part import record_hub_version
 from hub.hq.parts import HQ_PARTS
 from hub.ledger.journal import Entry, entry_hash, open_payload, verify_chain
 from hub.ledger.ledger import utc_now
 from hub.sync.enroll import HQKeys, hello_proof
+from hub.sync.escrow import EscrowError, open_escrow
 from hub.sync.hqstore import Fact, HQPart, HQStorage, SqliteHQStorage, StoreRow
 from hub.sync.mqtt import make_client
 from hub.sync.pgstore import PostgresHQStorage
@@ -57,6 +59,7 @@ from hub.sync.wire import (
     WireError,
     WrappedKey,
     decode_batch,
+    encode_batches,
     key_aad,
     load_ed25519_public,
     load_x25519_public,
@@ -142,6 +145,10 @@ class SpoolSender:
         return Outcome("sent")
 
 
+# A restored store's catch-up travels in messages of at most this size.
+CATCH_UP_BYTES = 256 * 1024
+
+
 @dataclass
 class HQ:
     """HQ's logic, independent of the broker: ingest batches and hellos, make messages."""
@@ -189,25 +196,43 @@ class HQ:
         else:
             outcome = "known"
         self._put_keys(store_id, parse_keys(doc.get("keys", []), f"hello from {store_id}"))
+        self._keep_escrow(store_id, doc.get("escrow"))
         self.storage.contact(store_id)
         record_hub_version(self.storage, store_id, doc.get("hub_version"))  # console's
         return outcome
 
+    def _keep_escrow(self, store_id: str, text: Any) -> None:
+        """Keep the store's master key escrow (hub/sync/escrow.py) once it opens with HQ's
+        box key; a hub from before escrow sends none."""
+        if text is None:
+            return
+        try:
+            sealed = base64.b64decode(text, validate=True)
+            open_escrow(self.keys.box, sealed)
+        except (EscrowError, ValueError, TypeError) as exc:
+            log.warning("a store's master key escrow was refused",
+                        extra={"store_id": store_id, "reason": str(exc)})
+            return
+        self.storage.put_escrow(store_id, sealed)
+
     def _put_keys(self, store_id: str, raw_keys: list[WrappedKey]) -> None:
+        # Known: (key id, version) held, or a key id destroyed (every version of it).
         known = self.known_keys.get(store_id)
         if known is None:
-            known = self.known_keys[store_id] = set(self.storage.keys(store_id))
+            known = self.known_keys[store_id] = {
+                k if wrapped is None else (k, v)
+                for k, (v, wrapped) in self.storage.keys(store_id).items()}
         keys = []
         for raw in raw_keys:
             key_id, version = raw.key_id, raw.version
-            if key_id in known:
+            if key_id in known or (key_id, version) in known:
                 continue  # held already, or destroyed: a resend never brings a key back
             # Opening it proves it is a real key for this store and key id, sealed to us.
             open_sealed(self.keys.box, raw.wrapped, key_aad(self.chain, store_id, key_id, version))
             keys.append((key_id, version, raw.wrapped))
         if keys:
             self.storage.put_keys(store_id, keys)
-            known.update(k for k, _, _ in keys)
+            known.update((k, v) for k, v, _ in keys)
 
     def ingest(self, store_id: str, data: bytes) -> Ingested:
         """Check and store one batch; returns HQ's head for the ack."""
@@ -276,17 +301,20 @@ class HQ:
                                start_seq=run[-1].seq, start_hash=run[-1].prev_hash)
         return None if verdict.ok else f"seq {verdict.bad_seq}: {verdict.reason}"
 
-    def _data_key(self, store_id: str, key_id: str, cache: dict[str, Any]) -> bytes | None:
-        if key_id not in cache:
-            held = self.storage.keys(store_id).get(key_id)
-            cache[key_id] = None
-            if held is not None and held[1] is not None:
-                cache[key_id] = open_sealed(self.keys.box, held[1],
-                                            key_aad(self.chain, store_id, key_id, held[0]))
-        return cache[key_id]
+    def _data_key(self, store_id: str, key_id: str, version: int,
+                  cache: dict[Any, Any]) -> bytes | None:
+        """One version of a store's data key (None: destroyed, or never sent). `cache`
+        holds them by (key id, version), and a key id destroyed in this run as None."""
+        if key_id in cache and cache[key_id] is None:
+            return None
+        if (key_id, version) not in cache:
+            wrapped = self.storage.key(store_id, key_id, version)
+            cache[key_id, version] = None if wrapped is None else open_sealed(
+                self.keys.box, wrapped, key_aad(self.chain, store_id, key_id, version))
+        return cache[key_id, version]
 
-    def decrypt(self, store_id: str, entry: Entry, cache: dict[str, Any]) -> dict[str, Any] | None:
-        key = self._data_key(store_id, entry.key_id, cache)
+    def decrypt(self, store_id: str, entry: Entry, cache: dict[Any, Any]) -> dict[str, Any] | None:
+        key = self._data_key(store_id, entry.key_id, entry.key_version, cache)
         return None if key is None else open_payload(entry, store_id, key)
 
     def project(self, store_id: str, run: list[Entry]) -> list[Fact]:
@@ -412,6 +440,41 @@ class HQ:
                                             "gap": result.gap, "problem": result.problem,
                                             "hello": result.hello})
 
+    def catch_up(self, store_id: str, after: int, limit: int = CATCH_UP_BYTES) -> list[bytes]:
+        """A restored store's way back to every entry HQ acknowledged (`loupe restore`): a
+        signed head (with the keys HQ destroyed, a forgotten client's), then HQ's copy of
+        its journal after `after` in batches, their data keys sealed to the store's own box
+        key. The store checks every entry continues its chain under its own signatures."""
+        row = self.storage.store(store_id)
+        if row is None or row.box_key is None:
+            raise WireError(f"catch-up for {store_id!r}, which HQ never heard from")
+        box = load_x25519_public(row.box_key, "store box key")
+        held = self.storage.keys(store_id)
+        out = [sign_doc(self.keys.signing, {
+            "type": "catch_up", "chain": self.chain, "store": store_id, "after": after,
+            "head": row.head_seq,
+            "destroyed": sorted(k for k, (_, wrapped) in held.items() if wrapped is None)})]
+        sealed: dict[tuple[str, int], WrappedKey] = {}
+        while after < row.head_seq:
+            entries = self.storage.entries(store_id, after, 2000)
+            if not entries:
+                break
+            for entry in entries:
+                which = (entry.key_id, entry.key_version)
+                if which in sealed or held.get(entry.key_id, (0, None))[1] is None:
+                    continue
+                wrapped = self.storage.key(store_id, *which)
+                if wrapped is None:
+                    continue
+                aad = key_aad(self.chain, store_id, *which)
+                sealed[which] = WrappedKey(entry.key_id, entry.key_version, seal_to(
+                    box, open_sealed(self.keys.box, wrapped, aad), aad))
+            out.extend(batch for batch, _ in encode_batches(store_id, entries, sealed, limit))
+            after = entries[-1].seq
+        log.info("HQ sent a restored store its entries", extra={
+            "store_id": store_id, "through": after, "head": row.head_seq})
+        return out
+
     # -- HQ -> store ------------------------------------------------------------------------
 
     def message(self, store_id: str, mtype: str, body: dict[str, Any]) -> tuple[str, bytes]:
@@ -534,7 +597,9 @@ class Receiver:
         # (MQTT 5, 4.8.2), and a store's retained online/offline is what HQ must see when it
         # subscribes. Writing the same flag twice is harmless.
         self.topics = [(f"{share}loupe/{chain}/+/journal", 1),
-                       (f"{share}loupe/{chain}/+/hello", 1), (f"loupe/{chain}/+/status", 1)]
+                       (f"{share}loupe/{chain}/+/hello", 1), (f"loupe/{chain}/+/status", 1),
+                       # Not shared: a backup's chunks stay in order on one worker's shelf.
+                       (f"loupe/{chain}/+/backup", 1)]
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="hq-storage")
         self.connected = asyncio.Event()
         self._acks: set[asyncio.Task[None]] = set()
@@ -614,7 +679,13 @@ class Receiver:
                 row = await self._call(self.hq.storage.store, store_id)
                 await client.publish(topic(chain, store_id, "ack"),
                                      self.hq.ack(store_id, Ingested(row.head_seq, False)), qos=1)
+                after = json.loads(data)["doc"].get("catch_up_after")  # signed: hello checked
+                if isinstance(after, int) and not isinstance(after, bool) and after >= 0:
+                    for payload in await self._call(self.hq.catch_up, store_id, after):
+                        await client.publish(topic(chain, store_id, "restore"), payload, qos=1)
                 await self._resend(client, store_id)  # what a lost broker may have dropped
+            elif leaf == "backup":
+                await self._call(backups.take_chunk, self.hq.keys.data_dir, store_id, data)
             elif leaf == "status":
                 online = json.loads(data or b"{}").get("state") == "online"
                 await self._call(lambda: self.hq.storage.contact(store_id, online=online))

@@ -112,6 +112,19 @@ CREATE TABLE IF NOT EXISTS notifications (
     PRIMARY KEY (store_id, notification_id, channel)
 );
 CREATE INDEX IF NOT EXISTS notifications_due ON notifications(seq) WHERE receipted = 0;
+-- Every version of a store's data key HQ was sent (a key rotates: `loupe keys rotate`);
+-- `keys` keeps one row per key (its newest version, NULL once destroyed), and a destroyed
+-- key's versions go from here too.
+CREATE TABLE IF NOT EXISTS key_versions (
+    store_id TEXT NOT NULL, key_id TEXT NOT NULL, version INTEGER NOT NULL,
+    wrapped BLOB NOT NULL,
+    PRIMARY KEY (store_id, key_id, version)
+);
+-- A store's master key, age-encrypted to HQ's box key (its hello carries it): what HQ
+-- gives back (`loupe hq escrow`) to a store that lost its key file or passphrase.
+CREATE TABLE IF NOT EXISTS escrows (
+    store_id TEXT PRIMARY KEY, sealed BLOB NOT NULL, received_at TEXT NOT NULL
+);
 """
 _SQLITE_GUARD = """
 CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
@@ -213,6 +226,9 @@ class HQStorage(Protocol):
                 problem: str | None = ...) -> None: ...  # type: ignore[assignment]
     def put_keys(self, store_id: str, keys: list[tuple[str, int, bytes]]) -> None: ...
     def keys(self, store_id: str) -> dict[str, tuple[int, bytes | None]]: ...
+    def key(self, store_id: str, key_id: str, version: int) -> bytes | None: ...
+    def put_escrow(self, store_id: str, sealed: bytes) -> None: ...
+    def escrow(self, store_id: str) -> bytes | None: ...
     def ingest(self, store_id: str, entries: list[Entry], settle: Settle) -> Taken: ...
     def held(self, store_id: str) -> int: ...
     def append(self, store_id: str, entries: list[Entry], facts: list[Fact]) -> int: ...
@@ -318,12 +334,44 @@ class SqlHQStorage:
                      (*params, store_id))
 
     def put_keys(self, store_id: str, keys: list[tuple[str, int, bytes]]) -> None:
-        # A destroyed key (NULL) stays destroyed: a resent batch cannot bring it back.
+        # A destroyed key (NULL) stays destroyed: a resent batch cannot bring it back, nor
+        # any of its versions. `keys` holds the newest version; `key_versions` all of them.
         with self.transaction() as db:
+            gone = {r["key_id"] for r in db.query(
+                "SELECT key_id FROM keys WHERE store_id = ? AND wrapped IS NULL", (store_id,))}
+            keys = [k for k in keys if k[0] not in gone]
             db.executemany(
                 "INSERT INTO keys (store_id, key_id, version, wrapped) VALUES (?,?,?,?)"
-                " ON CONFLICT(store_id, key_id) DO NOTHING",
+                " ON CONFLICT(store_id, key_id) DO UPDATE SET version = excluded.version,"
+                " wrapped = excluded.wrapped"
+                " WHERE keys.wrapped IS NOT NULL AND keys.version < excluded.version",
                 [(store_id, k, v, w) for k, v, w in keys])
+            db.executemany(
+                "INSERT INTO key_versions (store_id, key_id, version, wrapped)"
+                " VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
+                [(store_id, k, v, w) for k, v, w in keys])
+
+    def key(self, store_id: str, key_id: str, version: int) -> bytes | None:
+        """One version of a store's data key, sealed to HQ (None: never sent, or
+        destroyed). A key stored before rotation existed is in `keys` alone."""
+        rows = self.query("SELECT version, wrapped FROM keys WHERE store_id = ? AND"
+                          " key_id = ?", (store_id, key_id))
+        if not rows or rows[0]["wrapped"] is None:
+            return None
+        if rows[0]["version"] == version:
+            return bytes(rows[0]["wrapped"])
+        rows = self.query("SELECT wrapped FROM key_versions WHERE store_id = ? AND"
+                          " key_id = ? AND version = ?", (store_id, key_id, version))
+        return bytes(rows[0]["wrapped"]) if rows else None
+
+    def put_escrow(self, store_id: str, sealed: bytes) -> None:
+        self.execute("INSERT INTO escrows (store_id, sealed, received_at) VALUES (?,?,?)"
+                     " ON CONFLICT(store_id) DO UPDATE SET sealed = excluded.sealed,"
+                     " received_at = excluded.received_at", (store_id, sealed, utc_now()))
+
+    def escrow(self, store_id: str) -> bytes | None:
+        rows = self.query("SELECT sealed FROM escrows WHERE store_id = ?", (store_id,))
+        return bytes(rows[0]["sealed"]) if rows else None
 
     def keys(self, store_id: str) -> dict[str, tuple[int, bytes | None]]:
         rows = self.query("SELECT key_id, version, wrapped FROM keys WHERE store_id = ?",
@@ -610,6 +658,8 @@ def _apply_fact(db: Db, store_id: str, fact: Fact) -> None:
             db.execute("INSERT INTO keys (store_id, key_id, version, wrapped) VALUES"
                        " (:store_id, :key_id, 0, NULL) ON CONFLICT(store_id, key_id)"
                        " DO UPDATE SET wrapped = NULL", d)
+            db.execute("DELETE FROM key_versions WHERE store_id = :store_id AND"
+                       " key_id = :key_id", d)
         case "reservation":
             db.execute("UPDATE reservations SET status = :status WHERE reservation_id ="
                        " :reservation_id", d)

@@ -13,7 +13,7 @@ All three are state, not projections: a rebuild keeps them. Only this module tou
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,21 @@ CREATE TABLE IF NOT EXISTS sync_refusals (
 );
 """
 
-SCHEMA = Schema(AREA, (Migration(1, _SYNC_V1),))
+# v2: a data key rotates (`loupe keys rotate`): one sealed copy per (key id, version).
+_SYNC_V2 = """
+CREATE TABLE sync_hq_keys_v2 (
+    key_id  TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    wrapped BLOB NOT NULL,
+    PRIMARY KEY (key_id, version)
+);
+INSERT INTO sync_hq_keys_v2 (key_id, version, wrapped)
+    SELECT key_id, version, wrapped FROM sync_hq_keys;
+DROP TABLE sync_hq_keys;
+ALTER TABLE sync_hq_keys_v2 RENAME TO sync_hq_keys;
+"""
+
+SCHEMA = Schema(AREA, (Migration(1, _SYNC_V1), Migration(2, _SYNC_V2)))
 PROJECTIONS: dict[str, Handler] = {}  # no entries of its own: sync is state beside the journal
 
 
@@ -107,7 +121,14 @@ class SyncBook:
 
     async def enrollment(self) -> Enrollment | None:
         row = await self.ledger.fetch_one("SELECT value FROM sync_state WHERE key = 'enrollment'")
-        return None if row is None else Enrollment.from_json(row["value"])
+        if row is None:
+            return None
+        enrollment = Enrollment.from_json(row["value"])
+        if enrollment.tls_dir is not None:
+            # The TLS files are always `<data>/sync/`; the data dir may have moved since
+            # (a backup restored on a new box, into another path).
+            enrollment = replace(enrollment, tls_dir=str(self.ledger.db_path.parent / "sync"))
+        return enrollment
 
     async def cursor(self) -> int:
         """The highest contiguous seq HQ acknowledged (0 before its first ack)."""
@@ -121,13 +142,15 @@ class SyncBook:
             " DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < ?",
             (str(acked), acked)))
 
-    async def sealed_keys(self) -> dict[str, WrappedKey]:
+    async def sealed_keys(self) -> dict[tuple[str, int], WrappedKey]:
+        """The sealed copies, by (key id, version)."""
         rows = await self.ledger.fetch("SELECT key_id, version, wrapped FROM sync_hq_keys")
-        return {r["key_id"]: WrappedKey(r["key_id"], r["version"], bytes(r["wrapped"]))
-                for r in rows}
+        return {(r["key_id"], r["version"]): WrappedKey(r["key_id"], r["version"],
+                                                        bytes(r["wrapped"])) for r in rows}
 
     async def keep_sealed_keys(self, new: list[WrappedKey], gone: list[str]) -> None:
-        """Keep newly sealed keys; drop those of destroyed keys (a forgotten client's)."""
+        """Keep newly sealed keys; drop those of destroyed keys (a forgotten client's),
+        every version."""
         def command(tx: Tx) -> None:
             tx.conn.executemany("INSERT OR IGNORE INTO sync_hq_keys (key_id, version, wrapped)"
                                 " VALUES (?,?,?)", [(k.key_id, k.version, k.wrapped)

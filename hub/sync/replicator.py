@@ -11,6 +11,7 @@ The connection is retried with `hub.backoff.Backoff`, reset by every good connec
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -104,7 +105,8 @@ class Replicator:
         self._progress_at = time.monotonic()
         self._wake = asyncio.Event()
         self._ack_dirty = asyncio.Event()
-        self._hq_keys: dict[str, WrappedKey] = {}
+        self._hq_keys: dict[tuple[str, int], WrappedKey] = {}  # by (key id, version)
+        self._escrow_blob: bytes | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._unlisten: Any = None
         self._state_at = 0.0
@@ -202,7 +204,7 @@ class Replicator:
                                     (topic(self.chain, "all", "inbox"), 1)])
             await client.publish(status_topic, json.dumps({"state": "online", "at": utc_now()}),
                                  qos=1, retain=True)
-            await client.publish(topic(self.chain, self.store_id, "hello"), self._hello(), qos=1)
+            await client.publish(topic(self.chain, self.store_id, "hello"), self.hello(), qos=1)
             self.connected = True
             self.backoff.reset()  # a good connection: the next outage starts from a short wait
             self._go_back("connected")
@@ -225,7 +227,9 @@ class Replicator:
             finally:
                 self.connected = False
 
-    def _hello(self) -> bytes:
+    def hello(self, catch_up_after: int | None = None) -> bytes:
+        """The signed hello; `catch_up_after` asks HQ for its copy of the journal after
+        that seq (a restored store: hub/sync/catchup.py)."""
         signing = self.ledger.keyring.signing_key
         assert signing is not None
         box = self._box()
@@ -235,8 +239,19 @@ class Replicator:
                "proof": hello_proof(self.enrollment.secret, self.chain, self.store_id,
                                     public_key, box_key),
                "keys": [self._wrapped("store").to_json()],
+               "escrow": self._escrow(),
                "hub_version": __version__}  # optional: HQ's console shows it
+        if catch_up_after is not None:
+            doc["catch_up_after"] = catch_up_after
         return sign_doc(signing, doc)
+
+    def _escrow(self) -> str:
+        """The master key age-encrypted to HQ's box key, for HQ to keep (hub/sync/escrow.py):
+        made once a run (age is randomised: the same bytes on every hello of it)."""
+        if self._escrow_blob is None:
+            self._escrow_blob = self.ledger.keyring.escrow(bytes.fromhex(
+                self.enrollment.hq_box_key))
+        return base64.b64encode(self._escrow_blob).decode()
 
     def _box(self) -> X25519PrivateKey:
         return X25519PrivateKey.from_private_bytes(self.ledger.keyring.get(BOX_KEY_ID)[1])
@@ -260,7 +275,7 @@ class Replicator:
             if self._hello_wanted and time.monotonic() - self._hello_at > 1.0:
                 self._hello_wanted = False
                 self._hello_at = time.monotonic()
-                await client.publish(topic(self.chain, self.store_id, "hello"), self._hello(),
+                await client.publish(topic(self.chain, self.store_id, "hello"), self.hello(),
                                      qos=1)
                 self._go_back("HQ asked for a hello")
             if (self.problem is None or self.state != SyncState.BLOCKED) and \
@@ -311,30 +326,34 @@ class Replicator:
     async def batches(self, entries: list[Entry]) -> list[tuple[bytes, int]]:
         """The messages these entries go out as (under the size limit, each with the sealed
         keys it needs), with the last seq of each."""
-        await self._ensure_keys({e.key_id for e in entries})
+        await self._ensure_keys({(e.key_id, e.key_version) for e in entries})
         return encode_batches(self.store_id, entries, self._hq_keys,
                               self.settings.max_message_bytes)
 
-    def _wrapped(self, key_id: str) -> WrappedKey:
-        """The data key sealed to HQ's box key: only HQ can open it, never the broker."""
-        if key_id not in self._hq_keys:
-            version, secret = self.ledger.keyring.get(key_id)
-            self._hq_keys[key_id] = WrappedKey(
+    def _wrapped(self, key_id: str, version: int | None = None) -> WrappedKey:
+        """A data key (its newest version unless told) sealed to HQ's box key: only HQ can
+        open it, never the broker."""
+        version, secret = self.ledger.keyring.get(key_id, version)
+        if (key_id, version) not in self._hq_keys:
+            self._hq_keys[key_id, version] = WrappedKey(
                 key_id, version,
                 seal_to(self.hq_box, secret, key_aad(self.chain, self.store_id, key_id, version)))
-        return self._hq_keys[key_id]
+        return self._hq_keys[key_id, version]
 
-    async def _ensure_keys(self, key_ids: set[str]) -> None:
+    async def _ensure_keys(self, wanted: set[tuple[str, int]]) -> None:
         keyring = self.ledger.keyring
         new, gone = [], []
-        for key_id in key_ids:
+        for key_id, version in wanted:
             if keyring.is_destroyed(key_id):
-                # A forgotten client: their key is not sent, and our sealed copy goes too.
-                if self._hq_keys.pop(key_id, None) is not None:
+                # A forgotten client: their key is not sent, and our sealed copies go too.
+                held = [k for k in self._hq_keys if k[0] == key_id]
+                for k in held:
+                    del self._hq_keys[k]
+                if held:
                     gone.append(key_id)
                 continue
-            if key_id not in self._hq_keys and keyring.has(key_id):
-                new.append(self._wrapped(key_id))
+            if (key_id, version) not in self._hq_keys and keyring.has(key_id, version):
+                new.append(self._wrapped(key_id, version))
         if new or gone:
             await self.sync_book.keep_sealed_keys(new, gone)
 

@@ -8,6 +8,9 @@ Topics (one chain, one store):
     loupe/<chain>/<store>/ack       HQ -> store   highest contiguous seq HQ stored (signed)
     loupe/<chain>/<store>/inbox     HQ -> store   signed HQ messages for this store
     loupe/<chain>/all/inbox         HQ -> stores  signed HQ messages for every store
+    loupe/<chain>/<store>/backup    store -> HQ   its encrypted backup files, in chunks
+    loupe/<chain>/<store>/restore   HQ -> store   a restored store's entries back (on a hello
+                                                  asking for them: `loupe restore`)
 
 Nothing personal is ever in clear here: entries are AES-GCM ciphertext, data keys travel
 sealed to HQ's X25519 key, client profiles from HQ travel sealed to the store's X25519 key.
@@ -37,7 +40,7 @@ from hub.ledger.journal import Entry, canonical_json
 
 BATCH_FORMAT = "loupe-batch/1"
 ALL = "all"
-LEAVES = ("journal", "hello", "status", "ack", "inbox")
+LEAVES = ("journal", "hello", "status", "ack", "inbox", "restore", "backup")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 
 class WireError(ValueError):
@@ -175,10 +178,12 @@ class EntryTooLarge(WireError):
         self.seq, self.size, self.limit = seq, size, limit
 
 
-def encode_batches(store: str, entries: Iterable[Entry], keys: Mapping[str, WrappedKey],
+def encode_batches(store: str, entries: Iterable[Entry],
+                   keys: Mapping[tuple[str, int], WrappedKey] | Mapping[str, WrappedKey],
                    limit: int) -> list[tuple[bytes, int]]:
     """Entries, in order, as journal batches of at most `limit` bytes, each with the sealed
-    keys of its own entries (those in `keys`); returns (payload, last seq) pairs.
+    keys of its own entries (those in `keys`, by (key id, version), or by key id for a key
+    of one version); returns (payload, last seq) pairs.
 
     Each entry and each key is serialised once and the messages joined from the pieces: a
     backlog of a hundred thousand entries is not serialised twice to find where to cut it.
@@ -186,18 +191,20 @@ def encode_batches(store: str, entries: Iterable[Entry], keys: Mapping[str, Wrap
     head = f'{{"format":"{BATCH_FORMAT}","store":{json.dumps(store)},"entries":['
     middle, tail = '],"keys":[', "]}"
     empty = len(head) + len(middle) + len(tail)
-    sealed: dict[str, str | None] = {}  # key id -> its JSON (None: not sent)
+    sealed: dict[tuple[str, int], str | None] = {}  # (key id, version) -> JSON (None: not sent)
 
-    def key_json(key_id: str) -> str | None:
-        if key_id not in sealed:
-            key = keys.get(key_id)
-            sealed[key_id] = None if key is None else json.dumps(key.to_json(),
-                                                                 separators=(",", ":"))
-        return sealed[key_id]
+    def key_json(key_id: str, version: int) -> str | None:
+        if (key_id, version) not in sealed:
+            key = keys.get((key_id, version)) or keys.get(key_id)  # type: ignore[call-overload]
+            if key is not None and key.version != version:
+                key = None
+            sealed[key_id, version] = None if key is None else json.dumps(
+                key.to_json(), separators=(",", ":"))
+        return sealed[key_id, version]
 
     out: list[tuple[bytes, int]] = []
     parts: list[str] = []
-    chunk_keys: dict[str, str] = {}
+    chunk_keys: dict[tuple[str, int], str] = {}
     size, last = empty, 0
 
     def close() -> None:
@@ -206,18 +213,19 @@ def encode_batches(store: str, entries: Iterable[Entry], keys: Mapping[str, Wrap
 
     for entry in entries:
         part = json.dumps(entry.to_export(), separators=(",", ":"))
-        key = None if entry.key_id in chunk_keys else key_json(entry.key_id)
+        which = (entry.key_id, entry.key_version)
+        key = None if which in chunk_keys else key_json(*which)
         grow = len(part) + bool(parts) + (len(key) + bool(chunk_keys) if key else 0)
         if parts and size + grow > limit:
             close()
             parts, chunk_keys, size = [], {}, empty
-            key = key_json(entry.key_id)
+            key = key_json(*which)
             grow = len(part) + (len(key) if key else 0)
         if size + grow > limit:
             raise EntryTooLarge(entry.seq, size + grow, limit)
         parts.append(part)
         if key:
-            chunk_keys[entry.key_id] = key
+            chunk_keys[which] = key
         size += grow
         last = entry.seq
     if parts:

@@ -29,12 +29,22 @@ def _by_what(findings):
     return {f.what: f for f in findings}
 
 
-def test_a_new_store_is_all_well(config, capsys):
+def test_a_new_store_is_all_well_once_backed_up(config, capsys):
+    assert main(["doctor", "--data-dir", str(config.data_dir)]) == 1  # no backup set up yet
+    assert "set backup.path in loupe.toml" in capsys.readouterr().out
+    secret = config.data_dir.parent / "backup.pass"
+    secret.write_text("correct horse battery staple\n")
+    secret.chmod(0o600)
+    with open(config.data_dir / "loupe.toml", "a") as f:
+        f.write(f'\n[backup]\npath = "{config.data_dir.parent / "usb"}"\n'
+                f'passphrase_file = "{secret}"\n')
+    assert main(["backup", "--data-dir", str(config.data_dir)]) == 0
+    capsys.readouterr()
     assert main(["doctor", "--data-dir", str(config.data_dir)]) == 0
     out = capsys.readouterr().out
     assert out.strip().endswith("All well.")
     for what in ("master key", "schema", "journal", "disk space", "memory", "store CA",
-                 "server certificate", "HQ broker"):
+                 "server certificate", "HQ broker", "backup"):
         assert what in out
     assert main(["doctor", "--data-dir", str(config.data_dir), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)

@@ -110,7 +110,7 @@ async def test_an_existing_store_keeps_its_sync_state_when_the_tables_move(tmp_p
         book = SyncBook(store.ledger)
         assert await book.enrollment() == ENROLLMENT
         assert await book.cursor() == 1
-        assert await book.sealed_keys() == {"store": WrappedKey("store", 1, b"\x01" * 92)}
+        assert await book.sealed_keys() == {("store", 1): WrappedKey("store", 1, b"\x01" * 92)}
         [refusal] = await book.refusals()
         assert refusal["reason"] == "bad signature"
         # State, not projections: a rebuild keeps every row.
@@ -120,8 +120,8 @@ async def test_an_existing_store_keeps_its_sync_state_when_the_tables_move(tmp_p
     finally:
         await store.close()
     versions = _versions(config.db_path)
-    # hq v2: head office's settings; v3: online orders to ship
-    assert versions["sync"] == 1 and versions["hq"] == 3
+    # hq v2: head office's settings; v3: online orders to ship; sync v2: keys by version
+    assert versions["sync"] == 2 and versions["hq"] == 3
     fresh = await new_store(tmp_path, "lyon", pieces=0)
     await fresh.close()
     assert _columns(config.db_path) == _columns(fresh.config.db_path)  # same tables, same columns
@@ -154,7 +154,7 @@ async def test_the_sync_book(tmp_path: Path, monkeypatch):
         keys = [WrappedKey("store", 1, b"s" * 92), WrappedKey("client:C1", 1, b"c" * 92)]
         await book.keep_sealed_keys(keys, [])
         await book.keep_sealed_keys([], ["client:C1"])  # the client was forgotten
-        assert await book.sealed_keys() == {"store": keys[0]}
+        assert await book.sealed_keys() == {("store", 1): keys[0]}
         for i in range(5):
             await book.refuse("test", f"refusal {i}")
         # The last few are kept, newest first.
