@@ -18,7 +18,9 @@ from typing import Any
 from barcode.codex import Code128
 from barcode.errors import BarcodeError
 from fpdf import FPDF
+from fpdf.encryption import StandardSecurityHandler
 from fpdf.enums import EncryptionMethod
+from fpdf.errors import FPDFException
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +197,17 @@ def _svg(pattern: str, text: str) -> str:
 # DejaVu covers the store's every letter and the currency signs; without it (a box with
 # no fonts) the PDF falls back to Helvetica and latin-1, with "?" for what it lacks.
 _FONTS = Path("/usr/share/fonts/truetype/dejavu")
+
+
+def pdf_password_ok(password: str) -> bool:
+    """Whether a PDF can be locked with `password`: a PDF 2.0 password goes through SASLprep
+    (RFC 4013), which refuses control, private-use and unassigned-looking characters and
+    right-to-left mixed with left-to-right; `render_pdf` would fail on it."""
+    try:
+        StandardSecurityHandler.prepare_string(password)
+    except FPDFException:
+        return False
+    return True
 
 
 def render_pdf(doc: Document, password: str | None = None) -> bytes:

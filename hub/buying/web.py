@@ -210,6 +210,7 @@ def setup(table: Endpoints) -> None:
               query=("from", "to"), summary="The register of purchases in a period")
     table.api("POST", "/api/v1/buyins/report/export", export_api, permission=REPORT,
               summary="The register of purchases as an encrypted file",
+              produces=("application/octet-stream",),
               body={"type": "object", "required": ["passphrase"],
                     "properties": {"from": _TEXT, "to": _TEXT, "passphrase": _TEXT}})
     table.api("POST", "/api/v1/buyins/report/print", print_api, permission=REPORT,

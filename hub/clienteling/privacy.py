@@ -21,7 +21,7 @@ import pyrage
 from hub.core import fields
 from hub.core.clients import display_name
 from hub.core.errors import Invalid, Refused
-from hub.documents import Document, render_pdf
+from hub.documents import Document, pdf_password_ok, render_pdf
 from hub.store import Store
 from hub.words import Words
 
@@ -142,6 +142,10 @@ class Privacy:
         if not isinstance(passphrase, str) or len(passphrase.strip()) < MIN_PASSPHRASE:
             raise Invalid("the passphrase needs at least {min} characters: she will need it"
                           " to open the file", "passphrase", min=MIN_PASSPHRASE)
+        if fmt == "pdf" and not pdf_password_ok(passphrase):
+            raise Invalid("a PDF cannot be locked with this passphrase: leave out control"
+                          " and private-use characters, and do not mix right-to-left"
+                          " with left-to-right letters", "passphrase")
         client_id = fields.text(client_id, "client_id", required=True, max_len=40)
         data = await self.gather(client_id or "")
         cid = data["client_id"]

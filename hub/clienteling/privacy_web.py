@@ -193,6 +193,7 @@ def setup(table: Endpoints) -> None:
            "channel": {"type": "string", "enum": list(CHANNELS)}}
     table.api("POST", "/api/v1/clients/lists/export", export_list, permission="clients.export",
               summary="A list of clients for an event as an age-encrypted CSV (journaled)",
+              produces=("application/octet-stream",),
               body={"type": "object", "required": ["passphrase"],
                     "properties": {**ask, "passphrase": {"type": "string",
                                                          "minLength": MIN_PASSPHRASE}}})
@@ -214,6 +215,7 @@ def setup(table: Endpoints) -> None:
               permission="clients.export",
               summary="Export a client's own data for her: an encrypted PDF (opens with the"
               " passphrase) or an age-encrypted JSON file",
+              produces=("application/pdf", "application/octet-stream"),
               body={"type": "object", "required": ["format", "passphrase"],
                     "properties": {"format": {"type": "string", "enum": list(FORMATS)},
                                    "passphrase": {"type": "string",

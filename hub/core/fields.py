@@ -66,6 +66,9 @@ def identifier(value: Any, field: str | None, *, required: bool = True,
     return value
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def whole(value: Any, field: str | None, *, lo: int | None = None, hi: int | None = None,
           required: bool = False, from_text: bool = False) -> int | None:
     """A whole number (bools and floats refused); `from_text` reads one from a query string."""
@@ -78,9 +81,12 @@ def whole(value: Any, field: str | None, *, lo: int | None = None, hi: int | Non
         value = int(raw)
     if isinstance(value, bool) or not isinstance(value, int):
         raise Invalid("this must be a whole number", field)
-    if lo is not None and value < lo:
+    # Past SQLite's 64 bits no row has the number: a clean refusal, not an OverflowError.
+    lo = _INT64_MIN if lo is None else max(lo, _INT64_MIN)
+    hi = _INT64_MAX if hi is None else min(hi, _INT64_MAX)
+    if value < lo:
         raise Invalid("this must be at least {lo}", field, lo=lo)
-    if hi is not None and value > hi:
+    if value > hi:
         raise Invalid("this must be at most {hi}", field, hi=hi)
     return value
 

@@ -95,6 +95,7 @@ class Endpoint:
     token_ok: bool = False  # a configured bearer token may stand in for a session
     layer: str = "web"
     upload: bool = False  # takes a file (`read_upload`): multipart or raw bytes, not JSON
+    produces: tuple[str, ...] = ("application/json",)  # what a success answers (OpenAPI)
 
     @property
     def changes_state(self) -> bool:
@@ -175,11 +176,14 @@ class Endpoints:
 
     def api(self, method: str, path: str, handler: Handler, *, permission: str,
             summary: str, body: dict[str, Any] | None = None, query: tuple[str, ...] = (),
-            token_ok: bool = False, upload: bool = False) -> Endpoint:
+            token_ok: bool = False, upload: bool = False,
+            produces: tuple[str, ...] = ("application/json",)) -> Endpoint:
         """`upload`: the route takes a file (its handler reads it with `read_upload`), so
-        its body is multipart or raw bytes rather than JSON; CSRF token and origin still."""
+        its body is multipart or raw bytes rather than JSON; CSRF token and origin still.
+        `produces`: the content types a success answers with (a file: an export); a
+        refusal is JSON whatever this says."""
         return self._add(Endpoint(method.upper(), path, handler, permission, "api", summary,
-                                  body, query, token_ok, self.layer, upload))
+                                  body, query, token_ok, self.layer, upload, produces))
 
     def page(self, path: str, handler: Handler, *, permission: str, title: str,
              nav: bool = False, order: int = 50) -> Endpoint:

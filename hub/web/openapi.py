@@ -22,8 +22,9 @@ def openapi_document(table: Endpoints, runtime: Runtime) -> dict[str, Any]:
             "operationId": f"{e.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', e.path.lower()).strip('_')}",
             "tags": [e.layer],
             "x-permission": e.permission or "public",
-            "responses": {"200": {"description": "OK", "content": {"application/json": {}}},
-                          "4XX": _ERROR},
+            # 2XX: a creation answers 201; a file route answers its file's type.
+            "responses": {"2XX": {"description": "Done", "content": {
+                kind: {} for kind in e.produces}}, "4XX": _ERROR},
         }
         params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
                   for n in re.findall(r"{(\w+)}", e.path)]
@@ -31,9 +32,19 @@ def openapi_document(table: Endpoints, runtime: Runtime) -> dict[str, Any]:
                    for n in e.query]
         if params:
             op["parameters"] = params
+        if e.kind == "ws":
+            op["responses"] = {"101": {"description": "The WebSocket: one JSON event a"
+                                                      " message"}, "4XX": _ERROR}
         if e.body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": e.body}}}
+        elif e.upload:  # `kernel.read_upload`: one file in a form, or the raw bytes
+            op["requestBody"] = {"required": True, "content": {
+                "multipart/form-data": {"schema": {
+                    "type": "object", "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}}}},
+                "application/octet-stream": {"schema": {"type": "string",
+                                                        "format": "binary"}}}}
         if e.permission != PUBLIC:
             op["security"] = [{"session": []}]
         paths.setdefault(e.path, {})[e.method.lower()] = op
