@@ -92,22 +92,36 @@ class EventBus:
         self._subs: list[Subscription] = []
         self._listeners: list[tuple[str, Callable[[Event], None]]] = []
         self._loop = loop
+        # Who wants a topic, worked out once per topic until someone (un)subscribes: an RFID
+        # reader publishes a thousand reads a second past fifty browsers' subscriptions.
+        self._routes: dict[str, tuple[list[Subscription],
+                                      list[Callable[[Event], None]]]] = {}
 
     def publish(self, topic: str, **data: Any) -> Event:
         event = Event(topic, data)
         self.publish_event(event)
         return event
 
+    def _route(self, topic: str) -> tuple[list[Subscription], list[Callable[[Event], None]]]:
+        route = self._routes.get(topic)
+        if route is None:
+            if len(self._routes) > 4_096:  # topics are a fixed vocabulary; belt and braces
+                self._routes.clear()
+            route = self._routes[topic] = (
+                [sub for sub in self._subs if sub.wants(topic)],
+                [listener for pattern, listener in self._listeners
+                 if topic_matches(pattern, topic)])
+        return route
+
     def publish_event(self, event: Event) -> None:
-        for sub in list(self._subs):
-            if sub.wants(event.topic):
-                sub.offer(event)
-        for pattern, listener in list(self._listeners):
-            if topic_matches(pattern, event.topic):
-                try:
-                    listener(event)
-                except Exception:  # one bad listener must not stop the others
-                    log.exception("event listener failed", extra={"topic": event.topic})
+        subs, listeners = self._route(event.topic)
+        for sub in subs:
+            sub.offer(event)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:  # one bad listener must not stop the others
+                log.exception("event listener failed", extra={"topic": event.topic})
 
     def publish_threadsafe(self, topic: str, **data: Any) -> None:
         loop = self._loop
@@ -120,15 +134,23 @@ class EventBus:
         """A queue of the events matching `patterns`; topics in `exclude` are never queued
         (a browser's socket is not filled with raw tag reads only to drop them)."""
         sub = Subscription(self, patterns or ("*",), maxsize, frozenset(exclude))
-        self._subs.append(sub)
+        self._subs = [*self._subs, sub]  # a new list: a publish under way keeps its own
+        self._routes.clear()
         return sub
 
     def listen(self, pattern: str, listener: Callable[[Event], None]) -> Callable[[], None]:
         """Call `listener(event)` synchronously on every matching event; returns an unlisten."""
         entry = (pattern, listener)
-        self._listeners.append(entry)
-        return lambda: self._listeners.remove(entry) if entry in self._listeners else None
+        self._listeners = [*self._listeners, entry]
+        self._routes.clear()
+
+        def unlisten() -> None:
+            if entry in self._listeners:
+                self._listeners = [e for e in self._listeners if e is not entry]
+                self._routes.clear()
+        return unlisten
 
     def _unsubscribe(self, sub: Subscription) -> None:
         if sub in self._subs:
-            self._subs.remove(sub)
+            self._subs = [s for s in self._subs if s is not sub]
+            self._routes.clear()

@@ -43,6 +43,7 @@ class DeviceManager:
         self._unlisten: list[Callable[[], None]] = []
         self._background: set[asyncio.Task[Any]] = set()
         self.last_receipt: dict[str, dict[str, Any]] = {}  # register -> {sale_id, text, html}
+        self._without_printer: set[str] = set()  # registers already warned about
         # Card payments on the registers' terminals (set by the part when the books are open).
         self.payments: TerminalPayments | None = None
 
@@ -96,6 +97,16 @@ class DeviceManager:
         payload = event.data.get("payload") or {}
         sale_id, register = payload.get("sale_id"), payload.get("register_id")
         if not sale_id or not register:
+            return
+        try:
+            self.for_register(register, "printer")
+        except DeviceBusy as exc:
+            # A register without a printer stays so all day: said once, not for every
+            # sale, and no receipt is built for nothing.
+            if register not in self._without_printer:
+                self._without_printer.add(register)
+                log.warning("receipts at register %s are not printed: %s", register, exc,
+                            extra={"register_id": register})
             return
         self._spawn(self._print_completed(sale_id))
         display = self._display(register)

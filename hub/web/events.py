@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import OrderedDict
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -36,15 +37,48 @@ def journal_entry(request: web.Request, topic: str, data: dict[str, Any]) -> dic
     return for_browser(request, data)
 
 
-def _frame(request: web.Request, topics: dict[str, Redactor | None], event: Event) -> str | None:
-    for pattern, redact in topics.items():
-        if topic_matches(pattern, event.topic):
+class Frames:
+    """Each event encoded once for every browser: a sale fans out to every open screen
+    (fifty on a busy day), and building its JSON per socket cost the loop more than
+    anything else under load. A frame is kept per (event, pattern, role): a redactor
+    decides by what the person's role may see (costs), so one role's sessions get the
+    same bytes, and a browser still gets exactly what it got before."""
+
+    RECENT = 256  # events kept encoded: more than a burst still queued for the slowest socket
+
+    def __init__(self) -> None:
+        # id(event) -> [the event (kept, so its id is not reused), the topics it was matched
+        # in, the pattern it matched, its frames by (pattern, role)]
+        self._recent: OrderedDict[int, list[Any]] = OrderedDict()
+
+    def frame(self, request: web.Request, topics: dict[str, Redactor | None],
+              event: Event) -> bytes | None:
+        entry = self._recent.get(id(event))
+        if entry is None or entry[0] is not event or entry[1] is not topics:
+            pattern = next((p for p in topics if topic_matches(p, event.topic)), None)
+            entry = [event, topics, pattern, {}]
+            self._recent[id(event)] = entry
+            if len(self._recent) > self.RECENT:
+                self._recent.popitem(last=False)
+        _, _, pattern, frames = entry
+        if pattern is None:
+            return None
+        redact = topics[pattern]
+        key = (pattern, None if redact is None else session_of(request).role)
+        if key not in frames:
             data = event.data if redact is None else redact(request, event.topic, event.data)
-            if data is None:
-                return None
-            return json.dumps({"topic": event.topic, "at": event.at, "data": data},
-                              default=str, ensure_ascii=False)
-    return None
+            frames[key] = None if data is None else json.dumps(
+                {"topic": event.topic, "at": event.at, "data": data},
+                default=str, ensure_ascii=False).encode()
+        return frames[key]
+
+
+_FRAMES = Frames()  # events are the bus's own objects, so one cache serves every app
+
+
+def _frame(request: web.Request, topics: dict[str, Redactor | None],
+           event: Event) -> bytes | None:
+    return _FRAMES.frame(request, topics, event)
 
 
 async def events_socket(request: web.Request) -> web.WebSocketResponse:
@@ -56,7 +90,9 @@ async def events_socket(request: web.Request) -> web.WebSocketResponse:
     # published after that moment is missed.
     sub = app[RUNTIME].bus.subscribe(*topics, maxsize=500,
                                      exclude=tuple(table.topics_excluded))
-    ws = web.WebSocketResponse(heartbeat=30)
+    # No per-message deflate: each socket has its own compressor, so one frame could not be
+    # shared; the frames are a few hundred bytes on the shop's own network.
+    ws = web.WebSocketResponse(heartbeat=30, compress=False)
     try:
         await ws.prepare(request)
     except BaseException:
@@ -72,7 +108,7 @@ async def events_socket(request: web.Request) -> web.WebSocketResponse:
                 return
             frame = _frame(request, topics, event)
             if frame is not None:
-                await ws.send_str(frame)
+                await ws.send_frame(frame, WSMsgType.TEXT)  # the same bytes to every socket
 
     sender = asyncio.create_task(forward())
     try:
