@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection
 from typing import Any
 
 from hub.core import fields, prices
@@ -681,6 +681,17 @@ class Items:
             rows += await self.ledger.fetch(
                 f"{sql} AND item_id IN ({','.join('?' * len(part))})", part)
         return rows
+
+    async def tagged_pages(self, columns: Collection[str], size: int = 5_000
+                           ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """`tagged(columns)` a page of `size` rows at a time: a start reading 100,000 tagged
+        pieces at once held every row at the same moment (tens of MB of a small box's peak)."""
+        sql = (self._select(columns).replace("SELECT ", "SELECT rowid, ", 1)
+               + " WHERE epc IS NOT NULL AND rowid > ? ORDER BY rowid LIMIT ?")
+        after = 0
+        while rows := await self.ledger.fetch(sql, (after, size)):
+            after = rows[-1][0]
+            yield [tuple(row)[1:] for row in rows]
 
     def tagged_in(self, tx: Tx, columns: Collection[str]) -> list[Any]:
         """`tagged(columns)` inside a transaction: the books as of that transaction."""
