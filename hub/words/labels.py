@@ -76,7 +76,7 @@ KIND = {
     "sale.completed": N_("Sold"), "sale.returned": N_("Returned"),
     "sale.voided": N_("Sale voided"),
     "client.created": N_("Client added"), "client.updated": N_("Client profile changed"),
-    "client.forgotten": N_("Client erased"),
+    "client.forgotten": N_("Client erased"), "key.rotated": N_("New key version"),
     "day.closed": N_("Day closed (Z report)"),
     "staff.enrolled": N_("Staff member enrolled"), "staff.changed": N_("Staff member changed"),
     "staff.lockout": N_("Sign-in locked after wrong PINs"),
