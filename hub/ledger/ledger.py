@@ -171,6 +171,7 @@ class Tx:
                  entry.key_version, entry.payload, entry.prev_hash, entry.hash,
                  entry.signature))
             self.seq, self.tip = entry.seq, entry.hash
+            self._ledger.last_ts = max(self._ledger.last_ts, entry.ts)  # new ones follow it
             payload = self._ledger.decrypt(entry)
             self._ledger.projector.apply(self, entry, payload)
             if payload is not None:

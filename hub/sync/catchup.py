@@ -36,7 +36,7 @@ class CatchUpError(Exception):
 @dataclass(frozen=True)
 class CaughtUp:
     before: int   # the restored journal's seq
-    head: int     # HQ's, now the store's too
+    head: int     # the journal's seq now: HQ's head, or the backup's when HQ had less
     destroyed: int  # keys HQ had destroyed since the backup (forgotten clients)
 
     @property
@@ -95,8 +95,11 @@ async def catch_up(store: Store, *, settings: SyncSettings | None = None,
         raise CatchUpError(f"cannot reach HQ's broker {replicator.broker.url}: {exc}") from None
     if head is None or ledger.seq < head:
         raise CatchUpError(f"HQ's copy ended early: the books hold seq {ledger.seq} of {head}")
-    await SyncBook(ledger).save_cursor(ledger.seq)  # HQ holds all of it
-    log.info("restored store caught up from HQ", extra={"from_seq": before, "seq": ledger.seq})
+    # HQ's word: all of it, or (a backup newer than HQ's copy: entries the old box wrote
+    # while the broker was away) up to its head, and the replicator sends it the rest.
+    await SyncBook(ledger).save_cursor(min(head, ledger.seq))
+    log.info("restored store caught up from HQ", extra={"from_seq": before, "seq": ledger.seq,
+                                                        "hq_seq": head})
     return CaughtUp(before, ledger.seq, len(destroyed))
 
 

@@ -133,3 +133,38 @@ async def test_a_restore_not_caught_up_may_not_run(tmp_path: Path, hq_keys, brok
     with pytest.raises(Exception, match="has not yet fetched from HQ"):
         async with running(config.config, Options(insecure_http=True, port=0, zeroconf=False)):
             pass
+
+
+async def test_a_backup_newer_than_hqs_copy_sends_it_the_rest(tmp_path: Path, hq, hq_keys,
+                                                              broker, capsys):
+    """The old box sold while HQ was away, backed up, then died: the backup holds entries HQ
+    never got. The restore takes nothing from HQ and the new box sends HQ the rest."""
+    store = await new_store(tmp_path, "rennes-01", pieces=4)
+    await enroll(store, make_bundle(hq_keys, "rennes-01", broker.url))
+    hub = await _hub(store)
+    await hub.sell("rennes-01-0")
+    await until(lambda: hub.rep.acked == store.ledger.seq, "HQ acknowledges the first sale")
+    await hub.rep.stop()  # HQ's link is down from here
+    await hub.sell("rennes-01-1")
+    await hub.sell("rennes-01-2")
+    assert await asyncio.to_thread(main, ["backup", "--data-dir", str(store.config.data_dir),
+                                          "--to", str(tmp_path / "usb"), "--no-hq"]) == 0
+    [backup] = list((tmp_path / "usb").iterdir())
+    before = [e.to_export() for e in await journal(store)]
+    await store.close()
+    shutil.rmtree(store.config.data_dir)
+    assert await hq.head("rennes-01") < len(before)
+
+    fresh = tmp_path / "new-box"
+    assert await asyncio.to_thread(main, ["restore", str(backup), "--data-dir", str(fresh),
+                                          "--hq-identity",
+                                          str(hq_keys.data_dir / "hq_box.key")]) == 0
+    assert "fetched 0 entries from HQ" in capsys.readouterr().out
+    restored = await Store.open(fresh, EventBus())
+    new_box = await _hub(restored)
+    try:
+        assert [e.to_export() for e in await journal(restored)] == before
+        await until(lambda: new_box.rep.acked == restored.ledger.seq, "HQ gets the rest")
+        assert [e.to_export() for e in await hq_entries(hq, "rennes-01")] == before
+    finally:
+        await new_box.close()
