@@ -24,6 +24,8 @@ from hub import layers
 from hub.backup.archive import last_backup
 from hub.backup.settings import read_settings as backup_settings
 from hub.config import Config, ConfigError
+from hub.control import ControlError
+from hub.devices.cli import running_states
 from hub.ledger.keys import is_protected
 from hub.ledger.ledger import verify_database
 from hub.sync.model import Enrollment
@@ -221,6 +223,30 @@ def _broker(broker: Broker | None,
     yield Finding(OK, "HQ broker", f"{broker.host}:{broker.port} answers")
 
 
+def _devices(config: Config) -> Iterator[Finding]:
+    """The running hub's devices (asked over its control channel); none without a hub."""
+    try:
+        found = running_states(config.data_dir)
+    except ControlError as exc:
+        yield Finding(WARNING, "devices", f"the hub did not say: {exc}",
+                      "systemctl status loupe")
+        return
+    if found is None:
+        yield Finding(OK, "devices", "the hub is not running: its devices are checked while"
+                      " it runs")
+        return
+    if not found:
+        yield Finding(OK, "devices", "the hub runs with no device configured")
+        return
+    down = [d for d in found if d["state"] != "connected"]
+    for d in down:
+        yield Finding(WARNING, "devices", f"{d['device']} ({d['kind']}) is {d['state']}"
+                      + (f": {d['error']}" if d.get("error") else ""),
+                      "check its cable and power; `loupe devices` shows them all")
+    if not down:
+        yield Finding(OK, "devices", f"{len(found)} connected")
+
+
 def _backup(config: Config, now: datetime) -> Iterator[Finding]:
 
     try:
@@ -259,7 +285,7 @@ def examine(config: Config, hq: Hq | None = None, *, now: datetime | None = None
     hq = hq or hq_of(config)
     return [*_key_file(config), *_books(config), *_disk(config), *_memory(),
             *_certificates(config, hq, now), *_broker(hq.broker, connect),
-            *_backup(config, now)]
+            *_devices(config), *_backup(config, now)]
 
 
 def worst(findings: list[Finding]) -> int:

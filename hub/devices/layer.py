@@ -9,4 +9,4 @@ from hub.runtime import Area, Layer
 # The card terminal's payments, reversals and end-of-day totals (hub/devices/zvt/books.py).
 LAYER = Layer("devices", areas=(Area("terminals", books.SCHEMA, books.PROJECTIONS,
                                      closure_section=books.closure_section),),
-              part="hub.devices.part", web="hub.devices.web")
+              part="hub.devices.part", web="hub.devices.web", cli="hub.devices.cli")

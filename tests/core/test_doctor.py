@@ -44,7 +44,7 @@ def test_a_new_store_is_all_well_once_backed_up(config, capsys):
     out = capsys.readouterr().out
     assert out.strip().endswith("All well.")
     for what in ("master key", "schema", "journal", "disk space", "memory", "store CA",
-                 "server certificate", "HQ broker", "backup"):
+                 "server certificate", "HQ broker", "backup", "devices"):
         assert what in out
     assert main(["doctor", "--data-dir", str(config.data_dir), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
@@ -103,3 +103,17 @@ def test_books_from_a_newer_loupe_are_a_problem(config):
     conn.close()
     found = _by_what(doctor.examine(config, doctor.Hq()))
     assert found["schema"].level == doctor.PROBLEM and "newer Loupe" in found["schema"].said
+
+
+def test_the_running_hub_is_asked_for_its_devices(config, capsys):
+    from test_one_writer import Hub  # `loupe run` as a process
+
+    hub = Hub(config.data_dir)
+    try:
+        findings = _by_what(doctor.examine(config, connect=lambda *a: socket.socket()))
+        assert findings["devices"].said == "the hub runs with no device configured"
+        assert main(["devices", "--data-dir", str(config.data_dir)]) == 0
+    finally:
+        assert hub.stop() == 0
+    assert main(["devices", "--data-dir", str(config.data_dir)]) == 1
+    assert "the hub is not running" in capsys.readouterr().err
