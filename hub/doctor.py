@@ -8,6 +8,7 @@ problem (look now).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 
@@ -187,6 +189,7 @@ class Hq:
 
     broker: Broker | None = None
     client_cert: Path | None = None
+    clock: dict[str, Any] | None = None  # this box's clock less HQ's, as HQ's last ack said
 
 
 def hq_of(config: Config) -> Hq:
@@ -194,18 +197,38 @@ def hq_of(config: Config) -> Hq:
     try:
         conn = sqlite3.connect(f"file:{config.db_path}?mode=ro", uri=True)
         try:
-            row = conn.execute("SELECT value FROM sync_state WHERE key = 'enrollment'"
-                               ).fetchone()
+            state = dict(conn.execute("SELECT key, value FROM sync_state WHERE key IN"
+                                      " ('enrollment', 'hq_clock')").fetchall())
         finally:
             conn.close()
     except sqlite3.Error:
-        row = None
-    if row is None:
+        state = {}
+    if "enrollment" not in state:
         return Hq(settings.broker)
-    enrollment = Enrollment.from_json(row[0])
+    enrollment = Enrollment.from_json(state["enrollment"])
     tls = enrollment.tls()
+    clock = json.loads(state["hq_clock"]) if "hq_clock" in state else None
     return Hq(settings.broker or Broker.parse(enrollment.broker, "enrollment broker"),
-              tls.cert if tls else None)
+              tls.cert if tls else None, clock)
+
+
+CLOCK_SKEW_S = 120  # a Z report's day, an appointment's hour: two minutes is already wrong
+
+
+def _clock(hq: Hq) -> Iterator[Finding]:
+    if hq.broker is None:
+        return
+    if hq.clock is None:
+        yield Finding(OK, "clock", "HQ has not told its time yet (it does with each ack)")
+        return
+    offset = float(hq.clock["offset_s"])
+    way = "ahead of" if offset > 0 else "behind"
+    said = f"{abs(offset):.0f} s {way} HQ's (at {hq.clock['at'][:16].replace('T', ' ')} UTC)"
+    if abs(offset) >= CLOCK_SKEW_S:
+        yield Finding(WARNING, "clock", said, "sudo timedatectl set-ntp true, and check the box"
+                      " reaches a time server (timedatectl timesync-status)")
+    else:
+        yield Finding(OK, "clock", said)
 
 
 def _broker(broker: Broker | None,
@@ -284,7 +307,7 @@ def examine(config: Config, hq: Hq | None = None, *, now: datetime | None = None
     now = now or datetime.now(UTC)
     hq = hq or hq_of(config)
     return [*_key_file(config), *_books(config), *_disk(config), *_memory(),
-            *_certificates(config, hq, now), *_broker(hq.broker, connect),
+            *_certificates(config, hq, now), *_broker(hq.broker, connect), *_clock(hq),
             *_devices(config), *_backup(config, now)]
 
 

@@ -438,7 +438,8 @@ class HQ:
         return sign_doc(self.keys.signing, {"type": "ack", "chain": self.chain,
                                             "store": store_id, "seq": result.head,
                                             "gap": result.gap, "problem": result.problem,
-                                            "hello": result.hello})
+                                            "hello": result.hello,
+                                            "at": utc_now()})  # the store's clock, checked
 
     def catch_up(self, store_id: str, after: int, limit: int = CATCH_UP_BYTES) -> list[bytes]:
         """A restored store's way back to every entry HQ acknowledged (`loupe restore`): a

@@ -135,12 +135,20 @@ class SyncBook:
         row = await self.ledger.fetch_one("SELECT value FROM sync_state WHERE key = 'acked_seq'")
         return int(row["value"]) if row else 0
 
-    async def save_cursor(self, acked: int) -> None:
-        """Keep HQ's ack; the cursor never moves back (a late, older save is a no-op)."""
-        await self.ledger.transact(lambda tx: tx.execute(
-            "INSERT INTO sync_state (key, value) VALUES ('acked_seq', ?) ON CONFLICT(key)"
-            " DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < ?",
-            (str(acked), acked)))
+    async def save_cursor(self, acked: int, hq_clock: dict[str, Any] | None = None) -> None:
+        """Keep HQ's ack; the cursor never moves back (a late, older save is a no-op). With
+        it, how far this box's clock was from HQ's (`hq_clock`, for `loupe doctor`)."""
+        def command(tx: Tx) -> None:
+            tx.execute(
+                "INSERT INTO sync_state (key, value) VALUES ('acked_seq', ?) ON CONFLICT(key)"
+                " DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < ?",
+                (str(acked), acked))
+            if hq_clock is not None:
+                tx.execute("INSERT INTO sync_state (key, value) VALUES ('hq_clock', ?)"
+                           " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           (json.dumps(hq_clock),))
+
+        await self.ledger.transact(command)
 
     async def sealed_keys(self) -> dict[tuple[str, int], WrappedKey]:
         """The sealed copies, by (key id, version)."""

@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import time
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -105,6 +106,7 @@ class Replicator:
         self._progress_at = time.monotonic()
         self._wake = asyncio.Event()
         self._ack_dirty = asyncio.Event()
+        self.hq_clock: dict[str, Any] | None = None  # this clock less HQ's, when last told
         self._hq_keys: dict[tuple[str, int], WrappedKey] = {}  # by (key id, version)
         self._escrow_blob: bytes | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -380,6 +382,7 @@ class Replicator:
                 doc.get("chain") != self.chain or not isinstance(doc.get("seq"), int):
             raise WireError(f"ack for {doc.get('chain')}/{doc.get('store')} is not for this store")
         seq = doc["seq"]
+        self._hq_clock(doc.get("at"))
         if seq > self.ledger.seq:
             self._set_state(SyncState.HQ_AHEAD,
                             f"HQ holds seq {seq} but this journal ends at {self.ledger.seq}: was"
@@ -442,5 +445,17 @@ class Replicator:
         while True:
             await self._ack_dirty.wait()
             self._ack_dirty.clear()
-            await self.sync_book.save_cursor(self.acked)
+            await self.sync_book.save_cursor(self.acked, self.hq_clock)
+
+    def _hq_clock(self, at: object) -> None:
+        """How far this box's clock is from HQ's, by the time on HQ's ack (the ack's trip
+        adds milliseconds): `loupe doctor` warns past two minutes."""
+        if not isinstance(at, str):
+            return  # an HQ from before it said its time
+        try:
+            hq = datetime.fromisoformat(at)
+        except ValueError:
+            return
+        offset = (datetime.now(UTC) - hq).total_seconds()
+        self.hq_clock = {"offset_s": round(offset, 1), "at": utc_now()}
 

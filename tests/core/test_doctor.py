@@ -117,3 +117,15 @@ def test_the_running_hub_is_asked_for_its_devices(config, capsys):
         assert hub.stop() == 0
     assert main(["devices", "--data-dir", str(config.data_dir)]) == 1
     assert "the hub is not running" in capsys.readouterr().err
+
+
+def test_a_clock_far_from_hqs_is_a_warning(config):
+    hq = doctor.Hq(Broker.parse("mqtt://127.0.0.1:1", "test"), None,
+                   {"offset_s": -3725.4, "at": "2026-12-03T09:15:02.1Z"})
+    [finding] = doctor._clock(hq)
+    assert finding.level == doctor.WARNING
+    assert finding.said == "3725 s behind HQ's (at 2026-12-03 09:15 UTC)"
+    assert "timedatectl set-ntp true" in finding.fix
+    [finding] = doctor._clock(doctor.Hq(hq.broker, None, {"offset_s": 0.4, "at": "x"}))
+    assert finding.level == doctor.OK
+    assert not list(doctor._clock(doctor.Hq()))  # not enrolled: no HQ to compare with

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import shutil
 from pathlib import Path
 
@@ -166,5 +167,11 @@ async def test_a_backup_newer_than_hqs_copy_sends_it_the_rest(tmp_path: Path, hq
         assert [e.to_export() for e in await journal(restored)] == before
         await until(lambda: new_box.rep.acked == restored.ledger.seq, "HQ gets the rest")
         assert [e.to_export() for e in await hq_entries(hq, "rennes-01")] == before
+
+        async def told() -> object:  # HQ's acks say its time; `loupe doctor` compares
+            return await restored.ledger.fetch_one(
+                "SELECT value FROM sync_state WHERE key = 'hq_clock'")
+        await until(told, "the clock HQ's acks told")
+        assert abs(json.loads((await told())["value"])["offset_s"]) < 60
     finally:
         await new_box.close()
