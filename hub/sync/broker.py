@@ -107,8 +107,8 @@ class Mosquitto:
 
 # What a regional broker passes up to the central one (the stores' side) and down (HQ's side),
 # as in deploy/mosquitto/bridge.conf (tests/sync/test_sync_bridge.py keeps the two the same).
-BRIDGE_OUT = ("journal", "hello", "status")
-BRIDGE_IN = ("ack", "inbox")
+BRIDGE_OUT = ("journal", "hello", "status", "backup")
+BRIDGE_IN = ("ack", "inbox", "restore")
 
 
 @dataclass(frozen=True)
