@@ -35,7 +35,7 @@ def read(bus: EventBus, epc: Any, location: str | None = "showcase-1", device: s
                 location=location, ts="2026-11-26T18:00:00Z")
 
 
-async def next_event(sub: Any, predicate: Any = lambda e: True, timeout: float = 5.0) -> Event:
+async def next_event(sub: Any, predicate: Any = lambda e: True, timeout: float = 30.0) -> Event:
     """The next event on `sub` that satisfies `predicate` (a generous guard, not a timing)."""
     async def wait() -> Event:
         while True:
