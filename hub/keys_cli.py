@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from hub.ledger.keys import (
     KeyDestroyed,
     is_protected,
     protect_master_key,
+    secret_file_line,
     unprotect_master_key,
 )
 from hub.ledger.ledger import Tx
@@ -81,16 +81,7 @@ def _key_file(args: argparse.Namespace) -> Path:
 
 def _passphrase(args: argparse.Namespace, twice: bool) -> str:
     if args.passphrase_file:
-        path = Path(args.passphrase_file)
-        try:
-            if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-                raise CommandError(f"{path} is readable by others; run: chmod 600 {path}")
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            raise CommandError(f"passphrase file {path} is missing") from None
-        if not lines or not lines[0]:
-            raise CommandError(f"passphrase file {path} is empty")
-        return lines[0]
+        return secret_file_line(Path(args.passphrase_file), "passphrase file")
     if os.environ.get("LOUPE_PASSPHRASE"):
         return os.environ["LOUPE_PASSPHRASE"]
     first = getpass.getpass("Passphrase: ")

@@ -30,8 +30,6 @@ class Nightly:
     def __init__(self, runtime: Runtime, settings: BackupSettings) -> None:
         self.runtime = runtime
         self.settings = settings
-        self.last: Made | None = None
-        self.problem: str | None = None
 
     async def backup_now(self) -> Made:
         """One backup to `backup.path`, said on the bus (`backup.made`/`backup.failed`)."""
@@ -44,11 +42,9 @@ class Nightly:
             made, hq = await back_up(runtime.store, settings.path, passphrase=passphrase,
                                      keep=settings.keep, send=settings.to_hq)
         except (BackupError, OSError) as exc:
-            self.problem = str(exc)
             log.error("backup failed", extra={"error": str(exc)})
             runtime.bus.publish("backup.failed", problem=str(exc))
             raise
-        self.last, self.problem = made, None
         log.info("backup written", extra={"path": str(made.path), "seq": made.seq,
                                           "bytes": made.size, "hq": hq})
         runtime.bus.publish("backup.made", **made.to_json(), hq=hq)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,13 @@ import pyrage
 from hub.backup.archive import BackupError, unpack
 from hub.config import CONFIG_NAME, Config, load_config
 from hub.ledger import age
-from hub.ledger.keys import KeyError_, Keyring, load_master_key, master_key_text
+from hub.ledger.keys import (
+    KeyError_,
+    Keyring,
+    load_master_key,
+    master_key_text,
+    secret_file_line,
+)
 from hub.ledger.ledger import verify_database
 
 RESTORING = "RESTORING"
@@ -34,19 +39,12 @@ class Restored:
 
 
 def read_secret_file(path: Path, what: str) -> str:
-    """A passphrase or key file: present, the owner's alone, its first line."""
+    """A passphrase or key file's first line (`keys.secret_file_line`), refused in the
+    backup's words."""
     try:
-        st = path.stat()
-        text = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        raise BackupError(f"{what} {path} is missing") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BackupError(f"cannot read {what} {path}: {exc}") from None
-    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise BackupError(f"{what} {path} is readable by others; run: chmod 600 {path}")
-    if not text:
-        raise BackupError(f"{what} {path} is empty")
-    return text.splitlines()[0]
+        return secret_file_line(path, what)
+    except KeyError_ as exc:
+        raise BackupError(str(exc)) from None
 
 
 def hq_identity(path: Path) -> Any:

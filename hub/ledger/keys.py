@@ -83,6 +83,24 @@ def _read_key_file(path: Path) -> bytes:
     return path.read_bytes()
 
 
+def secret_file_line(path: Path, what: str) -> str:
+    """The first line of a passphrase (or key) file a command is given: present, the
+    owner's alone, not empty. `what` names it in the refusal ("passphrase file")."""
+    try:
+        st = path.stat()
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise KeyError_(f"{what} {path} is missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KeyError_(f"cannot read {what} {path}: {exc}") from None
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyError_(f"{what} {path} is readable by others; run: chmod 600 {path}")
+    lines = text.strip().splitlines()
+    if not lines or not lines[0]:
+        raise KeyError_(f"{what} {path} is empty")
+    return lines[0]
+
+
 def _parse_key(data: bytes, path: Path) -> bytes:
     text = data.decode("ascii", errors="replace").strip()
     try:

@@ -456,20 +456,19 @@ class HQ:
             "head": row.head_seq,
             "destroyed": sorted(k for k, (_, wrapped) in held.items() if wrapped is None)})]
         sealed: dict[tuple[str, int], WrappedKey] = {}
+        opened: dict[Any, Any] = {}  # `_data_key`'s cache: each version read once
         while after < row.head_seq:
             entries = self.storage.entries(store_id, after, 2000)
             if not entries:
                 break
             for entry in entries:
                 which = (entry.key_id, entry.key_version)
-                if which in sealed or held.get(entry.key_id, (0, None))[1] is None:
+                if which in sealed:
                     continue
-                wrapped = self.storage.key(store_id, *which)
-                if wrapped is None:
-                    continue
-                aad = key_aad(self.chain, store_id, *which)
-                sealed[which] = WrappedKey(entry.key_id, entry.key_version, seal_to(
-                    box, open_sealed(self.keys.box, wrapped, aad), aad))
+                secret = self._data_key(store_id, *which, opened)
+                if secret is not None:  # None: destroyed (said in the head), or never sent
+                    sealed[which] = WrappedKey(entry.key_id, entry.key_version, seal_to(
+                        box, secret, key_aad(self.chain, store_id, *which)))
             out.extend(batch for batch, _ in encode_batches(store_id, entries, sealed, limit))
             after = entries[-1].seq
         log.info("HQ sent a restored store its entries", extra={
