@@ -90,7 +90,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+# The commands this module defines: they parse without every layer's CLI module, whose
+# imports (HQ's console, the web shop, the PostgreSQL client...) were most of a second of the
+# hub's start; the running hub's control channel loads them when a command first asks.
+OWN_COMMANDS = ("init", "run", "demo")
+
+
+def build_parser(with_layers: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loupe", description="Loupe, the in-store hub for luxury jewelry stores.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -124,14 +130,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="info")
     p.set_defaults(func=cmd_demo)
 
-    for layer in LAYERS:
+    for layer in LAYERS if with_layers else ():
         if layer.cli is not None:
             layers.load(layer.cli).add_commands(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(with_layers=not argv or argv[0] not in OWN_COMMANDS)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

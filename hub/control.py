@@ -349,9 +349,18 @@ class ControlServer:
         self.path = socket_path(runtime.config.data_dir)
         self._server: asyncio.AbstractServer | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
+        self._commands: asyncio.Future[dict[str, BookCommand]] | None = None
+
+    def commands(self) -> asyncio.Future[dict[str, BookCommand]]:
+        """The named commands, imported on a thread when the first one is asked for: the
+        layers' CLI modules (HQ's PostgreSQL client among them) are a third of a second of
+        imports a hub's start need not wait for."""
+        if self._commands is None:
+            self._commands = asyncio.ensure_future(
+                asyncio.to_thread(load_commands, self.runtime.layers))
+        return self._commands
 
     async def start(self) -> None:
-        load_commands(self.runtime.layers)
         # This process holds the store's lock: any socket file here is a dead hub's.
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
@@ -418,7 +427,7 @@ class ControlServer:
         except (ValueError, KeyError, TypeError):
             await send({"failed": {"message": "not a control request", "exit": 2}})
             return
-        command = COMMANDS.get(name)
+        command = (await self.commands()).get(name)
         if command is None:
             await send({"failed": {"message": f"this hub does not know the command {name!r}:"
                                               " is it an older version than this CLI?",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -81,14 +82,17 @@ def hash_pin(pin: str, salt: bytes | None = None) -> str:
     return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${b64(salt).decode()}${b64(digest).decode()}"
 
 
-# Compared against when the staff id is unknown, so a wrong id costs the same time as a wrong PIN.
-_DUMMY_HASH = hash_pin("000000", b"loupe-dummy-salt")
+@functools.cache
+def _dummy_hash() -> str:
+    """Compared against when the staff id is unknown, so a wrong id costs the same time as a
+    wrong PIN; made at the first check, not at import (a scrypt: 70 ms of every start)."""
+    return hash_pin("000000", b"loupe-dummy-salt")
 
 
 def verify_pin(pin: str, stored: str | None) -> bool:
     """Constant-time check of a PIN against its stored hash (slow: run it off the loop)."""
     try:
-        _, n, r, p, salt, digest = (stored or _DUMMY_HASH).split("$")
+        _, n, r, p, salt, digest = (stored or _dummy_hash()).split("$")
         got = hashlib.scrypt(pin.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r),
                              p=int(p), maxmem=64 * 1024 * 1024, dklen=32)
     except (ValueError, TypeError):

@@ -4,14 +4,13 @@ simulators too, so `loupe demo` shows live devices without hardware."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 from collections.abc import AsyncIterator
 
 from hub.devices.config import read_devices
 from hub.devices.manager import DeviceManager
 from hub.devices.profiles import load_profiles
-from hub.devices.sim.extra import seed_tags
-from hub.devices.sim.rig import DemoRig
 from hub.devices.zvt.driver import ZvtTerminal
 from hub.devices.zvt.payments import TerminalPayments
 from hub.receipts import receipt_settings
@@ -30,12 +29,15 @@ async def part(runtime: Runtime) -> AsyncIterator[DeviceManager]:
     async with contextlib.AsyncExitStack() as stack:
         rig = None
         if runtime.options.demo:
-            rig = DemoRig(config.data_dir / "demo-devices", [r.id for r in config.registers])
+            # The simulators load for a demo only: a quarter of a second of imports that a
+            # shop's box, starting with real devices, never needs.
+            sim = importlib.import_module("hub.devices.sim.rig")
+            rig = sim.DemoRig(config.data_dir / "demo-devices", [r.id for r in config.registers])
             await rig.start()
             stack.push_async_callback(rig.stop)
             specs = rig.specs(profiles) + specs
             runtime.simulators = rig
-            await seed_tags(rig, runtime.store)
+            await sim.extra.seed_tags(rig, runtime.store)
         manager = DeviceManager(specs, runtime.bus, runtime.store, receipts)
         await manager.start()
         stack.push_async_callback(manager.stop)

@@ -165,3 +165,18 @@ def test_a_store_role_from_the_command_line(data_dir, capsys):
     assert "trainee (changed by this store): sell, stock.view" in out
     assert main(["staff", "list", "--data-dir", d]) == 0
     assert "lea" in capsys.readouterr().out
+
+
+def test_loupe_run_parses_without_the_layers_commands():
+    """`loupe run` spends no start-up on the other commands' modules (HQ's console, the web
+    shop, the PostgreSQL client); `loupe --help` still lists every layer's commands."""
+    probe = ("import sys; from hub.cli import main\n"
+             "try:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('hub.hq.console.cli', 'psycopg', 'hub.backup.cli')"
+             " if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    listed = subprocess.run([sys.executable, "-m", "hub", "--help"], capture_output=True,
+                            text=True, check=True, timeout=60).stdout
+    assert "backup" in listed and "restore" in listed and "run" in listed
