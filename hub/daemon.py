@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 from hub import layers, systemd
@@ -71,18 +72,49 @@ async def running(config: Config, options: Options, lock: BooksLock | None = Non
         lock.release()
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[Callable[[], None]]:
+    """The cyclic garbage collector paused while the hub starts; the callable yielded
+    resumes it with what the start made frozen out of its rounds (`gc.freeze`).
+
+    The start reads the books into memory: with 100,000 pieces and 20,000 clients, about
+    two million objects that live as long as the hub. Made with the collector on, each
+    batch of them set off a round that walked all the others again (~1.3 s of CPU of that
+    start); frozen, they are not walked again either, by the rounds that would otherwise
+    pause the loop for tens of milliseconds while the shop sells. What the start leaves
+    in a cycle is kept for good: the start makes few."""
+    gc.disable()
+    resumed = False
+
+    def resume() -> None:
+        nonlocal resumed
+        if not resumed:
+            resumed = True
+            gc.freeze()
+            gc.enable()
+
+    try:
+        yield resume
+    finally:
+        resume()
+
+
 async def run(config: Config, options: Options, lock: BooksLock | None = None) -> None:
     """Run until SIGTERM or SIGINT, then stop cleanly."""
     loop = asyncio.get_running_loop()
-    async with running(config, options, lock) as runtime, systemd.told(runtime) as stopping:
+    with collector_paused() as started:
+        async with running(config, options, lock) as runtime, \
+                systemd.told(runtime) as stopping:
+            started()
 
-        def stop() -> None:
-            stopping()  # systemd hears it before the parts stop
-            runtime.stopping.set()
+            def stop() -> None:
+                stopping()  # systemd hears it before the parts stop
+                runtime.stopping.set()
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop)
-        log.info("running", extra={"store_id": config.store_id, "seq": runtime.store.ledger.seq})
-        await runtime.stopping.wait()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop)
+            log.info("running", extra={"store_id": config.store_id,
+                                       "seq": runtime.store.ledger.seq})
+            await runtime.stopping.wait()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
