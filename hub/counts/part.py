@@ -13,7 +13,7 @@ from hub.runtime import Runtime
 @contextlib.asynccontextmanager
 async def part(runtime: Runtime) -> AsyncIterator[Counts]:
     counts = Counts(runtime.store, runtime.bus, count_settings(runtime.config))
-    await counts.start()
+    counts.begin()  # the books load while the hub starts serving: `counts.ready()` waits
     runtime.counts = counts
     try:
         yield counts

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import re
@@ -21,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from hub.bus import Event, EventBus
@@ -64,6 +65,32 @@ def _name(value: Any, what: str) -> str:
     return value.strip()
 
 
+Held = list[tuple[Callable[[Event], None], Event]]
+
+
+def _hold(held: Held, handler: Callable[[Event], None], event: Event) -> None:
+    held.append((handler, event))
+
+
+def _log_failed_load(loading: asyncio.Future[None]) -> None:
+    if not loading.cancelled() and loading.exception() is not None:
+        log.error("the counts could not load the books: counts and RFID reads are not"
+                  " taken until the hub restarts", exc_info=loading.exception())
+
+
+Method = TypeVar("Method", bound=Callable[..., Coroutine[Any, Any, Any]])
+
+
+def _after_load(method: Method) -> Method:
+    """A method of `Counts` that reads the sessions or the pieces: it waits for the load
+    that `Counts.begin` started."""
+    @functools.wraps(method)
+    async def waiting(self: Counts, *args: Any, **kwargs: Any) -> Any:
+        await self.ready()
+        return await method(self, *args, **kwargs)
+    return waiting  # type: ignore[return-value]
+
+
 class Counts:
     """The counts of one store: open sessions, ingestion, closing, and what follows."""
 
@@ -94,6 +121,7 @@ class Counts:
         self._start_lock = asyncio.Lock()
         self._unlisten: list[Callable[[], None]] = []
         self._loop_task: asyncio.Task[None] | None = None
+        self._loading: asyncio.Future[None] | None = None
         self._pending: set[asyncio.Task[Any]] = set()
         self._reindex_due = False  # `books.rebuilt`: the loop reads the tagged pieces again
 
@@ -101,19 +129,50 @@ class Counts:
 
     async def start(self) -> None:
         """Load the books and every open count (with its reads), then listen to the bus."""
+        self.begin()
+        await self.ready()
+
+    def begin(self) -> None:
+        """Listen to the bus at once and load the books on a task (`ready` waits for it).
+
+        The hub's start does not wait for the load (100,000 tagged pieces are most of a
+        second): what the bus says meanwhile is held, in order, and taken once the pieces
+        and the open counts are in memory, so no read of a resumed count is lost."""
+        held: Held = []
+        listeners = self._listeners()
+        self._unlisten = [self.bus.listen(topic, functools.partial(_hold, held, handler))
+                          for topic, handler in listeners]
+        self._loading = asyncio.ensure_future(self._load(held, listeners))
+        self._loading.add_done_callback(_log_failed_load)
+
+    async def ready(self) -> None:
+        """Return once the books are loaded (at once after the first time)."""
+        if self._loading is not None:
+            await asyncio.shield(self._loading)
+
+    def _listeners(self) -> list[tuple[str, Callable[[Event], None]]]:
+        return [("device.rfid.read", self._on_rfid), ("device.scan", self._on_scan),
+                ("device.state", self._on_device_state), ("journal.*", self._on_journal),
+                ("books.rebuilt", self._on_rebuilt)]
+
+    async def _load(self, held: Held,
+                    listeners: list[tuple[str, Callable[[Event], None]]]) -> None:
         await self._load_index()
         await self._load_open_counts()
-        self._unlisten = [
-            self.bus.listen("device.rfid.read", self._on_rfid),
-            self.bus.listen("device.scan", self._on_scan),
-            self.bus.listen("device.state", self._on_device_state),
-            self.bus.listen("journal.*", self._on_journal),
-            self.bus.listen("books.rebuilt", self._on_rebuilt),
-        ]
+        # No await from here to the listeners' swap: nothing arrives in between.
+        for handler, event in held:
+            handler(event)
+        held.clear()
+        for unlisten in self._unlisten:
+            unlisten()
+        self._unlisten = [self.bus.listen(topic, handler) for topic, handler in listeners]
         self._loop_task = asyncio.create_task(self._run(), name="counts")
         await self.expire_overnight()
 
     async def stop(self) -> None:
+        if self._loading is not None:
+            self._loading.cancel()  # a stop during the start's load: what it read goes
+            await asyncio.gather(self._loading, return_exceptions=True)
         for unlisten in self._unlisten:
             unlisten()
         self._unlisten = []
@@ -451,6 +510,7 @@ class Counts:
             raise NotFound("no open count {count_id}", count_id=count_id)
         return session
 
+    @_after_load
     async def start_count(self, kind: str, scope: list[str] | None, actor: str,
                           *, now: float | None = None) -> dict[str, Any]:
         """Start a count of `kind` over `scope` (locations; None for the whole store)."""
@@ -496,6 +556,7 @@ class Counts:
         self.publish_progress(force=True)
         return self.progress(session)
 
+    @_after_load
     async def sweep(self, count_id: str, device: str, location: str, actor: str) -> None:
         """A handheld or scanner (no location of its own) now sweeps `location`."""
         session = self.get_session(count_id)
@@ -512,6 +573,7 @@ class Counts:
         self._sweep(device, location)
         session.changed = True
 
+    @_after_load
     async def close(self, count_id: str, actor: str, *,
                     outcome: CountStatus = CountStatus.CLOSED, note: str = "") -> dict[str, Any]:
         """End a count with ONE journal entry holding its reconciliation."""
@@ -606,6 +668,7 @@ class Counts:
             raise Invalid(message, "item_ids", item_id=unknown[0], count_id=count_id)
         return [have[i] for i in item_ids]
 
+    @_after_load
     async def confirm_missing(self, count_id: str, actor: str,
                               item_ids: list[str] | None = None) -> dict[str, Any]:
         """A manager confirms the count's missing pieces: each becomes `missing` (one
@@ -630,6 +693,7 @@ class Counts:
 
         return await self.ledger.transact(command)
 
+    @_after_load
     async def move_misplaced(self, count_id: str, actor: str,
                              item_ids: list[str] | None = None) -> dict[str, Any]:
         """Move misplaced pieces to where the count found them, in one action."""
@@ -650,11 +714,13 @@ class Counts:
 
     # -- what the screens read --------------------------------------------------------------
 
+    @_after_load
     async def overview(self) -> dict[str, Any]:
         """Open counts with their live progress, and the recent ones."""
         return {"open": [self.progress(s) for s in self.sessions.values()],
                 "recent": await reports.counts_list(self.ledger, limit=30)}
 
+    @_after_load
     async def detail(self, count_id: str) -> dict[str, Any]:
         """A count: live progress while open, its result and discrepancies once closed."""
         session = self.sessions.get(count_id)
@@ -672,6 +738,7 @@ class Counts:
             {"item_id": p.item_id, "description": p.description, "location": p.location,
              "category": p.category, "tag_price": p.tag_price} for p in pieces[:limit]]}
 
+    @_after_load
     async def report(self, since: str | None, until: str | None) -> dict[str, Any]:
         """Accuracy over time, shrinkage and the locations with most discrepancies."""
         return {"currency": self.currency,
@@ -679,6 +746,7 @@ class Counts:
                 "shrinkage": await reports.shrinkage(self.ledger, since=since, until=until),
                 "locations": await reports.hot_locations(self.ledger, since=since, until=until)}
 
+    @_after_load
     async def day(self, day: str) -> dict[str, Any]:
         return await reports.day_record(self.ledger, day)
 

@@ -29,8 +29,11 @@ STATIC = Path(__file__).parent / "static"
 _ID_LIST = {"type": "array", "items": {"type": "string"}}
 
 
-def _counts(request: web.Request) -> Counts:
-    return service(runtime_of(request).counts, N_("stock counts"))
+async def _counts(request: web.Request) -> Counts:
+    """The running counts, once they have loaded the books (a moment after the hub's start)."""
+    counts = service(runtime_of(request).counts, N_("stock counts"))
+    await counts.ready()
+    return counts
 
 
 def _me(request: web.Request) -> str:
@@ -38,29 +41,33 @@ def _me(request: web.Request) -> str:
 
 
 async def list_counts(request: web.Request) -> web.Response:
-    return json_response(await _counts(request).overview())
+    counts = await _counts(request)
+    return json_response(await counts.overview())
 
 
 async def start(request: web.Request) -> web.Response:
     body = await read_json(request)
-    progress = await _counts(request).start_count(body.get("kind", "spot"), body.get("scope"),
-                                                  _me(request))
+    counts = await _counts(request)
+    progress = await counts.start_count(body.get("kind", "spot"), body.get("scope"),
+                                        _me(request))
     return json_response(progress, 201)
 
 
 async def detail(request: web.Request) -> web.Response:
-    return json_response(await _counts(request).detail(request.match_info["count_id"]))
+    counts = await _counts(request)
+    return json_response(await counts.detail(request.match_info["count_id"]))
 
 
 async def missing(request: web.Request) -> web.Response:
-    return json_response(_counts(request).not_yet_read(request.match_info["count_id"]))
+    counts = await _counts(request)
+    return json_response(counts.not_yet_read(request.match_info["count_id"]))
 
 
 async def sweep(request: web.Request) -> web.Response:
     body = await read_json(request)
     count_id = request.match_info["count_id"]
-    await _counts(request).sweep(count_id, body.get("device"), body.get("location"),
-                                 _me(request))
+    counts = await _counts(request)
+    await counts.sweep(count_id, body.get("device"), body.get("location"), _me(request))
     return json_response({"count_id": count_id, "device": body.get("device"),
                           "location": body.get("location")})
 
@@ -69,7 +76,8 @@ def _ending(outcome: CountStatus) -> Callable[[web.Request], Awaitable[web.Respo
     async def handler(request: web.Request) -> web.Response:
         body = await read_json(request)
         note = fields.text(body.get("note"), "note", max_len=500, multiline=True) or ""
-        return json_response(await _counts(request).close(
+        counts = await _counts(request)
+        return json_response(await counts.close(
             request.match_info["count_id"], _me(request), outcome=outcome, note=note))
     return handler
 
@@ -84,32 +92,38 @@ def _item_ids(body: dict[str, Any]) -> list[str] | None:
 
 async def confirm_missing(request: web.Request) -> web.Response:
     body = await read_json(request)
-    return json_response(await _counts(request).confirm_missing(
+    counts = await _counts(request)
+    return json_response(await counts.confirm_missing(
         request.match_info["count_id"], _me(request), _item_ids(body)))
 
 
 async def move_misplaced(request: web.Request) -> web.Response:
     body = await read_json(request)
-    return json_response(await _counts(request).move_misplaced(
+    counts = await _counts(request)
+    return json_response(await counts.move_misplaced(
         request.match_info["count_id"], _me(request), _item_ids(body)))
 
 
 async def report(request: web.Request) -> web.Response:
-    return json_response(await _counts(request).report(request.query.get("since"),
-                                                       request.query.get("until")))
+    counts = await _counts(request)
+    return json_response(await counts.report(request.query.get("since"),
+                                             request.query.get("until")))
 
 
 async def day(request: web.Request) -> web.Response:
-    return json_response(await _counts(request).day(request.match_info["day"]))
+    counts = await _counts(request)
+    return json_response(await counts.day(request.match_info["day"]))
 
 
 async def find(request: web.Request) -> web.Response:
     body = await read_json(request)
-    return json_response(_counts(request).find(str(body.get("piece", ""))))
+    counts = await _counts(request)
+    return json_response(counts.find(str(body.get("piece", ""))))
 
 
 async def stop_find(request: web.Request) -> web.Response:
-    _counts(request).stop_finding(request.match_info["epc"])
+    counts = await _counts(request)
+    counts.stop_finding(request.match_info["epc"])
     return json_response({"stopped": request.match_info["epc"]})
 
 

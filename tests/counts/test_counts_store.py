@@ -51,6 +51,7 @@ async def test_a_count_survives_the_daemon_restarting(make_config):
             read(runtime.bus, epcs[item_id], "showcase-1" if item_id < "P-4" else "showcase-2")
     async with running(config, options) as runtime:  # SIGTERM, then the hub comes back
         counts = runtime.counts
+        await counts.ready()  # the books load while the hub starts serving
         session = counts.get_session(started["count_id"])
         assert session.progress()["found"] == 3
         read(runtime.bus, epcs["P-5"], "showcase-2")
@@ -78,3 +79,27 @@ async def test_the_closing_count_is_part_of_the_days_z_report(store):
         started["count_id"], 3, 1)
     # The next day's Z does not repeat it.
     assert (await store.closures.close_day("manager"))["totals"]["counts"]["closing_count"] is None
+
+
+async def test_reads_while_the_counts_load_the_books_are_taken_once_loaded(store):
+    """The hub serves before the counts have read the pieces: a read in that moment is held
+    and taken in order once they have, not lost; a read after goes straight in."""
+    epcs = await stock(store)
+    first = Counts(store, store.bus)
+    await first.start()
+    started = await first.start_count("closing", ["showcase-1", "showcase-2"], "manager")
+    await first.stop()
+
+    again = Counts(store, store.bus)
+    again.begin()
+    assert again.sessions == {}  # still loading: the open count is not read yet
+    for item_id in ("P-1", "P-2"):
+        read(store.bus, epcs[item_id], "showcase-1")
+    try:
+        await again.ready()
+        assert again.get_session(started["count_id"]).progress()["found"] == 2
+        read(store.bus, epcs["P-4"], "showcase-2")
+        assert again.get_session(started["count_id"]).progress()["found"] == 3
+        assert (await again.overview())["open"][0]["count_id"] == started["count_id"]
+    finally:
+        await again.stop()
