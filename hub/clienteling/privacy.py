@@ -142,7 +142,7 @@ class Privacy:
         if not isinstance(passphrase, str) or len(passphrase.strip()) < MIN_PASSPHRASE:
             raise Invalid("the passphrase needs at least {min} characters: she will need it"
                           " to open the file", "passphrase", min=MIN_PASSPHRASE)
-        if fmt == "pdf" and not pdf_password_ok(passphrase):
+        if fmt == "pdf" and not await pdf_password_ok(passphrase):
             raise Invalid("a PDF cannot be locked with this passphrase: leave out control"
                           " and private-use characters, and do not mix right-to-left"
                           " with left-to-right letters", "passphrase")
@@ -151,7 +151,7 @@ class Privacy:
         cid = data["client_id"]
         if fmt == "pdf":
             doc = export_document(data, self.store.words, self.store.config.store_name)
-            body = await asyncio.to_thread(render_pdf, doc, passphrase)
+            body = await render_pdf(doc, passphrase)
             out = Export(f"client-{cid}.pdf", "application/pdf", body)
         else:
             plain = orjson.dumps(data, option=orjson.OPT_INDENT_2)

@@ -3,7 +3,6 @@ her erasure (a manager, who types her name to confirm)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -111,7 +110,7 @@ async def reassign(request: web.Request) -> web.Response:
 async def statement_pdf(request: web.Request) -> web.Response:
     privacy = service(runtime_of(request).privacy, N_("the client book's exports"))
     doc = await privacy.statement(request.match_info["client_id"])
-    pdf = await asyncio.to_thread(render_pdf, doc)  # laying out pages is CPU work
+    pdf = await render_pdf(doc)
     return web.Response(body=pdf, content_type="application/pdf", headers={
         "Content-Disposition": 'inline; filename="statement.pdf"', "Cache-Control": "no-store"})
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +107,7 @@ async def call_sheet_pdf(request: web.Request) -> web.Response:
     followups = service(runtime_of(request).followups, N_("the follow-ups"))
     doc = await followups.call_sheet(
         associate=associate_of(request, request.query.get("associate")))
-    pdf = await asyncio.to_thread(render_pdf, doc)  # laying out pages is CPU work
+    pdf = await render_pdf(doc)
     return web.Response(body=pdf, content_type="application/pdf", headers={
         "Content-Disposition": 'inline; filename="call-sheet.pdf"', "Cache-Control": "no-store"})
 

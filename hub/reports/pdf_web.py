@@ -4,8 +4,6 @@ role that may see them. A bad or future date is refused in a sentence, as the AP
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 
 from hub.documents import Document, render_pdf
@@ -23,7 +21,7 @@ from hub.web.kernel import Endpoints, may, runtime_of, store_of
 
 
 async def _pdf(doc: Document, name: str) -> web.Response:
-    body = await asyncio.to_thread(render_pdf, doc)  # laying out pages is CPU work
+    body = await render_pdf(doc)
     return web.Response(body=body, content_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})
 

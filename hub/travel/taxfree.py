@@ -24,7 +24,6 @@ is not made again.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -438,4 +437,4 @@ class TaxFree:
     async def pdf(self, number: Any) -> bytes:
         """The form on A4, laid out again from its entries (a reprint: not journaled)."""
         doc = await self.document(number)
-        return await asyncio.to_thread(render_pdf, doc)  # laying out pages is CPU work
+        return await render_pdf(doc)

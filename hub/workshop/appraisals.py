@@ -20,7 +20,6 @@ the books at any time, word for word (area `appraisals`).
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -526,4 +525,4 @@ class Appraisals:
     async def pdf(self, appraisal_id: Any) -> bytes:
         """The appraisal on A4, laid out again from its entries (a reprint: not journaled)."""
         doc = await self.document(appraisal_id)
-        return await asyncio.to_thread(render_pdf, doc)  # laying out pages is CPU work
+        return await render_pdf(doc)

@@ -15,9 +15,9 @@ from hub.documents import (
     code128_bars,
     render_html,
     render_lines,
-    render_pdf,
     render_text,
 )
+from hub.pdf import render_pdf
 
 
 def _sheet() -> Document:

@@ -19,7 +19,8 @@ from hub.devices.profiles import load_profiles
 from hub.devices.sim.escpos import EscPosPrinterSim
 from hub.devices.sim.zpl import ZplPrinterSim
 from hub.devices.zpl.protocol import ZplParser
-from hub.documents import render_html, render_pdf, render_text
+from hub.documents import render_html, render_text
+from hub.pdf import render_pdf
 from hub.words import Words
 from hub.workshop.envelope import client_copy, envelope, envelope_zpl
 from tests.devices.device_helpers import FAST, wait_until
