@@ -135,18 +135,22 @@ class Store:
         ledger = await Ledger.open(config.db_path, config.store_id, config.master_key_file,
                                    layers.projector(areas), layers.schemas(areas),
                                    on_commit, read_only=read_only)
-        store = cls(config, ledger, bus, areas, with_layers)
-        holder["store"] = store
-        if read_only:
-            await store.staff.roles.load()
-            await store.staff.load()
-            return store
-        ledger_s = time.perf_counter() - started
-        indexed = await store.reload()
-        index_s = time.perf_counter() - started - ledger_s
-        await store.attachments.start()  # files no committed entry names are removed
-        await store.items.start()  # index statistics, the search page cache
-        store.registers.start()  # scanners ring up at their register's cart
+        try:
+            store = cls(config, ledger, bus, areas, with_layers)
+            holder["store"] = store
+            if read_only:
+                await store.staff.roles.load()
+                await store.staff.load()
+                return store
+            ledger_s = time.perf_counter() - started
+            indexed = await store.reload()
+            index_s = time.perf_counter() - started - ledger_s
+            await store.attachments.start()  # files no committed entry names are removed
+            await store.items.start()  # index statistics, the search page cache
+            store.registers.start()  # scanners ring up at their register's cart
+        except BaseException:
+            await ledger.close()  # its writer thread would keep the process from exiting
+            raise
         log.info("store opened", extra={"store_id": config.store_id, "seq": ledger.seq,
                                         "clients_indexed": indexed,
                                         "store_open_s": round(time.perf_counter() - started, 3),
