@@ -5,6 +5,7 @@ who may be contacted how. Old profiles read in today's shape."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from hub.core.clients import (
     PREFERENCE_CHOICES,
     PROFILE_FIELDS,
     RELATIONS,
+    NameIndex,
     budget_amounts,
     consent_now,
     may_contact,
@@ -28,6 +30,7 @@ from hub.core.clients import (
     validate_profile,
 )
 from hub.core.errors import Invalid, NotFound
+from hub.store import Store
 from hub.words import labels
 
 # -- strategies ---------------------------------------------------------------------------------
@@ -554,3 +557,68 @@ async def test_the_demo_book_is_deep_and_its_links_hold_both_ways(store):
     assert sum(bool(p["lengths"]) for p in profiles.values()) > 10
     assert sum(bool(p["consent"]) for p in profiles.values()) > 40
     assert all(p["budget"] in BUDGET_BANDS for p in profiles.values())
+
+
+def _what_is_indexed(names: NameIndex) -> tuple[Any, ...]:
+    ids = sorted(names.names())
+    return (names.names(), [names.dates_of(c) for c in ids],
+            [names.associates_of(c) for c in ids], names.book_of("sophie"),
+            names.book_of("lea"), [names.quiet_on(c, date(2027, 1, 10)) for c in ids],
+            names.search("zoe"), names.dated_on([(5, 2)]))
+
+
+async def test_a_restarted_store_indexes_its_clients_from_their_sealed_cards(make_config):
+    """The start reads each active client's index card, sealed with her key: the index it
+    makes is the one her whole profile made, and a forgotten or merged client has none."""
+    config = make_config()
+    async with await Store.open(config) as store:
+        await _staff(store)
+        kept = (await store.clients.create({
+            "first_name": "Hélène", "last_name": "Fontaine", "notes": "Loves Art Deco",
+            "dates": {"birthday": "1980-05-02"}, "primary_associate": "sophie",
+            "secondary_associate": "lea",
+            "do_not_contact": [{"from": "2027-01-01", "to": "2027-01-31"}]},
+            "marc"))["client_id"]
+        await store.clients.create({"first_name": "Zoë", "last_name": "Durand",
+                                    "dates": {"anniversary": "--05-02"},
+                                    "primary_associate": "lea"}, "marc")
+        gone = (await store.clients.create({"first_name": "Inès"}, "marc"))["client_id"]
+        await store.clients.forget(gone, "marc")
+        twin = (await store.clients.create({"first_name": "Helene", "last_name": "Fontaine"},
+                                           "marc"))["client_id"]
+        await store.clients.merge(kept, twin, "marc")
+        await store.clients.update(kept, {"last_name": "Fontaine-Roy"}, "marc")
+        indexed = _what_is_indexed(store.clients.names)
+        cards = {r["client_id"]: (r["status"], r["card"]) for r in await store.ledger.fetch(
+            "SELECT client_id, status, card FROM clients")}
+    assert cards[gone] == ("forgotten", None) and cards[twin] == ("merged", None)
+    assert all(b"Fontaine" not in card and b"Durand" not in card
+               for status, card in cards.values() if card is not None)
+    assert len(indexed[0]) == 2 and indexed[0][kept][0] == "Hélène Fontaine-Roy"
+    async with await Store.open(config) as store:
+        assert _what_is_indexed(store.clients.names) == indexed
+
+
+async def test_a_card_that_does_not_open_is_read_from_her_profile_and_rebuilt(make_config,
+                                                                              caplog):
+    """A damaged or missing index card costs a slower start, never a client: the index reads
+    her profile from the journal instead, says so, and a rebuild writes the card again."""
+    config = make_config()
+    async with await Store.open(config) as store:
+        ids = [(await store.clients.create({"first_name": name, "last_name": "Marchand"},
+                                           "anna"))["client_id"] for name in ("Anaïs", "Jeanne")]
+        whole = store.clients.names.names()
+    with sqlite3.connect(config.db_path) as db:  # the damage: one card flipped, one gone
+        (card,) = db.execute("SELECT card FROM clients WHERE client_id = ?", (ids[0],)).fetchone()
+        db.execute("UPDATE clients SET card = ? WHERE client_id = ?",
+                   (card[:10] + bytes([card[10] ^ 1]) + card[11:], ids[0]))
+        db.execute("UPDATE clients SET card = NULL WHERE client_id = ?", (ids[1],))
+    async with await Store.open(config) as store:
+        assert store.clients.names.names() == whole
+        assert "2 client index cards did not open" in caplog.text
+        await store.rebuild()
+        cards = [r["card"] for r in await store.ledger.fetch("SELECT card FROM clients")]
+    caplog.clear()
+    async with await Store.open(config) as store:
+        assert store.clients.names.names() == whole and None not in cards
+    assert "did not open" not in caplog.text

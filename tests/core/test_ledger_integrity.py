@@ -274,7 +274,8 @@ async def test_older_schema_is_migrated_and_projections_backfilled(pristine, tmp
     data_dir = tmp_path / "old"
     shutil.copytree(pristine.data_dir, data_dir)
     conn = sqlite3.connect(data_dir / "loupe.db")
-    # Undo what core migrations 2-9 added, leaving exactly a v1 database.
+    # Undo what core migrations 2-11 added, leaving exactly a v1 database.
+    conn.execute("ALTER TABLE clients DROP COLUMN card")  # core v11's: the index cards
     conn.execute("ALTER TABLE sale_lines DROP COLUMN service")
     # core v10's (prices): the rule, the rate, the printed tag, quotes, accepted moves
     conn.execute("DROP INDEX items_priced")
