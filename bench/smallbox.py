@@ -3,8 +3,10 @@ clients (`--quick`: 10,000 and 2,000), as on a Pi-class box.
 
 - `smallbox.startup_s`: process start to the first `/healthz` answered, median of several
   starts; beside it the time `Store.open` itself takes (from the hub's own "store opened"
-  log line) and, as baselines in the same run, the start of an empty store and the bare
-  imports of the web app (`python -c "import hub.web.app ..."`).
+  log line), `smallbox.ready_s` (process start to a manager signed in with a client search
+  and the counts' overview answered: every index in memory) and, as baselines in the same
+  run, the start of an empty store and the bare imports of the web app (`python -c "import
+  hub.web.app ..."`).
 - `smallbox.rss_mb`: VmRSS (/proc/PID/status) after start, after a warm-up of what a shop
   does (pieces searched, clients looked up, the dashboard, a few sales over the POS cart),
   and over a few minutes of light load (`smallbox.rss_growth_mb`: last sample minus the
@@ -106,10 +108,11 @@ class Hub:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
+        self.spawned = 0.0
 
     async def start(self) -> float:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        started = time.perf_counter()
+        started = self.spawned = time.perf_counter()
         with self.log.open("w") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "hub", "run", "--data-dir", str(self.folder),
@@ -117,6 +120,20 @@ class Hub:
                  "--no-zeroconf", "--log-level", "info"],
                 stdout=log, stderr=subprocess.STDOUT, env=env)
         return await _wait_up(f"{self.base}/healthz", self.proc) - started
+
+    async def ready(self) -> float:
+        """Seconds from the process's start to a signed-in manager's first client search
+        and count overview answered: every index in memory (the counts load after the
+        hub answers)."""
+        async with aiohttp.ClientSession(self.base, cookie_jar=aiohttp.CookieJar(
+                unsafe=True)) as http:
+            async with http.post("/api/v1/session", json={
+                    "staff_id": "bench", "pin": PIN, "register_id": "R1"}) as r:
+                assert r.status == 200, await r.text()
+            for path in ("/api/v1/clients?q=ma&limit=20", "/api/v1/counts"):
+                async with http.get(path) as r:
+                    assert r.status == 200, (path, r.status, await r.text())
+        return time.perf_counter() - self.spawned
 
     def opened_s(self) -> float | None:
         """How long `Store.open` took, from the hub's log: "store opened" less the first
@@ -269,24 +286,28 @@ def _imports_baseline(runs: int) -> tuple[float, float]:
     return statistics.median(times), statistics.median(rss)
 
 
-async def _starts(folder: Path, logs: Path, runs: int
-                  ) -> tuple[float, float | None, float, float]:
+async def _starts(folder: Path, logs: Path, runs: int, staffed: bool = True
+                  ) -> tuple[float, float | None, float, float, float | None]:
     """(median start-up s, median Store.open s, median RSS after start MB, median CPU s
-    used by the time it answered) over `runs`."""
-    times, opens, rss, cpu = [], [], [], []
+    used by the time it answered, median s to ready: `Hub.ready`, on a store with staff)
+    over `runs`."""
+    times, opens, rss, cpu, ready = [], [], [], [], []
     for n in range(runs):
         hub = Hub(folder, logs / f"start-{folder.name}-{n}.log")
         try:
             times.append(await hub.start())
             cpu.append(hub.cpu_s())
             rss.append(hub.memory()[0])
+            if staffed:
+                ready.append(await hub.ready())
         finally:
             hub.stop()
         opened = hub.opened_s()
         if opened is not None:
             opens.append(opened)
     return (statistics.median(times), statistics.median(opens) if opens else None,
-            statistics.median(rss), statistics.median(cpu))
+            statistics.median(rss), statistics.median(cpu),
+            statistics.median(ready) if ready else None)
 
 
 async def run(quick: bool, out) -> dict[str, float]:
@@ -297,10 +318,13 @@ async def run(quick: bool, out) -> dict[str, float]:
         empty = _empty_store(logs)
         runs = STARTS[quick]
         import_s, import_rss = _imports_baseline(runs)
-        empty_s, empty_open, empty_rss, empty_cpu = await _starts(empty, logs, runs)
-        start_s, open_s, start_rss, start_cpu = await _starts(folder, logs, runs)
+        empty_s, empty_open, empty_rss, empty_cpu, _ = await _starts(empty, logs, runs,
+                                                                     staffed=False)
+        start_s, open_s, start_rss, start_cpu, ready_s = await _starts(folder, logs, runs)
+        assert ready_s is not None
         print(f"  start-up, median of {runs}: {start_s:.2f} s ({start_cpu:.2f} s of CPU) with"
-              f" {pieces_n:,} pieces and {clients_n:,} clients (Store.open {open_s or 0:.2f} s),"
+              f" {pieces_n:,} pieces and {clients_n:,} clients (Store.open {open_s or 0:.2f} s;"
+              f" signed in, a client search and the counts answered at {ready_s:.2f} s),"
               f" RSS {start_rss:.0f} MB; empty store {empty_s:.2f} s ({empty_cpu:.2f} s CPU,"
               f" Store.open {empty_open or 0:.2f} s), {empty_rss:.0f} MB; bare imports"
               f" {import_s:.2f} s, {import_rss:.0f} MB; load average {os.getloadavg()[0]:.1f}",
@@ -348,6 +372,7 @@ async def run(quick: bool, out) -> dict[str, float]:
           f" peak (VmHWM) {peak:.0f} MB; target <= 250 MB", file=out)
     print("  over the soak: " + ", ".join(f"{t:.0f}s {m:.0f}" for t, m in samples), file=out)
     return {"smallbox.startup_s": start_s, "smallbox.store_open_s": open_s or 0.0,
+            "smallbox.ready_s": ready_s,
             "smallbox.startup_cpu_s": start_cpu, "smallbox.startup_empty_cpu_s": empty_cpu,
             "smallbox.startup_empty_s": empty_s, "smallbox.imports_s": import_s,
             "smallbox.rss_mb": max(warm, end_rss), "smallbox.rss_start_mb": after_start,
