@@ -157,8 +157,14 @@ class Counts:
 
     async def _load(self, held: Held,
                     listeners: list[tuple[str, Callable[[Event], None]]]) -> None:
-        await self._load_index()
-        await self._load_open_counts()
+        try:
+            await self._load_index()
+            await self._load_open_counts()
+        except BaseException:  # failed or stopped: hold nothing more (`_log_failed_load`)
+            for unlisten in self._unlisten:
+                unlisten()
+            self._unlisten, held[:] = [], []
+            raise
         # No await from here to the listeners' swap: nothing arrives in between.
         for handler, event in held:
             handler(event)

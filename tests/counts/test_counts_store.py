@@ -3,6 +3,8 @@ misplaced: the count reports exactly those, through the real bus, store and jour
 
 from __future__ import annotations
 
+import pytest
+
 from hub.counts.service import Counts
 from tests.builders import piece
 from tests.counts.conftest import FOREIGN, read, stock
@@ -103,3 +105,21 @@ async def test_reads_while_the_counts_load_the_books_are_taken_once_loaded(store
         assert (await again.overview())["open"][0]["count_id"] == started["count_id"]
     finally:
         await again.stop()
+
+
+async def test_a_load_that_fails_says_so_and_holds_nothing_more(store, monkeypatch, caplog):
+    """Books the counts cannot read: their methods say why, the log says what is lost, and
+    the reads that follow are not piled up waiting for a load that will never end."""
+    counts = Counts(store, store.bus)
+    before = len(store.bus._listeners)
+
+    async def broken() -> None:
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(counts, "_load_index", broken)
+    counts.begin()
+    with pytest.raises(OSError, match="disk I/O error"):
+        await counts.overview()
+    assert len(store.bus._listeners) == before
+    assert "the counts could not load the books" in caplog.text
+    await counts.stop()
