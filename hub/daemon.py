@@ -19,7 +19,7 @@ import contextlib
 import gc
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 from hub import layers, systemd
@@ -77,12 +77,11 @@ def collector_paused() -> Iterator[Callable[[], None]]:
     """The cyclic garbage collector paused while the hub starts; the callable yielded
     resumes it with what the start made frozen out of its rounds (`gc.freeze`).
 
-    The start reads the books into memory: with 100,000 pieces and 20,000 clients, about
-    two million objects that live as long as the hub. Made with the collector on, each
-    batch of them set off a round that walked all the others again (~1.3 s of CPU of that
-    start); frozen, they are not walked again either, by the rounds that would otherwise
-    pause the loop for tens of milliseconds while the shop sells. What the start leaves
-    in a cycle is kept for good: the start makes few."""
+    The start reads the books into memory: objects that live as long as the hub. Made with
+    the collector on, each batch of them set off a round that walked all the others again
+    (20,000 clients' profiles: 1.63 s to open with it on, 0.57 s with it off); frozen, the
+    later rounds do not walk them either. What the start leaves in a cycle is kept for
+    good: the start makes few."""
     gc.disable()
     resumed = False
 
@@ -105,7 +104,8 @@ async def run(config: Config, options: Options, lock: BooksLock | None = None) -
     with collector_paused() as started:
         async with running(config, options, lock) as runtime, \
                 systemd.told(runtime) as stopping:
-            started()
+            # The parts' own loads (the counts' pieces) go on after the hub answers.
+            loaded = asyncio.ensure_future(when_loaded(runtime.loading, started))
 
             def stop() -> None:
                 stopping()  # systemd hears it before the parts stop
@@ -116,5 +116,12 @@ async def run(config: Config, options: Options, lock: BooksLock | None = None) -
             log.info("running", extra={"store_id": config.store_id,
                                        "seq": runtime.store.ledger.seq})
             await runtime.stopping.wait()
+            loaded.cancel()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
+
+
+async def when_loaded(loading: list[Awaitable[None]], then: Callable[[], None]) -> None:
+    """`then()` once every load is done (failed or not: each says so itself)."""
+    await asyncio.gather(*loading, return_exceptions=True)
+    then()

@@ -15,7 +15,7 @@ runs). Nothing is looked up by a string.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -141,3 +141,6 @@ class Runtime:
     web: WebServing | None = None
     control: ControlServer | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # What parts still read into memory once the hub answers (the counts' pieces): the
+    # daemon lets the garbage collector resume when they are done (`hub.daemon`).
+    loading: list[Awaitable[None]] = field(default_factory=list)

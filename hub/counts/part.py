@@ -14,6 +14,7 @@ from hub.runtime import Runtime
 async def part(runtime: Runtime) -> AsyncIterator[Counts]:
     counts = Counts(runtime.store, runtime.bus, count_settings(runtime.config))
     counts.begin()  # the books load while the hub starts serving: `counts.ready()` waits
+    runtime.loading.append(counts.loaded)
     runtime.counts = counts
     try:
         yield counts

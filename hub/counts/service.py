@@ -145,6 +145,12 @@ class Counts:
         self._loading = asyncio.ensure_future(self._load(held, listeners))
         self._loading.add_done_callback(_log_failed_load)
 
+    @property
+    def loaded(self) -> asyncio.Future[None]:
+        """The load `begin` started (done once the books are in memory)."""
+        assert self._loading is not None, "begin() first"
+        return self._loading
+
     async def ready(self) -> None:
         """Return once the books are loaded (at once after the first time)."""
         if self._loading is not None:

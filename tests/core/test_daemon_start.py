@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 import pytest
 
-from hub.daemon import collector_paused
+from hub.daemon import collector_paused, when_loaded
 
 
 @pytest.fixture
@@ -34,3 +35,17 @@ def test_a_start_that_fails_gives_the_collector_back(collector):
         assert not gc.isenabled()
         raise OSError("the port is taken")
     assert gc.isenabled()
+
+
+async def test_the_collector_comes_back_once_the_parts_loads_are_done():
+    """The counts read their pieces after the hub answers: the collector resumes after that
+    load too, whether it worked or failed."""
+    loads = [asyncio.get_running_loop().create_future() for _ in range(2)]
+    resumed: list[bool] = []
+    waiting = asyncio.ensure_future(when_loaded(loads, lambda: resumed.append(True)))
+    loads[0].set_result(None)
+    await asyncio.sleep(0)
+    assert not resumed and not waiting.done()
+    loads[1].set_exception(OSError("disk I/O error"))
+    await waiting
+    assert resumed == [True]
