@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import sys
 import tempfile
@@ -22,7 +23,6 @@ from hub import layers
 from hub.config import load_config, resolve_data_dir
 from hub.control import CommandError, ControlError, data_dir_arg, known_errors
 from hub.daemon import hold_books, run
-from hub.demo import prepare_demo
 from hub.layers import LAYERS
 from hub.logs import setup_logging
 from hub.runtime import Options
@@ -77,9 +77,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # Held from before the demo store is filled until the hub stops: one writer throughout.
     lock = hold_books(data_dir, options)
     try:
-        config, lines = asyncio.run(prepare_demo(data_dir, items=args.items,
-                                                 clients=args.clients, sales=args.sales,
-                                                 locale=args.locale))
+        # The demo's generator loads for a demo only (not at every `loupe run`).
+        demo = importlib.import_module("hub.demo")
+        config, lines = asyncio.run(demo.prepare_demo(
+            data_dir, items=args.items, clients=args.clients, sales=args.sales,
+            locale=args.locale))
         for line in lines:
             print(line, flush=True)
         if args.no_serve:
