@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import functools
 import json
 import logging
@@ -45,7 +44,7 @@ log = logging.getLogger(__name__)
 _EPC = re.compile(r"[0-9A-F]{24}")
 _NAME = re.compile(r"^[^\x00-\x1f]{1,80}$")
 # What a count asks the books of each tagged piece: the fields of `Piece`, in order.
-PIECE_COLUMNS = tuple(f.name for f in dataclasses.fields(Piece))
+PIECE_COLUMNS = Piece._fields
 HEARTBEAT_S = 1.0  # an open count's progress goes out at least this often, changed or not
 EXPIRY_CHECK_S = 60.0  # how often the loop looks for counts left open past midnight
 # A device in these states reads nothing: its count readers show as dropped.
@@ -416,9 +415,9 @@ class Counts:
                 continue
             piece = self.index[epc]
             if change.status is not None:
-                piece = dataclasses.replace(piece, status=change.status)
+                piece = piece._replace(status=change.status)
             if change.location is not None:
-                piece = dataclasses.replace(piece, location=change.location)
+                piece = piece._replace(location=change.location)
             self._index_piece(piece)
             changed = True
         if changed:
