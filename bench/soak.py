@@ -116,6 +116,12 @@ class Browser:
             self.csrf = (await r.json())["csrf"]
         self.ws = await self.http.ws_connect("/api/v1/events", heartbeat=None)
 
+    async def touch(self) -> None:
+        """What a person at the screen does now and then: the session stays signed in (an
+        idle one ends after 15 minutes, its WebSocket with it)."""
+        async with self.http.get("/api/v1/session") as r:
+            assert r.status == 200, await r.text()
+
     async def post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
         async with self.http.post(path, json=body, headers={"X-CSRF-Token": self.csrf}) as r:
             return r.status, await r.json()
@@ -301,6 +307,7 @@ class Soak:
                 windows.append(self.phase)
                 if hub.poll() is not None:
                     raise RuntimeError(f"the hub stopped during the soak ({hub.returncode})")
+                await asyncio.gather(*(b.touch() for b in browsers))
             self.phase = "done"
             elapsed = time.perf_counter() - load_started
             reads = reader.sent - reads_before

@@ -11,7 +11,17 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sync_helpers import FAST, Hub, enroll, hq_entries, journal, make_bundle, new_store, until
+from sync_helpers import (
+    FAST,
+    HQRunner,
+    Hub,
+    enroll,
+    hq_entries,
+    journal,
+    make_bundle,
+    new_store,
+    until,
+)
 
 from hub.backup.restore import RESTORING
 from hub.bus import EventBus
@@ -21,6 +31,8 @@ from hub.ledger.keys import KeyDestroyed
 from hub.ledger.ledger import verify_database
 from hub.runtime import Options
 from hub.store import Store
+from hub.sync.broker import Bridge, Mosquitto
+from hub.sync.hq import open_hq
 from hub.sync.replicator import Replicator, load_enrollment
 
 
@@ -41,6 +53,34 @@ async def test_a_new_box_gets_back_every_acknowledged_entry(tmp_path: Path, hq, 
         with contextlib.suppress(Exception):
             await hub.close()
         raise
+
+
+async def test_a_box_behind_a_regional_broker_is_restored_through_the_bridge(
+        tmp_path: Path, hq_keys, capsys):
+    """The chain's shape: the store on its region's Mosquitto, HQ on the central one. The
+    backup goes up the bridge, and the new box's catch-up comes back down it."""
+    central = Mosquitto(tmp_path / "central")
+    central.start()
+    regional = Mosquitto(tmp_path / "regional",
+                         bridge_to=Bridge(central, hq_keys.chain_id, "south"))
+    regional.start()
+    hq = HQRunner(open_hq(hq_keys), central)
+    try:
+        await asyncio.wait_for(hq.receiver.connected.wait(), 10)
+        store = await new_store(tmp_path, "lyon-01", pieces=8)
+        await enroll(store, make_bundle(hq_keys, "lyon-01", regional.url))
+        hub = await _hub(store)
+        try:
+            await _drill(tmp_path, hq, hq_keys, hub, capsys)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await hub.close()
+            raise
+    finally:
+        await hq.close()
+        hq.hq.storage.close()
+        regional.stop()
+        central.stop()
 
 
 async def _drill(tmp_path, hq, hq_keys, hub, capsys):
