@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -31,7 +32,7 @@ from hub.demo import seed_demo_staff
 from hub.generate import generate
 from hub.hq import pgcluster, shop
 from hub.store import Store, init_store
-from hub.sync.broker import Bridge, Mosquitto, free_port
+from hub.sync.broker import Bridge, Mosquitto
 from hub.sync.enroll import HQKeys, enroll_store, read_bundle
 from hub.sync.hq import open_hq
 from hub.sync.settings import Broker
@@ -100,8 +101,37 @@ def prepare(root: Path, *, items: int, clients: int, sales: int, first_port: int
     for i, s in enumerate(STORES):
         asyncio.run(_make_store(root / "stores" / s.store_id, s, bundles[s.store_id],
                                 items=items, clients=clients, sales=sales, seed=i + 1))
-    ports = {s.store_id: first_port + i for i, s in enumerate(STORES)}
+    # Chosen last, after the cluster and brokers took theirs, so none of them lands on a
+    # store's port (a hub that cannot bind stops, and its store never reaches HQ).
+    wanted = [first_port + i if first_port else 0 for i in range(len(STORES))]
+    try:
+        *store_ports, console_port = _ports([*wanted, console_port])
+    except SystemExit:
+        regional.stop()
+        central.stop()
+        cluster.stop()
+        raise
+    ports = {s.store_id: port for s, port in zip(STORES, store_ports, strict=True)}
     return Chain(root, cluster, central, regional, keys, ports, console_port, password)
+
+
+def _ports(wanted: list[int]) -> list[int]:
+    """The ports asked for, each checked free, and a free one for each 0; all held open
+    together while choosing, so no two are the same."""
+    held: list[socket.socket] = []
+    try:
+        for port in wanted:
+            sock = socket.socket()
+            held.append(sock)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                raise SystemExit(f"port {port} is in use: choose other ports with --port and"
+                                 " --console-port (0 lets the demo pick free ones)") from None
+        return [sock.getsockname()[1] for sock in held]
+    finally:
+        for sock in held:
+            sock.close()
 
 
 async def _make_store(data_dir: Path, s: DemoStore, bundle: bytes, *, items: int,
@@ -151,15 +181,31 @@ def synced(chain: Chain) -> dict[str, int]:
         hq.storage.close()
 
 
-def wait_synced(chain: Chain, timeout: float = 180) -> dict[str, int]:
+def wait_synced(chain: Chain, procs: list[subprocess.Popen[bytes]],
+                timeout: float = 180) -> dict[str, int]:
     deadline = time.monotonic() + timeout
     while True:
+        _check_running(chain, procs)
         held = synced(chain)
         if all(held.get(s.store_id, 0) > 0 for s in STORES):
             return held
         if time.monotonic() > deadline:
             raise SystemExit(f"the stores did not reach HQ within {timeout:.0f} s: {held}")
         time.sleep(0.5)
+
+
+def _check_running(chain: Chain, procs: list[subprocess.Popen[bytes]]) -> None:
+    """A part that stopped while the chain comes up is said at once, with its log's end."""
+    for name, proc in zip(_names(chain), procs, strict=True):
+        if proc.poll() is not None:
+            log = (chain.root / "logs" / f"{name}.log").read_text(errors="replace")
+            tail = "\n".join(log.strip().splitlines()[-15:])
+            raise SystemExit(f"{name} stopped (exit code {proc.returncode}) before the chain"
+                             f" was up; the end of its log:\n{tail}")
+
+
+def _names(chain: Chain) -> list[str]:
+    return ["hq-w1", "hq-w2", *(f"store-{sid}" for sid in chain.ports)]
 
 
 def _dearest(chain: Chain, store_id: str) -> dict[str, Any]:
@@ -211,9 +257,9 @@ def main(args: Any) -> int:
         print(f"preparing a demo chain in {root} (PostgreSQL, two brokers bridged, three"
               " stores)...", flush=True)
         chain = prepare(root, items=args.items, clients=args.clients, sales=args.sales,
-                        first_port=args.port, console_port=args.console_port or free_port())
+                        first_port=args.port, console_port=args.console_port)
         procs = launch(chain, root / "logs")
-        held = wait_synced(chain)
+        held = wait_synced(chain, procs)
         print("HQ holds " + ", ".join(f"{sid}: {n} entries" for sid, n in held.items()),
               flush=True)
         reserved = reserve_online(chain)
@@ -257,8 +303,9 @@ def add_command(hq_parser: Any) -> None:
     p = hq_parser.add_parser("demo", help="run a local chain: HQ on PostgreSQL with two"
                                           " workers, bridged brokers, three demo stores")
     p.add_argument("--dir", help="where the chain lives (default: a new temp dir)")
-    p.add_argument("--port", type=int, default=8080, help="the first store's port (then +1, +2)")
-    p.add_argument("--console-port", type=int, default=8090)
+    p.add_argument("--port", type=int, default=8080,
+                   help="the first store's port (then +1, +2); 0 picks free ones")
+    p.add_argument("--console-port", type=int, default=8090, help="0 picks a free one")
     p.add_argument("--items", type=int, default=120)
     p.add_argument("--clients", type=int, default=40)
     p.add_argument("--sales", type=int, default=20)

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from hub.hq import pgcluster
-from hub.sync.broker import available, free_port
+from hub.sync.broker import available
 from hub.sync.enroll import HQKeys
 from hub.sync.hq import open_hq
 
@@ -45,18 +45,16 @@ def _reservation(root: Path, rid: str) -> str | None:
                     reason="needs mosquitto and postgresql (scripts/test installs them)")
 async def test_the_chain_demo_runs_and_a_web_reservation_is_collected(tmp_path: Path):
     root = tmp_path / "chain"
-    first, console = free_port(), free_port()
     log = open(tmp_path / "demo.log", "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "hub", "hq", "demo", "--dir", str(root), "--items", "12",
-         "--clients", "4", "--sales", "3", "--port", str(first), "--console-port",
-         str(console)], stdout=log, stderr=subprocess.STDOUT)
+         "--clients", "4", "--sales", "3", "--port", "0", "--console-port", "0"], stdout=log, stderr=subprocess.STDOUT)
     try:
         await _until(lambda: (root / "demo.json").exists() or proc.poll() is not None,
                      "the chain up", 240)
         assert proc.poll() is None, (tmp_path / "demo.log").read_text()
         demo = json.loads((root / "demo.json").read_text())
-        rid, lyon = demo["reservation_id"], demo["ports"]["lyon"]
+        rid, lyon, console = demo["reservation_id"], demo["ports"]["lyon"], demo["console_port"]
         async with aiohttp.ClientSession(f"http://127.0.0.1:{lyon}",
                                          cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             async with http.post("/api/v1/session",
@@ -112,3 +110,16 @@ async def test_the_chain_demo_runs_and_a_web_reservation_is_collected(tmp_path: 
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def test_the_demo_picks_distinct_free_ports_and_refuses_a_taken_one():
+    import socket
+
+    from hub.hq.demo import _ports
+    picked = _ports([0, 0, 0, 0])
+    assert len(set(picked)) == 4 and all(p > 0 for p in picked)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit, match=f"port {port} is in use"):
+            _ports([0, port])
