@@ -77,13 +77,27 @@ def prepare(root: Path, *, items: int, clients: int, sales: int, first_port: int
         raise SystemExit(f"{root} already holds a demo chain: remove it or choose another"
                          " --dir (the demo always starts fresh)")
     root.mkdir(parents=True, exist_ok=True)
-    cluster = pgcluster.PgCluster(root / "pg")
-    cluster.start()
+    with contextlib.ExitStack() as started:  # a failure on the way stops what was started
+        cluster = pgcluster.PgCluster(root / "pg")
+        cluster.start()
+        started.callback(cluster.stop)
+        central = Mosquitto(root / "central")
+        central.start()
+        started.callback(central.stop)
+        regional = Mosquitto(root / "regional", bridge_to=Bridge(central, CHAIN, "east"))
+        regional.start()
+        started.callback(regional.stop)
+        chain = _prepare_chain(root, cluster, central, regional, items=items,
+                               clients=clients, sales=sales, first_port=first_port,
+                               console_port=console_port)
+        started.pop_all()
+    return chain
+
+
+def _prepare_chain(root: Path, cluster: pgcluster.PgCluster, central: Mosquitto,
+                   regional: Mosquitto, *, items: int, clients: int, sales: int,
+                   first_port: int, console_port: int) -> Chain:
     url = cluster.createdb("hq")
-    central = Mosquitto(root / "central")
-    central.start()
-    regional = Mosquitto(root / "regional", bridge_to=Bridge(central, CHAIN, "east"))
-    regional.start()
     keys = HQKeys.create(root / "hq", CHAIN)
     keys.use_db(url)
     password = secrets.token_urlsafe(9)
@@ -104,13 +118,7 @@ def prepare(root: Path, *, items: int, clients: int, sales: int, first_port: int
     # Chosen last, after the cluster and brokers took theirs, so none of them lands on a
     # store's port (a hub that cannot bind stops, and its store never reaches HQ).
     wanted = [first_port + i if first_port else 0 for i in range(len(STORES))]
-    try:
-        *store_ports, console_port = _ports([*wanted, console_port])
-    except SystemExit:
-        regional.stop()
-        central.stop()
-        cluster.stop()
-        raise
+    *store_ports, console_port = _ports([*wanted, console_port])
     ports = {s.store_id: port for s, port in zip(STORES, store_ports, strict=True)}
     return Chain(root, cluster, central, regional, keys, ports, console_port, password)
 
@@ -146,7 +154,7 @@ async def _make_store(data_dir: Path, s: DemoStore, bundle: bytes, *, items: int
         await store.close()
 
 
-def launch(chain: Chain, log_dir: Path) -> list[subprocess.Popen[bytes]]:
+def launch(chain: Chain, log_dir: Path) -> dict[str, subprocess.Popen[bytes]]:
     """The processes: two HQ workers (the first serves the console), three hubs."""
     py = [sys.executable, "-m", "hub"]
     hq_dir, central = str(chain.keys.data_dir), chain.central.url
@@ -167,9 +175,9 @@ def launch(chain: Chain, log_dir: Path) -> list[subprocess.Popen[bytes]]:
            for sid, port in chain.ports.items()},
     }
     log_dir.mkdir(parents=True, exist_ok=True)
-    return [subprocess.Popen(cmd, stdout=open(log_dir / f"{name}.log", "ab"),
-                             stderr=subprocess.STDOUT, start_new_session=True)
-            for name, cmd in commands.items()]
+    return {name: subprocess.Popen(cmd, stdout=open(log_dir / f"{name}.log", "ab"),
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+            for name, cmd in commands.items()}
 
 
 def synced(chain: Chain) -> dict[str, int]:
@@ -181,7 +189,7 @@ def synced(chain: Chain) -> dict[str, int]:
         hq.storage.close()
 
 
-def wait_synced(chain: Chain, procs: list[subprocess.Popen[bytes]],
+def wait_synced(chain: Chain, procs: dict[str, subprocess.Popen[bytes]],
                 timeout: float = 180) -> dict[str, int]:
     deadline = time.monotonic() + timeout
     while True:
@@ -194,18 +202,14 @@ def wait_synced(chain: Chain, procs: list[subprocess.Popen[bytes]],
         time.sleep(0.5)
 
 
-def _check_running(chain: Chain, procs: list[subprocess.Popen[bytes]]) -> None:
+def _check_running(chain: Chain, procs: dict[str, subprocess.Popen[bytes]]) -> None:
     """A part that stopped while the chain comes up is said at once, with its log's end."""
-    for name, proc in zip(_names(chain), procs, strict=True):
+    for name, proc in procs.items():
         if proc.poll() is not None:
             log = (chain.root / "logs" / f"{name}.log").read_text(errors="replace")
             tail = "\n".join(log.strip().splitlines()[-15:])
             raise SystemExit(f"{name} stopped (exit code {proc.returncode}) before the chain"
                              f" was up; the end of its log:\n{tail}")
-
-
-def _names(chain: Chain) -> list[str]:
-    return ["hq-w1", "hq-w2", *(f"store-{sid}" for sid in chain.ports)]
 
 
 def _dearest(chain: Chain, store_id: str) -> dict[str, Any]:
@@ -234,11 +238,11 @@ def order_online(chain: Chain, store_id: str = "paris") -> dict[str, Any]:
                                               piece["currency"])}
 
 
-def stop(procs: list[subprocess.Popen[bytes]], chain: Chain | None) -> None:
-    for proc in procs:
+def stop(procs: dict[str, subprocess.Popen[bytes]], chain: Chain | None) -> None:
+    for proc in procs.values():
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs:
+    for proc in procs.values():
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:
@@ -251,7 +255,7 @@ def stop(procs: list[subprocess.Popen[bytes]], chain: Chain | None) -> None:
 
 def main(args: Any) -> int:
     root = Path(args.dir or tempfile.mkdtemp(prefix="loupe-chain-")).resolve()
-    procs: list[subprocess.Popen[bytes]] = []
+    procs: dict[str, subprocess.Popen[bytes]] = {}
     chain = None
     try:
         print(f"preparing a demo chain in {root} (PostgreSQL, two brokers bridged, three"
@@ -288,9 +292,9 @@ def main(args: Any) -> int:
             indent=2))
         if args.ready_only:
             return 0
-        while all(p.poll() is None for p in procs):
+        while all(p.poll() is None for p in procs.values()):
             time.sleep(1)
-        gone = [p.args for p in procs if p.poll() is not None]
+        gone = [name for name, p in procs.items() if p.poll() is not None]
         print(f"a part of the chain stopped: {gone[0]}; see {root / 'logs'}", flush=True)
         return 1
     except KeyboardInterrupt:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import aiohttp
 import pytest
 
 from hub.hq import pgcluster
+from hub.hq.demo import _ports
 from hub.sync.broker import available
 from hub.sync.enroll import HQKeys
 from hub.sync.hq import open_hq
@@ -48,13 +50,15 @@ async def test_the_chain_demo_runs_and_a_web_reservation_is_collected(tmp_path: 
     log = open(tmp_path / "demo.log", "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "hub", "hq", "demo", "--dir", str(root), "--items", "12",
-         "--clients", "4", "--sales", "3", "--port", "0", "--console-port", "0"], stdout=log, stderr=subprocess.STDOUT)
+         "--clients", "4", "--sales", "3", "--port", "0", "--console-port", "0"],
+        stdout=log, stderr=subprocess.STDOUT)
     try:
         await _until(lambda: (root / "demo.json").exists() or proc.poll() is not None,
                      "the chain up", 240)
         assert proc.poll() is None, (tmp_path / "demo.log").read_text()
         demo = json.loads((root / "demo.json").read_text())
-        rid, lyon, console = demo["reservation_id"], demo["ports"]["lyon"], demo["console_port"]
+        rid, console = demo["reservation_id"], demo["console_port"]
+        lyon = demo["ports"]["lyon"]
         async with aiohttp.ClientSession(f"http://127.0.0.1:{lyon}",
                                          cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             async with http.post("/api/v1/session",
@@ -113,9 +117,6 @@ async def test_the_chain_demo_runs_and_a_web_reservation_is_collected(tmp_path: 
 
 
 def test_the_demo_picks_distinct_free_ports_and_refuses_a_taken_one():
-    import socket
-
-    from hub.hq.demo import _ports
     picked = _ports([0, 0, 0, 0])
     assert len(set(picked)) == 4 and all(p > 0 for p in picked)
     with socket.socket() as taken:
