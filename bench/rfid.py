@@ -13,6 +13,9 @@
   minus read EPCs, and `rfid.reconcile_vs_setdiff` their ratio.
 - `rfid.close_count_s`: closing the ingest store's count for real (flush, reconciliation in
   the ledger's writer, one journal entry).
+- `rfid.sale_mid_count_us`: what a sale during a count of 100,000 pieces costs the live
+  tally (the sold piece's share moved), against `rfid.baseline_retally_100k_ms`: the whole
+  tally started over, as every sale did before the 30-minute soak showed it.
 - `rfid.peak_rss_mb`: the process's peak resident memory over the whole run.
 """
 
@@ -29,6 +32,7 @@ from typing import Any, TextIO
 
 from hub.counts.reconcile import Piece, reconcile
 from hub.counts.service import Counts
+from hub.counts.session import CountSession
 from hub.epc import gid96_encode
 from hub.store import Store, init_store
 
@@ -98,7 +102,8 @@ async def _ingest(root: Path, pieces: int, reads: int, out: TextIO) -> dict[str,
             "rfid.ingest_vs_baseline": rate / base_rate, "rfid.close_count_s": close_s}
 
 
-def _reconcile(pieces: int, out: TextIO) -> dict[str, float]:
+def _counted_store(pieces: int) -> tuple[list[Piece], dict[str, dict[str | None, int]]]:
+    """A store's pieces and a count's reads of it: 20 hidden, 5 moved, 200 foreign tags."""
     rng = random.Random(7)
     store = [Piece(f"R-{n:06d}", gid96_encode(1, 1, n), LOCATIONS[n % 4], "in_stock", "ring",
                    350_000, 120_000) for n in range(pieces)]
@@ -110,6 +115,42 @@ def _reconcile(pieces: int, out: TextIO) -> dict[str, float]:
             seen[p.epc] = {LOCATIONS[(n + 1) % 4] if n in moved else p.location: 40}
     for i in range(200):
         seen[gid96_encode(4242, 9, i)] = {"window": 3}
+    return store, seen
+
+
+def _sale_mid_count(pieces: int, out: TextIO) -> dict[str, float]:
+    """What a sale during a count costs the live tally: the piece's own share moved
+    (`rfid.sale_mid_count_us`), against the whole tally started over, as it was done before
+    (`rfid.baseline_retally_100k_ms`) — on the event loop, at every sale."""
+    store, seen = _counted_store(pieces)
+    index = {p.epc: p for p in store}
+    session = CountSession("C-bench", "full", None, "2026-12-04", "2026-12-04T08:00:00Z",
+                           seen=seen)
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        session.retally(index)
+        timings.append(time.perf_counter() - started)
+    retally = statistics.median(timings)
+    before = session.progress()["expected"]
+    sales = store[::max(1, pieces // 1_000)][:1_000]
+    started = time.perf_counter()
+    for piece in sales:
+        sold = piece._replace(status="sold")
+        index[piece.epc] = sold
+        session.repiece(piece.epc, piece, sold)
+    per_sale = (time.perf_counter() - started) / len(sales)
+    assert session.progress()["expected"] == before - len(sales)
+    print(f"sale during a count of {pieces:,} pieces: {per_sale * 1e6:.1f} µs a sale"
+          f" (the tally started over: {retally * 1e3:.1f} ms)", file=out)
+    scale = 100_000 / pieces
+    return {"rfid.sale_mid_count_us": per_sale * 1e6,
+            "rfid.baseline_retally_100k_ms": retally * 1e3 * scale,
+            "rfid.retally_vs_sale": retally / per_sale}
+
+
+def _reconcile(pieces: int, out: TextIO) -> dict[str, float]:
+    store, seen = _counted_store(pieces)
     timings, result = [], None
     for _ in range(3):
         started = time.perf_counter()
@@ -134,6 +175,7 @@ async def run(quick: bool, out: TextIO) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="loupe-bench-rfid-") as tmp:
         figures = await _ingest(Path(tmp), pieces, reads, out)
     figures.update(_reconcile(100_000, out))
+    figures.update(_sale_mid_count(100_000, out))
     figures["rfid.peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {figures['rfid.peak_rss_mb']:.0f} MB", file=out)
     return figures

@@ -407,7 +407,6 @@ class Counts:
     def _on_journal(self, event: Event) -> None:
         """Keep the index where the books are: a status or a move exactly and at once (a
         read right after must see it), anything else by reading the piece again."""
-        changed = False
         for change in piece_changes(event.data.get("kind", ""), event.data.get("payload")):
             epc = self.by_item.get(change.item_id)
             if epc is None or change.fields:
@@ -418,10 +417,20 @@ class Counts:
                 piece = piece._replace(status=change.status)
             if change.location is not None:
                 piece = piece._replace(location=change.location)
-            self._index_piece(piece)
-            changed = True
-        if changed:
+            self._reindex_piece(piece)
+
+    def _reindex_piece(self, piece: Piece) -> None:
+        """Index one changed piece and move its tag's share of each open count's tally. A
+        piece given a new tag is rare: the loop retallies then."""
+        old_epc = self.by_item.get(piece.item_id)
+        old = self.index.get(piece.epc)
+        self._index_piece(piece)
+        if (old_epc is not None and old_epc != piece.epc) or (
+                old is not None and old.item_id != piece.item_id):
             self._retally_due = True
+            return
+        for session in self._active:
+            session.repiece(piece.epc, old, piece)
 
     def _on_rebuilt(self, event: Event) -> None:
         """The pieces' projection was replayed: read every tagged piece again (the loop
@@ -461,8 +470,7 @@ class Counts:
     async def _refresh_items(self) -> None:
         ids, self._stale_items = self._stale_items, set()
         for row in await self.items.tagged(PIECE_COLUMNS, ids):
-            self._index_piece(Piece(*row))
-        self._retally_due = True
+            self._reindex_piece(Piece(*row))
 
     def publish_progress(self, force: bool = False) -> None:
         now = time.monotonic()

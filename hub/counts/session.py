@@ -104,6 +104,24 @@ class CountSession:
             for location in locations:
                 self.note(epc, location, piece)
 
+    def repiece(self, epc: str, old: Piece | None, new: Piece | None) -> None:
+        """Move one tag's share of the tally from its old piece to its new one (a sale, a
+        move). Exact: a tag's part of the tally depends only on its own piece and the
+        places it was read, whatever their order — so a sale during a count costs a few
+        set operations, not a retally of the whole store."""
+        self.changed = True
+        if old is not None and self.expects(old):
+            _decrement(self.expected_by_loc, old.location)
+            if epc in self.found:
+                _decrement(self.found_by_loc, old.location)
+        for s in (self.found, self.in_place, self.misplaced, self.unknown, self.away,
+                  self.recovered):
+            s.discard(epc)
+        if new is not None and self.expects(new):
+            self.expected_by_loc[new.location] += 1
+        for location in self.seen.get(epc, ()):
+            self.note(epc, location, new)
+
     def progress(self) -> dict[str, Any]:
         expected = sum(self.expected_by_loc.values())
         locations = {loc: {"expected": n, "found": self.found_by_loc.get(loc, 0)}
@@ -121,3 +139,9 @@ class CountSession:
             "readers": {d: {"reads": r.reads, "last": r.last, "state": r.state}
                         for d, r in sorted(self.readers.items())},
         }
+
+
+def _decrement(counter: Counter[str], key: str) -> None:
+    counter[key] -= 1
+    if counter[key] <= 0:
+        del counter[key]

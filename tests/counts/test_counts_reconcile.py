@@ -130,6 +130,58 @@ def test_live_tally_agrees_with_reconciliation(scenario):
         {k: before[k] for k in ("found", "misplaced", "unknown", "locations")}
 
 
+def tally(session: CountSession) -> tuple:
+    return (dict(session.expected_by_loc), dict(session.found_by_loc), set(session.found),
+            set(session.in_place), set(session.misplaced), set(session.unknown),
+            set(session.away), set(session.recovered))
+
+
+@settings(max_examples=200, deadline=None)
+@given(scenarios(), st.data())
+def test_a_piece_changed_mid_count_moves_only_its_share_of_the_tally(scenario, data):
+    """A sale or a move during a count updates the tally for that piece alone; the result
+    is exactly a retally of the whole store from the same reads (and what closing records)."""
+    pieces, _, reads, scope = scenario
+    index = {p.epc: p for p in pieces}
+    session = CountSession("C-1", "spot", scope, "2026-11-26", "2026-11-26T08:00:00Z")
+    session.retally(index)
+    for epc, location in reads:
+        changes = data.draw(st.lists(st.tuples(st.sampled_from(pieces),
+                                               st.sampled_from(LOCATIONS),
+                                               st.sampled_from(STATUSES)), max_size=2)
+                            if pieces else st.just([]))
+        for piece, where, status in changes:
+            old = index[piece.epc]
+            new = old._replace(location=where, status=status)
+            index[piece.epc] = new
+            session.repiece(piece.epc, old, new)
+        locations = session.seen.setdefault(epc, {})
+        if location not in locations:
+            locations[location] = 0
+            session.note(epc, location, index.get(epc))
+        locations[location] += 1
+    live = tally(session)
+    fresh = CountSession("C-1", "spot", scope, "2026-11-26", "2026-11-26T08:00:00Z",
+                         seen=session.seen)
+    fresh.retally(index)
+    assert live == tally(fresh)
+    result = reconcile(list(index.values()), session.seen, scope)
+    assert session.progress()["missing"] == len(result.missing)
+    assert session.misplaced == {p.epc for p, _ in result.misplaced}
+
+
+def test_a_newly_tagged_piece_turns_its_unknown_tag_into_a_found_piece():
+    piece = Piece("P-1", gid96_encode(7, 1, 1), "window", "in_stock")
+    session = CountSession("C-1", "spot", None, "2026-11-26", "2026-11-26T08:00:00Z")
+    session.seen[piece.epc] = {"window": 3}
+    session.retally({})
+    assert session.unknown == {piece.epc} and session.progress()["expected"] == 0
+    session.repiece(piece.epc, None, piece)
+    progress = session.progress()
+    assert session.unknown == set() and session.in_place == {piece.epc}
+    assert (progress["expected"], progress["found"], progress["missing"]) == (1, 1, 0)
+
+
 def test_a_big_store_reconciles():
     """Not a timing: a store of 20,000 pieces with a known answer reconciles exactly."""
     rng = random.Random(5)
