@@ -130,3 +130,27 @@ def test_tsl_assembler_any_lines(lines):
         if reply is not None:
             assert reply.ok or reply.error
             reply.tags()
+
+
+@given(st.lists(st.tuples(st.sampled_from(["add", "discard", "update", "clear"]),
+                          st.sampled_from(OURS)), max_size=60))
+def test_impinj_sim_draws_reads_only_from_the_tags_in_its_field(ops):
+    # The simulator keeps its field as a list too (O(1) as pieces leave it with each sale);
+    # that list must always be exactly the field, or it reads tags that were sold.
+    sim = ImpinjSim(rate=0, seed=3)
+    sim.in_field = set(OURS[:2])
+    field = set(OURS[:2])
+    for op, epc in ops:
+        if op == "update":
+            sim.in_field.update([epc])
+            field.add(epc)
+        elif op == "clear":
+            sim.in_field.clear()
+            field.clear()
+        else:
+            getattr(sim.in_field, op)(epc)
+            getattr(field, op)(epc)
+        assert sorted(sim.in_field.order) == sorted(field) == sorted(sim.in_field)
+    sim.foreign = []
+    if field:
+        assert {parse_event(sim.next_read()).epc for _ in range(30)} <= field

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import random
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,32 +23,47 @@ from aiohttp import web
 
 
 class _Field(set):
-    """The EPCs in front of the antennas; remembers its sorted order until it changes."""
+    """The EPCs in front of the antennas, also kept as a list to draw reads from: a reader
+    streams ~1,000 reads/s while pieces leave the field with every sale, so a piece comes
+    and goes in O(1) (swap-remove), never by re-sorting the field (15 ms at 40,000 tags,
+    twenty times a second in the soak). The order is sorted when the field is set and then
+    follows its changes, so a seed still gives the same reads."""
 
-    sorted: list[str] | None = None
+    def __init__(self, epcs: Iterable[str] = ()) -> None:
+        super().__init__(epcs)
+        self._reorder()
 
-    def _changed(self) -> None:
-        self.sorted = None
+    def _reorder(self) -> None:
+        self.order = sorted(self)
+        self._index = {epc: i for i, epc in enumerate(self.order)}
 
     def add(self, epc: str) -> None:
-        super().add(epc)
-        self._changed()
+        if epc not in self:
+            super().add(epc)
+            self._index[epc] = len(self.order)
+            self.order.append(epc)
 
     def discard(self, epc: str) -> None:
-        super().discard(epc)
-        self._changed()
+        if epc in self:
+            super().discard(epc)
+            at, last = self._index.pop(epc), self.order.pop()
+            if last != epc:
+                self.order[at], self._index[last] = last, at
 
     def remove(self, epc: str) -> None:
-        super().remove(epc)
-        self._changed()
+        if epc not in self:
+            raise KeyError(epc)
+        self.discard(epc)
 
-    def update(self, *others: object) -> None:
-        super().update(*others)
-        self._changed()
+    def update(self, *others: Iterable[str]) -> None:
+        for other in others:
+            for epc in other:
+                self.add(epc)
 
     def clear(self) -> None:
         super().clear()
-        self._changed()
+        self._reorder()
+
 
 class ImpinjSim:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, rate: float = 200,
@@ -135,14 +151,8 @@ class ImpinjSim:
     def in_field(self, epcs: set[str]) -> None:
         self._field = _Field(epcs)
 
-    def _tags(self) -> list[str]:
-        # Sorted once per change of the field, not per read: a reader streams ~1,000 reads/s.
-        if self._field.sorted is None:
-            self._field.sorted = sorted(self._field)
-        return self._field.sorted
-
     def next_read(self) -> bytes:
-        tags = self._tags()
+        tags = self._field.order
         if self.foreign and (not tags or self.rng.random() < self.foreign_share):
             epc = self.rng.choice(self.foreign)
         else:
