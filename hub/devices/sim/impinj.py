@@ -25,7 +25,7 @@ from aiohttp import web
 class _Field(set):
     """The EPCs in front of the antennas, also kept as a list to draw reads from: a reader
     streams ~1,000 reads/s while pieces leave the field with every sale, so a piece comes
-    and goes in O(1) (swap-remove), never by re-sorting the field (15 ms at 40,000 tags,
+    and goes in O(1) (swap-remove), never by re-sorting the field (8.2 ms at 40,000 tags,
     twenty times a second in the soak). The order is sorted when the field is set and then
     follows its changes, so a seed still gives the same reads."""
 
