@@ -429,7 +429,8 @@ class SqlHQStorage:
             # The contact in the same transaction: one commit (one fsync) per batch.
             db.execute("UPDATE stores SET held = ?, held_since = ?, last_contact = ?"
                        " WHERE store_id = ?", (held, held_since, utc_now(), store_id))
-            gap = bool(held) and _now_ms() - (held_since or 0) > GAP_PATIENCE_S * 1000
+            # At least the patience (>=): two batches in the same millisecond, patience 0.
+            gap = bool(held) and _now_ms() - (held_since or 0) >= GAP_PATIENCE_S * 1000
             return Taken(head, gap=gap, run=run, facts=facts)
 
     def _held_run(self, db: Db, store_id: str, seq: int) -> list[Entry]:
