@@ -59,7 +59,8 @@ def _p99(samples: list[float]) -> float:
 
 
 def _flat(drift: float) -> str:
-    return "flat: within 10 %" if abs(drift) <= FLAT else "NOT flat: more than 10 %"
+    return (f"flat: within {FLAT:.0%}" if abs(drift) <= FLAT
+            else f"NOT flat: more than {FLAT:.0%}")
 
 
 def _rss_mb(pid: int) -> float:
